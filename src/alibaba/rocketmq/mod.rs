@@ -1,0 +1,21 @@
+//! Alibaba RocketMQ `/json` Open API (placeholder until its issue lands).
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::http::{with_meta, ApiRequest, RequestMeta};
+use crate::state::AppState;
+
+pub async fn handle(_state: &AppState, _req: ApiRequest) -> Response {
+    with_meta(
+        (StatusCode::NOT_IMPLEMENTED, axum::Json(serde_json::json!({"success": false, "code": 501}))).into_response(),
+        RequestMeta::new("alibaba-rocketmq"),
+    )
+}
+
+pub fn provision_defaults(_state: &AppState, _account: &str) {}
+
+pub fn apply_fixtures(_state: &AppState, _section: &Value) -> Result<(), String> {
+    Err("rocketmq fixtures are not supported yet".into())
+}

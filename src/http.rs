@@ -1,0 +1,113 @@
+//! The request as every vendor facade sees it (read once, body collected), and the per-request facts a
+//! facade reports back for logging and the admin request log.
+
+use std::time::Instant;
+
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
+use bytes::Bytes;
+
+/// Largest request body accepted (EventGrid batches are the largest legitimate bodies).
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+pub struct ApiRequest {
+    pub method: Method,
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// Whether it arrived on the TLS listener.
+    pub tls: bool,
+    pub received_at: Instant,
+}
+
+impl ApiRequest {
+    pub fn path(&self) -> &str {
+        self.uri.path()
+    }
+
+    pub fn query(&self) -> &str {
+        self.uri.query().unwrap_or("")
+    }
+
+    /// A header's value as text, if present and valid UTF-8.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The Host the client addressed, verbatim (port included), as signature schemes need it.
+    pub fn host(&self) -> &str {
+        self.header("host").or_else(|| self.uri.authority().map(|a| a.as_str())).unwrap_or("")
+    }
+
+    pub fn is_form_body(&self) -> bool {
+        self.header("content-type")
+            .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+    }
+
+    /// Query-string pairs, form-decoded (`+` is a space).
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        form_pairs(self.query().as_bytes())
+    }
+
+    /// Body pairs when the body is a urlencoded form, else none.
+    pub fn form_pairs(&self) -> Vec<(String, String)> {
+        if self.is_form_body() || (self.method == Method::POST && looks_like_form(&self.body)) {
+            form_pairs(&self.body)
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// Decodes `application/x-www-form-urlencoded` bytes into owned pairs, in order (invalid UTF-8 is replaced).
+pub fn form_pairs(bytes: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(bytes).into_owned().collect()
+}
+
+/// A body without a content type that still reads as `k=v&...` (some clients omit the header).
+fn looks_like_form(body: &[u8]) -> bool {
+    !body.is_empty() && body.first().is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_') && body.contains(&b'=')
+}
+
+/// What a facade learned while handling a request; travels in the response's extensions.
+#[derive(Clone, Debug, Default)]
+pub struct RequestMeta {
+    pub vendor: &'static str,
+    pub action: String,
+    pub account: Option<String>,
+    /// The vendor error code when the request failed (as text: codes are numbers for some vendors).
+    pub error_code: Option<String>,
+    /// On a signature failure, the string the server signed, for the user to diff with their client's.
+    pub string_to_sign: Option<String>,
+}
+
+impl RequestMeta {
+    pub fn new(vendor: &'static str) -> Self {
+        RequestMeta { vendor, ..RequestMeta::default() }
+    }
+}
+
+/// Attaches `meta` to a response.
+pub fn with_meta(mut response: Response, meta: RequestMeta) -> Response {
+    response.extensions_mut().insert(meta);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_decoding_keeps_order_and_plus_as_space() {
+        let pairs = form_pairs(b"b=1+2&a=%C3%A9&a=x&empty=");
+        assert_eq!(
+            pairs,
+            vec![
+                ("b".into(), "1 2".into()),
+                ("a".into(), "\u{e9}".into()),
+                ("a".into(), "x".into()),
+                ("empty".into(), String::new())
+            ]
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! Huawei Cloud: EventGrid (EG).
+
+pub mod eventgrid;

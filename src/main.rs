@@ -1,0 +1,49 @@
+use clap::Parser;
+use localyun::config::{Config, LogFormat};
+use localyun::credentials::{DEFAULT_KEY_ID, DEFAULT_SECRET};
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    match config.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let config = Config::parse();
+    init_logging(&config);
+    let (app, state) = match localyun::app_from_config(config.clone()) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("localyun: {e:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let result = localyun::server::serve(&config, app, localyun::server::shutdown_signal(), |bound, tls| {
+        let default_key_present = state.credentials.read().keys().any(|k| k.key_id == DEFAULT_KEY_ID);
+        println!("localyun {} ready", env!("CARGO_PKG_VERSION"));
+        println!("  http:  http://{}", bound.http);
+        if let Some(https) = bound.https {
+            println!("  https: https://{https}");
+        }
+        if let Some(tls) = tls {
+            println!("  TLS certificate to trust: {}", tls.trust_pem.display());
+        }
+        if default_key_present {
+            println!("  default key: {DEFAULT_KEY_ID} / {DEFAULT_SECRET} (account {})", state.credentials.read().default_account());
+        }
+        println!("  auth: {:?}; health: http://{}/_localyun/health", config.auth, bound.http);
+    })
+    .await;
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("localyun: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}

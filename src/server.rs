@@ -1,0 +1,183 @@
+//! Listeners: plain HTTP and HTTPS serving the same application, the local certificate, graceful shutdown.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use axum::Router;
+use axum_server::tls_rustls::RustlsConfig;
+use axum_server::Handle;
+
+use crate::config::Config;
+use crate::dispatch::ViaTls;
+
+/// Where the TLS listener's certificate comes from.
+pub struct TlsFiles {
+    /// The certificate clients should trust (the local CA; the user's own certificate when supplied).
+    pub trust_pem: PathBuf,
+    pub cert_chain_pem: PathBuf,
+    pub key_pem: PathBuf,
+    pub generated: bool,
+}
+
+/// The default folder for the generated certificate.
+pub fn default_tls_dir(config: &Config) -> PathBuf {
+    if let Some(dir) = &config.tls_dir {
+        return dir.clone();
+    }
+    if let Some(dir) = &config.data_dir {
+        return dir.join("tls");
+    }
+    match std::env::var_os("HOME") {
+        Some(home) if !home.is_empty() => PathBuf::from(home).join(".localyun").join("tls"),
+        _ => std::env::temp_dir().join("localyun").join("tls"),
+    }
+}
+
+/// The user's certificate, or the generated one (created on first start, reused afterwards).
+pub fn tls_files(config: &Config) -> anyhow::Result<TlsFiles> {
+    if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) {
+        return Ok(TlsFiles { trust_pem: cert.clone(), cert_chain_pem: cert.clone(), key_pem: key.clone(), generated: false });
+    }
+    let dir = default_tls_dir(config);
+    let files = TlsFiles {
+        trust_pem: dir.join("ca.pem"),
+        cert_chain_pem: dir.join("cert.pem"),
+        key_pem: dir.join("key.pem"),
+        generated: true,
+    };
+    if !(files.trust_pem.exists() && files.cert_chain_pem.exists() && files.key_pem.exists()) {
+        generate_certificate(&dir, &files)?;
+    }
+    Ok(files)
+}
+
+/// A local CA and a server certificate it signs for localhost, 127.0.0.1 and ::1. Clients trust `ca.pem`
+/// (e.g. `SSL_CERT_FILE`); a CA plus leaf satisfies strict verifiers that reject self-signed leaves.
+fn generate_certificate(dir: &Path, files: &TlsFiles) -> anyhow::Result<()> {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
+    std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
+
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(DnType::CommonName, "localyun local CA");
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    let ca_key = KeyPair::generate()?;
+    let ca_cert = ca_params.self_signed(&ca_key)?;
+
+    let mut leaf_params =
+        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()])?;
+    leaf_params.distinguished_name.push(DnType::CommonName, "localhost");
+    leaf_params.use_authority_key_identifier_extension = true;
+    leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let leaf_key = KeyPair::generate()?;
+    let leaf_cert = leaf_params.signed_by(&leaf_key, &ca_cert, &ca_key)?;
+
+    // Write the key last: its presence marks a complete set.
+    std::fs::write(&files.trust_pem, ca_cert.pem())?;
+    std::fs::write(&files.cert_chain_pem, format!("{}{}", leaf_cert.pem(), ca_cert.pem()))?;
+    write_private(&files.key_pem, leaf_key.serialize_pem().as_bytes())?;
+    Ok(())
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+        f.write_all(bytes)
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::write(path, bytes)
+    }
+}
+
+/// The addresses the server is listening on, once bound.
+pub struct Bound {
+    pub http: SocketAddr,
+    pub https: Option<SocketAddr>,
+}
+
+/// Serves `app` until `shutdown` completes, then drains connections for up to five seconds.
+/// `on_bound` is called once both listeners are up (the binary prints its banner there).
+pub async fn serve(
+    config: &Config,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    on_bound: impl FnOnce(&Bound, Option<&TlsFiles>),
+) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let handle = Handle::new();
+    let http_addr = SocketAddr::new(config.host, config.port);
+    let http_server = axum_server::bind(http_addr).handle(handle.clone()).serve(app.clone().into_make_service());
+    let http_task = tokio::spawn(http_server);
+
+    let tls_handle = Handle::new();
+    let mut tls_in_use = None;
+    let tls_task = if config.no_tls {
+        None
+    } else {
+        let files = tls_files(config)?;
+        let rustls_config = RustlsConfig::from_pem_file(&files.cert_chain_pem, &files.key_pem)
+            .await
+            .map_err(|e| anyhow::anyhow!("loading TLS certificate {}: {e}", files.cert_chain_pem.display()))?;
+        let tls_app = app.layer(axum::Extension(ViaTls));
+        let addr = SocketAddr::new(config.host, config.tls_port);
+        let server = axum_server::bind_rustls(addr, rustls_config)
+            .handle(tls_handle.clone())
+            .serve(tls_app.into_make_service());
+        tls_in_use = Some(files);
+        Some(tokio::spawn(server))
+    };
+
+    let http = handle.listening().await.ok_or_else(|| bind_error(http_addr, &http_task))?;
+    let https = match &tls_task {
+        Some(_) => Some(
+            tls_handle
+                .listening()
+                .await
+                .ok_or_else(|| anyhow::anyhow!("could not listen on {}:{}", config.host, config.tls_port))?,
+        ),
+        None => None,
+    };
+    on_bound(&Bound { http, https }, tls_in_use.as_ref());
+
+    shutdown.await;
+    tracing::info!("shutting down");
+    handle.graceful_shutdown(Some(Duration::from_secs(5)));
+    tls_handle.graceful_shutdown(Some(Duration::from_secs(5)));
+    let _ = http_task.await;
+    if let Some(t) = tls_task {
+        let _ = t.await;
+    }
+    Ok(())
+}
+
+fn bind_error<T>(addr: SocketAddr, _task: &tokio::task::JoinHandle<T>) -> anyhow::Error {
+    anyhow::anyhow!("could not listen on {addr} (is another localyun or program using the port?)")
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

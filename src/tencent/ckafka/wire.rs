@@ -1,0 +1,173 @@
+//! CKafka v2 wire format: parameters (query for GET, form body for POST, never mixed), typed access with
+//! the documented validation, `name.n` arrays, and the success envelope.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+
+use super::error::TencentError;
+
+/// A request's parameters by their original key (the last one wins if a key repeats).
+pub struct Params {
+    map: BTreeMap<String, String>,
+}
+
+impl Params {
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        Params { map: pairs.into_iter().collect() }
+    }
+
+    pub fn all(&self) -> &BTreeMap<String, String> {
+        &self.map
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.map.get(name).map(String::as_str)
+    }
+
+    /// A required parameter: absent or empty is 4000.
+    pub fn required(&self, name: &'static str) -> Result<&str, TencentError> {
+        match self.get(name) {
+            Some(v) if !v.is_empty() => Ok(v),
+            _ => Err(TencentError::MissingParameter(name)),
+        }
+    }
+
+    /// An optional integer; present but not an integer is 4000.
+    pub fn opt_int<T: FromStr>(&self, name: &'static str) -> Result<Option<T>, TencentError> {
+        match self.get(name) {
+            None | Some("") => Ok(None),
+            Some(v) => v
+                .trim()
+                .parse::<T>()
+                .map(Some)
+                .map_err(|_| TencentError::InvalidParameter(name.into(), format!("{v:?} is not a valid integer"))),
+        }
+    }
+
+    pub fn required_int<T: FromStr>(&self, name: &'static str) -> Result<T, TencentError> {
+        self.opt_int(name)?.ok_or(TencentError::MissingParameter(name))
+    }
+
+    /// An optional integer that must lie in `min..=max`.
+    pub fn opt_int_in(&self, name: &'static str, min: i64, max: i64) -> Result<Option<i64>, TencentError> {
+        let v = self.opt_int::<i64>(name)?;
+        if let Some(v) = v {
+            if v < min || v > max {
+                return Err(TencentError::InvalidParameter(name.into(), format!("{v} is outside {min}..={max}")));
+            }
+        }
+        Ok(v)
+    }
+
+    /// A 0/1 switch.
+    pub fn opt_flag(&self, name: &'static str) -> Result<Option<bool>, TencentError> {
+        Ok(self.opt_int_in(name, 0, 1)?.map(|v| v == 1))
+    }
+
+    /// The values of an array parameter `name.0`, `name.1`, ... in index order. Any of `prefixes` may
+    /// spell it (the seed writes `Ip.n` in a table and `ip.n` in its example).
+    pub fn list(&self, prefixes: &[&str]) -> Vec<String> {
+        let mut items: Vec<(u64, &str, &String)> = Vec::new();
+        for prefix in prefixes {
+            let range_start = format!("{prefix}.");
+            for (k, v) in self.map.range(range_start.clone()..) {
+                let Some(suffix) = k.strip_prefix(&range_start) else { break };
+                // Numeric suffixes sort numerically; others (e.g. the seed's literal `.n`) go last.
+                items.push((suffix.parse::<u64>().unwrap_or(u64::MAX), suffix, v));
+            }
+        }
+        items.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        items.into_iter().map(|(_, _, v)| v.clone()).collect()
+    }
+
+    /// Paging: offset (default 0) and limit (default `default`, at most `max`).
+    pub fn paging(&self, default: usize, max: usize) -> Result<(usize, usize), TencentError> {
+        let offset = self.opt_int_in("offset", 0, i64::from(u32::MAX))?.unwrap_or(0) as usize;
+        let limit = self.opt_int_in("limit", 1, max as i64)?.map_or(default, |v| v as usize);
+        Ok((offset, limit))
+    }
+}
+
+/// Topic names and notes: at most 64 characters, a letter first, then letters, digits and `-`.
+pub fn check_name(param: &'static str, value: &str) -> Result<(), TencentError> {
+    let mut chars = value.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !first_ok || !rest_ok || value.chars().count() > 64 {
+        return Err(TencentError::InvalidParameter(
+            param.into(),
+            "at most 64 characters: a letter first, then letters, digits and '-'".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whitelist entries must be IP addresses.
+pub fn check_ips(param: &'static str, ips: &[String]) -> Result<(), TencentError> {
+    for ip in ips {
+        if IpAddr::from_str(ip.trim()).is_err() {
+            return Err(TencentError::InvalidParameter(param.into(), format!("{ip:?} is not an IP address")));
+        }
+    }
+    Ok(())
+}
+
+/// Most whitelist entries a topic may hold (the seed says the list is quota-limited).
+pub const MAX_WHITELIST_IPS: usize = 256;
+
+/// The success envelope: `{"code":0,"message":...,"codeDesc":"Success", ...fields}`.
+pub fn success(message: &str, fields: Map<String, Value>) -> Value {
+    let mut body = Map::with_capacity(fields.len() + 3);
+    body.insert("code".into(), Value::from(0));
+    body.insert("message".into(), Value::from(message));
+    body.insert("codeDesc".into(), Value::from("Success"));
+    body.extend(fields);
+    Value::Object(body)
+}
+
+/// Every answer, success or error, is HTTP 200 JSON.
+pub fn json_response(body: &Value) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], bytes).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Params {
+        Params::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    #[test]
+    fn arrays_come_in_index_order() {
+        let p = params(&[("ip.10", "c"), ("ip.2", "b"), ("Ip.0", "a"), ("ipx", "no"), ("ip.n", "d")]);
+        assert_eq!(p.list(&["ip", "Ip"]), vec!["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn names_follow_the_documented_rule() {
+        assert!(check_name("topicName", "a-1").is_ok());
+        assert!(check_name("topicName", &format!("a{}", "b".repeat(63))).is_ok());
+        assert!(check_name("topicName", &format!("a{}", "b".repeat(64))).is_err());
+        assert!(check_name("topicName", "1abc").is_err());
+        assert!(check_name("topicName", "a_b").is_err());
+        assert!(check_name("topicName", "").is_err());
+    }
+
+    #[test]
+    fn typed_access_reports_the_parameter() {
+        let p = params(&[("partitionNum", "x"), ("limit", "21")]);
+        assert_eq!(
+            p.required_int::<u32>("partitionNum").unwrap_err(),
+            TencentError::InvalidParameter("partitionNum".into(), "\"x\" is not a valid integer".into())
+        );
+        assert!(p.paging(10, 20).is_err());
+        assert_eq!(p.required("topicName").unwrap_err(), TencentError::MissingParameter("topicName"));
+    }
+}

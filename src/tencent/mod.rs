@@ -1,0 +1,3 @@
+//! Tencent Cloud: CKafka API v2.
+
+pub mod ckafka;
