@@ -379,6 +379,16 @@ impl KafkaModel {
         Ok(())
     }
 
+    /// Forgets every resource of one account (admin reset); defaults are provisioned again by the caller.
+    pub fn remove_account(&mut self, account: &str) {
+        self.instances.retain(|_, i| i.account != account);
+    }
+
+    /// Forgets every resource created through one cloud's API.
+    pub fn remove_cloud(&mut self, cloud: Cloud) {
+        self.instances.retain(|_, i| i.cloud != cloud);
+    }
+
     /// Instances one account sees through one cloud's API, in id order.
     pub fn instances_of<'a>(
         &'a self,

@@ -19,3 +19,13 @@ pub fn provision_defaults(_state: &AppState, _account: &str) {}
 pub fn apply_fixtures(_state: &AppState, _section: &Value) -> Result<(), String> {
     Err("rocketmq fixtures are not supported yet".into())
 }
+
+/// The action a request names, without authenticating it (for fault injection and logs).
+pub fn action_of(_req: &ApiRequest) -> Option<String> {
+    None
+}
+
+/// An error in this API's envelope with an arbitrary code (admin fault injection).
+pub fn error_response(code: &str, message: &str) -> Response {
+    (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(serde_json::json!({"success": false, "code": code, "message": message}))).into_response()
+}

@@ -23,3 +23,13 @@ pub fn bind_fixture_projects(_state: &AppState, _account: &str, _project_ids: &[
 pub fn apply_fixtures(_state: &AppState, _section: &Value) -> Result<(), String> {
     Err("eventgrid fixtures are not supported yet".into())
 }
+
+/// The action a request names, without authenticating it (for fault injection and logs).
+pub fn action_of(_req: &ApiRequest) -> Option<String> {
+    None
+}
+
+/// An error in this API's envelope with an arbitrary code (admin fault injection).
+pub fn error_response(code: &str, message: &str) -> Response {
+    (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(serde_json::json!({"error_code": code, "error_msg": message}))).into_response()
+}

@@ -155,6 +155,28 @@ fn authenticate(
     Ok(key.account.clone())
 }
 
+/// The Action a request names, without authenticating it (for fault injection and logs).
+pub fn action_of(req: &ApiRequest) -> Option<String> {
+    let pairs = match req.method {
+        Method::POST => crate::http::form_pairs(&req.body),
+        _ => req.query_pairs(),
+    };
+    pairs.into_iter().find(|(k, _)| k == "Action").map(|(_, v)| v)
+}
+
+/// An error in this API's envelope with an arbitrary code (admin fault injection). Non-numeric codes
+/// become 6000 (internal error) with the code in the message.
+pub fn error_response(code: &str, message: &str) -> Response {
+    let (code, message) = match code.parse::<i64>() {
+        Ok(c) => (c, message.to_string()),
+        Err(_) => (6000, format!("({code}){message}")),
+    };
+    let body = serde_json::json!({"code": code, "message": message, "codeDesc": "InjectedFault"});
+    let mut meta = RequestMeta::new(VENDOR);
+    meta.error_code = Some(code.to_string());
+    with_meta(wire::json_response(&body), meta)
+}
+
 /// The id of an account's default instance in a region: stable across restarts.
 pub fn default_instance_id(account: &str, region: &str) -> String {
     format!("ckafka-{}", stable_suffix(&format!("tencent/{account}/{region}"), 8))
