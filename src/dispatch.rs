@@ -80,7 +80,8 @@ pub async fn dispatch(State(state): State<AppState>, request: Request<Body>) -> 
                 .into_response()
         }
     };
-    let req = ApiRequest { method: parts.method, uri: parts.uri, headers: parts.headers, body, tls, received_at: started };
+    let req =
+        ApiRequest { method: parts.method, uri: parts.uri, headers: parts.headers, body, tls, received_at: started };
     let method = req.method.to_string();
     let path = req.path().to_string();
     let response = match classify(&req) {

@@ -34,7 +34,10 @@ async fn main() -> std::process::ExitCode {
             println!("  TLS certificate to trust: {}", tls.trust_pem.display());
         }
         if default_key_present {
-            println!("  default key: {DEFAULT_KEY_ID} / {DEFAULT_SECRET} (account {})", state.credentials.read().default_account());
+            println!(
+                "  default key: {DEFAULT_KEY_ID} / {DEFAULT_SECRET} (account {})",
+                state.credentials.read().default_account()
+            );
         }
         println!("  auth: {:?}; health: http://{}/_localyun/health", config.auth, bound.http);
     })

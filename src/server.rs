@@ -37,7 +37,12 @@ pub fn default_tls_dir(config: &Config) -> PathBuf {
 /// The user's certificate, or the generated one (created on first start, reused afterwards).
 pub fn tls_files(config: &Config) -> anyhow::Result<TlsFiles> {
     if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) {
-        return Ok(TlsFiles { trust_pem: cert.clone(), cert_chain_pem: cert.clone(), key_pem: key.clone(), generated: false });
+        return Ok(TlsFiles {
+            trust_pem: cert.clone(),
+            cert_chain_pem: cert.clone(),
+            key_pem: key.clone(),
+            generated: false,
+        });
     }
     let dir = default_tls_dir(config);
     let files = TlsFiles {
@@ -61,7 +66,8 @@ fn generate_certificate(dir: &Path, files: &TlsFiles) -> anyhow::Result<()> {
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params.distinguished_name.push(DnType::CommonName, "localyun local CA");
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca_params.key_usages =
+        vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     let ca_key = KeyPair::generate()?;
     let ca_cert = ca_params.self_signed(&ca_key)?;
 
@@ -126,9 +132,8 @@ pub async fn serve(
             .map_err(|e| anyhow::anyhow!("loading TLS certificate {}: {e}", files.cert_chain_pem.display()))?;
         let tls_app = app.layer(axum::Extension(ViaTls));
         let addr = SocketAddr::new(config.host, config.tls_port);
-        let server = axum_server::bind_rustls(addr, rustls_config)
-            .handle(tls_handle.clone())
-            .serve(tls_app.into_make_service());
+        let server =
+            axum_server::bind_rustls(addr, rustls_config).handle(tls_handle.clone()).serve(tls_app.into_make_service());
         tls_in_use = Some(files);
         Some(tokio::spawn(server))
     };

@@ -16,11 +16,20 @@ pub enum KafkaError {
     TopicExists(String),
     GroupNotFound(String),
     GroupExists(String),
-    PartitionNotFound { topic: String, partition: u32 },
+    PartitionNotFound {
+        topic: String,
+        partition: u32,
+    },
     /// Partition counts only grow.
-    PartitionsCannotShrink { current: u32, requested: u32 },
+    PartitionsCannotShrink {
+        current: u32,
+        requested: u32,
+    },
     /// More replicas than the instance has brokers.
-    TooManyReplicas { requested: u32, brokers: u32 },
+    TooManyReplicas {
+        requested: u32,
+        brokers: u32,
+    },
     /// A quota of the instance (topics, partitions, groups) would be exceeded.
     QuotaExceeded(String),
 }
@@ -238,10 +247,7 @@ impl KafkaInstance {
             return Err(KafkaError::QuotaExceeded(format!("at most {} topics per instance", self.max_topics)));
         }
         if self.partition_count() + spec.partitions > self.max_partitions {
-            return Err(KafkaError::QuotaExceeded(format!(
-                "at most {} partitions per instance",
-                self.max_partitions
-            )));
+            return Err(KafkaError::QuotaExceeded(format!("at most {} partitions per instance", self.max_partitions)));
         }
         let topic = Topic {
             id: spec.id,

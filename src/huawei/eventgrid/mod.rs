@@ -31,5 +31,6 @@ pub fn action_of(_req: &ApiRequest) -> Option<String> {
 
 /// An error in this API's envelope with an arbitrary code (admin fault injection).
 pub fn error_response(code: &str, message: &str) -> Response {
-    (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(serde_json::json!({"error_code": code, "error_msg": message}))).into_response()
+    (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(serde_json::json!({"error_code": code, "error_msg": message})))
+        .into_response()
 }

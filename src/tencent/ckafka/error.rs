@@ -92,7 +92,9 @@ impl From<KafkaError> for TencentError {
             KafkaError::TopicNotFound(_) => TencentError::NotFound(TOPIC_NOT_FOUND, text),
             KafkaError::GroupNotFound(_) => TencentError::NotFound(GROUP_NOT_FOUND, text),
             KafkaError::PartitionNotFound { .. } => TencentError::NotFound(TOPIC_NOT_FOUND, text),
-            KafkaError::TopicExists(_) | KafkaError::GroupExists(_) => TencentError::OperationFailed(TOPIC_EXISTS, text),
+            KafkaError::TopicExists(_) | KafkaError::GroupExists(_) => {
+                TencentError::OperationFailed(TOPIC_EXISTS, text)
+            }
             KafkaError::InstanceExists(_) => TencentError::OperationFailed(INSTANCE_EXISTS, text),
             KafkaError::QuotaExceeded(_) => TencentError::OperationFailed(QUOTA_EXCEEDED, text),
             KafkaError::PartitionsCannotShrink { .. } => TencentError::InvalidParameter("partitionNum".into(), text),

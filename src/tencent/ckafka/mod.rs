@@ -187,7 +187,8 @@ pub fn new_instance(account: &str, region: &str, id: &str) -> Result<KafkaInstan
     if !REGIONS.contains(&region) {
         return Err(format!("unknown Tencent region {region:?}"));
     }
-    let valid_id = id.strip_prefix("ckafka-").is_some_and(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()));
+    let valid_id =
+        id.strip_prefix("ckafka-").is_some_and(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()));
     if !valid_id {
         return Err(format!("Tencent instance ids look like ckafka-xxxxxxxx, not {id:?}"));
     }

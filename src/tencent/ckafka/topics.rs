@@ -147,8 +147,9 @@ pub fn add_partition(ctx: &Ctx<'_>, p: &Params) -> Result<Value, TencentError> {
     let instance_id = p.required("instanceId")?;
     let name = p.required("topicName")?;
     let total: i64 = p.required_int("partitionNum")?;
-    let total = u32::try_from(total)
-        .map_err(|_| TencentError::InvalidParameter("partitionNum".into(), "must be a positive partition count".into()))?;
+    let total = u32::try_from(total).map_err(|_| {
+        TencentError::InvalidParameter("partitionNum".into(), "must be a positive partition count".into())
+    })?;
     let mut model = ctx.state.store.kafka.write();
     let instance = instance_mut(&mut model, ctx, instance_id)?;
     let current = instance.topic(name)?.partitions.len() as u32;
@@ -208,9 +209,9 @@ pub fn get_topic_attributes(ctx: &Ctx<'_>, p: &Params) -> Result<Value, TencentE
     if let Some(s) = t.config.segment_ms {
         config["segmentMs"] = json!(s);
     }
-    let forward = t.forward.as_ref().map(|f| {
-        json!({"cosBucket": f.cos_bucket, "interval": f.interval_secs, "status": if f.active { 0 } else { 1 }})
-    });
+    let forward = t.forward.as_ref().map(
+        |f| json!({"cosBucket": f.cos_bucket, "interval": f.interval_secs, "status": if f.active { 0 } else { 1 }}),
+    );
     ok(fields(json!({
         "topicId": t.id,
         "partitionNum": t.partitions.len(),
