@@ -1,0 +1,327 @@
+//! localyun's benchmark: `cargo bench --bench localyun` (add `-- --quick` for a shorter run).
+//!
+//! One run measures, against a baseline measured in the same run on the same machine (a minimal axum server
+//! answering a fixed body, started the same way as localyun, as a separate process):
+//! start-up time, idle and loaded memory, signed-request throughput and latency per vendor at several
+//! concurrencies, list latency as the resource count grows, and EventGrid delivery to a local webhook.
+//! Results print as Markdown (paste into BENCHMARKS.md) and are written to target/bench-results.md.
+
+mod vendors;
+
+use std::net::TcpListener as StdListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use vendors::Target;
+
+const KEY_ID: &str = "AKIDLOCAL";
+const SECRET: &str = "local-secret";
+
+fn main() {
+    // Re-executed as the baseline server (a separate process, like localyun).
+    if std::env::var_os("LOCALYUN_BENCH_BASELINE").is_some() {
+        baseline_server();
+        return;
+    }
+    let quick = std::env::args().any(|a| a == "--quick");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let report = runtime.block_on(run(quick));
+    println!("{report}");
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("bench-results.md");
+    if std::fs::write(&out, &report).is_ok() {
+        eprintln!("written to {}", out.display());
+    }
+}
+
+/// A minimal axum server answering a fixed body: the ceiling an HTTP server on this machine reaches.
+fn baseline_server() {
+    let port: u16 = std::env::var("LOCALYUN_BENCH_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async move {
+        let app = axum::Router::new()
+            .route("/_localyun/health", axum::routing::get(|| async { "{\"status\":\"ok\"}" }))
+            .fallback(|| async { ([("content-type", "application/json")], "{\"code\":0,\"message\":\"ok\"}") });
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
+        let _ = axum::serve(listener, app).await;
+    });
+}
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+    started_in: Duration,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+async fn wait_healthy(client: &reqwest::Client, port: u16, deadline: Instant) -> bool {
+    let url = format!("http://127.0.0.1:{port}/_localyun/health");
+    while Instant::now() < deadline {
+        if let Ok(r) = client.get(&url).send().await {
+            if r.status().is_success() {
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_micros(500)).await;
+    }
+    false
+}
+
+async fn start_localyun(client: &reqwest::Client, tls_dir: &std::path::Path) -> Server {
+    let port = free_port();
+    let started = Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_localyun"))
+        .args(["--port", &port.to_string(), "--tls-port", &free_port().to_string()])
+        .arg("--tls-dir")
+        .arg(tls_dir)
+        .args(["--log-level", "warn"])
+        .env_remove("LOCALYUN_DATA_DIR")
+        .env_remove("LOCALYUN_FIXTURES")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start localyun");
+    let healthy = wait_healthy(client, port, Instant::now() + Duration::from_secs(20)).await;
+    assert!(healthy, "localyun did not become healthy");
+    Server { child, port, started_in: started.elapsed() }
+}
+
+async fn start_baseline(client: &reqwest::Client) -> Server {
+    let port = free_port();
+    let started = Instant::now();
+    let child = Command::new(std::env::current_exe().expect("own path"))
+        .env("LOCALYUN_BENCH_BASELINE", "1")
+        .env("LOCALYUN_BENCH_PORT", port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start baseline");
+    assert!(wait_healthy(client, port, Instant::now() + Duration::from_secs(20)).await, "baseline not healthy");
+    Server { child, port, started_in: started.elapsed() }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+pub struct LoadResult {
+    pub rps: f64,
+    pub p50: Duration,
+    pub p99: Duration,
+    pub errors: usize,
+}
+
+/// Sends the prepared requests with `concurrency` workers; every answer must be a success.
+async fn load(client: &reqwest::Client, requests: Vec<reqwest::Request>, concurrency: usize) -> LoadResult {
+    let total = requests.len();
+    let queue = Arc::new(parking_lot::Mutex::new(requests));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let queue = queue.clone();
+        let client = client.clone();
+        workers.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0usize;
+            loop {
+                let next = queue.lock().pop();
+                let Some(req) = next else { break };
+                let t = Instant::now();
+                match client.execute(req).await {
+                    Ok(resp) => {
+                        let ok = resp.status().is_success();
+                        let body = resp.bytes().await.unwrap_or_default();
+                        if !ok || !vendors::is_success(&body) {
+                            errors += 1;
+                            if errors == 1 {
+                                eprintln!("  unexpected answer: {}", String::from_utf8_lossy(&body));
+                            }
+                        }
+                    }
+                    Err(_) => errors += 1,
+                }
+                lat.push(t.elapsed());
+            }
+            (lat, errors)
+        }));
+    }
+    let mut lat = Vec::with_capacity(total);
+    let mut errors = 0;
+    for w in workers {
+        if let Ok((l, e)) = w.await {
+            lat.extend(l);
+            errors += e;
+        }
+    }
+    let elapsed = started.elapsed();
+    lat.sort();
+    LoadResult { rps: total as f64 / elapsed.as_secs_f64(), p50: pct(&lat, 0.5), p99: pct(&lat, 0.99), errors }
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.0} µs", d.as_secs_f64() * 1e6)
+}
+
+async fn run(quick: bool) -> String {
+    let client = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(256).build().expect("client");
+    let tmp = std::env::temp_dir().join(format!("localyun-bench-{}", std::process::id()));
+    let tls_dir = tmp.join("tls");
+    let mut out = String::new();
+    let machine = machine_description();
+    out.push_str(&format!("## Results ({})\n\n{machine}\n\n", chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")));
+
+    // ---- start-up: median of several starts (the first start generates the certificate, so it is excluded).
+    eprintln!("start-up...");
+    drop(start_localyun(&client, &tls_dir).await);
+    let starts = if quick { 3 } else { 7 };
+    let mut ly = Vec::new();
+    let mut base = Vec::new();
+    for _ in 0..starts {
+        ly.push(start_localyun(&client, &tls_dir).await.started_in);
+        base.push(start_baseline(&client).await.started_in);
+    }
+    let (ly_start, base_start) = (median(ly), median(base));
+    out.push_str("### Start-up (process start to first successful health answer, median)\n\n");
+    out.push_str("| server | start-up |\n|---|---|\n");
+    out.push_str(&format!("| baseline | {:.1} ms |\n| localyun | {:.1} ms |\n\n", ms(base_start), ms(ly_start)));
+
+    // ---- memory and throughput on one long-lived localyun and one baseline.
+    let server = start_localyun(&client, &tls_dir).await;
+    let baseline = start_baseline(&client).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let idle_rss = server.rss_kib();
+    let base_rss = baseline.rss_kib();
+
+    let target = Target { host: format!("127.0.0.1:{}", server.port), key_id: KEY_ID.into(), secret: SECRET.into() };
+    let scenarios = vendors::scenarios(&client, &target).await;
+    let concurrencies = [1usize, 16, 64];
+    let per_run = if quick { 2_000 } else { 10_000 };
+
+    eprintln!("baseline throughput...");
+    let mut base_rps = Vec::new();
+    for &c in &concurrencies {
+        let reqs = (0..per_run)
+            .map(|_| client.get(format!("http://127.0.0.1:{}/", baseline.port)).build().expect("request"))
+            .collect();
+        base_rps.push(load(&client, reqs, c).await);
+    }
+    out.push_str(
+        "### Signed requests: throughput and latency (ratio = localyun / baseline at the same concurrency)\n\n",
+    );
+    out.push_str("| API / action | conc. | req/s | ratio | p50 | p99 | errors |\n|---|---|---|---|---|---|---|\n");
+    for (i, &c) in concurrencies.iter().enumerate() {
+        let b = &base_rps[i];
+        out.push_str(&format!(
+            "| baseline (fixed body) | {c} | {:.0} | 1.00 | {} | {} | {} |\n",
+            b.rps,
+            us(b.p50),
+            us(b.p99),
+            b.errors
+        ));
+    }
+    for scenario in &scenarios {
+        for (i, &c) in concurrencies.iter().enumerate() {
+            eprintln!("{} at {c}...", scenario.name());
+            let reqs = scenario.requests(&client, &target, per_run).await;
+            let r = load(&client, reqs, c).await;
+            out.push_str(&format!(
+                "| {} | {c} | {:.0} | {:.2} | {} | {} | {} |\n",
+                scenario.name(),
+                r.rps,
+                r.rps / base_rps[i].rps,
+                us(r.p50),
+                us(r.p99),
+                r.errors
+            ));
+        }
+    }
+    out.push('\n');
+
+    // ---- list latency as the number of topics grows (fixed page of 20).
+    eprintln!("list latency...");
+    out.push_str("### List latency with a fixed page (20) as the total grows (concurrency 1, median of 500)\n\n");
+    out.push_str("| API | total resources | p50 | p99 |\n|---|---|---|---|\n");
+    for (name, totals) in vendors::list_growth(&client, &target, if quick { 500 } else { 2_000 }).await {
+        for (total, r) in totals {
+            out.push_str(&format!("| {name} | {total} | {} | {} |\n", us(r.p50), us(r.p99)));
+        }
+    }
+    out.push('\n');
+
+    // ---- memory: idle, then after 10,000 topics, groups and subscriptions, on a fresh server.
+    eprintln!("memory with 10,000 resources...");
+    let fresh = start_localyun(&client, &tls_dir).await;
+    let fresh_target = Target { host: format!("127.0.0.1:{}", fresh.port), ..target.clone() };
+    let filled = vendors::fill(&client, &fresh_target, 10_000).await;
+    let loaded_rss = fresh.rss_kib();
+    drop(fresh);
+    out.push_str("### Resident memory\n\n| state | localyun | baseline |\n|---|---|---|\n");
+    out.push_str(&format!("| idle | {:.1} MiB | {:.1} MiB |\n", mib(idle_rss), mib(base_rss)));
+    out.push_str(&format!("| after {filled} | {:.1} MiB | — |\n\n", mib(loaded_rss)));
+
+    // ---- EventGrid delivery.
+    if let Some(delivery) = vendors::eventgrid_delivery(&client, &target, if quick { 500 } else { 2_000 }).await {
+        out.push_str("### EventGrid delivery (PutEvents to a local webhook)\n\n");
+        out.push_str(&delivery);
+        out.push('\n');
+    }
+    drop(server);
+    drop(baseline);
+    let _ = std::fs::remove_dir_all(&tmp);
+    out
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn machine_description() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string()))
+        .and_then(|k| k.parse::<u64>().ok())
+        .map(|k| format!("{:.0} GiB", k as f64 / 1024.0 / 1024.0))
+        .unwrap_or_default();
+    format!("Machine: {cpu}, {cores} cores, {mem} RAM; client and servers share the machine.")
+}
