@@ -7,11 +7,11 @@ use serde_json::{json, Map, Value};
 use super::error::TencentError;
 use super::topics::instance;
 use super::wire::{self, Params};
-use super::Ctx;
+use super::{Ctx, Reply};
 use crate::engine::kafka::KafkaInstance;
 use crate::engine::Cloud;
 
-pub fn list_consumer_group(ctx: &Ctx<'_>, p: &Params) -> Result<Value, TencentError> {
+pub fn list_consumer_group(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
     let instance_id = p.get("instanceId").filter(|s| !s.is_empty());
     let group_name = p.get("groupName").filter(|s| !s.is_empty());
     // The topic filter only applies together with a group name.
@@ -66,5 +66,5 @@ pub fn list_consumer_group(ctx: &Ctx<'_>, p: &Params) -> Result<Value, TencentEr
     let mut fields = Map::new();
     fields.insert("data".into(), data);
     // The seed's ListConsumerGroup example answers with an empty message, the others with "ok".
-    Ok(wire::success("", fields))
+    Ok(wire::success("", &fields))
 }

@@ -6,10 +6,10 @@ use serde_json::{json, Map, Value};
 use super::error::TencentError;
 use super::topics::{instance, instance_mut};
 use super::wire::Params;
-use super::{ok, Ctx};
+use super::{ok, ok_empty, Ctx, Reply};
 use crate::engine::Cloud;
 
-pub fn list_instance(ctx: &Ctx<'_>, p: &Params) -> Result<Value, TencentError> {
+pub fn list_instance(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
     let id_filter = p.get("instanceId").filter(|s| !s.is_empty());
     let search = p.get("searchWord").filter(|s| !s.is_empty());
     let statuses = p
@@ -34,10 +34,10 @@ pub fn list_instance(ctx: &Ctx<'_>, p: &Params) -> Result<Value, TencentError> {
     let mut fields = Map::new();
     fields.insert("totalCount".into(), json!(total));
     fields.insert("instanceList".into(), Value::Array(page));
-    ok(fields)
+    ok(&fields)
 }
 
-pub fn get_instance_attributes(ctx: &Ctx<'_>, p: &Params) -> Result<Value, TencentError> {
+pub fn get_instance_attributes(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
     let id = p.required("instanceId")?;
     let model = ctx.state.store.kafka.read();
     let i = instance(&model, ctx, id)?;
@@ -58,16 +58,13 @@ pub fn get_instance_attributes(ctx: &Ctx<'_>, p: &Params) -> Result<Value, Tence
         "maxRetentionTime": i.msg_retention_minutes,
         "createTime": i.created_at,
     });
-    match body {
-        Value::Object(m) => ok(m),
-        _ => ok(Map::new()),
-    }
+    ok(&body)
 }
 
 /// At most 30 days, in minutes.
 const MAX_RETENTION_MINUTES: i64 = 30 * 24 * 60;
 
-pub fn set_instance_attributes(ctx: &Ctx<'_>, p: &Params) -> Result<Value, TencentError> {
+pub fn set_instance_attributes(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
     let id = p.required("instanceId")?;
     let name = p.get("instanceName");
     if let Some(n) = name {
@@ -84,5 +81,5 @@ pub fn set_instance_attributes(ctx: &Ctx<'_>, p: &Params) -> Result<Value, Tence
     if let Some(r) = retention {
         i.msg_retention_minutes = r as u64;
     }
-    ok(Map::new())
+    ok_empty()
 }

@@ -14,7 +14,6 @@ use std::collections::BTreeMap;
 
 use axum::http::Method;
 use axum::response::Response;
-use serde_json::{Map, Value};
 
 pub use error::TencentError;
 use wire::Params;
@@ -60,7 +59,7 @@ pub struct Ctx<'a> {
     pub region: &'a str,
 }
 
-type Handler = fn(&Ctx<'_>, &Params) -> Result<Value, TencentError>;
+type Handler = fn(&Ctx<'_>, &Params) -> Result<Reply, TencentError>;
 
 fn action_handler(action: &str) -> Option<Handler> {
     Some(match action {
@@ -88,13 +87,13 @@ pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
         Err(e) => {
             tracing::debug!(code = e.code(), message = %e.message(), "tencent request rejected");
             meta.error_code = Some(e.code().to_string());
-            e.to_json()
+            serde_json::to_vec(&e.to_json()).unwrap_or_default()
         }
     };
-    with_meta(wire::json_response(&body), meta)
+    with_meta(wire::json_response(body), meta)
 }
 
-fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> Result<Value, TencentError> {
+fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> Result<Reply, TencentError> {
     // GET reads the query string, POST the form body; the other source is ignored, never merged.
     let params = match req.method {
         Method::GET => Params::from_pairs(req.query_pairs()),
@@ -174,7 +173,7 @@ pub fn error_response(code: &str, message: &str) -> Response {
     let body = serde_json::json!({"code": code, "message": message, "codeDesc": "InjectedFault"});
     let mut meta = RequestMeta::new(VENDOR);
     meta.error_code = Some(code.to_string());
-    with_meta(wire::json_response(&body), meta)
+    with_meta(wire::json_response(serde_json::to_vec(&body).unwrap_or_default()), meta)
 }
 
 /// The id of an account's default instance in a region: stable across restarts.
@@ -230,7 +229,15 @@ pub fn provision_defaults(state: &AppState, account: &str) {
     }
 }
 
-/// Helper for handlers building the success envelope with the seed's `"message": "ok"`.
-fn ok(fields: Map<String, Value>) -> Result<Value, TencentError> {
+/// A serialised JSON answer body.
+pub type Reply = Vec<u8>;
+
+/// The success envelope with the seed's `"message": "ok"` around `fields` (a struct or a JSON object).
+fn ok<T: serde::Serialize + ?Sized>(fields: &T) -> Result<Reply, TencentError> {
     Ok(wire::success("ok", fields))
+}
+
+/// The success envelope with no fields.
+fn ok_empty() -> Result<Reply, TencentError> {
+    ok(&wire::NoFields {})
 }

@@ -1,11 +1,12 @@
 //! Topic actions: CreateTopic, SetTopicAttributes, DeleteTopic, AddPartition, ListTopic,
 //! GetTopicAttributes, SetForward.
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{json, Value};
 
 use super::error::TencentError;
 use super::wire::{check_ips, check_name, Params, MAX_WHITELIST_IPS};
-use super::{ok, Ctx};
+use super::{ok, ok_empty, Ctx, Reply};
 use crate::engine::kafka::{topic_id, Forward, KafkaInstance, KafkaModel, NewTopic, Whitelist};
 use crate::engine::Cloud;
 
@@ -30,14 +31,7 @@ pub(super) fn instance_mut<'m>(
     Ok(i)
 }
 
-fn fields(pairs: Value) -> Map<String, Value> {
-    match pairs {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
-}
-
-pub fn create_topic(ctx: &Ctx<'_>, p: &Params) -> Result<Value, TencentError> {
+pub fn create_topic(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
     let instance_id = p.required("instanceId")?;
     let name = p.required("topicName")?;
     check_name("topicName", name)?;
@@ -78,7 +72,7 @@ pub fn create_topic(ctx: &Ctx<'_>, p: &Params) -> Result<Value, TencentError> {
         whitelist: Whitelist { enabled: enable_whitelist, ips: dedup(ips) },
         extra: Default::default(),
     })?;
-    ok(fields(json!({"topicId": topic.id})))
+    ok(&json!({"topicId": topic.id}))
 }
 
 fn dedup(ips: Vec<String>) -> Vec<String> {
@@ -92,7 +86,7 @@ fn dedup(ips: Vec<String>) -> Vec<String> {
     out
 }
 
-pub fn set_topic_attributes(ctx: &Ctx<'_>, p: &Params) -> Result<Value, TencentError> {
+pub fn set_topic_attributes(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
     let instance_id = p.required("instanceId")?;
     let name = p.required("topicName")?;
     let note = p.get("note");
@@ -132,18 +126,18 @@ pub fn set_topic_attributes(ctx: &Ctx<'_>, p: &Params) -> Result<Value, TencentE
     if let Some(s) = segment {
         topic.config.segment_ms = Some(s);
     }
-    ok(Map::new())
+    ok_empty()
 }
 
-pub fn delete_topic(ctx: &Ctx<'_>, p: &Params) -> Result<Value, TencentError> {
+pub fn delete_topic(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
     let instance_id = p.required("instanceId")?;
     let name = p.required("topicName")?;
     let mut model = ctx.state.store.kafka.write();
     instance_mut(&mut model, ctx, instance_id)?.delete_topic(name)?;
-    ok(Map::new())
+    ok_empty()
 }
 
-pub fn add_partition(ctx: &Ctx<'_>, p: &Params) -> Result<Value, TencentError> {
+pub fn add_partition(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
     let instance_id = p.required("instanceId")?;
     let name = p.required("topicName")?;
     let total: i64 = p.required_int("partitionNum")?;
@@ -160,36 +154,60 @@ pub fn add_partition(ctx: &Ctx<'_>, p: &Params) -> Result<Value, TencentError> {
         ));
     }
     instance.grow_partitions(name, total)?;
-    ok(Map::new())
+    ok_empty()
 }
 
-pub fn list_topic(ctx: &Ctx<'_>, p: &Params) -> Result<Value, TencentError> {
+#[derive(Serialize)]
+struct TopicItem<'a> {
+    #[serde(rename = "topicId")]
+    topic_id: &'a str,
+    #[serde(rename = "topicName")]
+    topic_name: &'a str,
+    note: &'a str,
+}
+
+impl<'a> TopicItem<'a> {
+    fn of(t: &'a crate::engine::kafka::Topic) -> Self {
+        TopicItem { topic_id: &t.id, topic_name: &t.name, note: &t.remark }
+    }
+}
+
+#[derive(Serialize)]
+struct TopicPage<'a> {
+    #[serde(rename = "totalCount")]
+    total_count: usize,
+    #[serde(rename = "topicList")]
+    topic_list: Vec<TopicItem<'a>>,
+}
+
+pub fn list_topic(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
     let instance_id = p.required("instanceId")?;
     let search = p.get("searchWord").filter(|s| !s.is_empty());
     let (offset, limit) = p.paging(10, 20)?;
     let model = ctx.state.store.kafka.read();
     let instance = instance(&model, ctx, instance_id)?;
-    let mut total = 0usize;
-    let mut list = Vec::with_capacity(limit.min(instance.topics.len()));
-    let matching = instance.topics.values().filter(|t| search.is_none_or(|s| t.name.contains(s)));
-    if search.is_none() {
-        // Without a filter the count is known, and the page is a skip over the ordered map.
-        total = instance.topics.len();
-        for t in matching.skip(offset).take(limit) {
-            list.push(json!({"topicId": t.id, "topicName": t.name, "note": t.remark}));
-        }
-    } else {
-        for t in matching {
-            if total >= offset && list.len() < limit {
-                list.push(json!({"topicId": t.id, "topicName": t.name, "note": t.remark}));
+    let page = match search {
+        // Without a filter the count is known and the page is a skip over the ordered map.
+        None => TopicPage {
+            total_count: instance.topics.len(),
+            topic_list: instance.topics.values().skip(offset).take(limit).map(TopicItem::of).collect(),
+        },
+        Some(word) => {
+            let mut page = TopicPage { total_count: 0, topic_list: Vec::with_capacity(limit) };
+            for t in instance.topics.values().filter(|t| t.name.contains(word)) {
+                if page.total_count >= offset && page.topic_list.len() < limit {
+                    page.topic_list.push(TopicItem::of(t));
+                }
+                page.total_count += 1;
             }
-            total += 1;
+            page
         }
-    }
-    ok(fields(json!({"totalCount": total, "topicList": list})))
+    };
+    // Serialised while the read lock is held: the page borrows from the model, nothing is cloned.
+    ok(&page)
 }
 
-pub fn get_topic_attributes(ctx: &Ctx<'_>, p: &Params) -> Result<Value, TencentError> {
+pub fn get_topic_attributes(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
     let instance_id = p.required("instanceId")?;
     // The seed marks topicName optional, but the answer describes one topic: it is needed.
     let name = p.required("topicName")?;
@@ -212,7 +230,7 @@ pub fn get_topic_attributes(ctx: &Ctx<'_>, p: &Params) -> Result<Value, TencentE
     let forward = t.forward.as_ref().map(
         |f| json!({"cosBucket": f.cos_bucket, "interval": f.interval_secs, "status": if f.active { 0 } else { 1 }}),
     );
-    ok(fields(json!({
+    ok(&json!({
         "topicId": t.id,
         "partitionNum": t.partitions.len(),
         "note": t.remark,
@@ -222,10 +240,10 @@ pub fn get_topic_attributes(ctx: &Ctx<'_>, p: &Params) -> Result<Value, TencentE
         "partitions": partitions,
         "config": config,
         "forward": forward,
-    })))
+    }))
 }
 
-pub fn set_forward(ctx: &Ctx<'_>, p: &Params) -> Result<Value, TencentError> {
+pub fn set_forward(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
     let instance_id = p.required("instanceId")?;
     let name = p.required("topicName")?;
     let status = p.opt_int_in("status", 0, 1)?.ok_or(TencentError::MissingParameter("status"))?;
@@ -242,5 +260,5 @@ pub fn set_forward(ctx: &Ctx<'_>, p: &Params) -> Result<Value, TencentError> {
     } else if let Some(f) = topic.forward.as_mut() {
         f.active = false;
     }
-    ok(Map::new())
+    ok_empty()
 }

@@ -1,14 +1,12 @@
 //! Access control actions: AddTopicIpwhitelist, DeleteTopicIpwhitelist.
 
-use serde_json::{Map, Value};
-
 use super::error::TencentError;
 use super::topics::instance_mut;
 use super::wire::{check_ips, Params, MAX_WHITELIST_IPS};
-use super::{ok, Ctx};
+use super::{ok_empty, Ctx, Reply};
 
 /// Adds addresses to the topic's whitelist (an empty whitelist admits no address).
-pub fn add_topic_ipwhitelist(ctx: &Ctx<'_>, p: &Params) -> Result<Value, TencentError> {
+pub fn add_topic_ipwhitelist(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
     let instance_id = p.required("instanceId")?;
     let name = p.required("topicName")?;
     let ips = p.list(&["ipWhiteList"]);
@@ -32,11 +30,11 @@ pub fn add_topic_ipwhitelist(ctx: &Ctx<'_>, p: &Params) -> Result<Value, Tencent
         ));
     }
     topic.whitelist.ips = merged;
-    ok(Map::new())
+    ok_empty()
 }
 
 /// Removes addresses from the topic's whitelist (the seed spells the array `Ip.n` and `ip.n`).
-pub fn delete_topic_ipwhitelist(ctx: &Ctx<'_>, p: &Params) -> Result<Value, TencentError> {
+pub fn delete_topic_ipwhitelist(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
     let instance_id = p.required("instanceId")?;
     let name = p.required("topicName")?;
     let ips = p.list(&["ip", "Ip"]);
@@ -47,5 +45,5 @@ pub fn delete_topic_ipwhitelist(ctx: &Ctx<'_>, p: &Params) -> Result<Value, Tenc
     let mut model = ctx.state.store.kafka.write();
     let topic = instance_mut(&mut model, ctx, instance_id)?.topic_mut(name)?;
     topic.whitelist.ips.retain(|existing| !ips.iter().any(|ip| ip.trim() == existing));
-    ok(Map::new())
+    ok_empty()
 }
