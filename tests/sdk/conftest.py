@@ -49,6 +49,11 @@ class Localyun:
     def tls_endpoint(self):
         return f"localhost:{self.tls_port}"
 
+    def output(self):
+        """Everything the server printed so far."""
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
     def admin(self, path, method="GET", body=None):
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(f"http://127.0.0.1:{self.http_port}/_localyun/{path}", data=data, method=method)
@@ -58,7 +63,7 @@ class Localyun:
             return json.loads(r.read() or b"null")
 
 
-def start_localyun(extra_args=(), extra_env=None):
+def start_localyun(extra_args=(), extra_env=None, tls_dir=None):
     binary = os.environ.get("LOCALYUN_BIN", os.path.join(ROOT, "target", "debug", "localyun"))
     if not os.path.exists(binary):
         subprocess.run(["cargo", "build", "--quiet"], cwd=ROOT, check=True)
@@ -66,12 +71,17 @@ def start_localyun(extra_args=(), extra_env=None):
     http_port, tls_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALYUN_") or k == "LOCALYUN_BIN"}
     env.update(extra_env or {})
-    args = [binary, "--port", str(http_port), "--tls-port", str(tls_port), "--tls-dir", os.path.join(workdir, "tls")]
-    proc = subprocess.Popen(args + list(extra_args), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    tls_dir = tls_dir or os.path.join(workdir, "tls")
+    args = [binary, "--port", str(http_port), "--tls-port", str(tls_port), "--tls-dir", tls_dir]
+    # Output goes to a file: a pipe nobody reads would fill up and stall the server.
+    log_path = os.path.join(workdir, "localyun.log")
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(args + list(extra_args), env=env, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
     deadline = time.time() + 30
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"localyun exited: {proc.stdout.read().decode(errors='replace')}")
+            raise RuntimeError(f"localyun exited: {open(log_path, 'rb').read().decode(errors='replace')}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/_localyun/health", timeout=1) as r:
                 if r.status == 200:
@@ -81,7 +91,9 @@ def start_localyun(extra_args=(), extra_env=None):
     else:
         proc.kill()
         raise RuntimeError("localyun did not become healthy in 30 s")
-    return Localyun(http_port, tls_port, os.path.join(workdir, "tls", "ca.pem"), proc, workdir)
+    server = Localyun(http_port, tls_port, os.path.join(tls_dir, "ca.pem"), proc, workdir)
+    server.log_path = log_path
+    return server
 
 
 def stop_localyun(server):
