@@ -373,9 +373,14 @@ async fn topic_actions_in_xml() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(r.text.contains("<CreateTopicResponse>") && r.text.contains("<Message>operation success</Message>"));
     let r = c.call("GetTopicList", &[("InstanceId", &id), ("RegionId", REGION)]).await;
-    assert!(r.text.contains("<GetTopicListResponse>"), "{}", r.text);
+    // The seed's 2018-10-15 example roots GetTopicList at TopicListResponse; 2019-09-16 at GetTopicListResponse.
+    assert!(r.text.contains("<TopicListResponse>"), "{}", r.text);
     assert!(r.text.contains("<TopicList><TopicVO><Topic>x_topic</Topic>"), "{}", r.text);
     assert!(r.text.contains("<Remark>a&lt;b</Remark>") && r.text.contains("<Total>1</Total>"));
+    let mut c2019 = Client::new(&srv).xml().v2019();
+    c2019.format = Some("xml");
+    let r = c2019.call("GetTopicList", &[("InstanceId", &id), ("RegionId", REGION)]).await;
+    assert!(r.text.contains("<GetTopicListResponse>") && r.text.contains("<Tags></Tags>"), "{}", r.text);
     let r = c.call("GetTopicStatus", &[("InstanceId", &id), ("Topic", "x_topic")]).await;
     assert!(r.text.contains("<TopicStatus><TotalCount>0</TotalCount><LastTimeStamp>0</LastTimeStamp><OffsetTable><OffsetTable><Partition>0</Partition>"), "{}", r.text);
     let r = c.call("DeleteTopic", &[("InstanceId", &id), ("RegionId", REGION), ("Topic", "x_topic")]).await;
@@ -898,4 +903,19 @@ async fn lenient_mode_skips_hmac_and_replay_but_not_required_parameters() {
         400,
         "MissingParameter",
     );
+}
+
+#[tokio::test]
+async fn injected_faults_use_the_error_envelope() {
+    let response = localyun::alibaba::kafka::error_response(
+        "InternalServerError",
+        "An internal error occurred; please try again later.",
+    );
+    assert_eq!(response.status().as_u16(), 500);
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["Code"], "InternalServerError");
+    assert_eq!(body["Message"], "An internal error occurred; please try again later.");
+    assert_eq!(body["RequestId"].as_str().unwrap().len(), 36);
+    assert!(body["HostId"].is_string());
 }

@@ -108,7 +108,7 @@ pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
     let response = match outcome {
         Ok((message, fields)) => {
             let body = wire::success_body(&request_id, message, fields);
-            wire::render(format, axum::http::StatusCode::OK, &format!("{}Response", meta.action), &body)
+            wire::render(format, axum::http::StatusCode::OK, &xml_root(&meta.action, &params), &body)
         }
         Err(e) => {
             tracing::debug!(code = e.code(), "alibaba kafka request rejected");
@@ -118,6 +118,16 @@ pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
         }
     };
     with_meta(response, meta)
+}
+
+/// The XML root of a success: `{Action}Response`, except that the seed's 2018-10-15 GetTopicList example
+/// is rooted at `TopicListResponse` (the extract recommends the POP convention; the seed wins for the
+/// seed's version, 2019-09-16 follows the convention).
+fn xml_root(action: &str, params: &Params) -> String {
+    if action == "GetTopicList" && params.get("Version") == Some("2018-10-15") {
+        return "TopicListResponse".into();
+    }
+    format!("{action}Response")
 }
 
 /// The gateway's `HostId`: the host the client addressed (the real one is `alikafka.<region>.aliyuncs.com`).
