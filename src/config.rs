@@ -50,7 +50,7 @@ pub struct Config {
     #[arg(long, env = "LOCALYUN_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
-    /// Folder for the generated certificate (default: $HOME/.localyun/tls).
+    /// Folder for the generated certificate (default: DATA_DIR/tls with --data-dir, else $HOME/.localyun/tls).
     #[arg(long, env = "LOCALYUN_TLS_DIR")]
     pub tls_dir: Option<PathBuf>,
 

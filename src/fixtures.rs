@@ -210,7 +210,7 @@ pub fn apply_service(state: &AppState, service: Service) -> anyhow::Result<()> {
 /// Binds the Huawei project ids a file declares (for every account, or one).
 fn bind_projects(state: &AppState, f: &LoadedFixture, only: Option<&str>) -> anyhow::Result<()> {
     for (i, a) in f.file.accounts.iter().enumerate() {
-        if only.is_some_and(|o| o != a.id) || a.huawei_project_ids.is_empty() {
+        if only.is_some_and(|o| o != a.id) {
             continue;
         }
         crate::huawei::eventgrid::bind_fixture_projects(state, &a.id, &a.huawei_project_ids)
