@@ -97,6 +97,7 @@ async fn acknowledged_changes_survive_kill_9() {
         http.get(format!("{}/_localyun/health", second.base)).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["persistence"]["data_dir"], dir.display().to_string());
     kill9(second);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -141,6 +142,7 @@ async fn fixtures_seed_a_new_data_dir_once_and_deletions_stick() {
     .await;
     assert_eq!(answer["code"], 0, "{answer}");
     kill9(second);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -174,6 +176,7 @@ async fn a_truncated_state_file_stops_the_start_and_is_kept() {
     let again = spawn(&dir, &[]);
     assert_eq!(topic_names(&http, &again.base, &again.host).await, vec!["orders"]);
     kill9(again);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -191,6 +194,7 @@ async fn one_data_dir_serves_one_process_and_healthcheck_reports_it() {
     std::thread::sleep(Duration::from_millis(100));
     let health = Command::new(env!("CARGO_BIN_EXE_localyun")).args(["--port", &port, "healthcheck"]).output().unwrap();
     assert_eq!(health.status.code(), Some(1));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]

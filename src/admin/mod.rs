@@ -83,11 +83,11 @@ pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response 
 }
 
 /// Parses an optional JSON body (empty means `T::default()`).
-fn json_body<T: for<'de> Deserialize<'de> + Default>(body: &Bytes) -> Result<T, Response> {
+fn json_body<T: for<'de> Deserialize<'de> + Default>(body: &Bytes) -> Result<T, String> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+    serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))
 }
 
 async fn persist_then(state: &AppState, ok: Response) -> Response {
@@ -117,7 +117,7 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
 async fn reset_handler(State(state): State<AppState>, Query(query): Query<ResetScope>, body: Bytes) -> Response {
     let from_body: ResetScope = match json_body(&body) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
     let scope = ResetScope { vendor: from_body.vendor.or(query.vendor), account: from_body.account.or(query.account) };
     match reset(&state, &scope) {
