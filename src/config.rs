@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// How strictly request signatures are checked.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum, Default)]
@@ -50,7 +50,7 @@ pub struct Config {
     #[arg(long, env = "LOCALYUN_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
-    /// Folder for the generated certificate (default: $HOME/.localyun/tls).
+    /// Folder for the generated certificate (default: DATA_DIR/tls with --data-dir, else $HOME/.localyun/tls).
     #[arg(long, env = "LOCALYUN_TLS_DIR")]
     pub tls_dir: Option<PathBuf>,
 
@@ -81,6 +81,24 @@ pub struct Config {
     /// Log level or tracing filter (e.g. info, debug, localyun=debug).
     #[arg(long, env = "LOCALYUN_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
+
+    /// How many recent requests `GET /_localyun/requests` keeps.
+    #[arg(long, env = "LOCALYUN_REQUEST_LOG_SIZE", default_value_t = 1000)]
+    pub request_log_size: usize,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Exits 0 when the localyun on --host/--port answers `GET /_localyun/health` with 200, else 1
+    /// (for container health checks; needs no curl).
+    Healthcheck {
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 3)]
+        timeout: u64,
+    },
 }
 
 impl Default for Config {
@@ -101,6 +119,8 @@ impl Default for Config {
             replay_window_secs: 300,
             log_format: LogFormat::Text,
             log_level: "info".into(),
+            request_log_size: 1000,
+            command: None,
         }
     }
 }

@@ -84,12 +84,18 @@ pub async fn dispatch(State(state): State<AppState>, request: Request<Body>) -> 
         ApiRequest { method: parts.method, uri: parts.uri, headers: parts.headers, body, tls, received_at: started };
     let method = req.method.to_string();
     let path = req.path().to_string();
-    let response = match classify(&req) {
-        Some(Route::TencentCkafka) => crate::tencent::ckafka::handle(&state, req).await,
-        Some(Route::AlibabaRpc) => crate::alibaba::kafka::handle(&state, req).await,
-        Some(Route::AlibabaRocketmq) => crate::alibaba::rocketmq::handle(&state, req).await,
-        Some(Route::HuaweiEventgrid) => crate::huawei::eventgrid::handle(&state, req).await,
-        None => crate::http::with_meta(
+    let route = classify(&req);
+    let fault = match route {
+        Some(route) => injected_fault(&state, route, &req).await,
+        None => None,
+    };
+    let mut response = match (fault, route) {
+        (Some(response), _) => response,
+        (None, Some(Route::TencentCkafka)) => crate::tencent::ckafka::handle(&state, req).await,
+        (None, Some(Route::AlibabaRpc)) => crate::alibaba::kafka::handle(&state, req).await,
+        (None, Some(Route::AlibabaRocketmq)) => crate::alibaba::rocketmq::handle(&state, req).await,
+        (None, Some(Route::HuaweiEventgrid)) => crate::huawei::eventgrid::handle(&state, req).await,
+        (None, None) => crate::http::with_meta(
             (
                 StatusCode::NOT_FOUND,
                 axum::Json(json!({
@@ -102,8 +108,77 @@ pub async fn dispatch(State(state): State<AppState>, request: Request<Body>) -> 
             RequestMeta::new("none"),
         ),
     };
+    // A change is acknowledged only once it is durable (a no-op without --data-dir).
+    if let Err(e) = state.persist().await {
+        tracing::error!(error = %e, "could not persist state");
+        let meta = response.extensions().get::<RequestMeta>().cloned().unwrap_or_default();
+        response = crate::http::with_meta(
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({"error": format!("localyun could not persist its state: {e:#}")})),
+            )
+                .into_response(),
+            RequestMeta { error_code: Some("PersistenceFailed".into()), ..meta },
+        );
+    }
     log_request(&state, &method, &path, started, &response);
     response
+}
+
+impl Route {
+    /// The service name (as health lists it).
+    pub fn service(self) -> &'static str {
+        match self {
+            Route::TencentCkafka => "tencent-ckafka",
+            Route::AlibabaRpc => "alibaba-kafka",
+            Route::AlibabaRocketmq => "alibaba-rocketmq",
+            Route::HuaweiEventgrid => "huawei-eventgrid",
+        }
+    }
+
+    /// The action a request names, without authenticating it.
+    fn action_of(self, req: &ApiRequest) -> Option<String> {
+        match self {
+            Route::TencentCkafka => crate::tencent::ckafka::action_of(req),
+            Route::AlibabaRpc => crate::alibaba::kafka::action_of(req),
+            Route::AlibabaRocketmq => crate::alibaba::rocketmq::action_of(req),
+            Route::HuaweiEventgrid => crate::huawei::eventgrid::action_of(req),
+        }
+    }
+
+    fn error_response(self, code: &str, message: &str) -> Response {
+        match self {
+            Route::TencentCkafka => crate::tencent::ckafka::error_response(code, message),
+            Route::AlibabaRpc => crate::alibaba::kafka::error_response(code, message),
+            Route::AlibabaRocketmq => crate::alibaba::rocketmq::error_response(code, message),
+            Route::HuaweiEventgrid => crate::huawei::eventgrid::error_response(code, message),
+        }
+    }
+}
+
+/// Applies an admin-injected fault: sleeps for its delay, then answers with its error (in the vendor's
+/// envelope) or lets the request through (delay-only faults).
+async fn injected_fault(state: &AppState, route: Route, req: &ApiRequest) -> Option<Response> {
+    if state.faults.is_empty() {
+        return None;
+    }
+    let action = route.action_of(req);
+    let hit = state.faults.hit(route.service(), action.as_deref())?;
+    tracing::debug!(fault = hit.fault_id, vendor = route.service(), "injecting fault");
+    if !hit.delay.is_zero() {
+        tokio::time::sleep(hit.delay).await;
+    }
+    let code = hit.error_code?;
+    let mut response = route.error_response(&code, &hit.message);
+    let meta = RequestMeta {
+        vendor: route.service(),
+        action: action.unwrap_or_default(),
+        account: None,
+        error_code: Some(code),
+        string_to_sign: None,
+    };
+    response.extensions_mut().insert(meta);
+    Some(response)
 }
 
 fn log_request(state: &AppState, method: &str, path: &str, started: Instant, response: &Response) {

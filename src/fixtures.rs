@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::admin::Service;
+use crate::config::Config;
 use crate::engine::kafka::NewTopic;
 use crate::engine::Cloud;
 use crate::state::AppState;
@@ -84,58 +86,70 @@ pub fn read_fixtures(path: &Path) -> anyhow::Result<Vec<LoadedFixture>> {
         .collect()
 }
 
-/// Applies the defaults and the configured fixtures to a fresh state.
-pub fn apply_startup_fixtures(state: &AppState) -> anyhow::Result<()> {
+/// The built-in defaults followed by the files of `--fixtures`, parsed (not yet applied).
+pub fn read_startup_fixtures(config: &Config) -> anyhow::Result<Vec<LoadedFixture>> {
     let mut loaded = vec![LoadedFixture {
         source: "built-in fixtures/default.yaml".into(),
         file: parse_fixture("default.yaml", DEFAULT_FIXTURES)?,
     }];
-    if let Some(path) = &state.config.fixtures {
+    if let Some(path) = &config.fixtures {
         loaded.extend(read_fixtures(path)?);
     }
-    apply(state, &loaded)
+    Ok(loaded)
 }
 
-pub fn apply(state: &AppState, loaded: &[LoadedFixture]) -> anyhow::Result<()> {
-    // Accounts and keys of every file first, so resources may name any account.
+/// Applies the defaults and the configured fixtures to a fresh state (kept for callers that build a
+/// state by hand; `AppState::from_config` already does this).
+pub fn apply_startup_fixtures(state: &AppState) -> anyhow::Result<()> {
+    apply(state, &state.fixtures)
+}
+
+/// Registers every file's accounts and keys; returns every account (default first, then files, then keys
+/// from LOCALYUN_CREDENTIALS).
+fn register_accounts(state: &AppState, loaded: &[LoadedFixture]) -> anyhow::Result<Vec<String>> {
     let mut accounts: Vec<String> = Vec::new();
-    {
-        let mut credentials = state.credentials.write();
-        let default_account = credentials.default_account().to_string();
-        accounts.push(default_account);
-        for f in loaded {
-            for a in &f.file.accounts {
-                if a.id.is_empty() {
-                    anyhow::bail!("{}: accounts: an account needs a non-empty id", f.source);
-                }
-                for k in &a.keys {
-                    if k.id.is_empty() || k.secret.is_empty() {
-                        anyhow::bail!("{}: account {}: keys need a non-empty id and secret", f.source, a.id);
-                    }
-                    credentials.insert(&k.id, &k.secret, &a.id);
-                }
-                if !accounts.contains(&a.id) {
-                    accounts.push(a.id.clone());
-                }
+    let mut credentials = state.credentials.write();
+    accounts.push(credentials.default_account().to_string());
+    for f in loaded {
+        for (i, a) in f.file.accounts.iter().enumerate() {
+            if a.id.trim().is_empty() {
+                anyhow::bail!("{}: accounts[{i}]: an account needs a non-empty id", f.source);
             }
-        }
-        // Keys from LOCALYUN_CREDENTIALS may name accounts no file declares.
-        for k in credentials.keys() {
-            if !accounts.contains(&k.account) {
-                accounts.push(k.account.clone());
+            for (j, k) in a.keys.iter().enumerate() {
+                if k.id.trim().is_empty() || k.secret.is_empty() {
+                    anyhow::bail!(
+                        "{}: accounts[{i}] (account {}): keys[{j}]: a key needs a non-empty id and secret",
+                        f.source,
+                        a.id
+                    );
+                }
+                credentials.insert(&k.id, &k.secret, &a.id);
+            }
+            if !accounts.contains(&a.id) {
+                accounts.push(a.id.clone());
             }
         }
     }
+    // Keys from LOCALYUN_CREDENTIALS may name accounts no file declares.
+    let mut from_keys: Vec<String> =
+        credentials.keys().map(|k| k.account.clone()).filter(|a| !accounts.contains(a)).collect();
+    from_keys.sort();
+    from_keys.dedup();
+    accounts.extend(from_keys);
+    Ok(accounts)
+}
+
+/// Applies accounts, default resources and every fixture file's resources.
+pub fn apply(state: &AppState, loaded: &[LoadedFixture]) -> anyhow::Result<()> {
+    // Accounts and keys of every file first, so resources may name any account.
+    let accounts = register_accounts(state, loaded)?;
     for account in &accounts {
         provision_account(state, account);
     }
     for f in loaded {
-        for a in &f.file.accounts {
-            crate::huawei::eventgrid::bind_fixture_projects(state, &a.id, &a.huawei_project_ids)
-                .map_err(|e| anyhow::anyhow!("{}: account {}: {e}", f.source, a.id))?;
-        }
+        bind_projects(state, f, None)?;
         if let Some(v) = &f.file.kafka {
-            apply_kafka(state, v).map_err(|e| anyhow::anyhow!("{}: kafka: {e}", f.source))?;
+            apply_kafka(state, v, None).map_err(|e| anyhow::anyhow!("{}: kafka.{e}", f.source))?;
         }
         if let Some(v) = &f.file.rocketmq {
             crate::alibaba::rocketmq::apply_fixtures(state, v)
@@ -149,11 +163,60 @@ pub fn apply(state: &AppState, loaded: &[LoadedFixture]) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KafkaSection {
-    #[serde(default)]
-    instances: Vec<KafkaInstanceFixture>,
+/// On a restart over stored state: keys are registered, and only accounts the store has never seen get
+/// their defaults (resource fixtures seeded the store once; re-applying them would resurrect deletions).
+pub fn apply_accounts_only(state: &AppState) -> anyhow::Result<()> {
+    let accounts = register_accounts(state, &state.fixtures)?;
+    for account in &accounts {
+        if state.store.accounts.read().provisioned.contains(account) {
+            continue;
+        }
+        provision_account(state, account);
+        for f in &state.fixtures {
+            bind_projects(state, f, Some(account))?;
+        }
+    }
+    Ok(())
+}
+
+/// Re-applies one service's part of the start-up fixtures (after an admin reset of that service).
+pub fn apply_service(state: &AppState, service: Service) -> anyhow::Result<()> {
+    for f in &state.fixtures {
+        match service {
+            Service::TencentCkafka | Service::AlibabaKafka => {
+                if let Some(v) = &f.file.kafka {
+                    apply_kafka(state, v, Some(service.kafka_cloud()))
+                        .map_err(|e| anyhow::anyhow!("{}: kafka.{e}", f.source))?;
+                }
+            }
+            Service::AlibabaRocketmq => {
+                if let Some(v) = &f.file.rocketmq {
+                    crate::alibaba::rocketmq::apply_fixtures(state, v)
+                        .map_err(|e| anyhow::anyhow!("{}: rocketmq: {e}", f.source))?;
+                }
+            }
+            Service::HuaweiEventgrid => {
+                bind_projects(state, f, None)?;
+                if let Some(v) = &f.file.eventgrid {
+                    crate::huawei::eventgrid::apply_fixtures(state, v)
+                        .map_err(|e| anyhow::anyhow!("{}: eventgrid: {e}", f.source))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Binds the Huawei project ids a file declares (for every account, or one).
+fn bind_projects(state: &AppState, f: &LoadedFixture, only: Option<&str>) -> anyhow::Result<()> {
+    for (i, a) in f.file.accounts.iter().enumerate() {
+        if only.is_some_and(|o| o != a.id) {
+            continue;
+        }
+        crate::huawei::eventgrid::bind_fixture_projects(state, &a.id, &a.huawei_project_ids)
+            .map_err(|e| anyhow::anyhow!("{}: accounts[{i}] (account {}): huawei_project_ids: {e}", f.source, a.id))?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize)]
@@ -204,11 +267,36 @@ fn one() -> u32 {
     1
 }
 
-fn apply_kafka(state: &AppState, section: &Value) -> anyhow::Result<()> {
-    let section: KafkaSection = serde_json::from_value(section.clone())?;
+/// Applies a `kafka:` section (only the instances of `only_cloud` when given). Errors start with the entry
+/// (`instances[2].topics[0]: ...`) so the caller can prefix the file.
+fn apply_kafka(state: &AppState, section: &Value, only_cloud: Option<Cloud>) -> anyhow::Result<()> {
+    let entries = match section {
+        Value::Null => return Ok(()),
+        Value::Object(map) => {
+            if let Some(unknown) = map.keys().find(|k| k.as_str() != "instances") {
+                anyhow::bail!("{unknown}: unknown field (expected `instances`)");
+            }
+            match map.get("instances") {
+                None | Some(Value::Null) => return Ok(()),
+                Some(Value::Array(entries)) => entries,
+                Some(_) => anyhow::bail!("instances: expected a list"),
+            }
+        }
+        _ => anyhow::bail!("expected a mapping with `instances`"),
+    };
     let default_account = state.credentials.read().default_account().to_string();
-    for (n, spec) in section.instances.into_iter().enumerate() {
-        let entry = format!("instances[{n}]");
+    for (n, raw) in entries.iter().enumerate() {
+        let spec: KafkaInstanceFixture = serde_json::from_value(raw.clone()).map_err(|e| {
+            let id = raw.get("id").and_then(Value::as_str).map(|id| format!(" ({id})")).unwrap_or_default();
+            anyhow::anyhow!("instances[{n}]{id}: {e}")
+        })?;
+        if only_cloud.is_some_and(|c| c != spec.cloud) {
+            continue;
+        }
+        let entry = match &spec.id {
+            Some(id) => format!("instances[{n}] ({id})"),
+            None => format!("instances[{n}]"),
+        };
         let account = spec.account.clone().unwrap_or_else(|| default_account.clone());
         let mut model = state.store.kafka.write();
         let id = match &spec.id {
@@ -248,6 +336,7 @@ fn apply_kafka(state: &AppState, section: &Value) -> anyhow::Result<()> {
             if instance.topics.contains_key(&topic.name) {
                 continue;
             }
+            let name = topic.name.clone();
             let new = NewTopic {
                 id: crate::engine::kafka::topic_id(spec.cloud, &topic.name),
                 name: topic.name,
@@ -256,21 +345,22 @@ fn apply_kafka(state: &AppState, section: &Value) -> anyhow::Result<()> {
                 replica_num: topic.replicas,
                 ..NewTopic::default()
             };
-            instance.create_topic(new).map_err(|e| anyhow::anyhow!("{entry}.topics[{t}]: {e}"))?;
+            instance.create_topic(new).map_err(|e| anyhow::anyhow!("{entry}.topics[{t}] ({name}): {e}"))?;
         }
         for (g, group) in spec.groups.into_iter().enumerate() {
             if !instance.groups.contains_key(&group.name) {
                 instance
                     .create_group(&group.name, &group.remark)
-                    .map_err(|e| anyhow::anyhow!("{entry}.groups[{g}]: {e}"))?;
+                    .map_err(|e| anyhow::anyhow!("{entry}.groups[{g}] ({}): {e}", group.name))?;
             }
         }
     }
     Ok(())
 }
 
-/// Gives an account every vendor's default resources (idempotent).
+/// Gives an account every vendor's default resources (idempotent) and records it as provisioned.
 pub fn provision_account(state: &AppState, account: &str) {
+    state.store.accounts.write().provisioned.insert(account.to_string());
     crate::tencent::ckafka::provision_defaults(state, account);
     crate::alibaba::kafka::provision_defaults(state, account);
     crate::alibaba::rocketmq::provision_defaults(state, account);

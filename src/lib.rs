@@ -10,6 +10,7 @@ pub mod engine;
 pub mod fixtures;
 pub mod http;
 pub mod huawei;
+pub mod persist;
 pub mod replay;
 pub mod server;
 pub mod signing;

@@ -1,5 +1,5 @@
 use clap::Parser;
-use localyun::config::{Config, LogFormat};
+use localyun::config::{Command, Config, LogFormat};
 use localyun::credentials::{DEFAULT_KEY_ID, DEFAULT_SECRET};
 
 fn init_logging(config: &Config) {
@@ -15,6 +15,15 @@ fn init_logging(config: &Config) {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let config = Config::parse();
+    if let Some(Command::Healthcheck { timeout }) = config.command {
+        return match localyun::server::probe_health(&config, std::time::Duration::from_secs(timeout)) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("localyun healthcheck: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     init_logging(&config);
     let (app, state) = match localyun::app_from_config(config.clone()) {
         Ok(v) => v,
@@ -38,6 +47,10 @@ async fn main() -> std::process::ExitCode {
                 "  default key: {DEFAULT_KEY_ID} / {DEFAULT_SECRET} (account {})",
                 state.credentials.read().default_account()
             );
+        }
+        match &config.data_dir {
+            Some(dir) => println!("  data dir: {} (state survives restarts)", dir.display()),
+            None => println!("  state: in memory only (use --data-dir to keep it)"),
         }
         println!("  auth: {:?}; health: http://{}/_localyun/health", config.auth, bound.http);
     })

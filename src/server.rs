@@ -186,3 +186,35 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
 }
+
+/// `localyun healthcheck`: one `GET /_localyun/health` over plain HTTP to the configured port (loopback
+/// when listening on every address). Ok when the answer is `200`.
+pub fn probe_health(config: &Config, timeout: Duration) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    let host = match config.host {
+        std::net::IpAddr::V4(a) if a.is_unspecified() => std::net::IpAddr::from([127, 0, 0, 1]),
+        std::net::IpAddr::V6(a) if a.is_unspecified() => std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+        other => other,
+    };
+    let addr = SocketAddr::new(host, config.port);
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)
+        .map_err(|e| anyhow::anyhow!("cannot connect to {addr}: {e}"))?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    write!(stream, "GET /_localyun/health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
+    let mut head = [0u8; 32];
+    let mut read = 0;
+    while read < 12 {
+        let n = stream.read(&mut head[read..])?;
+        if n == 0 {
+            break;
+        }
+        read += n;
+    }
+    let status_line = String::from_utf8_lossy(&head[..read]);
+    let mut parts = status_line.split_whitespace();
+    match (parts.next(), parts.next()) {
+        (Some(v), Some("200")) if v.starts_with("HTTP/") => Ok(()),
+        _ => anyhow::bail!("unhealthy answer from {addr}: {:?}", status_line.lines().next().unwrap_or("")),
+    }
+}

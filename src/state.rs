@@ -1,25 +1,159 @@
 //! Shared application state: configuration, credentials, the resource store, replay memory, request log.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use parking_lot::{Mutex, RwLock};
-use serde::Serialize;
+use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
+use crate::admin::faults::FaultTable;
 use crate::config::Config;
 use crate::credentials::Credentials;
 use crate::engine::eventbus::EventBusModel;
 use crate::engine::kafka::KafkaModel;
 use crate::engine::rocketmq::RocketMqModel;
+use crate::fixtures::LoadedFixture;
+use crate::persist::Persistence;
 use crate::replay::NonceCache;
+
+/// One model behind a lock, with a generation counter that every write guard bumps when it is released.
+/// Persistence compares generations to find the models a request changed, so vendor code keeps calling
+/// `.read()` / `.write()` and never has to report its mutations.
+#[derive(Default)]
+pub struct Model<T> {
+    lock: RwLock<T>,
+    generation: AtomicU64,
+}
+
+/// A write guard; dropping it marks the model changed (while the lock is still held, so a reader that
+/// holds the read lock sees a generation that matches the content exactly).
+pub struct ModelWriteGuard<'a, T> {
+    guard: RwLockWriteGuard<'a, T>,
+    generation: &'a AtomicU64,
+}
+
+impl<T> std::ops::Deref for ModelWriteGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T> std::ops::DerefMut for ModelWriteGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
+}
+
+impl<T> Drop for ModelWriteGuard<'_, T> {
+    fn drop(&mut self) {
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+}
+
+impl<T> Model<T> {
+    pub fn new(value: T) -> Self {
+        Model { lock: RwLock::new(value), generation: AtomicU64::new(0) }
+    }
+
+    pub fn read(&self) -> RwLockReadGuard<'_, T> {
+        self.lock.read()
+    }
+
+    pub fn write(&self) -> ModelWriteGuard<'_, T> {
+        ModelWriteGuard { guard: self.lock.write(), generation: &self.generation }
+    }
+
+    /// How many write guards have been released since start.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Replaces the whole model (admin import and reset).
+    pub fn replace(&self, value: T) {
+        *self.write() = value;
+    }
+}
+
+/// What persistence and the admin state API need from a model, without knowing its type.
+pub trait StoredModel: Send + Sync {
+    /// The model's content as JSON, and the generation that content belongs to.
+    fn snapshot(&self) -> Result<(u64, Vec<u8>), serde_json::Error>;
+    fn to_value(&self) -> Result<serde_json::Value, serde_json::Error>;
+    /// Checks that `value` is a valid model without installing it.
+    fn validate(&self, value: &serde_json::Value) -> Result<(), serde_json::Error>;
+    /// Replaces the model from JSON; on error the model is unchanged.
+    fn load_value(&self, value: serde_json::Value) -> Result<(), serde_json::Error>;
+    fn load_bytes(&self, bytes: &[u8]) -> Result<(), serde_json::Error>;
+    fn clear(&self);
+    fn generation(&self) -> u64;
+}
+
+impl<T: Serialize + DeserializeOwned + Default + Send + Sync> StoredModel for Model<T> {
+    fn snapshot(&self) -> Result<(u64, Vec<u8>), serde_json::Error> {
+        let guard = self.lock.read();
+        let generation = self.generation();
+        Ok((generation, serde_json::to_vec(&*guard)?))
+    }
+    fn to_value(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::to_value(&*self.lock.read())
+    }
+    fn validate(&self, value: &serde_json::Value) -> Result<(), serde_json::Error> {
+        T::deserialize(value).map(|_| ())
+    }
+    fn load_value(&self, value: serde_json::Value) -> Result<(), serde_json::Error> {
+        let parsed: T = serde_json::from_value(value)?;
+        self.replace(parsed);
+        Ok(())
+    }
+    fn load_bytes(&self, bytes: &[u8]) -> Result<(), serde_json::Error> {
+        let parsed: T = serde_json::from_slice(bytes)?;
+        self.replace(parsed);
+        Ok(())
+    }
+    fn clear(&self) {
+        self.replace(T::default());
+    }
+    fn generation(&self) -> u64 {
+        Model::generation(self)
+    }
+}
+
+/// The accounts that have received their default resources (so a restart on a data dir provisions only
+/// accounts it has not seen before, and never re-creates defaults a user deleted).
+#[derive(Default, Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AccountRegistry {
+    pub provisioned: BTreeSet<String>,
+}
+
+impl AccountRegistry {
+    pub fn remove_account(&mut self, account: &str) {
+        self.provisioned.remove(account);
+    }
+}
 
 /// Every resource of every vendor. One lock per model; handlers never hold one across an `.await`.
 #[derive(Default)]
 pub struct Store {
-    pub kafka: RwLock<KafkaModel>,
-    pub rocketmq: RwLock<RocketMqModel>,
-    pub eventbus: RwLock<EventBusModel>,
+    pub kafka: Model<KafkaModel>,
+    pub rocketmq: Model<RocketMqModel>,
+    pub eventbus: Model<EventBusModel>,
+    pub accounts: Model<AccountRegistry>,
+}
+
+impl Store {
+    /// Every model with its stable name (file names on disk, keys of the admin state document).
+    pub fn models(&self) -> [(&'static str, &dyn StoredModel); 4] {
+        [
+            ("kafka", &self.kafka),
+            ("rocketmq", &self.rocketmq),
+            ("eventbus", &self.eventbus),
+            ("accounts", &self.accounts),
+        ]
+    }
 }
 
 /// One line of the admin request log.
@@ -70,6 +204,11 @@ impl RequestLog {
 
 pub struct Inner {
     pub config: Config,
+    /// The fixture files read at start (kept so an admin reset can restore the start-up state).
+    pub fixtures: Vec<LoadedFixture>,
+    /// Durable storage when `--data-dir` is set.
+    pub persistence: Option<Persistence>,
+    pub faults: FaultTable,
     pub credentials: RwLock<Credentials>,
     pub store: Store,
     pub nonces: NonceCache,
@@ -90,22 +229,52 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    /// Builds the state from the configuration: credentials, built-in defaults, then the user's fixtures.
+    /// Builds the state from the configuration: credentials, stored state (with `--data-dir`), built-in
+    /// defaults and the user's fixtures.
     pub fn from_config(config: Config) -> anyhow::Result<AppState> {
         let mut credentials = Credentials::new(config.auth);
         if let Some(spec) = &config.credentials {
             credentials.add_from_spec(spec).map_err(|e| anyhow::anyhow!("LOCALYUN_CREDENTIALS: {e}"))?;
         }
+        let fixtures = crate::fixtures::read_startup_fixtures(&config)?;
+        let persistence = match &config.data_dir {
+            Some(dir) => Some(Persistence::open(dir)?),
+            None => None,
+        };
         let state = AppState(Arc::new(Inner {
             nonces: NonceCache::new(Duration::from_secs(config.replay_window_secs)),
+            requests: RequestLog::new(config.request_log_size.max(1)),
             config,
+            fixtures,
+            persistence,
+            faults: FaultTable::default(),
             credentials: RwLock::new(credentials),
             store: Store::default(),
-            requests: RequestLog::new(1000),
             started: Instant::now(),
             started_at: SystemTime::now(),
         }));
-        crate::fixtures::apply_startup_fixtures(&state)?;
+        let restored = match &state.persistence {
+            Some(p) => p.load_into(&state.store)?,
+            None => false,
+        };
+        if restored {
+            // The stored state wins: resource fixtures seeded it once; only new accounts get defaults.
+            crate::fixtures::apply_accounts_only(&state)?;
+        } else {
+            crate::fixtures::apply(&state, &state.fixtures)?;
+        }
+        if let Some(p) = &state.persistence {
+            p.save_dirty_blocking(&state.store)?;
+        }
         Ok(state)
+    }
+
+    /// Makes every change made so far durable (no-op without `--data-dir`). Called before a mutation is
+    /// acknowledged to the client.
+    pub async fn persist(&self) -> anyhow::Result<()> {
+        match &self.persistence {
+            Some(p) => p.save_dirty(self).await,
+            None => Ok(()),
+        }
     }
 }

@@ -1,0 +1,137 @@
+//! Declarative fixtures: valid files and folders load through the model's validation; an invalid entry
+//! fails the start with its file and entry named.
+
+mod admin_support;
+mod common;
+
+use std::path::PathBuf;
+
+use admin_support::*;
+use localyun::Config;
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("localyun-fixtures-{tag}-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn config_with(path: PathBuf) -> Config {
+    Config { fixtures: Some(path), ..Config::default() }
+}
+
+/// The start error for a fixture file with `text`.
+fn start_error(name: &str, text: &str) -> (String, String) {
+    let dir = temp_dir("bad");
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    let error = match localyun::app_from_config(config_with(path.clone())) {
+        Ok(_) => panic!("{name} should have been refused"),
+        Err(e) => format!("{e:#}"),
+    };
+    (error, path.display().to_string())
+}
+
+#[tokio::test]
+async fn the_repository_example_loads() {
+    let example = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/example.yaml"));
+    let s = common::start_with(config_with(example)).await;
+    {
+        let model = s.state.store.kafka.read();
+        let instance = &model.instances["ckafka-example1"];
+        assert_eq!(instance.name, "orders-cluster");
+        assert_eq!(instance.topics["orders"].partitions.len(), 6);
+        assert!(instance.groups.contains_key("billing"));
+    }
+    // The second account's key signs requests, for that account only.
+    let theirs = localyun::tencent::ckafka::default_instance_id("200000000002", REGION);
+    let answer =
+        tencent_as(&s.client, &s.base, &s.host, "AKIDTEAMB", "team-b-secret", "ListTopic", &[("instanceId", &theirs)])
+            .await;
+    assert_eq!(answer["code"], 0, "{answer}");
+    let answer = tencent_as(
+        &s.client,
+        &s.base,
+        &s.host,
+        "AKIDTEAMB",
+        "team-b-secret",
+        "ListTopic",
+        &[("instanceId", "ckafka-example1")],
+    )
+    .await;
+    assert_eq!(answer["code"], 5000, "another account's instance is invisible: {answer}");
+}
+
+#[tokio::test]
+async fn a_folder_of_json_and_yaml_files_loads_in_name_order() {
+    let dir = temp_dir("folder");
+    std::fs::write(
+        dir.join("10-accounts.json"),
+        r#"{"accounts": [{"id": "300000000003", "keys": [{"id": "AKIDC", "secret": "sc"}]}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("20-kafka.yaml"),
+        "kafka:\n  instances:\n    - cloud: tencent\n      account: \"300000000003\"\n      region: ap-guangzhou\n      topics:\n        - name: audit\n          partitions: 2\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("README.txt"), "not a fixture").unwrap();
+    let s = common::start_with(config_with(dir)).await;
+    let instance = localyun::tencent::ckafka::default_instance_id("300000000003", REGION);
+    let answer =
+        tencent_as(&s.client, &s.base, &s.host, "AKIDC", "sc", "ListTopic", &[("instanceId", &instance)]).await;
+    assert_eq!(answer["code"], 0, "{answer}");
+    assert_eq!(answer["topicList"][0]["topicName"], "audit");
+}
+
+#[test]
+fn an_invalid_topic_names_file_instance_and_topic() {
+    let (error, path) = start_error(
+        "topics.yaml",
+        "kafka:\n  instances:\n    - cloud: tencent\n      region: ap-guangzhou\n      id: ckafka-good1\n    - cloud: tencent\n      region: ap-guangzhou\n      id: ckafka-bad1\n      brokers: 1\n      topics:\n        - name: ok\n        - name: wide\n          replicas: 3\n",
+    );
+    assert!(error.contains(&path), "{error}");
+    assert!(error.contains("kafka.instances[1] (ckafka-bad1).topics[1] (wide)"), "{error}");
+    assert!(error.contains("replica"), "{error}");
+}
+
+#[test]
+fn unknown_fields_and_bad_values_name_the_entry() {
+    let (error, path) = start_error(
+        "fields.json",
+        r#"{"kafka": {"instances": [{"cloud": "tencent", "region": "ap-guangzhou", "id": "ckafka-x1", "partitons": 3}]}}"#,
+    );
+    assert!(error.contains(&path) && error.contains("kafka.instances[0] (ckafka-x1)"), "{error}");
+    assert!(error.contains("unknown field `partitons`"), "{error}");
+
+    let (error, _) = start_error(
+        "region.yaml",
+        "kafka:\n  instances:\n    - cloud: tencent\n      region: mars-1\n      id: ckafka-m1\n",
+    );
+    assert!(error.contains("kafka.instances[0] (ckafka-m1)") && error.contains("mars-1"), "{error}");
+
+    let (error, _) = start_error(
+        "cloud.yaml",
+        "kafka:\n  instances:\n    - cloud: huawei\n      region: cn-north-4\n      id: k1\n",
+    );
+    assert!(error.contains("kafka.instances[0] (k1)") && error.contains("Huawei has no Kafka"), "{error}");
+}
+
+#[test]
+fn bad_accounts_and_syntax_name_the_file() {
+    let (error, path) =
+        start_error("keys.yaml", "accounts:\n  - id: \"42\"\n    keys:\n      - id: AK42\n        secret: \"\"\n");
+    assert!(error.contains(&path) && error.contains("accounts[0] (account 42): keys[0]"), "{error}");
+
+    let (error, path) = start_error("typo.yaml", "acounts: []\n");
+    assert!(error.contains(&path) && error.contains("unknown field `acounts`"), "{error}");
+
+    let (error, path) = start_error("broken.json", "{\"accounts\": [");
+    assert!(error.contains(&path), "{error}");
+
+    let missing = temp_dir("missing").join("nope.yaml");
+    let error = match localyun::app_from_config(config_with(missing.clone())) {
+        Ok(_) => panic!("a missing file must fail the start"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(error.contains(&missing.display().to_string()), "{error}");
+}

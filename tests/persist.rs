@@ -1,0 +1,216 @@
+//! Durable state: acknowledged mutations are on disk before the answer, survive `kill -9`, deletions stay
+//! deleted, damaged files stop the start with a clear message and are left untouched.
+
+mod admin_support;
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use admin_support::*;
+use localyun::Config;
+use serde_json::Value;
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("localyun-test-{tag}-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A localyun process on a free port.
+struct Running {
+    child: Child,
+    base: String,
+    host: String,
+    port: u16,
+}
+
+fn command(data_dir: &Path, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_localyun"));
+    cmd.args(["--port", "0", "--no-tls", "--log-level", "warn", "--data-dir"]).arg(data_dir).args(extra);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("LOCALYUN_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+fn spawn(data_dir: &Path, extra: &[&str]) -> Running {
+    let mut child = command(data_dir, extra).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let mut address = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(rest) = line.trim().strip_prefix("http:") {
+            address = Some(rest.trim().trim_start_matches("http://").to_string());
+            break;
+        }
+    }
+    let Some(host) = address else {
+        let out = child.wait_with_output().unwrap();
+        panic!("localyun did not start: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    let port = host.rsplit(':').next().unwrap().parse().unwrap();
+    Running { child, base: format!("http://{host}"), host, port }
+}
+
+/// `kill -9`: no shutdown code runs.
+fn kill9(mut running: Running) {
+    running.child.kill().unwrap();
+    running.child.wait().unwrap();
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+#[tokio::test]
+async fn acknowledged_changes_survive_kill_9() {
+    let dir = temp_dir("kill9");
+    let http = client();
+    let first = spawn(&dir, &[]);
+    assert_eq!(create_topic(&http, &first.base, &first.host, "orders").await["code"], 0);
+    assert_eq!(create_topic(&http, &first.base, &first.host, "payments").await["code"], 0);
+    let deleted = tencent(
+        &http,
+        &first.base,
+        &first.host,
+        "DeleteTopic",
+        &[("instanceId", &default_instance()), ("topicName", "payments")],
+    )
+    .await;
+    assert_eq!(deleted["code"], 0, "{deleted}");
+    let before: Value = http.get(format!("{}/_localyun/state", first.base)).send().await.unwrap().json().await.unwrap();
+    kill9(first);
+
+    let second = spawn(&dir, &[]);
+    assert_eq!(topic_names(&http, &second.base, &second.host).await, vec!["orders"]);
+    let after: Value = http.get(format!("{}/_localyun/state", second.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(after["models"], before["models"], "every model comes back exactly");
+    let health: Value =
+        http.get(format!("{}/_localyun/health", second.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["persistence"]["data_dir"], dir.display().to_string());
+    kill9(second);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn fixtures_seed_a_new_data_dir_once_and_deletions_stick() {
+    let dir = temp_dir("seed");
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/example.yaml");
+    let http = client();
+    let first = spawn(&dir, &["--fixtures", fixtures]);
+    let list = |r: &Running| {
+        let (base, host) = (r.base.clone(), r.host.clone());
+        let http = http.clone();
+        async move {
+            let answer = tencent(&http, &base, &host, "ListTopic", &[("instanceId", "ckafka-example1")]).await;
+            answer["totalCount"].as_u64().unwrap()
+        }
+    };
+    assert_eq!(list(&first).await, 1, "the example declares topic orders");
+    let deleted = tencent(
+        &http,
+        &first.base,
+        &first.host,
+        "DeleteTopic",
+        &[("instanceId", "ckafka-example1"), ("topicName", "orders")],
+    )
+    .await;
+    assert_eq!(deleted["code"], 0, "{deleted}");
+    kill9(first);
+
+    let second = spawn(&dir, &["--fixtures", fixtures]);
+    assert_eq!(list(&second).await, 0, "stored state wins over fixtures on restart");
+    // The account and key the fixture declares still sign requests (keys are loaded at every start).
+    let other = localyun::tencent::ckafka::default_instance_id("200000000002", REGION);
+    let answer = tencent_as(
+        &http,
+        &second.base,
+        &second.host,
+        "AKIDTEAMB",
+        "team-b-secret",
+        "ListTopic",
+        &[("instanceId", &other)],
+    )
+    .await;
+    assert_eq!(answer["code"], 0, "{answer}");
+    kill9(second);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_truncated_state_file_stops_the_start_and_is_kept() {
+    let dir = temp_dir("truncated");
+    let http = client();
+    let first = spawn(&dir, &[]);
+    assert_eq!(create_topic(&http, &first.base, &first.host, "orders").await["code"], 0);
+    kill9(first);
+
+    let file = dir.join("state").join("kafka.json");
+    let full = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &full[..full.len() / 2]).unwrap();
+    let output = command(&dir, &[]).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("kafka.json") && stderr.contains("is truncated"), "{stderr}");
+    assert!(stderr.contains("refuses to start"), "{stderr}");
+    assert_eq!(std::fs::read(&file).unwrap(), &full[..full.len() / 2], "the damaged file is left as it was");
+
+    // A file from a newer localyun is refused with the version named.
+    let newer = String::from_utf8(full.clone()).unwrap().replacen("localyun-state 1 ", "localyun-state 2 ", 1);
+    std::fs::write(&file, newer).unwrap();
+    let output = command(&dir, &[]).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("state format 2") && stderr.contains("reads formats up to 1"), "{stderr}");
+
+    // Restored from the "backup", it starts again with its data.
+    std::fs::write(&file, &full).unwrap();
+    let again = spawn(&dir, &[]);
+    assert_eq!(topic_names(&http, &again.base, &again.host).await, vec!["orders"]);
+    kill9(again);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn one_data_dir_serves_one_process_and_healthcheck_reports_it() {
+    let dir = temp_dir("lock");
+    let running = spawn(&dir, &[]);
+    let output = command(&dir, &[]).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("in use by another localyun process"));
+
+    let port = running.port.to_string();
+    let health = Command::new(env!("CARGO_BIN_EXE_localyun")).args(["--port", &port, "healthcheck"]).output().unwrap();
+    assert!(health.status.success(), "{}", String::from_utf8_lossy(&health.stderr));
+    kill9(running);
+    std::thread::sleep(Duration::from_millis(100));
+    let health = Command::new(env!("CARGO_BIN_EXE_localyun")).args(["--port", &port, "healthcheck"]).output().unwrap();
+    assert_eq!(health.status.code(), Some(1));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn an_answer_is_sent_only_after_the_change_is_on_disk() {
+    let dir = temp_dir("inproc");
+    let s = common::start_with(Config { data_dir: Some(dir.clone()), ..Config::default() }).await;
+    assert_eq!(create_topic(&s.client, &s.base, &s.host, "orders").await["code"], 0);
+    // Read the file the moment the answer arrived, without any shutdown or flush.
+    let body = localyun::persist::read_state_file(&dir.join("state").join("kafka.json"), "kafka").unwrap();
+    let stored: Value = serde_json::from_slice(&body).unwrap();
+    assert!(stored["instances"][default_instance()]["topics"].get("orders").is_some());
+
+    // Admin changes are durable too.
+    let r = s.client.post(format!("{}/_localyun/reset", s.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body = localyun::persist::read_state_file(&dir.join("state").join("kafka.json"), "kafka").unwrap();
+    let stored: Value = serde_json::from_slice(&body).unwrap();
+    assert!(stored["instances"][default_instance()]["topics"].as_object().unwrap().is_empty());
+}
