@@ -2,14 +2,18 @@ use clap::Parser;
 use localyun::config::{Command, Config, LogFormat};
 use localyun::credentials::{DEFAULT_KEY_ID, DEFAULT_SECRET};
 
-fn init_logging(config: &Config) {
+/// Logs go to stderr through a background writer, so a slow terminal or pipe never stalls a request;
+/// stdout carries only the start-up banner. The guard flushes the writer when dropped at exit.
+fn init_logging(config: &Config) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(writer);
     match config.log_format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
-        LogFormat::Text => builder.init(),
+        LogFormat::Text => builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
     }
+    guard
 }
 
 #[tokio::main]
@@ -24,7 +28,7 @@ async fn main() -> std::process::ExitCode {
             }
         };
     }
-    init_logging(&config);
+    let _log_guard = init_logging(&config);
     let (app, state) = match localyun::app_from_config(config.clone()) {
         Ok(v) => v,
         Err(e) => {
