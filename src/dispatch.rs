@@ -82,8 +82,9 @@ pub async fn dispatch(State(state): State<AppState>, request: Request<Body>) -> 
     };
     let req =
         ApiRequest { method: parts.method, uri: parts.uri, headers: parts.headers, body, tls, received_at: started };
-    let method = req.method.to_string();
-    let path = req.path().to_string();
+    // Cheap clones (a standard method is a tag, a Uri shares its bytes), kept for the log line.
+    let method = req.method.clone();
+    let uri = req.uri.clone();
     let route = classify(&req);
     let fault = match route {
         Some(route) => injected_fault(&state, route, &req).await,
@@ -100,7 +101,7 @@ pub async fn dispatch(State(state): State<AppState>, request: Request<Body>) -> 
                 StatusCode::NOT_FOUND,
                 axum::Json(json!({
                     "error": "no localyun API serves this path",
-                    "path": path,
+                    "path": uri.path(),
                     "hint": "Tencent: /v2/index.php; Alibaba RPC: /?Action=...; RocketMQ: /json/...; Huawei: /v1/{project_id}/...; admin: /_localyun/health"
                 })),
             )
@@ -121,7 +122,7 @@ pub async fn dispatch(State(state): State<AppState>, request: Request<Body>) -> 
             RequestMeta { error_code: Some("PersistenceFailed".into()), ..meta },
         );
     }
-    log_request(&state, &method, &path, started, &response);
+    log_request(&state, method, uri, started, &mut response);
     response
 }
 
@@ -181,9 +182,10 @@ async fn injected_fault(state: &AppState, route: Route, req: &ApiRequest) -> Opt
     Some(response)
 }
 
-fn log_request(state: &AppState, method: &str, path: &str, started: Instant, response: &Response) {
+fn log_request(state: &AppState, method: Method, uri: axum::http::Uri, started: Instant, response: &mut Response) {
     let latency = started.elapsed();
-    let meta = response.extensions().get::<RequestMeta>().cloned().unwrap_or_default();
+    // The facts travel to here in the response's extensions; the client has no use for them.
+    let meta = response.extensions_mut().remove::<RequestMeta>().unwrap_or_default();
     let status = response.status().as_u16();
     tracing::info!(
         vendor = meta.vendor,
@@ -192,15 +194,15 @@ fn log_request(state: &AppState, method: &str, path: &str, started: Instant, res
         status,
         error = meta.error_code.as_deref().unwrap_or("-"),
         latency_us = latency.as_micros() as u64,
-        method,
-        path,
+        method = %method,
+        path = uri.path(),
         "request"
     );
     state.requests.push(LoggedRequest {
-        time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        time: chrono::Utc::now(),
         vendor: meta.vendor,
-        method: method.to_string(),
-        path: path.to_string(),
+        method,
+        path: uri,
         action: meta.action,
         account: meta.account,
         status,

@@ -159,10 +159,14 @@ impl Store {
 /// One line of the admin request log.
 #[derive(Clone, Debug, Serialize)]
 pub struct LoggedRequest {
-    pub time: String,
+    /// When the request arrived; rendered as RFC 3339 only when the log is read.
+    #[serde(serialize_with = "rfc3339")]
+    pub time: chrono::DateTime<chrono::Utc>,
     pub vendor: &'static str,
-    pub method: String,
-    pub path: String,
+    #[serde(serialize_with = "display")]
+    pub method: axum::http::Method,
+    #[serde(serialize_with = "uri_path")]
+    pub path: axum::http::Uri,
     pub action: String,
     pub account: Option<String>,
     pub status: u16,
@@ -170,6 +174,18 @@ pub struct LoggedRequest {
     pub latency_us: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub string_to_sign: Option<String>,
+}
+
+fn rfc3339<S: serde::Serializer>(t: &chrono::DateTime<chrono::Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+fn display<S: serde::Serializer>(v: &impl std::fmt::Display, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+fn uri_path<S: serde::Serializer>(uri: &axum::http::Uri, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(uri.path())
 }
 
 /// The last requests, newest last, bounded.
