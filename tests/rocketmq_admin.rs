@@ -15,12 +15,16 @@ async fn the_seed_curl_example_works_with_double_slash_and_without_instance_id()
     // The seed's worked request: `//json/topic/create?..._platform=onsConsole...&topic=...` (plus the
     // documented-required orderType, which the example omits) on the default instance without a namespace.
     let call = Call { path_prefix: "//json/", ..Call::default() };
-    let (status, body) =
-        api.send("topic/create", &[("_platform", "onsConsole"), ("topic", "TOPIC_XXX"), ("orderType", "0")], call).await;
+    let (status, body) = api
+        .send("topic/create", &[("_platform", "onsConsole"), ("topic", "TOPIC_XXX"), ("orderType", "0")], call)
+        .await;
     assert_eq!(status, 200);
     assert_ok(&body);
     assert_eq!(body["data"], serde_json::json!({}));
-    assert_eq!((body["currentPage"].clone(), body["pageSize"].clone(), body["total"].clone()), (0.into(), 0.into(), 0.into()));
+    assert_eq!(
+        (body["currentPage"].clone(), body["pageSize"].clone(), body["total"].clone()),
+        (0.into(), 0.into(), 0.into())
+    );
     let (_, body) = api.get("topic/get", &[("topic", "TOPIC_XXX")]).await;
     assert_ok(&body);
     assert_eq!(body["data"]["topic"], "TOPIC_XXX");
@@ -36,7 +40,8 @@ async fn post_form_bodies_and_mixed_case_parameters_are_accepted() {
     assert_eq!(status, 200);
     assert_ok(&body);
     // A value with a space and a plus survives form encoding and signing.
-    let (_, body) = api.send("topic/create", &[("topic", "T_rem"), ("orderType", "0"), ("remark", "a b+c")], post).await;
+    let (_, body) =
+        api.send("topic/create", &[("topic", "T_rem"), ("orderType", "0"), ("remark", "a b+c")], post).await;
     assert_ok(&body);
     let (_, body) = api.get("topic/get", &[("topic", "T_rem")]).await;
     assert_eq!(body["data"]["remark"], "a b+c");
@@ -97,7 +102,8 @@ async fn unencoded_plus_in_the_signature_is_tolerated() {
 
 #[tokio::test]
 async fn lenient_mode_skips_the_hmac_but_keeps_required_parameters() {
-    let api = Api::with_config(localyun::Config { auth: localyun::config::AuthMode::Lenient, ..Default::default() }).await;
+    let api =
+        Api::with_config(localyun::Config { auth: localyun::config::AuthMode::Lenient, ..Default::default() }).await;
     let any = Call { key: "AKIDANYONE", signature: Some("bogus"), ..Call::default() };
     let (_, body) = api.send("instance/list", &[], any.clone()).await;
     assert_ok(&body);
@@ -193,7 +199,9 @@ async fn instances_lifecycle_and_validation() {
     assert_ok(&api.get("instance/create", &chinese).await.1);
 
     // Update: rename, duplicate name, unknown instance.
-    assert_ok(&api.get("instance/update", &[("instanceId", &id), ("instanceName", "orders-2"), ("remark", "r")]).await.1);
+    assert_ok(
+        &api.get("instance/update", &[("instanceId", &id), ("instanceName", "orders-2"), ("remark", "r")]).await.1,
+    );
     let (_, body) = api.get("instance/list", &[]).await;
     assert!(body["data"].as_array().unwrap().iter().any(|i| i["instanceName"] == "orders-2"));
     assert_err(
@@ -322,7 +330,10 @@ async fn topics_lifecycle_and_validation() {
     // Unknown topic and unknown instance.
     assert_err(&api.get("topic/get", &[("instanceId", &ns), ("topic", "T_none")]).await, "BIZ_TOPIC_NOT_FOUND");
     assert_err(&api.get("topic/delete", &[("instanceId", &ns), ("topic", "T_none")]).await, "BIZ_TOPIC_NOT_FOUND");
-    assert_err(&api.get("topic/get", &[("instanceId", "MQ_INST_x"), ("topic", "T_orders")]).await, "BIZ_FIELD_CHECK_INVALID");
+    assert_err(
+        &api.get("topic/get", &[("instanceId", "MQ_INST_x"), ("topic", "T_orders")]).await,
+        "BIZ_FIELD_CHECK_INVALID",
+    );
     // Account B never sees A's namespaced instance.
     assert_err(&api.get_b("topic/get", &[("instanceId", &ns), ("topic", "T_orders")]).await, "BIZ_FIELD_CHECK_INVALID");
 
@@ -332,8 +343,14 @@ async fn topics_lifecycle_and_validation() {
     assert_eq!(body["data"]["perm"], 4);
     // A write-forbidden topic refuses producers in the model.
     assert!(api.srv.state.store.rocketmq.write().send(&ns, "T_orders", NewMessage::new("a", "", "x")).is_err());
-    assert_err(&api.get("topic/update", &[("instanceId", &ns), ("topic", "T_orders"), ("perm", "3")]).await, "BIZ_FIELD_CHECK_INVALID");
-    assert_err(&api.get("topic/update", &[("instanceId", &ns), ("topic", "T_none"), ("perm", "6")]).await, "BIZ_TOPIC_NOT_FOUND");
+    assert_err(
+        &api.get("topic/update", &[("instanceId", &ns), ("topic", "T_orders"), ("perm", "3")]).await,
+        "BIZ_FIELD_CHECK_INVALID",
+    );
+    assert_err(
+        &api.get("topic/update", &[("instanceId", &ns), ("topic", "T_none"), ("perm", "6")]).await,
+        "BIZ_TOPIC_NOT_FOUND",
+    );
 
     // listNames and listInPage with paging.
     for n in 0..4 {
@@ -343,13 +360,25 @@ async fn topics_lifecycle_and_validation() {
     assert_eq!(body["data"], serde_json::json!(["T_orders", "T_page0", "T_page1", "T_page2", "T_page3"]));
     let (_, body) = api.get("topic/listInPage", &[("instanceId", &ns), ("pageSize", "2"), ("currentPage", "2")]).await;
     assert_ok(&body);
-    assert_eq!((body["currentPage"].clone(), body["pageSize"].clone(), body["total"].clone()), (2.into(), 2.into(), 5.into()));
+    assert_eq!(
+        (body["currentPage"].clone(), body["pageSize"].clone(), body["total"].clone()),
+        (2.into(), 2.into(), 5.into())
+    );
     let names: Vec<&str> = body["data"].as_array().unwrap().iter().map(|t| t["topic"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["T_page1", "T_page2"]);
     let (_, body) = api.get("topic/listInPage", &[("instanceId", &ns), ("topic", "page3")]).await;
-    assert_eq!((body["total"].clone(), body["pageSize"].clone(), body["currentPage"].clone()), (1.into(), 20.into(), 1.into()));
-    assert_err(&api.get("topic/listInPage", &[("instanceId", &ns), ("pageSize", "0")]).await, "BIZ_FIELD_CHECK_INVALID");
-    assert_err(&api.get("topic/listInPage", &[("instanceId", &ns), ("currentPage", "0")]).await, "BIZ_FIELD_CHECK_INVALID");
+    assert_eq!(
+        (body["total"].clone(), body["pageSize"].clone(), body["currentPage"].clone()),
+        (1.into(), 20.into(), 1.into())
+    );
+    assert_err(
+        &api.get("topic/listInPage", &[("instanceId", &ns), ("pageSize", "0")]).await,
+        "BIZ_FIELD_CHECK_INVALID",
+    );
+    assert_err(
+        &api.get("topic/listInPage", &[("instanceId", &ns), ("currentPage", "0")]).await,
+        "BIZ_FIELD_CHECK_INVALID",
+    );
     assert_err(&api.get("topic/listInPage", &[]).await, "BIZ_FIELD_CHECK_INVALID");
 
     // Delete cascades to subscriptions.
@@ -454,7 +483,10 @@ async fn groups_lifecycle_validation_and_ownership_codes() {
     // consumerUpdate switches consumption in the model.
     assert_ok(&api.get("group/consumerUpdate", &[("groupid", "GID_orders"), ("readEnable", "false")]).await.1);
     assert!(!api.srv.state.store.rocketmq.read().instances[&id].groups["GID_orders"].read_enable);
-    assert_err(&api.get("group/consumerUpdate", &[("groupId", "GID_orders"), ("readEnable", "no")]).await, "BIZ_FIELD_CHECK_INVALID");
+    assert_err(
+        &api.get("group/consumerUpdate", &[("groupId", "GID_orders"), ("readEnable", "no")]).await,
+        "BIZ_FIELD_CHECK_INVALID",
+    );
     assert_err(&api.get("group/consumerUpdate", &[("groupId", "GID_orders")]).await, "BIZ_FIELD_CHECK_INVALID");
     assert_err(
         &api.get("group/consumerUpdate", &[("groupId", "GID_none"), ("readEnable", "true")]).await,
@@ -496,7 +528,12 @@ async fn empower_grants_lifecycle_and_errors() {
     let id = api.default_instance();
     api.create_topic(&id, "T_shared", "0").await;
     let grant = |user: &'static str, relation: &'static str| {
-        vec![("instanceId", id.clone()), ("topic", "T_shared".to_string()), ("empowerUser", user.to_string()), ("relation", relation.to_string())]
+        vec![
+            ("instanceId", id.clone()),
+            ("topic", "T_shared".to_string()),
+            ("empowerUser", user.to_string()),
+            ("relation", relation.to_string()),
+        ]
     };
     let as_refs = |v: &Vec<(&'static str, String)>| v.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
     async fn call(api: &Api, route: &str, params: &[(&'static str, String)]) -> (u16, Value) {
@@ -523,7 +560,9 @@ async fn empower_grants_lifecycle_and_errors() {
     assert_err(&call(&api, "empower/createBySub", &grant("dev.alice", "2")).await, "EMPOWER_EXIST_ERROR");
     assert_err(&call(&api, "empower/createBySub", &grant("bad name!", "2")).await, "BIZ_FIELD_CHECK_INVALID");
 
-    let list = |user: &'static str| vec![("instanceId", id.clone()), ("topic", "T_shared".to_string()), ("empowerUser", user.to_string())];
+    let list = |user: &'static str| {
+        vec![("instanceId", id.clone()), ("topic", "T_shared".to_string()), ("empowerUser", user.to_string())]
+    };
     let (_, body) = call(&api, "empower/list", &list(ACCOUNT_B)).await;
     assert_ok(&body);
     let items = body["data"].as_array().unwrap();
@@ -535,7 +574,12 @@ async fn empower_grants_lifecycle_and_errors() {
 
     // Account B holds a grant on A's topic but does not own it: EMPOWER_OWNER_CHECK_ERROR.
     let b_instance = api.instance_of(ACCOUNT_B);
-    let foreign = [("instanceId", b_instance.as_str()), ("topic", "T_shared"), ("empowerUser", "300000000003"), ("relation", "2")];
+    let foreign = [
+        ("instanceId", b_instance.as_str()),
+        ("topic", "T_shared"),
+        ("empowerUser", "300000000003"),
+        ("relation", "2"),
+    ];
     assert_err(&api.get_b("empower/create", &foreign).await, "EMPOWER_OWNER_CHECK_ERROR");
     assert_err(&api.get_b("empower/delete", &foreign[..3]).await, "EMPOWER_OWNER_CHECK_ERROR");
 
@@ -576,7 +620,8 @@ rocketmq:
     )
     .unwrap();
     let api = Api::with_config(localyun::Config { fixtures: Some(file), ..Default::default() }).await;
-    let (_, body) = api.get("topic/get", &[("instanceId", "MQ_INST_100000000001_FIXTURE"), ("topic", "T_fixture")]).await;
+    let (_, body) =
+        api.get("topic/get", &[("instanceId", "MQ_INST_100000000001_FIXTURE"), ("topic", "T_fixture")]).await;
     assert_ok(&body);
     assert_eq!((body["data"]["orderType"].clone(), body["data"]["perm"].clone()), (5.into(), 4.into()));
     let (_, body) = api.get("group/list", &[("instanceId", "MQ_INST_100000000001_FIXTURE")]).await;
