@@ -54,7 +54,7 @@ pub fn status(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
         // A thread dump comes from a live client.
         return Err(RocketMqError::ConsumerNotOnline(group_id.to_string()).into());
     }
-    let subscription_same = group.clients.windows(2).all(|w| w[0].subscriptions == w[1].subscriptions);
+    let subscription_same = group.clients.windows(2).all(|w| matches!(w, [a, b] if a.subscriptions == b.subscriptions));
     let rebalance_ok = group.online() && subscription_same;
     let mut infos: Vec<Value> = Vec::new();
     if detail {
