@@ -1,0 +1,104 @@
+//! Topic routes: topic/create, delete, get, listInPage, update, listNames, subDetail.
+
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::wire::{Paging, Params, Reply};
+use super::{model_name, Ctx};
+use crate::engine::rocketmq::{Instance, MessageType, Topic};
+
+/// Largest `pageSize` of topic/listInPage (the seed gives only the default, 20).
+const MAX_TOPIC_PAGE_SIZE: i64 = 100;
+
+/// A topic as topic/get and topic/listInPage show it (the seed lists no fields; these are the console's).
+fn topic_json(instance: &Instance, t: &Topic) -> Value {
+    json!({
+        "topic": t.name,
+        "instanceId": instance.id,
+        "owner": t.owner,
+        "relation": 6,
+        "orderType": t.message_type.code(),
+        "messageType": t.message_type.code(),
+        "perm": t.perm,
+        "remark": t.remark,
+        "independentNaming": instance.independent_naming,
+        "createTime": t.created_ms,
+        "updateTime": t.modified_ms,
+    })
+}
+
+pub fn create(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
+    let topic = p.required("topic")?;
+    let order_type = p.required_enum("orderType", &[0, 1, 2, 4, 5])?;
+    let message_type = MessageType::from_code(order_type)
+        .ok_or_else(|| ApiError::field("parameter orderType: must be 0, 1, 2, 4 or 5"))?;
+    let remark = p.get("remark").unwrap_or("");
+    let mut model = ctx.state.store.rocketmq.write();
+    let instance_id = ctx.instance_id(&model, p)?;
+    model.create_topic(ctx.account, ctx.region, &instance_id, topic, message_type, remark)?;
+    Ok(Reply::empty())
+}
+
+pub fn delete(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
+    let topic = p.required("topic")?;
+    let mut model = ctx.state.store.rocketmq.write();
+    let instance_id = ctx.instance_id(&model, p)?;
+    model.delete_topic(ctx.account, ctx.region, &instance_id, topic)?;
+    Ok(Reply::empty())
+}
+
+pub fn get(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
+    let topic = p.required("topic")?;
+    let model = ctx.state.store.rocketmq.read();
+    let instance = model.instance(ctx.account, ctx.region, &ctx.instance_id(&model, p)?)?;
+    Ok(Reply::data(topic_json(instance, instance.topic(topic)?)))
+}
+
+pub fn list_in_page(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
+    // instanceId is required here without the namespace exception ("查询指定实例的Topic列表").
+    let instance_id = p.required("instanceId")?;
+    let filter = p.get("topic");
+    let page = p.int_in("currentPage", 1, i64::from(u32::MAX), 1)? as usize;
+    let size = p.int_in("pageSize", 1, MAX_TOPIC_PAGE_SIZE, 20)? as usize;
+    let model = ctx.state.store.rocketmq.read();
+    let instance = model.instance(ctx.account, ctx.region, instance_id)?;
+    let matching: Vec<&Topic> =
+        instance.topics.values().filter(|t| filter.is_none_or(|f| t.name.contains(f))).collect();
+    let items: Vec<Value> =
+        matching.iter().skip((page - 1).saturating_mul(size)).take(size).map(|t| topic_json(instance, t)).collect();
+    Ok(Reply::paged(Value::from(items), Paging { current_page: page, page_size: size, total: matching.len() }))
+}
+
+pub fn update(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
+    let topic = p.required("topic")?;
+    let perm = p.required_enum("perm", &[2, 4, 6])?;
+    let mut model = ctx.state.store.rocketmq.write();
+    let instance_id = ctx.instance_id(&model, p)?;
+    model.set_topic_perm(ctx.account, ctx.region, &instance_id, topic, perm as u8)?;
+    Ok(Reply::empty())
+}
+
+pub fn list_names(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
+    let model = ctx.state.store.rocketmq.read();
+    let instance = model.instance(ctx.account, ctx.region, &ctx.instance_id(&model, p)?)?;
+    Ok(Reply::data(Value::from(instance.topics.keys().cloned().collect::<Vec<String>>())))
+}
+
+/// Online groups subscribing the topic ("本接口只能用于查看有哪些在线的订阅组订阅了指定的Topic").
+pub fn sub_detail(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
+    let topic = p.required("topic")?;
+    let model = ctx.state.store.rocketmq.read();
+    let instance = model.instance(ctx.account, ctx.region, &ctx.instance_id(&model, p)?)?;
+    instance.topic(topic)?;
+    let subscriptions: Vec<Value> = instance
+        .groups
+        .values()
+        .filter(|g| g.online())
+        .filter_map(|g| {
+            g.subscriptions.get(topic).map(
+                |s| json!({"groupId": g.id, "subString": s.expression, "messageModel": model_name(g.message_model)}),
+            )
+        })
+        .collect();
+    Ok(Reply::data(json!({"topic": topic, "SubscriptionDataList": subscriptions})))
+}
