@@ -17,6 +17,26 @@ use std::time::{Duration, Instant};
 use vendors::Target;
 
 const KEY_ID: &str = "AKIDLOCAL";
+
+/// Instances with room for the write scenarios' tens of thousands of topics (the vendors' default quotas
+/// are 1,000 topics per instance on Alibaba Kafka and RocketMQ).
+const BENCH_FIXTURES: &str = r#"
+kafka:
+  instances:
+    - cloud: alibaba
+      region: cn-hangzhou
+      id: alikafka_pre-cn-bench0000001
+      name: bench
+      max_topics: 200000
+      max_partitions: 2000000
+rocketmq:
+  instances:
+    - region: mq-private
+      id: MQ_INST_100000000001_BENCH
+      name: bench
+      independent_naming: true
+      topic_capacity: 200000
+"#;
 const SECRET: &str = "local-secret";
 
 fn main() {
@@ -92,11 +112,18 @@ async fn wait_healthy(client: &reqwest::Client, port: u16, deadline: Instant) ->
 async fn start_localyun(client: &reqwest::Client, tls_dir: &std::path::Path) -> Server {
     let port = free_port();
     let started = Instant::now();
+    let fixtures = tls_dir.with_file_name("bench-fixtures.yaml");
+    if !fixtures.exists() {
+        let _ = std::fs::create_dir_all(tls_dir.parent().unwrap_or(tls_dir));
+        std::fs::write(&fixtures, BENCH_FIXTURES).expect("write bench fixtures");
+    }
+    // Default settings otherwise (info logs, to a discarded stderr): what users run.
     let child = Command::new(env!("CARGO_BIN_EXE_localyun"))
         .args(["--port", &port.to_string(), "--tls-port", &free_port().to_string()])
         .arg("--tls-dir")
         .arg(tls_dir)
-        .args(["--log-level", "warn"])
+        .arg("--fixtures")
+        .arg(&fixtures)
         .env_remove("LOCALYUN_DATA_DIR")
         .env_remove("LOCALYUN_FIXTURES")
         .stdout(Stdio::null())
@@ -161,7 +188,8 @@ async fn load(client: &reqwest::Client, requests: Vec<reqwest::Request>, concurr
                         let body = resp.bytes().await.unwrap_or_default();
                         if !ok || !vendors::is_success(&body) {
                             errors += 1;
-                            if errors == 1 {
+                            static REPORTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+                            if !REPORTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
                                 eprintln!("  unexpected answer: {}", String::from_utf8_lossy(&body));
                             }
                         }

@@ -110,12 +110,100 @@ async fn futures_join<F: std::future::Future>(batch: &mut Vec<F>) {
     }
 }
 
+// ------------------------------------------------------------------------------------------------ Alibaba Kafka
+
+/// RFC 3986 percent-encoding as the RPC signature wants it (`~` kept, space as `%20`).
+fn pct(s: &str) -> String {
+    const SET: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+    percent_encoding::utf8_percent_encode(s, SET).to_string()
+}
+
+fn alibaba_request(client: &reqwest::Client, t: &Target, action: &str, extra: &[(&str, String)]) -> reqwest::Request {
+    let mut params: Vec<(String, String)> = vec![
+        ("Action".into(), action.into()),
+        ("Format".into(), "JSON".into()),
+        ("Version".into(), "2019-09-16".into()),
+        ("AccessKeyId".into(), t.key_id.clone()),
+        ("SignatureMethod".into(), "HMAC-SHA1".into()),
+        ("SignatureVersion".into(), "1.0".into()),
+        ("SignatureNonce".into(), format!("{:x}", nonce())),
+        ("Timestamp".into(), chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        ("RegionId".into(), "cn-hangzhou".into()),
+    ];
+    params.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    let mut sorted: Vec<(String, String)> = params.iter().map(|(k, v)| (pct(k), pct(v))).collect();
+    sorted.sort();
+    let canonical: Vec<String> = sorted.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let sts = format!("POST&%2F&{}", pct(&canonical.join("&")));
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(format!("{}&", t.secret).as_bytes()).expect("hmac key");
+    mac.update(sts.as_bytes());
+    params.push(("Signature".into(), b64(&mac.finalize().into_bytes())));
+    client.post(format!("http://{}/", t.host)).form(&params).build().expect("request")
+}
+
+fn alibaba_create_topic(client: &reqwest::Client, t: &Target, inst: &str, name: &str) -> reqwest::Request {
+    let extra = [("InstanceId", inst.to_string()), ("Topic", name.to_string()), ("Remark", "bench".to_string())];
+    alibaba_request(client, t, "CreateTopic", &extra)
+}
+
+fn alibaba_create_group(client: &reqwest::Client, t: &Target, inst: &str, name: &str) -> reqwest::Request {
+    alibaba_request(
+        client,
+        t,
+        "CreateConsumerGroup",
+        &[("InstanceId", inst.to_string()), ("ConsumerId", name.to_string())],
+    )
+}
+
+// ------------------------------------------------------------------------------------------------ RocketMQ
+
+fn rocketmq_request(client: &reqwest::Client, t: &Target, route: &str, extra: &[(&str, String)]) -> reqwest::Request {
+    let mut params: Vec<(String, String)> = vec![
+        ("_accesskey".into(), t.key_id.clone()),
+        ("__preventCache".into(), chrono::Utc::now().timestamp_millis().to_string()),
+        ("_regionId".into(), "mq-private".into()),
+    ];
+    params.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    params.sort();
+    let text: String = params.iter().map(|(_, v)| v.as_str()).collect();
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(t.secret.as_bytes()).expect("hmac key");
+    mac.update(text.as_bytes());
+    params.push(("_signature".into(), b64(&mac.finalize().into_bytes())));
+    client.post(format!("http://{}/json/{route}", t.host)).form(&params).build().expect("request")
+}
+
+fn rocketmq_create_topic(client: &reqwest::Client, t: &Target, inst: &str, name: &str) -> reqwest::Request {
+    let extra = [
+        ("instanceId", inst.to_string()),
+        ("topic", name.to_string()),
+        ("orderType", "0".to_string()),
+        ("remark", "bench".to_string()),
+    ];
+    rocketmq_request(client, t, "topic/create", &extra)
+}
+
+async fn run_batched(client: &reqwest::Client, requests: impl Iterator<Item = reqwest::Request>) {
+    let mut batch = Vec::new();
+    for req in requests {
+        batch.push(client.execute(req));
+        if batch.len() == 64 {
+            futures_join(&mut batch).await;
+        }
+    }
+    futures_join(&mut batch).await;
+}
+
 // ------------------------------------------------------------------------------------------------ scenarios
 
 /// One signed action measured under load.
 pub enum Scenario {
     TencentListTopic { inst: String },
     TencentCreateTopic { inst: String },
+    AlibabaGetTopicList { inst: String },
+    AlibabaCreateTopic { inst: String },
+    RocketmqListInPage { inst: String },
+    RocketmqCreateTopic { inst: String },
 }
 
 impl Scenario {
@@ -123,6 +211,10 @@ impl Scenario {
         match self {
             Scenario::TencentListTopic { .. } => "Tencent ListTopic (read)".into(),
             Scenario::TencentCreateTopic { .. } => "Tencent CreateTopic (write)".into(),
+            Scenario::AlibabaGetTopicList { .. } => "Alibaba GetTopicList (read)".into(),
+            Scenario::AlibabaCreateTopic { .. } => "Alibaba CreateTopic (write)".into(),
+            Scenario::RocketmqListInPage { .. } => "RocketMQ topic/listInPage (read)".into(),
+            Scenario::RocketmqCreateTopic { .. } => "RocketMQ topic/create (write)".into(),
         }
     }
 
@@ -148,6 +240,26 @@ impl Scenario {
                     })
                     .collect()
             }
+            Scenario::AlibabaGetTopicList { inst } => (0..n)
+                .map(|_| {
+                    let extra = [("InstanceId", inst.clone()), ("CurrentPage", "1".into()), ("PageSize", "20".into())];
+                    alibaba_request(client, t, "GetTopicList", &extra)
+                })
+                .collect(),
+            Scenario::AlibabaCreateTopic { inst } => {
+                let run = nonce();
+                (0..n).map(|i| alibaba_create_topic(client, t, inst, &format!("w{run}x{i}"))).collect()
+            }
+            Scenario::RocketmqListInPage { inst } => (0..n)
+                .map(|_| {
+                    let extra = [("instanceId", inst.clone()), ("currentPage", "1".into()), ("pageSize", "20".into())];
+                    rocketmq_request(client, t, "topic/listInPage", &extra)
+                })
+                .collect(),
+            Scenario::RocketmqCreateTopic { inst } => {
+                let run = nonce();
+                (0..n).map(|i| rocketmq_create_topic(client, t, inst, &format!("T_w{run}x{i}"))).collect()
+            }
         }
     }
 }
@@ -156,7 +268,19 @@ impl Scenario {
 pub async fn scenarios(client: &reqwest::Client, t: &Target) -> Vec<Scenario> {
     let inst = tencent_instance(client, t, "ap-guangzhou").await;
     tencent_topics(client, t, "ap-guangzhou", &inst, "read", 100).await;
-    vec![Scenario::TencentListTopic { inst: inst.clone() }, Scenario::TencentCreateTopic { inst }]
+    // The bench fixtures' roomy instances (see BENCH_FIXTURES).
+    let ali = "alikafka_pre-cn-bench0000001".to_string();
+    run_batched(client, (0..100).map(|i| alibaba_create_topic(client, t, &ali, &format!("read{i:04}")))).await;
+    let rmq = "MQ_INST_100000000001_BENCH".to_string();
+    run_batched(client, (0..100).map(|i| rocketmq_create_topic(client, t, &rmq, &format!("T_read{i:04}")))).await;
+    vec![
+        Scenario::TencentListTopic { inst: inst.clone() },
+        Scenario::TencentCreateTopic { inst },
+        Scenario::AlibabaGetTopicList { inst: ali.clone() },
+        Scenario::AlibabaCreateTopic { inst: ali },
+        Scenario::RocketmqListInPage { inst: rmq.clone() },
+        Scenario::RocketmqCreateTopic { inst: rmq },
+    ]
 }
 
 /// List latency for a fixed page as the total grows: (api, [(total, result)]).
@@ -186,8 +310,19 @@ pub async fn fill(client: &reqwest::Client, t: &Target, n: usize) -> String {
     let started = Instant::now();
     let inst = tencent_instance(client, t, "ap-guangzhou").await;
     tencent_topics(client, t, "ap-guangzhou", &inst, "m", n).await;
-    let _ = started.elapsed();
-    format!("{n} topics")
+    let ali = "alikafka_pre-cn-bench0000001".to_string();
+    run_batched(client, (0..n).map(|i| alibaba_create_group(client, t, &ali, &format!("group{i:06}")))).await;
+    let mut made = format!("{n} topics (Tencent), {n} consumer groups (Alibaba)");
+    if let Some(subs) = eventgrid_subscriptions(client, t, n).await {
+        made.push_str(&format!(", {subs} subscriptions (EventGrid)"));
+    }
+    eprintln!("filled in {:.1} s", started.elapsed().as_secs_f64());
+    made
+}
+
+/// Creates `n` EventGrid subscriptions, once the EventGrid API is served; returns how many were made.
+async fn eventgrid_subscriptions(_client: &reqwest::Client, _t: &Target, _n: usize) -> Option<usize> {
+    None
 }
 
 /// EventGrid delivery throughput and latency, once the EventGrid API is served.
