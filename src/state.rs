@@ -76,6 +76,8 @@ pub struct Inner {
     pub requests: RequestLog,
     pub started: Instant,
     pub started_at: SystemTime,
+    /// EventGrid's runtime-only state: issued tokens, the delivery client and queue bounds.
+    pub eventgrid: crate::huawei::eventgrid::Runtime,
 }
 
 /// Cheap to clone; shared by every request.
@@ -104,6 +106,7 @@ impl AppState {
             requests: RequestLog::new(1000),
             started: Instant::now(),
             started_at: SystemTime::now(),
+            eventgrid: crate::huawei::eventgrid::Runtime::default(),
         }));
         crate::fixtures::apply_startup_fixtures(&state)?;
         Ok(state)
