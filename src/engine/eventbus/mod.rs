@@ -611,7 +611,10 @@ impl EventBusModel {
         let mut seen: Vec<&str> = Vec::new();
         for id in sub.sources.iter().map(|s| s.id.as_str()).chain(sub.targets.iter().map(|t| t.id.as_str())) {
             if seen.contains(&id) {
-                return Err(EventBusError::Invalid(format!("id {id} is used twice in the subscription")));
+                return Err(EventBusError::NameDuplicated {
+                    kind: "subscription source or target id",
+                    name: id.to_string(),
+                });
             }
             seen.push(id);
         }

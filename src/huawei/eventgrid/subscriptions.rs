@@ -195,7 +195,9 @@ fn parse_target(
     for field in
         ["detail", "kafka_detail", "smn_detail", "eg_detail", "apigw_detail", "rocketmq_detail", "dead_letter_queue"]
     {
-        let v = body.opt_object(field)?;
+        // An empty object is "not set" (the seed's responses show unset details as `{}`, so a client that
+        // sends a target back unchanged sends those).
+        let v = body.opt_object(field)?.filter(|o| o.as_object().is_some_and(|m| !m.is_empty()));
         check_detail_size(field, &v)?;
         details.push(v);
     }
