@@ -76,9 +76,33 @@ async fn signatures_are_verified() {
         })
         .await;
     assert_eq!(r.status, 401);
-    // A signed query that was changed.
-    let r = eg.raw("GET", &format!("{path}"), &[("limit", "5")], None, |_| {}).await;
+    // A signed query (sorted, %20-encoded) verifies; the same signature over a changed query does not.
+    let r = eg.raw("GET", &path, &[("limit", "5"), ("fuzzy_name", "a b~*")], None, |_| {}).await;
     r.ok();
+    let date = huawei_support::sdk_date_now();
+    let signed = [("host", eg.srv.host.clone()), ("x-sdk-date", date.clone())];
+    let auth =
+        huawei_support::authorization(common::KEY_ID, common::SECRET, "GET", &path, &[("limit", "5")], &signed, b"");
+    let changed = eg
+        .srv
+        .client
+        .get(format!("{}{path}?limit=6", eg.srv.base))
+        .header("x-sdk-date", &date)
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 401);
+    let unchanged = eg
+        .srv
+        .client
+        .get(format!("{}{path}?limit=5", eg.srv.base))
+        .header("x-sdk-date", &date)
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unchanged.status(), 200, "only host and x-sdk-date signed is enough");
     // Stale X-Sdk-Date: outside the replay window.
     let r = eg
         .raw("GET", &path, &[], None, |h| {
@@ -814,7 +838,7 @@ async fn event_api_errors() {
     let event: Value = serde_json::from_str(detail.ok().as_str().unwrap()).unwrap();
     assert_eq!(event["data"]["k"], 1);
     // The trace is found by the trace id or by the CloudEvent id, but only on its channel.
-    assert_eq!(eg.get("/events/detail/e-1", &[]).await.ok().as_str().is_some(), true);
+    assert!(eg.get("/events/detail/e-1", &[]).await.ok().as_str().is_some());
     eg.get(&format!("/events/trace/detail/{trace_id}"), &[("channel_id", &eg.default_channel_id())])
         .await
         .assert_error(404, "EG.00514001", "resource not found");

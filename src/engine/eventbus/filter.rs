@@ -158,15 +158,11 @@ fn validate_conditions(spec: &Value, path: &str) -> Result<(), String> {
                     return Err(format!("{path}: {op_name} needs \"values\", a non-empty array of numbers"));
                 }
             }
-            Op::NumberInRange | Op::NumberNotInRange => {
-                if ranges(condition).is_none() {
-                    return Err(format!("{path}: {op_name} needs \"values\", a non-empty array of [low, high] pairs"));
-                }
+            Op::NumberInRange | Op::NumberNotInRange if ranges(condition).is_none() => {
+                return Err(format!("{path}: {op_name} needs \"values\", a non-empty array of [low, high] pairs"));
             }
-            _ if op.is_single_number() => {
-                if single_number(condition).is_none() {
-                    return Err(format!("{path}: {op_name} needs one number in \"value\""));
-                }
+            _ if op.is_single_number() && single_number(condition).is_none() => {
+                return Err(format!("{path}: {op_name} needs one number in \"value\""));
             }
             _ => {}
         }

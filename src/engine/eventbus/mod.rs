@@ -342,16 +342,17 @@ pub struct EventBusModel {
 
 impl EventBusModel {
     /// Forgets every resource of one account (admin reset); defaults are provisioned again by the caller.
+    /// The account keeps its projects: a binding is an identity, not a resource, so `provision_defaults`
+    /// gives them their default channel and official sources again.
     pub fn remove_account(&mut self, account: &str) {
         let projects: Vec<String> =
             self.projects.iter().filter(|(_, a)| a.as_str() == account).map(|(p, _)| p.clone()).collect();
         for project in &projects {
-            self.remove_project(project);
+            self.remove_project_resources(project);
         }
     }
 
-    fn remove_project(&mut self, project: &str) {
-        self.projects.remove(project);
+    fn remove_project_resources(&mut self, project: &str) {
         self.channels.retain(|_, c| c.project_id != project);
         self.sources.retain(|_, s| s.project_id != project);
         self.subscriptions.retain(|_, s| s.project_id != project);
@@ -836,9 +837,12 @@ mod tests {
         assert!(m.channel("p2", &default_channel_id("p1")).is_err());
         m.bind_project("p2", "b", 0).unwrap();
         m.remove_account("a");
-        assert!(m.project_owner("p1").is_none());
+        assert_eq!(m.project_owner("p1"), Some("a"));
         assert_eq!(m.channels_of("p1").count(), 0);
+        assert_eq!(m.sources_of("p1").count(), 0);
         assert_eq!(m.channels_of("p2").count(), 1);
+        m.provision_project("p1", 0);
+        assert_eq!(m.channels_of("p1").count(), 1);
     }
 
     #[test]
