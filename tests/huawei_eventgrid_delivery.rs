@@ -280,6 +280,10 @@ async fn a_500_is_retried_with_back_off_and_exhausted_retries_fail() {
     flaky["retry_times"] = json!(2);
     let mut failing = target(&format!("{base}/fail"), json!({"type": "ORIGINAL"}));
     failing["retry_times"] = json!(1);
+    let connection =
+        eg.post("/connections", &json!({"name": "dlq", "vpc_id": "v", "subnet_id": "s"})).await.ok()["id"].clone();
+    failing["dead_letter_queue"] =
+        json!({"type": "KAFKA", "instance_id": "kafka-1", "connection_id": connection, "topic": "dead"});
     subscribe(&eg, "retries", &channel_id, "order-service", source_filter("order-service"), json!([flaky, failing]))
         .await;
     let r = put(&eg, &channel_id, json!([event("r-1", "order-service", json!({}))])).await;
@@ -298,7 +302,11 @@ async fn a_500_is_retried_with_back_off_and_exhausted_retries_fail() {
     assert_eq!(codes, ["500", "200"]);
     let failed = targets.iter().find(|t| t["deliverStatus"] == "FAILED").unwrap();
     assert_eq!(failed["deliverDetailList"].as_array().unwrap().len(), 2);
-    assert!(failed["deliverMessage"].as_str().unwrap().contains("500"));
+    let message = failed["deliverMessage"].as_str().unwrap();
+    assert!(
+        message.contains("500") && message.contains("dead letter for KAFKA topic dead of instance kafka-1"),
+        "{message}"
+    );
 }
 
 #[tokio::test]

@@ -846,6 +846,16 @@ mod tests {
     }
 
     #[test]
+    fn the_model_round_trips_through_serde() {
+        let mut m = EventBusModel::default();
+        m.bind_project("p1", "a", 1).unwrap();
+        let text = serde_json::to_string(&m).unwrap();
+        let back: EventBusModel = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.project_owner("p1"), Some("a"));
+        assert_eq!(back.channels_of("p1").count(), 1);
+    }
+
+    #[test]
     fn stable_uuids_look_like_uuids() {
         let id = stable_uuid("x");
         assert_eq!(id, stable_uuid("x"));

@@ -72,6 +72,8 @@ pub struct Job {
     pub headers: Vec<(String, String)>,
     pub payload: Payload,
     pub retries: u32,
+    /// The target's dead letter queue (`KAFKA topic t of instance i`), named in the trace of a final failure.
+    pub dead_letter: Option<String>,
 }
 
 /// Starts delivering `job` in the background; Err(reason) when it cannot be queued.
@@ -121,6 +123,11 @@ async fn run(state: AppState, client: reqwest::Client, in_flight: Arc<Semaphore>
             (false, true) => DeliveryStatus::Failed,
             (false, false) => DeliveryStatus::Pending,
         };
+        let mut outcome = outcome;
+        if let (DeliveryStatus::Failed, Some(queue)) = (status, &job.dead_letter) {
+            // No Kafka data plane runs locally: the dead letter is recorded in the trace instead.
+            outcome.message.push_str(&format!("; dead letter for {queue} recorded here (no local Kafka)"));
+        }
         state.store.eventbus.write().trace_attempt(
             &job.trace_id,
             &job.subscription_id,

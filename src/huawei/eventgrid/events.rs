@@ -122,6 +122,10 @@ fn publish(ctx: &Ctx<'_>, channel_id: &str, official_source: Option<&str>) -> Re
                                 headers,
                                 payload: target.transform.apply(&event),
                                 retries: target.retry_times.unwrap_or(0),
+                                dead_letter: target.dead_letter_queue.as_ref().map(|q| {
+                                    let field = |k: &str| q.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                                    format!("KAFKA topic {} of instance {}", field("topic"), field("instance_id"))
+                                }),
                             });
                             (DeliveryStatus::Pending, String::new())
                         }
