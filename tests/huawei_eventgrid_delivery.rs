@@ -404,3 +404,48 @@ async fn disabled_subscriptions_do_not_deliver_and_official_events_use_the_defau
     assert_eq!(receiver.on("/obs").len(), 1);
     assert_eq!(receiver.on("/off").len(), 0);
 }
+
+#[tokio::test]
+async fn eg_channel_targets_forward_into_local_channels() {
+    let eg = Eg::start().await;
+    let (base, receiver) = start_receiver().await;
+    let channel_a = setup(&eg).await;
+    let channel_b = eg.create_channel("downstream").await;
+    eg.create_source(&channel_b, "forwarded").await;
+    let eg_target = |project: &str, channel: &str| {
+        json!({"name": "HC.EG", "provider_type": "OFFICIAL", "transform": {"type": "VARIABLE",
+            "value": "{\"id\":\"$.id\",\"n\":\"$.data.n\"}",
+            "template": "{\"id\":\"${id}\",\"source\":\"forwarded\",\"specversion\":\"1.0\",\"type\":\"fwd\",\"data\":{\"n\":${n}}}"},
+            "eg_detail": {"target_project_id": project, "target_channel_id": channel, "target_region": "local", "agency_name": "EG_TARGET_AGENCY"}})
+    };
+    let targets = json!([eg_target(&eg.project, &channel_b), eg_target("ffffffffffffffffffffffffffffffff", "nope")]);
+    subscribe(&eg, "forward", &channel_a, "order-service", source_filter("order-service"), targets).await;
+    subscribe(
+        &eg,
+        "downstream-hook",
+        &channel_b,
+        "forwarded",
+        source_filter("forwarded"),
+        json!([target(&format!("{base}/downstream"), json!({"type": "ORIGINAL"}))]),
+    )
+    .await;
+    let r = put(&eg, &channel_a, json!([event("f-1", "order-service", json!({"n": 7}))])).await;
+    let trace = settled_trace(&eg, &channel_a, r["events"][0]["event_id"].as_str().unwrap()).await;
+    let targets = trace["deliverList"][0]["deliverTargetList"].as_array().unwrap().clone();
+    assert_eq!(targets.iter().filter(|t| t["deliverStatus"] == "SUCCESS").count(), 1, "{targets:?}");
+    let unknown = targets.iter().find(|t| t["deliverStatus"] == "FAILED").unwrap();
+    assert!(unknown["deliverMessage"].as_str().unwrap().contains("no local target"));
+    for _ in 0..200 {
+        if !receiver.on("/downstream").is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let got = receiver.on("/downstream");
+    assert_eq!(got.len(), 1);
+    let forwarded: Value = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!(
+        (forwarded["source"].as_str(), forwarded["type"].as_str(), forwarded["data"]["n"].as_i64()),
+        (Some("forwarded"), Some("fwd"), Some(7))
+    );
+}

@@ -140,6 +140,8 @@ pub struct SubscriptionTarget {
 pub enum Destination {
     /// POST to this URL with these extra headers (webhooks and APIGW URLs).
     Http { url: String, headers: Vec<(String, String)> },
+    /// Publish into another EventGrid channel (`eg_detail`), which may live in this emulator.
+    Channel { project: String, channel_id: String },
     /// A cloud service localyun does not run (FunctionGraph, SMN, Kafka, ...): traced, not delivered.
     NotLocal(String),
 }
@@ -163,9 +165,14 @@ impl SubscriptionTarget {
                 .unwrap_or_default();
             return Destination::Http { url: url.to_string(), headers };
         }
-        let service = if self.eg_detail.is_some() {
-            Some("EG channel")
-        } else if self.smn_detail.is_some() {
+        if let Some(eg) = &self.eg_detail {
+            let field = |k: &str| eg.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            return Destination::Channel {
+                project: field("target_project_id"),
+                channel_id: field("target_channel_id"),
+            };
+        }
+        let service = if self.smn_detail.is_some() {
             Some("SMN")
         } else if self.kafka_detail.is_some() {
             Some("Kafka")

@@ -11,9 +11,10 @@ use super::error::EgError;
 use super::wire::{time, DEFAULT_LIMIT};
 use super::{Ctx, Reply};
 use crate::engine::eventbus::{
-    default_channel_id, DeliveryStatus, Destination, EventRecord, SubscriptionTrace, TargetTrace,
+    default_channel_id, AttemptDetail, DeliveryStatus, Destination, EventRecord, SubscriptionTrace, TargetTrace,
 };
 use crate::engine::now_ms;
+use crate::state::AppState;
 
 /// Most events in one PutEvents call (not in the seed; localyun's bound).
 pub const MAX_EVENTS_PER_CALL: usize = 1000;
@@ -60,7 +61,9 @@ fn trace_id() -> String {
 pub fn put_events(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let channel_id = ctx.param(0).to_string();
     ctx.state.store.eventbus.read().channel(&ctx.project, &channel_id)?;
-    publish(ctx, &channel_id, None)
+    let events = events_of(ctx)?;
+    let (failed, results) = publish(ctx.state, &ctx.account, &ctx.project, &channel_id, events, None, 0)?;
+    Ok(Reply::Ok(json!({"failed_count": failed, "events": results})))
 }
 
 pub fn put_official_events(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
@@ -71,22 +74,52 @@ pub fn put_official_events(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
             return Err(EgError::NotFound(format!("official event source {source_name} does not exist")));
         }
     }
-    publish(ctx, &default_channel_id(&ctx.project), Some(&source_name))
+    let events = events_of(ctx)?;
+    let channel_id = default_channel_id(&ctx.project);
+    let (failed, results) = publish(ctx.state, &ctx.account, &ctx.project, &channel_id, events, Some(&source_name), 0)?;
+    Ok(Reply::Ok(json!({"failed_count": failed, "events": results})))
 }
 
-fn publish(ctx: &Ctx<'_>, channel_id: &str, official_source: Option<&str>) -> Result<Reply, EgError> {
+fn events_of(ctx: &Ctx<'_>) -> Result<Vec<Value>, EgError> {
     let body = ctx.body()?;
     let events = body.opt_array("events")?.cloned().unwrap_or_default();
     if events.len() > MAX_EVENTS_PER_CALL {
         return Err(EgError::Parameter(format!("events: at most {MAX_EVENTS_PER_CALL} per call")));
     }
+    Ok(events)
+}
+
+/// How many EG-channel targets an event may pass through (a loop of channels ends here).
+pub const MAX_CHANNEL_HOPS: u8 = 4;
+
+/// An event a target forwards into another channel of this emulator.
+struct Forward {
+    trace_id: String,
+    subscription_id: String,
+    target_id: String,
+    project: String,
+    channel_id: String,
+    payload: String,
+}
+
+/// Validates, routes, records and hands over each event; returns the failed count and the per-event results.
+fn publish(
+    state: &AppState,
+    account: &str,
+    project: &str,
+    channel_id: &str,
+    events: Vec<Value>,
+    official_source: Option<&str>,
+    hops: u8,
+) -> Result<(usize, Vec<Value>), EgError> {
     let received_ms = now_ms();
     let mut results = Vec::with_capacity(events.len());
     let mut failed = 0;
     let mut jobs = Vec::new();
+    let mut forwards = Vec::new();
     {
-        let mut model = ctx.state.store.eventbus.write();
-        let channel_name = model.channel(&ctx.project, channel_id)?.name.clone();
+        let mut model = state.store.eventbus.write();
+        let channel_name = model.channel(project, channel_id)?.name.clone();
         for event in events {
             let mut check = validate_event(&event);
             if let (Ok(()), Some(name)) = (&check, official_source) {
@@ -108,7 +141,7 @@ fn publish(ctx: &Ctx<'_>, channel_id: &str, official_source: Option<&str>) -> Re
             }
             let trace_id = trace_id();
             let mut deliveries = Vec::new();
-            for sub in model.route(&ctx.project, channel_id, &event) {
+            for sub in model.route(project, channel_id, &event) {
                 let source_provider = sub.sources.first().map(|s| s.provider_type.clone()).unwrap_or_default();
                 let mut targets = Vec::with_capacity(sub.targets.len());
                 for target in &sub.targets {
@@ -126,6 +159,17 @@ fn publish(ctx: &Ctx<'_>, channel_id: &str, official_source: Option<&str>) -> Re
                                     let field = |k: &str| q.get(k).and_then(Value::as_str).unwrap_or("").to_string();
                                     format!("KAFKA topic {} of instance {}", field("topic"), field("instance_id"))
                                 }),
+                            });
+                            (DeliveryStatus::Pending, String::new())
+                        }
+                        Destination::Channel { project: target_project, channel_id: target_channel } => {
+                            forwards.push(Forward {
+                                trace_id: trace_id.clone(),
+                                subscription_id: sub.id.clone(),
+                                target_id: target.id.clone(),
+                                project: target_project,
+                                channel_id: target_channel,
+                                payload: target.transform.apply(&event).body,
                             });
                             (DeliveryStatus::Pending, String::new())
                         }
@@ -151,7 +195,7 @@ fn publish(ctx: &Ctx<'_>, channel_id: &str, official_source: Option<&str>) -> Re
             }
             model.record_event(EventRecord {
                 trace_id: trace_id.clone(),
-                project_id: ctx.project.clone(),
+                project_id: project.to_string(),
                 channel_id: channel_id.to_string(),
                 channel_name: channel_name.clone(),
                 event,
@@ -165,8 +209,8 @@ fn publish(ctx: &Ctx<'_>, channel_id: &str, official_source: Option<&str>) -> Re
     for job in jobs {
         let (trace_id, subscription_id, target_id) =
             (job.trace_id.clone(), job.subscription_id.clone(), job.target_id.clone());
-        if let Err(why) = delivery::enqueue(ctx.state, job) {
-            ctx.state.store.eventbus.write().trace_attempt(
+        if let Err(why) = delivery::enqueue(state, job) {
+            state.store.eventbus.write().trace_attempt(
                 &trace_id,
                 &subscription_id,
                 &target_id,
@@ -176,7 +220,54 @@ fn publish(ctx: &Ctx<'_>, channel_id: &str, official_source: Option<&str>) -> Re
             );
         }
     }
-    Ok(Reply::Ok(json!({"failed_count": failed, "events": results})))
+    for forward in forwards {
+        forward_into_channel(state, account, forward, hops);
+    }
+    Ok((failed, results))
+}
+
+/// Publishes a transformed event into the target channel of an `eg_detail` target when that channel lives
+/// in this emulator under the same account; traced like any delivery.
+fn forward_into_channel(state: &AppState, account: &str, forward: Forward, hops: u8) {
+    let started = std::time::Instant::now();
+    let time_ms = now_ms();
+    let outcome: Result<(), String> = (|| {
+        if hops + 1 >= MAX_CHANNEL_HOPS {
+            return Err(format!("not delivered: more than {MAX_CHANNEL_HOPS} EG channel hops"));
+        }
+        {
+            let model = state.store.eventbus.read();
+            if model.project_owner(&forward.project) != Some(account) {
+                return Err(format!("not delivered: no local target (EG project {})", forward.project));
+            }
+            model
+                .channel(&forward.project, &forward.channel_id)
+                .map_err(|_| format!("not delivered: no local target (EG channel {})", forward.channel_id))?;
+        }
+        let event: Value = serde_json::from_str(&forward.payload)
+            .map_err(|_| "the transformed event is not a CloudEvent JSON object".to_string())?;
+        let (failed, results) =
+            publish(state, account, &forward.project, &forward.channel_id, vec![event], None, hops + 1)
+                .map_err(|e| format!("{}: {}", e.message(), e.detail()))?;
+        if failed > 0 {
+            let why = results.first().and_then(|r| r.get("error_msg")).and_then(Value::as_str).unwrap_or("");
+            return Err(format!("the target channel refused the event: {why}"));
+        }
+        Ok(())
+    })();
+    let success = outcome.is_ok();
+    let status = if success { DeliveryStatus::Success } else { DeliveryStatus::Failed };
+    let detail =
+        AttemptDetail { time_ms, success, consuming_ms: started.elapsed().as_millis() as u64, rsp_code: String::new() };
+    let message = outcome.err().unwrap_or_default();
+    state.store.eventbus.write().trace_attempt(
+        &forward.trace_id,
+        &forward.subscription_id,
+        &forward.target_id,
+        status,
+        Some(detail),
+        &message,
+    );
 }
 
 pub fn check_put_events(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
