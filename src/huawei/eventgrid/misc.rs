@@ -159,7 +159,7 @@ const CATALOG: &[Catalog] = &[
     Catalog {
         name: "HC.EG",
         label: "事件网格 EG",
-        description: "跨项目/区域的事件通道",
+        description: "跨项目/区域的事件通道 (forwarded by localyun into its own channels)",
         provider: "OFFICIAL",
         supports: &["SUBSCRIPTION"],
         parameters: &[
