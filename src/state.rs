@@ -231,6 +231,8 @@ pub struct Inner {
     pub requests: RequestLog,
     pub started: Instant,
     pub started_at: SystemTime,
+    /// EventGrid's runtime-only state: issued tokens, the delivery client and queue bounds.
+    pub eventgrid: crate::huawei::eventgrid::Runtime,
 }
 
 /// Cheap to clone; shared by every request.
@@ -268,6 +270,7 @@ impl AppState {
             store: Store::default(),
             started: Instant::now(),
             started_at: SystemTime::now(),
+            eventgrid: crate::huawei::eventgrid::Runtime::default(),
         }));
         let restored = match &state.persistence {
             Some(p) => p.load_into(&state.store)?,

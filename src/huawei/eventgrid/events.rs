@@ -1,0 +1,461 @@
+//! Events: PutEvents, PutOfficialEvents, CheckPutEvents, ListTracedEvents, ShowDetailOfEventTrace and
+//! ShowDetailOfEvent. Publishing validates each CloudEvent on its own (a bad event is reported in
+//! `events[]` and `failed_count`, never failing the batch), routes it to every delivering subscription of
+//! the channel whose source and filter match, applies each target's transform and hands HTTP targets to the
+//! asynchronous delivery; everything is traced.
+
+use serde_json::{json, Map, Value};
+
+use super::delivery::{self, Job};
+use super::error::EgError;
+use super::wire::{time, DEFAULT_LIMIT};
+use super::{Ctx, Reply};
+use crate::engine::eventbus::{
+    default_channel_id, AttemptDetail, DeliveryStatus, Destination, EventRecord, SubscriptionTrace, TargetTrace,
+};
+use crate::engine::now_ms;
+use crate::state::AppState;
+
+/// Most events in one PutEvents call (not in the seed; localyun's bound).
+pub const MAX_EVENTS_PER_CALL: usize = 1000;
+/// Largest serialized CloudEvent accepted (not in the seed; localyun's bound).
+pub const MAX_EVENT_BYTES: usize = 256 * 1024;
+const REQUIRED_ATTRIBUTES: &[&str] = &["id", "source", "specversion", "type"];
+const STRING_ATTRIBUTES: &[&str] = &["datacontenttype", "dataschema", "subject", "time"];
+
+/// Checks one CloudEvent: the required attributes, the optional ones' types, `time` as RFC 3339, the size.
+fn validate_event(event: &Value) -> Result<(), String> {
+    let Some(object) = event.as_object() else {
+        return Err("an event must be a JSON object".into());
+    };
+    for name in REQUIRED_ATTRIBUTES {
+        match object.get(*name) {
+            Some(Value::String(s)) if !s.is_empty() => {}
+            Some(Value::String(_)) | None | Some(Value::Null) => return Err(format!("{name} is required")),
+            Some(_) => return Err(format!("{name} must be a string")),
+        }
+    }
+    for name in STRING_ATTRIBUTES {
+        if let Some(v) = object.get(*name) {
+            if !v.is_string() && !v.is_null() {
+                return Err(format!("{name} must be a string"));
+            }
+        }
+    }
+    if let Some(t) = object.get("time").and_then(Value::as_str) {
+        if chrono::DateTime::parse_from_rfc3339(t).is_err() {
+            return Err(format!("time {t:?} is not an RFC 3339 time such as 2018-04-05T17:31:00Z"));
+        }
+    }
+    let size = serde_json::to_vec(event).map(|b| b.len()).unwrap_or(usize::MAX);
+    if size > MAX_EVENT_BYTES {
+        return Err(format!("the event is {size} bytes; at most {MAX_EVENT_BYTES} are allowed"));
+    }
+    Ok(())
+}
+
+fn trace_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+pub fn put_events(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
+    let channel_id = ctx.param(0).to_string();
+    ctx.state.store.eventbus.read().channel(&ctx.project, &channel_id)?;
+    let events = events_of(ctx)?;
+    let (failed, results) = publish(ctx.state, &ctx.account, &ctx.project, &channel_id, events, None, 0)?;
+    Ok(Reply::Ok(json!({"failed_count": failed, "events": results})))
+}
+
+pub fn put_official_events(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
+    let source_name = ctx.param(0).to_string();
+    {
+        let model = ctx.state.store.eventbus.read();
+        if !model.sources_of(&ctx.project).any(|s| s.name == source_name && s.provider_type == "OFFICIAL") {
+            return Err(EgError::NotFound(format!("official event source {source_name} does not exist")));
+        }
+    }
+    let events = events_of(ctx)?;
+    let channel_id = default_channel_id(&ctx.project);
+    let (failed, results) = publish(ctx.state, &ctx.account, &ctx.project, &channel_id, events, Some(&source_name), 0)?;
+    Ok(Reply::Ok(json!({"failed_count": failed, "events": results})))
+}
+
+fn events_of(ctx: &Ctx<'_>) -> Result<Vec<Value>, EgError> {
+    let body = ctx.body()?;
+    let events = body.opt_array("events")?.cloned().unwrap_or_default();
+    if events.len() > MAX_EVENTS_PER_CALL {
+        return Err(EgError::Parameter(format!("events: at most {MAX_EVENTS_PER_CALL} per call")));
+    }
+    Ok(events)
+}
+
+/// How many EG-channel targets an event may pass through (a loop of channels ends here).
+pub const MAX_CHANNEL_HOPS: u8 = 4;
+
+/// An event a target forwards into another channel of this emulator.
+struct Forward {
+    trace_id: String,
+    subscription_id: String,
+    target_id: String,
+    project: String,
+    channel_id: String,
+    payload: String,
+}
+
+/// Validates, routes, records and hands over each event; returns the failed count and the per-event results.
+fn publish(
+    state: &AppState,
+    account: &str,
+    project: &str,
+    channel_id: &str,
+    events: Vec<Value>,
+    official_source: Option<&str>,
+    hops: u8,
+) -> Result<(usize, Vec<Value>), EgError> {
+    let received_ms = now_ms();
+    let mut results = Vec::with_capacity(events.len());
+    let mut failed = 0;
+    let mut jobs = Vec::new();
+    let mut forwards = Vec::new();
+    {
+        let mut model = state.store.eventbus.write();
+        let channel_name = model.channel(project, channel_id)?.name.clone();
+        for event in events {
+            let mut check = validate_event(&event);
+            if let (Ok(()), Some(name)) = (&check, official_source) {
+                if event.get("source").and_then(Value::as_str) != Some(name) {
+                    check = Err(format!("source must be {name}, the official source of the request path"));
+                }
+            }
+            if let Err(why) = check {
+                failed += 1;
+                let mut item = Map::new();
+                item.insert("error_code".into(), Value::from("EG.00513000"));
+                item.insert("error_msg".into(), Value::from(format!("Parameter error: {why}")));
+                item.insert(
+                    "event_id".into(),
+                    event.get("id").cloned().filter(Value::is_string).unwrap_or(Value::from("")),
+                );
+                results.push(Value::Object(item));
+                continue;
+            }
+            let trace_id = trace_id();
+            let mut deliveries = Vec::new();
+            for sub in model.route(project, channel_id, &event) {
+                let source_provider = sub.sources.first().map(|s| s.provider_type.clone()).unwrap_or_default();
+                let mut targets = Vec::with_capacity(sub.targets.len());
+                for target in &sub.targets {
+                    let (status, message) = match target.destination() {
+                        Destination::Http { url, headers } => {
+                            jobs.push(Job {
+                                trace_id: trace_id.clone(),
+                                subscription_id: sub.id.clone(),
+                                target_id: target.id.clone(),
+                                url,
+                                headers,
+                                payload: target.transform.apply(&event),
+                                retries: target.retry_times.unwrap_or(0),
+                                dead_letter: target.dead_letter_queue.as_ref().map(|q| {
+                                    let field = |k: &str| q.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                                    format!("KAFKA topic {} of instance {}", field("topic"), field("instance_id"))
+                                }),
+                            });
+                            (DeliveryStatus::Pending, String::new())
+                        }
+                        Destination::Channel { project: target_project, channel_id: target_channel } => {
+                            forwards.push(Forward {
+                                trace_id: trace_id.clone(),
+                                subscription_id: sub.id.clone(),
+                                target_id: target.id.clone(),
+                                project: target_project,
+                                channel_id: target_channel,
+                                payload: target.transform.apply(&event).body,
+                            });
+                            (DeliveryStatus::Pending, String::new())
+                        }
+                        Destination::NotLocal(service) => {
+                            (DeliveryStatus::NotDelivered, format!("not delivered: no local target ({service})"))
+                        }
+                    };
+                    targets.push(TargetTrace {
+                        target_id: target.id.clone(),
+                        target_name: target.name.clone(),
+                        status,
+                        attempts: 0,
+                        details: Default::default(),
+                        message,
+                    });
+                }
+                deliveries.push(SubscriptionTrace {
+                    subscription_id: sub.id.clone(),
+                    subscription_name: sub.name.clone(),
+                    source_provider,
+                    targets,
+                });
+            }
+            model.record_event(EventRecord {
+                trace_id: trace_id.clone(),
+                project_id: project.to_string(),
+                channel_id: channel_id.to_string(),
+                channel_name: channel_name.clone(),
+                event,
+                received_ms,
+                deliveries,
+            });
+            results.push(json!({"event_id": trace_id}));
+        }
+    }
+    // Delivery starts after the model lock is released.
+    for job in jobs {
+        let (trace_id, subscription_id, target_id) =
+            (job.trace_id.clone(), job.subscription_id.clone(), job.target_id.clone());
+        if let Err(why) = delivery::enqueue(state, job) {
+            state.store.eventbus.write().trace_attempt(
+                &trace_id,
+                &subscription_id,
+                &target_id,
+                DeliveryStatus::Failed,
+                None,
+                &format!("not delivered: {why}"),
+            );
+        }
+    }
+    for forward in forwards {
+        forward_into_channel(state, account, forward, hops);
+    }
+    Ok((failed, results))
+}
+
+/// Publishes a transformed event into the target channel of an `eg_detail` target when that channel lives
+/// in this emulator under the same account; traced like any delivery.
+fn forward_into_channel(state: &AppState, account: &str, forward: Forward, hops: u8) {
+    let started = std::time::Instant::now();
+    let time_ms = now_ms();
+    let outcome: Result<(), String> = (|| {
+        if hops + 1 >= MAX_CHANNEL_HOPS {
+            return Err(format!("not delivered: more than {MAX_CHANNEL_HOPS} EG channel hops"));
+        }
+        {
+            let model = state.store.eventbus.read();
+            if model.project_owner(&forward.project) != Some(account) {
+                return Err(format!("not delivered: no local target (EG project {})", forward.project));
+            }
+            model
+                .channel(&forward.project, &forward.channel_id)
+                .map_err(|_| format!("not delivered: no local target (EG channel {})", forward.channel_id))?;
+        }
+        let event: Value = serde_json::from_str(&forward.payload)
+            .map_err(|_| "the transformed event is not a CloudEvent JSON object".to_string())?;
+        let (failed, results) =
+            publish(state, account, &forward.project, &forward.channel_id, vec![event], None, hops + 1)
+                .map_err(|e| format!("{}: {}", e.message(), e.detail()))?;
+        if failed > 0 {
+            let why = results.first().and_then(|r| r.get("error_msg")).and_then(Value::as_str).unwrap_or("");
+            return Err(format!("the target channel refused the event: {why}"));
+        }
+        Ok(())
+    })();
+    let success = outcome.is_ok();
+    let status = if success { DeliveryStatus::Success } else { DeliveryStatus::Failed };
+    let detail =
+        AttemptDetail { time_ms, success, consuming_ms: started.elapsed().as_millis() as u64, rsp_code: String::new() };
+    let message = outcome.err().unwrap_or_default();
+    state.store.eventbus.write().trace_attempt(
+        &forward.trace_id,
+        &forward.subscription_id,
+        &forward.target_id,
+        status,
+        Some(detail),
+        &message,
+    );
+}
+
+pub fn check_put_events(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
+    let body = ctx.body()?;
+    let items = body.opt_array("sources")?.cloned().unwrap_or_default();
+    let model = ctx.state.store.eventbus.read();
+    let mut failed = 0;
+    let mut results = Vec::with_capacity(items.len());
+    for item in &items {
+        let channel_id = item.get("channel_id").and_then(Value::as_str).unwrap_or("");
+        let source_name = item.get("source_name").and_then(Value::as_str).unwrap_or("");
+        let detail = if model.channel(&ctx.project, channel_id).is_err() {
+            Some(format!("channel {channel_id} does not exist"))
+        } else if !model
+            .sources_of(&ctx.project)
+            .any(|s| s.name == source_name && (s.channel_id == channel_id || s.provider_type == "OFFICIAL"))
+        {
+            Some(format!("event source {source_name} does not exist in channel {channel_id}"))
+        } else if !model
+            .subscriptions_of(&ctx.project)
+            .any(|s| s.channel_id == channel_id && s.delivers() && s.sources.iter().any(|src| src.name == source_name))
+        {
+            Some(format!("no enabled subscription subscribes to {source_name} in channel {channel_id}"))
+        } else {
+            None
+        };
+        if detail.is_some() {
+            failed += 1;
+        }
+        results.push(json!({
+            "channel_id": channel_id,
+            "source_name": source_name,
+            "check_result": detail.is_none(),
+            "check_detail": detail.unwrap_or_else(|| "ok".into()),
+        }));
+    }
+    Ok(Reply::Ok(json!({"failed_count": failed, "sources": results})))
+}
+
+fn status_text(status: DeliveryStatus) -> &'static str {
+    match status {
+        DeliveryStatus::Pending => "PENDING",
+        DeliveryStatus::Success => "SUCCESS",
+        DeliveryStatus::Failed => "FAILED",
+        DeliveryStatus::NotDelivered => "NOT_DELIVERED",
+    }
+}
+
+fn render_trace(record: &EventRecord) -> Value {
+    let deliver_list: Vec<Value> = record
+        .deliveries
+        .iter()
+        .map(|d| {
+            let success = d.targets.iter().filter(|t| t.status == DeliveryStatus::Success).count();
+            let failed = d.targets.iter().filter(|t| t.status == DeliveryStatus::Failed).count();
+            let attempts: u32 = d.targets.iter().map(|t| t.attempts).sum();
+            json!({
+                "subscriptionId": d.subscription_id,
+                "subscriptionName": d.subscription_name,
+                "successCounts": success,
+                "failCounts": failed,
+                "allDeliverTimes": attempts,
+                "deliverTargetList": d.targets.iter().map(|t| json!({
+                    "deliverTargetId": t.target_id,
+                    "deliverTargetName": t.target_name,
+                    "deliverStatus": status_text(t.status),
+                    "deliverMessage": t.message,
+                    "deliverDetailList": t.details.iter().map(|a| json!({
+                        "deliverTime": time(a.time_ms),
+                        "deliverStatus": if a.success { "SUCCESS" } else { "FAILED" },
+                        "deliverConsuming": a.consuming_ms.to_string(),
+                        "deliverRspCode": a.rsp_code,
+                    })).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "eventId": record.trace_id,
+        "eventSource": record.source(),
+        "eventType": record.event_type(),
+        "receiveTime": record.received_ms.to_string(),
+        "channelId": record.channel_id,
+        "channelName": record.channel_name,
+        "deliverList": deliver_list,
+    })
+}
+
+pub fn show_trace(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
+    let channel_id = ctx.query.req("channel_id")?;
+    let model = ctx.state.store.eventbus.read();
+    model.channel(&ctx.project, channel_id)?;
+    let record = model.event(&ctx.project, ctx.param(0))?;
+    if record.channel_id != channel_id {
+        return Err(EgError::NotFound(format!("event {} was not published on channel {channel_id}", ctx.param(0))));
+    }
+    Ok(Reply::Ok(render_trace(record)))
+}
+
+/// The event's content; the seed types the body as a bare String, so it is the CloudEvent's JSON text.
+pub fn show_event(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
+    let model = ctx.state.store.eventbus.read();
+    let record = model.event(&ctx.project, ctx.param(0))?;
+    Ok(Reply::Ok(Value::from(record.event.to_string())))
+}
+
+pub fn list_traced(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
+    let q = &ctx.query;
+    let start =
+        q.opt_i64("start_time")?.ok_or_else(|| EgError::Parameter("query parameter start_time is required".into()))?;
+    let end =
+        q.opt_i64("end_time")?.ok_or_else(|| EgError::Parameter("query parameter end_time is required".into()))?;
+    if end < start {
+        return Err(EgError::Parameter("end_time must not be before start_time".into()));
+    }
+    let channel_id = q.req("channel_id")?;
+    let offset = q.opt_i64("offset")?.unwrap_or(0);
+    // `limit` is a String "不能小于0" here; 0 or absent means the default page size.
+    let limit = q.opt_i64("limit")?.unwrap_or(0);
+    if offset < 0 || limit < 0 {
+        return Err(EgError::Parameter("offset and limit must not be less than 0".into()));
+    }
+    let limit = if limit == 0 { DEFAULT_LIMIT } else { (limit as usize).min(1000) };
+    let (event_id, source_name, event_type, subscription_name) =
+        (q.get("event_id"), q.get("source_name"), q.get("event_type"), q.get("subscription_name"));
+    let model = ctx.state.store.eventbus.read();
+    model.channel(&ctx.project, channel_id)?;
+    let mut rows = Vec::new();
+    for record in model.event_order.iter().rev().filter_map(|id| model.events.get(id)) {
+        if record.project_id != ctx.project
+            || record.channel_id != channel_id
+            || record.received_ms < start
+            || record.received_ms > end
+            || event_id.is_some_and(|id| id != record.trace_id && id != record.event_id())
+            || source_name.is_some_and(|s| s != record.source())
+            || event_type.is_some_and(|t| t != record.event_type())
+        {
+            continue;
+        }
+        let row = |subscription: &str, provider: &str| {
+            json!({
+                "subscription_name": subscription,
+                "source_name": record.source(),
+                "source_provider": provider,
+                "event_type": record.event_type(),
+                "event_id": record.trace_id,
+                "event_received_time": record.received_ms,
+            })
+        };
+        if record.deliveries.is_empty() {
+            if subscription_name.is_none() {
+                rows.push(row("", ""));
+            }
+        } else {
+            for d in &record.deliveries {
+                if subscription_name.is_none_or(|n| n == d.subscription_name) {
+                    rows.push(row(&d.subscription_name, &d.source_provider));
+                }
+            }
+        }
+    }
+    let total = rows.len();
+    let page: Vec<Value> = rows.into_iter().skip(offset as usize).take(limit).collect();
+    Ok(Reply::Ok(json!({"total": total, "size": page.len(), "result": page})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cloud_events_are_checked_one_by_one() {
+        assert!(validate_event(&json!({"id": "1", "source": "s", "specversion": "1.0", "type": "t"})).is_ok());
+        assert!(validate_event(&json!({"id": "1", "source": "s", "specversion": "1.0"})).is_err());
+        assert!(validate_event(&json!({"id": "", "source": "s", "specversion": "1.0", "type": "t"})).is_err());
+        assert!(validate_event(&json!({"id": 1, "source": "s", "specversion": "1.0", "type": "t"})).is_err());
+        assert!(validate_event(
+            &json!({"id": "1", "source": "s", "specversion": "1.0", "type": "t", "time": "yesterday"})
+        )
+        .is_err());
+        assert!(validate_event(
+            &json!({"id": "1", "source": "s", "specversion": "1.0", "type": "t", "time": "2018-04-05T17:31:00Z"})
+        )
+        .is_ok());
+        assert!(validate_event(&json!("x")).is_err());
+        let big = "x".repeat(MAX_EVENT_BYTES);
+        assert!(
+            validate_event(&json!({"id": "1", "source": "s", "specversion": "1.0", "type": "t", "data": big})).is_err()
+        );
+    }
+}

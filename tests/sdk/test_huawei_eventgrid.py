@@ -1,0 +1,144 @@
+"""huaweicloudsdkeg (unmodified, AK/SK credentials) against localyun: channels, sources, subscriptions,
+PutEvents delivered to a local webhook, traces, and the documented errors."""
+import json
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from huaweicloudsdkcore.auth.credentials import BasicCredentials
+from huaweicloudsdkcore.exceptions import exceptions
+from huaweicloudsdkcore.http.http_config import HttpConfig
+from huaweicloudsdkeg.v1 import *  # noqa: F401,F403 (the SDK's request and model classes)
+from huaweicloudsdkeg.v1 import EgClient
+
+PROJECT = "5dd3c0b24cdc4d31952c49589182a89d"  # any 32-hex id: bound to the signing account on first use
+
+
+def client(server, secret=None, project=PROJECT):
+    cfg = HttpConfig.get_default_config()
+    cfg.timeout = (5, 15)
+    return (
+        EgClient.new_builder()
+        .with_http_config(cfg)
+        .with_credentials(BasicCredentials(server.key_id, secret or server.secret, project))
+        .with_endpoints([f"http://{server.http_endpoint}"])
+        .build()
+    )
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    received = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            received.append({"path": self.path, "content_type": self.headers.get("Content-Type"), "body": body.decode()})
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", received
+    httpd.shutdown()
+
+
+def test_manage_publish_deliver_trace(localyun, receiver):
+    url, received = receiver
+    eg = client(localyun)
+    suffix = uuid.uuid4().hex[:6]
+
+    channels = eg.list_channels(ListChannelsRequest(limit=100))
+    assert any(c.name == "default" and c.provider_type == "OFFICIAL" for c in channels.items)
+
+    channel = eg.create_channel(CreateChannelRequest(body=ChannelCreateReq(name=f"orders-{suffix}", description="sdk")))
+    assert channel.name == f"orders-{suffix}" and channel.provider_type == "CUSTOM"
+    assert channel.x_request_id  # X-Request-Id reaches the response model
+    shown = eg.show_detail_of_channel(ShowDetailOfChannelRequest(channel_id=channel.id))
+    assert shown.description == "sdk"
+    eg.update_channel(UpdateChannelRequest(channel_id=channel.id, body=ChannelUpdateReq(description="changed")))
+    assert eg.show_detail_of_channel(ShowDetailOfChannelRequest(channel_id=channel.id)).description == "changed"
+
+    source = eg.create_event_source(CreateEventSourceRequest(body=CustomizeSourceCreateReq(
+        name=f"order-service-{suffix}", description="sdk source", channel_id=channel.id)))
+    assert source.provider_type == "CUSTOM" and source.channel_id == channel.id
+    sources = eg.list_event_sources(ListEventSourcesRequest(channel_id=channel.id))
+    assert [s.name for s in sources.items] == [source.name]
+
+    target = SubscriptionTarget(
+        name="WEBHOOK", provider_type="CUSTOM", detail={"url": f"{url}/sdk-{suffix}"}, retry_times=1,
+        transform=TransForm(type="VARIABLE", value=json.dumps({"id": "$.id", "count": "$.data.count"}),
+                            template='{"event": "${id}", "count": ${count}}'))
+    sub = eg.create_subscription(CreateSubscriptionRequest(body=SubscriptionCreateReq(
+        name=f"to-hook-{suffix}", channel_id=channel.id,
+        sources=[SubscriptionSource(name=source.name, provider_type="CUSTOM",
+                                    filter={"source": [{"op": "StringIn", "values": [source.name]}],
+                                            "data": {"count": [{"op": "NumberGreaterThan", "value": 1}]}})],
+        targets=[target])))
+    assert sub.status == "CREATED" and sub.channel_name == channel.name
+    listed = eg.list_subscriptions(ListSubscriptionsRequest(channel_id=channel.id))
+    assert listed.total == 1 and listed.items[0].id == sub.id
+    op = eg.execute_subscription_operation(ExecuteSubscriptionOperationRequest(
+        body=SubscriptionOperateReq(subscription_ids=[sub.id], operation="ENABLE")))
+    assert op.failed_count == 0
+
+    started = int(time.time() * 1000) - 1000
+    put = eg.put_events(PutEventsRequest(channel_id=channel.id, body=PutEventsReq(events=[
+        CloudEvents(id="in-1", source=source.name, specversion="1.0", type="order.created", data={"count": 5}),
+        CloudEvents(id="out-1", source=source.name, specversion="1.0", type="order.created", data={"count": 1}),
+    ])))
+    assert put.failed_count == 0 and len(put.events) == 2
+    trace_id = put.events[0].event_id
+
+    trace = None
+    for _ in range(200):
+        trace = eg.show_detail_of_event_trace(ShowDetailOfEventTraceRequest(trace_id=trace_id, channel_id=channel.id))
+        if trace.deliver_list and trace.deliver_list[0].deliver_target_list[0].deliver_status != "PENDING":
+            break
+        time.sleep(0.05)
+    assert trace.event_id == trace_id and trace.channel_name == channel.name
+    delivery = trace.deliver_list[0]
+    assert delivery.subscription_name == sub.name and delivery.success_counts == 1
+    assert delivery.deliver_target_list[0].deliver_status == "SUCCESS"
+    assert delivery.deliver_target_list[0].deliver_detail_list[0].deliver_rsp_code == "200"
+
+    hooked = [r for r in received if r["path"] == f"/sdk-{suffix}"]
+    assert [json.loads(r["body"]) for r in hooked] == [{"event": "in-1", "count": 5}]
+
+    traced = eg.list_traced_events(ListTracedEventsRequest(
+        channel_id=channel.id, start_time=started, end_time=int(time.time() * 1000) + 1000))
+    assert {r.event_id for r in traced.result} == {put.events[0].event_id, put.events[1].event_id}
+    assert any(r.subscription_name == sub.name for r in traced.result)
+    detail = eg.show_detail_of_event(ShowDetailOfEventRequest(trace_id=trace_id))
+    assert json.loads(detail.body)["id"] == "in-1"
+
+    eg.delete_subscription(DeleteSubscriptionRequest(subscription_id=sub.id))
+    eg.delete_event_source(DeleteEventSourceRequest(source_id=source.id))
+    eg.delete_channel(DeleteChannelRequest(channel_id=channel.id))
+    with pytest.raises(exceptions.ClientRequestException) as err:
+        eg.show_detail_of_channel(ShowDetailOfChannelRequest(channel_id=channel.id))
+    assert err.value.status_code == 404 and err.value.error_code == "EG.00514001"
+    assert err.value.request_id
+
+
+def test_documented_errors_reach_the_sdk(localyun):
+    eg = client(localyun)
+    name = f"dup-{uuid.uuid4().hex[:6]}"
+    eg.create_channel(CreateChannelRequest(body=ChannelCreateReq(name=name)))
+    with pytest.raises(exceptions.ClientRequestException) as err:
+        eg.create_channel(CreateChannelRequest(body=ChannelCreateReq(name=name)))
+    assert (err.value.status_code, err.value.error_code, err.value.error_msg) == (400, "EG.00513001", "name duplicated")
+
+    with pytest.raises(exceptions.ClientRequestException) as err:
+        client(localyun, secret="wrong").list_channels(ListChannelsRequest())
+    assert err.value.status_code == 401 and err.value.error_code == "APIGW.0301"
+
+    quotas = eg.list_quotas(ListQuotasRequest(type="CHANNEL"))
+    assert quotas.quotas.resources[0].type == "CHANNEL" and quotas.quotas.resources[0].used >= 1
+    versions = eg.list_api_versions(ListApiVersionsRequest())
+    assert versions.versions[0].id == "v1"
