@@ -36,6 +36,14 @@ rocketmq:
       name: bench
       independent_naming: true
       topic_capacity: 200000
+eventgrid:
+  projects:
+    - id: 0a1b2c3d4e5f60718293a4b5c6d7e8f9
+      quotas: {SUBSCRIPTION: 20000}
+      channels:
+        - name: bench
+          sources:
+            - name: bench-source
 "#;
 const SECRET: &str = "local-secret";
 

@@ -194,6 +194,89 @@ async fn run_batched(client: &reqwest::Client, requests: impl Iterator<Item = re
     futures_join(&mut batch).await;
 }
 
+// ------------------------------------------------------------------------------------------------ Huawei
+
+pub const HUAWEI_PROJECT: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+/// A request signed like huaweicloudsdkcore (SDK-HMAC-SHA256, canonical URI with a trailing `/`).
+fn huawei_request(
+    client: &reqwest::Client,
+    t: &Target,
+    method: &str,
+    path: &str,
+    query: &str,
+    body: Option<&Value>,
+) -> reqwest::Request {
+    let body = body.map(|b| serde_json::to_vec(b).unwrap_or_default()).unwrap_or_default();
+    let date = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    let uri = if path.ends_with('/') { path.to_string() } else { format!("{path}/") };
+    let headers =
+        format!("content-type:application/json\nhost:{}\nx-project-id:{HUAWEI_PROJECT}\nx-sdk-date:{date}\n", t.host);
+    let signed = "content-type;host;x-project-id;x-sdk-date";
+    let canonical = format!("{method}\n{uri}\n{query}\n{headers}\n{signed}\n{}", sha256_hex(&body));
+    let sts = format!("SDK-HMAC-SHA256\n{date}\n{}", sha256_hex(canonical.as_bytes()));
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(t.secret.as_bytes()).expect("hmac key");
+    mac.update(sts.as_bytes());
+    let auth = format!(
+        "SDK-HMAC-SHA256 Access={}, SignedHeaders={signed}, Signature={}",
+        t.key_id,
+        hex::encode(mac.finalize().into_bytes())
+    );
+    let url =
+        if query.is_empty() { format!("http://{}{path}", t.host) } else { format!("http://{}{path}?{query}", t.host) };
+    client
+        .request(method.parse().expect("method"), url)
+        .header("content-type", "application/json")
+        .header("x-project-id", HUAWEI_PROJECT)
+        .header("x-sdk-date", date)
+        .header("authorization", auth)
+        .body(body)
+        .build()
+        .expect("request")
+}
+
+/// The id of the bench fixtures' `bench` channel.
+async fn huawei_bench_channel(client: &reqwest::Client, t: &Target) -> String {
+    let path = format!("/v1/{HUAWEI_PROJECT}/channels");
+    let v = send_json(client, huawei_request(client, t, "GET", &path, "limit=100", None)).await;
+    v["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|c| c["name"] == "bench"))
+        .and_then(|c| c["id"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn huawei_put_events(client: &reqwest::Client, t: &Target, channel: &str, data: Value) -> reqwest::Request {
+    let body = serde_json::json!({"events": [{
+        "id": format!("e{}", nonce()), "source": "bench-source", "specversion": "1.0",
+        "type": "bench.event", "data": data,
+    }]});
+    huawei_request(client, t, "POST", &format!("/v1/{HUAWEI_PROJECT}/channels/{channel}/events"), "", Some(&body))
+}
+
+fn huawei_subscription(client: &reqwest::Client, t: &Target, channel: &str, name: &str, url: &str) -> reqwest::Request {
+    let body = serde_json::json!({
+        "name": name,
+        "channel_id": channel,
+        "sources": [{"name": "bench-source", "provider_type": "CUSTOM",
+                     "filter": {"source": [{"op": "StringIn", "values": ["bench-source"]}]}}],
+        "targets": [{"name": "WEBHOOK", "provider_type": "CUSTOM", "detail": {"url": url},
+                     "transform": {"type": "ORIGINAL"}}],
+    });
+    huawei_request(client, t, "POST", &format!("/v1/{HUAWEI_PROJECT}/subscriptions"), "", Some(&body))
+}
+
+fn huawei_enable(client: &reqwest::Client, t: &Target, ids: &[String]) -> reqwest::Request {
+    let body = serde_json::json!({"subscription_ids": ids, "operation": "ENABLE"});
+    huawei_request(client, t, "POST", &format!("/v1/{HUAWEI_PROJECT}/subscriptions/operation"), "", Some(&body))
+}
+
 // ------------------------------------------------------------------------------------------------ scenarios
 
 /// One signed action measured under load.
@@ -204,6 +287,8 @@ pub enum Scenario {
     AlibabaCreateTopic { inst: String },
     RocketmqListInPage { inst: String },
     RocketmqCreateTopic { inst: String },
+    HuaweiListChannels,
+    HuaweiPutEvents { channel: String },
 }
 
 impl Scenario {
@@ -215,6 +300,8 @@ impl Scenario {
             Scenario::AlibabaCreateTopic { .. } => "Alibaba CreateTopic (write)".into(),
             Scenario::RocketmqListInPage { .. } => "RocketMQ topic/listInPage (read)".into(),
             Scenario::RocketmqCreateTopic { .. } => "RocketMQ topic/create (write)".into(),
+            Scenario::HuaweiListChannels => "Huawei ListChannels (read)".into(),
+            Scenario::HuaweiPutEvents { .. } => "Huawei PutEvents (write, 1 event)".into(),
         }
     }
 
@@ -260,6 +347,13 @@ impl Scenario {
                 let run = nonce();
                 (0..n).map(|i| rocketmq_create_topic(client, t, inst, &format!("T_w{run}x{i}"))).collect()
             }
+            Scenario::HuaweiListChannels => {
+                let path = format!("/v1/{HUAWEI_PROJECT}/channels");
+                (0..n).map(|_| huawei_request(client, t, "GET", &path, "limit=15", None)).collect()
+            }
+            Scenario::HuaweiPutEvents { channel } => {
+                (0..n).map(|i| huawei_put_events(client, t, channel, serde_json::json!({"n": i}))).collect()
+            }
         }
     }
 }
@@ -280,6 +374,8 @@ pub async fn scenarios(client: &reqwest::Client, t: &Target) -> Vec<Scenario> {
         Scenario::AlibabaCreateTopic { inst: ali },
         Scenario::RocketmqListInPage { inst: rmq.clone() },
         Scenario::RocketmqCreateTopic { inst: rmq },
+        Scenario::HuaweiListChannels,
+        Scenario::HuaweiPutEvents { channel: huawei_bench_channel(client, t).await },
     ]
 }
 
@@ -320,13 +416,90 @@ pub async fn fill(client: &reqwest::Client, t: &Target, n: usize) -> String {
     made
 }
 
-/// Creates `n` EventGrid subscriptions, once the EventGrid API is served; returns how many were made.
-async fn eventgrid_subscriptions(_client: &reqwest::Client, _t: &Target, _n: usize) -> Option<usize> {
-    None
+/// Creates `n` EventGrid subscriptions (to a webhook nobody calls: no events are published here).
+async fn eventgrid_subscriptions(client: &reqwest::Client, t: &Target, n: usize) -> Option<usize> {
+    let channel = huawei_bench_channel(client, t).await;
+    if channel.is_empty() {
+        return None;
+    }
+    let url = "http://127.0.0.1:9/unused";
+    run_batched(client, (0..n).map(|i| huawei_subscription(client, t, &channel, &format!("sub-{i:06}"), url))).await;
+    let path = format!("/v1/{HUAWEI_PROJECT}/subscriptions");
+    let v = send_json(client, huawei_request(client, t, "GET", &path, &format!("channel_id={channel}&limit=1"), None))
+        .await;
+    v["total"].as_u64().map(|t| t as usize)
 }
 
-/// EventGrid delivery throughput and latency, once the EventGrid API is served.
-pub async fn eventgrid_delivery(_client: &reqwest::Client, _t: &Target, _events: usize) -> Option<String> {
-    let _ = Duration::ZERO;
-    None
+/// Events per second from PutEvents to a local webhook, and end-to-end latency (publish to receipt).
+pub async fn eventgrid_delivery(client: &reqwest::Client, t: &Target, events: usize) -> Option<String> {
+    use std::sync::Arc;
+    // The webhook: records when each event arrives, keyed by the send time the event carries.
+    let arrivals: Arc<parking_lot::Mutex<Vec<(u128, Instant)>>> = Arc::default();
+    let sink = arrivals.clone();
+    let epoch = Instant::now();
+    let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
+        let sink = sink.clone();
+        async move {
+            let sent =
+                serde_json::from_slice::<Value>(&body).ok().and_then(|v| v["data"]["sent_us"].as_u64()).unwrap_or(0);
+            sink.lock().push((u128::from(sent), Instant::now()));
+            "ok"
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.ok()?;
+    let hook = format!("http://{}/hook", listener.local_addr().ok()?);
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+
+    let channel = huawei_bench_channel(client, t).await;
+    let created = send_json(client, huawei_subscription(client, t, &channel, "delivery-bench", &hook)).await;
+    let sub_id = created["id"].as_str()?.to_string();
+    send_json(client, huawei_enable(client, t, &[sub_id])).await;
+
+    let requests: Vec<reqwest::Request> = (0..events)
+        .map(|i| {
+            // The send time is stamped when the request is built; requests are built just before sending.
+            let _ = i;
+            huawei_put_events(client, t, &channel, serde_json::json!({"sent_us": 0}))
+        })
+        .collect();
+    drop(requests);
+    let started = Instant::now();
+    let mut batch = Vec::new();
+    for _ in 0..events {
+        let sent_us = epoch.elapsed().as_micros() as u64;
+        batch.push(client.execute(huawei_put_events(client, t, &channel, serde_json::json!({"sent_us": sent_us}))));
+        if batch.len() == 16 {
+            futures_join(&mut batch).await;
+        }
+    }
+    futures_join(&mut batch).await;
+    let publish_done = started.elapsed();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while arrivals.lock().len() < events && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let received = arrivals.lock().clone();
+    server.abort();
+    let total = received.iter().map(|(_, at)| at.duration_since(started)).max().unwrap_or_default();
+    let mut latencies: Vec<Duration> = received
+        .iter()
+        .map(|(sent, at)| at.duration_since(epoch).saturating_sub(Duration::from_micros(*sent as u64)))
+        .collect();
+    latencies.sort();
+    if latencies.is_empty() {
+        return Some(format!("no event reached the webhook within 30 s ({events} published)\n"));
+    }
+    let pick = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize];
+    Some(format!(
+        "| events published | delivered | publish rate | delivery rate (publish start to last receipt) | end-to-end p50 | p99 |\n\
+         |---|---|---|---|---|---|\n\
+         | {events} (1 per PutEvents, 16 in flight) | {} | {:.0} events/s | {:.0} events/s | {:.2} ms | {:.2} ms |\n",
+        received.len(),
+        events as f64 / publish_done.as_secs_f64(),
+        received.len() as f64 / total.as_secs_f64(),
+        pick(0.5).as_secs_f64() * 1e3,
+        pick(0.99).as_secs_f64() * 1e3,
+    ))
 }
