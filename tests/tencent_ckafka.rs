@@ -899,3 +899,58 @@ async fn list_consumer_group_errors() {
     assert_err(&c.call("ListConsumerGroup", &[("limit", "51")]).await, 4000);
     assert_err(&c.call("ListConsumerGroup", &[("offset", "x")]).await, 4000);
 }
+
+// ---------------------------------------------------------------- hostile values
+
+#[tokio::test]
+async fn huge_counts_and_timestamps_get_documented_errors_not_crashes() {
+    let srv = common::start().await;
+    let c = Client::new(&srv);
+    let inst = default_instance(&srv);
+    srv.state.store.kafka.write().instances.get_mut(&inst).unwrap().max_partitions = u32::MAX;
+    assert_ok(&create_topic(&c, &inst, "t", "8").await);
+    // partitions held + requested overflows a u32: the quota refuses it, nothing is allocated.
+    let v = create_topic(&c, &inst, "huge", &u32::MAX.to_string()).await;
+    assert_err(&v, 5100);
+    assert_message_mentions(&v, "(100005)");
+    let v = c
+        .call("AddPartition", &[("instanceId", &inst), ("topicName", "t"), ("partitionNum", &u32::MAX.to_string())])
+        .await;
+    assert_err(&v, 5100);
+    assert_message_mentions(&v, "(100005)");
+    for n in ["4294967296", "9223372036854775807", "-9223372036854775808", "99999999999999999999999"] {
+        let v = c.call("AddPartition", &[("instanceId", &inst), ("topicName", "t"), ("partitionNum", n)]).await;
+        assert_err(&v, 4000);
+        assert_message_mentions(&v, "partitionNum");
+        let v = create_topic(&c, &inst, "big", n).await;
+        assert_err(&v, 4000);
+        assert_message_mentions(&v, "partitionNum");
+    }
+    assert_eq!(srv.state.store.kafka.read().instances[&inst].partition_count(), 8);
+    // A correctly signed timestamp at the ends of i64 is a replay error, not an arithmetic overflow.
+    for ts in [i64::MIN, i64::MAX, -1] {
+        let v = c.call("ListInstance", &[("Timestamp", &ts.to_string())]).await;
+        assert_err(&v, 4500);
+        assert_message_mentions(&v, "Timestamp");
+    }
+    for nonce in ["18446744073709551616", "-1"] {
+        let v = c.call("ListInstance", &[("Nonce", nonce)]).await;
+        assert_err(&v, 4000);
+        assert_message_mentions(&v, "Nonce");
+    }
+    for (k, v) in [("offset", "99999999999999999999"), ("offset", "-1"), ("limit", "9223372036854775807")] {
+        let r = c.call("ListTopic", &[("instanceId", &inst), (k, v)]).await;
+        assert_err(&r, 4000);
+        assert_message_mentions(&r, k);
+    }
+    let r = c.call("ListTopic", &[("instanceId", &inst), ("offset", "4294967295")]).await;
+    assert_ok(&r);
+    assert_eq!(r["topicList"], serde_json::json!([]));
+    let r = c
+        .call(
+            "SetTopicAttributes",
+            &[("instanceId", &inst), ("topicName", "t"), ("retentionMs", "9223372036854775807")],
+        )
+        .await;
+    assert_ok(&r);
+}

@@ -204,8 +204,7 @@ fn authenticate(
 
 /// The replay window: the timestamp within `state.nonces.window()` of now, the nonce not seen in it.
 fn check_replay(state: &AppState, key_id: &str, timestamp: i64, nonce: &str) -> Result<(), AlibabaError> {
-    let window = state.nonces.window().as_secs() as i64;
-    if (chrono::Utc::now().timestamp() - timestamp).abs() > window {
+    if !state.nonces.timestamp_is_fresh(timestamp) {
         return Err(AlibabaError::TimestampExpired);
     }
     if !state.nonces.check_and_insert("alibaba", key_id, nonce) {

@@ -141,11 +141,11 @@ fn authenticate(
         meta.string_to_sign = Some(sts);
         return Err(TencentError::SignatureMismatch);
     }
-    let now = chrono::Utc::now().timestamp();
-    let window = state.nonces.window().as_secs() as i64;
-    if (now - timestamp).abs() > window {
+    if !state.nonces.timestamp_is_fresh(timestamp) {
         return Err(TencentError::Replay(format!(
-            "Timestamp {timestamp} is more than {window} seconds from the server's time {now}"
+            "Timestamp {timestamp} is more than {} seconds from the server's time {}",
+            state.nonces.window().as_secs(),
+            chrono::Utc::now().timestamp()
         )));
     }
     if !state.nonces.check_and_insert("tencent", secret_id, &nonce.to_string()) {
