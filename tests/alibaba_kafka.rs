@@ -919,3 +919,40 @@ async fn injected_faults_use_the_error_envelope() {
     assert_eq!(body["RequestId"].as_str().unwrap().len(), 36);
     assert!(body["HostId"].is_string());
 }
+
+#[tokio::test]
+async fn a_repeated_parameter_is_invalid_parameter_naming_it() {
+    let srv = common::start().await;
+    let inst = default_instance(REGION);
+    let base = [("InstanceId", inst.as_str()), ("RegionId", REGION), ("Remark", "r")];
+    // Twice in the query (signed with both values: the signer sorts pairs, not a map).
+    let c = Client::new(&srv);
+    let mut pairs = c.signed("POST", "CreateTopic", &base, &[]);
+    pairs.retain(|(k, _)| k != "Signature");
+    pairs.push(("Topic".into(), "first".into()));
+    pairs.push(("Topic".into(), "second".into()));
+    pairs.sort();
+    let canonical: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={}", pct(k), pct(v))).collect();
+    let sts = format!("POST&%2F&{}", pct(&canonical.join("&")));
+    pairs.push(("Signature".into(), hmac_sha1_b64(SECRET, &sts)));
+    let r = c.send(pairs).await;
+    assert_gateway_error(&r, 400, "InvalidParameter");
+    assert!(r.json["Message"].as_str().unwrap().contains("\"Topic\""), "{}", r.text);
+    // Once in the query and once in the form body.
+    let mut pairs = c.signed("POST", "CreateTopic", &base, &[("Topic", "first")]);
+    pairs.retain(|(k, _)| k != "Topic");
+    let query = serde_urlencoded::to_string(&pairs).unwrap();
+    let resp = srv
+        .client
+        .post(format!("{}/?{query}", srv.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("Topic=first&Topic=second")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["Code"], "InvalidParameter", "{v}");
+    let model = srv.state.store.kafka.read();
+    assert!(model.instances[&inst].topics.is_empty());
+}

@@ -954,3 +954,19 @@ async fn huge_counts_and_timestamps_get_documented_errors_not_crashes() {
         .await;
     assert_ok(&r);
 }
+
+#[tokio::test]
+async fn a_repeated_parameter_is_4000_naming_it_even_when_signed() {
+    let srv = common::start().await;
+    let inst = default_instance(&srv);
+    for c in [Client::new(&srv), Client::new(&srv).post()] {
+        let mut params = c.params("CreateTopic", &[("instanceId", &inst), ("partitionNum", "1"), ("replicaNum", "1")]);
+        params.push(("topicName".into(), "first".into()));
+        params.push(("topicName".into(), "second".into()));
+        let v = c.send(&c.sign(params)).await;
+        assert_err(&v, 4000);
+        assert_message_mentions(&v, "topicName");
+        assert_message_mentions(&v, "more than once");
+    }
+    assert_eq!(topic_count(&srv, &inst), 0);
+}

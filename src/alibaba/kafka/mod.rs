@@ -145,6 +145,7 @@ fn process(
     if req.method != Method::GET && req.method != Method::POST {
         return Err(AlibabaError::InvalidParameter("HTTPMethod".into(), "Only GET and POST are supported.".into()));
     }
+    params.check_no_repeats()?;
     // The gateway resolves the API (action and version) before it authenticates the caller.
     // RPC names them in parameters; ACS3 in the x-acs-action / x-acs-version headers.
     let from_header = |name: &str| if acs3 { req.header(name).filter(|v| !v.is_empty()) } else { None };

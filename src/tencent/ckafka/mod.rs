@@ -100,6 +100,7 @@ fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> Result
         Method::POST => Params::from_pairs(crate::http::form_pairs(&req.body)),
         _ => return Err(TencentError::InvalidParameter("method".into(), "only GET and POST are supported".into())),
     };
+    params.check_no_repeats()?;
     let action = params.required("Action")?.to_string();
     meta.action = action.clone();
     let account = authenticate(state, req, &params, meta)?;
