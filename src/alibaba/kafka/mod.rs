@@ -22,7 +22,7 @@ use wire::{Format, Params};
 
 use crate::credentials::{signatures_match, KeyLookup};
 use crate::engine::ids::stable_suffix;
-use crate::engine::kafka::{InstanceStatus, KafkaInstance};
+use crate::engine::kafka::{InstanceStatus, KafkaInstance, NewTopic};
 use crate::engine::Cloud;
 use crate::http::{with_meta, ApiRequest, RequestMeta};
 use crate::state::AppState;
@@ -327,6 +327,16 @@ pub fn new_instance(account: &str, region: &str, id: &str) -> Result<KafkaInstan
         topics: BTreeMap::new(),
         groups: BTreeMap::new(),
     })
+}
+
+/// A fixture topic, built by CreateTopic's own rules (the error is the API's message).
+pub fn fixture_topic(name: &str, partitions: u32, replicas: u32, note: &str) -> Result<NewTopic, String> {
+    topics::new_topic(name, note, i64::from(partitions), i64::from(replicas)).map_err(|e| e.message())
+}
+
+/// A fixture consumer group name, checked (and cut to 64 characters) by CreateConsumerGroup's rule.
+pub fn fixture_group_name(name: &str) -> Result<&str, String> {
+    groups::group_name(name).map_err(|e| e.message())
 }
 
 /// One default running instance per account and region of the seed's endpoint table.

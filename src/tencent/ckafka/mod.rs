@@ -20,7 +20,7 @@ use wire::Params;
 
 use crate::credentials::{signatures_match, KeyLookup};
 use crate::engine::ids::stable_suffix;
-use crate::engine::kafka::{InstanceStatus, KafkaInstance};
+use crate::engine::kafka::{InstanceStatus, KafkaInstance, NewTopic};
 use crate::engine::Cloud;
 use crate::http::{with_meta, ApiRequest, RequestMeta};
 use crate::state::AppState;
@@ -215,6 +215,16 @@ pub fn new_instance(account: &str, region: &str, id: &str) -> Result<KafkaInstan
         topics: BTreeMap::new(),
         groups: BTreeMap::new(),
     })
+}
+
+/// A fixture topic, built by CreateTopic's own rules (the error is the API's message).
+pub fn fixture_topic(name: &str, partitions: u32, replicas: u32, note: &str) -> Result<NewTopic, String> {
+    topics::new_topic(name, i64::from(partitions), i64::from(replicas), note).map_err(|e| e.message())
+}
+
+/// A fixture instance name, checked by SetInstanceAttributes' rule.
+pub fn check_fixture_instance_name(name: &str) -> Result<(), String> {
+    instances::check_instance_name(name).map_err(|e| e.message())
 }
 
 /// One default running instance per account and region.
