@@ -43,7 +43,7 @@ pub struct AccountFixture {
 #[serde(deny_unknown_fields)]
 pub struct KeyFixture {
     pub id: String,
-    pub secret: String,
+    pub secret: crate::credentials::Secret,
 }
 
 /// A fixture file that was read, with where it came from for error messages.
@@ -116,14 +116,14 @@ fn register_accounts(state: &AppState, loaded: &[LoadedFixture]) -> anyhow::Resu
                 anyhow::bail!("{}: accounts[{i}]: an account needs a non-empty id", f.source);
             }
             for (j, k) in a.keys.iter().enumerate() {
-                if k.id.trim().is_empty() || k.secret.is_empty() {
+                if k.id.trim().is_empty() || k.secret.expose().is_empty() {
                     anyhow::bail!(
                         "{}: accounts[{i}] (account {}): keys[{j}]: a key needs a non-empty id and secret",
                         f.source,
                         a.id
                     );
                 }
-                credentials.insert(&k.id, &k.secret, &a.id);
+                credentials.insert(&k.id, k.secret.expose(), &a.id);
             }
             if !accounts.contains(&a.id) {
                 accounts.push(a.id.clone());
@@ -398,7 +398,8 @@ mod tests {
     fn the_built_in_defaults_parse() {
         let f = parse_fixture("default.yaml", DEFAULT_FIXTURES).unwrap();
         assert_eq!(f.accounts[0].keys[0].id, crate::credentials::DEFAULT_KEY_ID);
-        assert_eq!(f.accounts[0].keys[0].secret, crate::credentials::DEFAULT_SECRET);
+        assert_eq!(f.accounts[0].keys[0].secret.expose(), crate::credentials::DEFAULT_SECRET);
+        assert!(!format!("{f:?}").contains(crate::credentials::DEFAULT_SECRET), "a parsed fixture prints no secret");
         assert_eq!(f.accounts[0].id, crate::credentials::DEFAULT_ACCOUNT);
     }
 

@@ -233,6 +233,14 @@ fn authenticate_acs3(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta)
     if !credentials.verifies_signatures() {
         return Ok(key.account.clone());
     }
+    // The replay check trusts the date and nonce only if the signature covers them; otherwise anyone could
+    // resend a captured request with a fresh nonce.
+    if !acs3::signs_headers(auth.signed_headers, &["x-acs-date", "x-acs-signature-nonce"]) {
+        return Err(AlibabaError::InvalidParameter(
+            "SignedHeaders".into(),
+            "It must include x-acs-date and x-acs-signature-nonce.".into(),
+        ));
+    }
     let body_hash = crate::signing::sha256_hex(&req.body);
     let claimed_hash = req.header("x-acs-content-sha256").unwrap_or(&body_hash);
     let canonical = acs3::canonical_request(
