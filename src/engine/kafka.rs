@@ -397,6 +397,25 @@ impl KafkaModel {
         Ok(())
     }
 
+    /// Gives an account its default instances, one per region (idempotent): `id_of(region)` names each, and
+    /// `build(region, id)` makes the ones that do not exist yet. Both Kafka facades provision through here.
+    pub fn provision_defaults<E>(
+        &mut self,
+        regions: &[&str],
+        id_of: impl Fn(&str) -> String,
+        build: impl Fn(&str, &str) -> Result<KafkaInstance, E>,
+    ) {
+        for region in regions {
+            let id = id_of(region);
+            if self.instances.contains_key(&id) {
+                continue;
+            }
+            if let Ok(instance) = build(region, &id) {
+                self.instances.insert(id, instance);
+            }
+        }
+    }
+
     /// Forgets every resource of one account (admin reset); defaults are provisioned again by the caller.
     pub fn remove_account(&mut self, account: &str) {
         self.instances.retain(|_, i| i.account != account);
@@ -436,10 +455,11 @@ impl KafkaModel {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn instance() -> KafkaInstance {
+    /// A running Tencent instance with small quotas (2 topics, 10 partitions) for model tests.
+    pub(crate) fn instance() -> KafkaInstance {
         KafkaInstance {
             id: "ckafka-test0001".into(),
             cloud: Cloud::Tencent,

@@ -349,15 +349,11 @@ pub fn fixture_group_name(name: &str) -> Result<&str, String> {
 
 /// One default running instance per account and region of the seed's endpoint table.
 pub fn provision_defaults(state: &AppState, account: &str) {
-    let mut model = state.store.kafka.write();
-    for region in REGIONS {
-        let id = default_instance_id(account, region);
-        if !model.instances.contains_key(&id) {
-            if let Ok(instance) = new_instance(account, region, &id) {
-                let _ = model.add_instance(instance);
-            }
-        }
-    }
+    state.store.kafka.write().provision_defaults(
+        REGIONS,
+        |region| default_instance_id(account, region),
+        |region, id| new_instance(account, region, id),
+    );
 }
 
 /// The caller's instance named by `InstanceId`, which must lie in `region` when the request names one

@@ -229,15 +229,11 @@ pub fn check_fixture_instance_name(name: &str) -> Result<(), String> {
 
 /// One default running instance per account and region.
 pub fn provision_defaults(state: &AppState, account: &str) {
-    let mut model = state.store.kafka.write();
-    for region in REGIONS {
-        let id = default_instance_id(account, region);
-        if !model.instances.contains_key(&id) {
-            if let Ok(instance) = new_instance(account, region, &id) {
-                let _ = model.add_instance(instance);
-            }
-        }
-    }
+    state.store.kafka.write().provision_defaults(
+        REGIONS,
+        |region| default_instance_id(account, region),
+        |region, id| new_instance(account, region, id),
+    );
 }
 
 /// A serialised JSON answer body.
