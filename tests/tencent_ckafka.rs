@@ -109,10 +109,29 @@ fn assert_ok(v: &Value) {
     assert_eq!(v["codeDesc"], "Success");
 }
 
+/// The documented error envelope, exactly: `{"code","message","codeDesc"}` and nothing else, the codeDesc
+/// that goes with the code, and for resource errors the module code in front of the message.
 fn assert_err(v: &Value, code: i64) {
     assert_eq!(v["code"], code, "expected code {code}, got {v}");
-    assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "error message missing: {v}");
-    assert!(v["codeDesc"].is_string(), "codeDesc missing: {v}");
+    let keys: Vec<&String> = v.as_object().expect("a JSON object").keys().collect();
+    assert_eq!(keys.len(), 3, "an error carries code, message and codeDesc only: {v}");
+    let message = v["message"].as_str().unwrap_or_default();
+    assert!(!message.is_empty(), "error message missing: {v}");
+    let desc = v["codeDesc"].as_str().unwrap_or_default();
+    let expected: &[&str] = match code {
+        4000 => &["MissingParameter", "InvalidParameter"],
+        4100 => &["AuthFailure"],
+        4104 => &["SecretIdNotFound"],
+        4500 => &["RequestReplay"],
+        5000 => &["ResourceNotFound"],
+        5100 => &["OperationFailed"],
+        6100 => &["InvalidAction"],
+        other => panic!("code {other} is not one the facade documents"),
+    };
+    assert!(expected.contains(&desc), "codeDesc {desc:?} does not go with code {code}: {v}");
+    if code == 5000 || code == 5100 {
+        assert!(message.starts_with("(1000"), "a resource error starts with its module code: {v}");
+    }
 }
 
 fn assert_message_mentions(v: &Value, needle: &str) {
@@ -969,4 +988,46 @@ async fn a_repeated_parameter_is_4000_naming_it_even_when_signed() {
         assert_message_mentions(&v, "more than once");
     }
     assert_eq!(topic_count(&srv, &inst), 0);
+}
+
+/// Every one of the 13 actions verifies the signature before it reads or changes anything: signed with a
+/// wrong secret each is 4100 and the model is untouched; the same calls signed correctly then succeed, so
+/// the 4100 is the signature's doing and not a parameter problem.
+#[tokio::test]
+async fn every_action_refuses_a_bad_signature_and_changes_nothing() {
+    let srv = common::start().await;
+    let c = Client::new(&srv);
+    let inst = default_instance(&srv);
+    assert_ok(&create_topic(&c, &inst, "t", "1").await);
+    let i = inst.as_str();
+    let calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("CreateTopic", vec![("instanceId", i), ("topicName", "new"), ("partitionNum", "1"), ("replicaNum", "1")]),
+        ("SetTopicAttributes", vec![("instanceId", i), ("topicName", "t"), ("note", "changed")]),
+        ("AddPartition", vec![("instanceId", i), ("topicName", "t"), ("partitionNum", "5")]),
+        ("ListTopic", vec![("instanceId", i)]),
+        ("GetTopicAttributes", vec![("instanceId", i), ("topicName", "t")]),
+        ("SetForward", vec![("instanceId", i), ("topicName", "t"), ("status", "0"), ("cosBucket", "b")]),
+        ("ListInstance", vec![]),
+        ("GetInstanceAttributes", vec![("instanceId", i)]),
+        ("SetInstanceAttributes", vec![("instanceId", i), ("instanceName", "renamed")]),
+        ("ListConsumerGroup", vec![("instanceId", i)]),
+        ("AddTopicIpwhitelist", vec![("instanceId", i), ("topicName", "t"), ("ipWhiteList.0", "1.1.1.1")]),
+        ("DeleteTopicIpwhitelist", vec![("instanceId", i), ("topicName", "t"), ("ip.0", "1.1.1.1")]),
+        ("DeleteTopic", vec![("instanceId", i), ("topicName", "t")]),
+    ];
+    let snapshot = || serde_json::to_string(&*srv.state.store.kafka.read()).unwrap();
+    let before = snapshot();
+    for forged in [Client::new(&srv).key(KEY_ID, "not-the-secret"), Client::new(&srv).post().sha1().key(KEY_ID, "x")] {
+        for (action, params) in &calls {
+            let v = forged.call(action, params).await;
+            assert_err(&v, 4100);
+            assert_eq!(v["codeDesc"], "AuthFailure", "{action}: {v}");
+        }
+    }
+    assert_eq!(snapshot(), before, "a request with a bad signature changed the model");
+    for (action, params) in &calls {
+        let v = c.call(action, params).await;
+        assert_ok(&v);
+    }
+    assert_ne!(snapshot(), before);
 }
