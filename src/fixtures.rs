@@ -43,7 +43,7 @@ pub struct AccountFixture {
 #[serde(deny_unknown_fields)]
 pub struct KeyFixture {
     pub id: String,
-    pub secret: String,
+    pub secret: crate::credentials::Secret,
 }
 
 /// A fixture file that was read, with where it came from for error messages.
@@ -116,14 +116,14 @@ fn register_accounts(state: &AppState, loaded: &[LoadedFixture]) -> anyhow::Resu
                 anyhow::bail!("{}: accounts[{i}]: an account needs a non-empty id", f.source);
             }
             for (j, k) in a.keys.iter().enumerate() {
-                if k.id.trim().is_empty() || k.secret.is_empty() {
+                if k.id.trim().is_empty() || k.secret.expose().is_empty() {
                     anyhow::bail!(
                         "{}: accounts[{i}] (account {}): keys[{j}]: a key needs a non-empty id and secret",
                         f.source,
                         a.id
                     );
                 }
-                credentials.insert(&k.id, &k.secret, &a.id);
+                credentials.insert(&k.id, k.secret.expose(), &a.id);
             }
             if !accounts.contains(&a.id) {
                 accounts.push(a.id.clone());
@@ -310,6 +310,10 @@ fn apply_kafka(state: &AppState, section: &Value, only_cloud: Option<Cloud>) -> 
                         Cloud::Huawei => anyhow::bail!("{entry}: Huawei has no Kafka API in localyun"),
                     };
                     if let Some(name) = &spec.name {
+                        if spec.cloud == Cloud::Tencent {
+                            crate::tencent::ckafka::check_fixture_instance_name(name)
+                                .map_err(|e| anyhow::anyhow!("{entry}: name: {e}"))?;
+                        }
                         instance.name = name.clone();
                     }
                     if let Some(b) = spec.brokers {
@@ -332,30 +336,49 @@ fn apply_kafka(state: &AppState, section: &Value, only_cloud: Option<Cloud>) -> 
                 .ok_or_else(|| anyhow::anyhow!("{entry}: no default instance in region {}", spec.region))?,
         };
         let instance = model.instance_mut(spec.cloud, &account, &id).map_err(|e| anyhow::anyhow!("{entry}: {e}"))?;
-        for (t, topic) in spec.topics.into_iter().enumerate() {
-            if instance.topics.contains_key(&topic.name) {
+        for (t, topic) in spec.topics.iter().enumerate() {
+            let new = fixture_topic(spec.cloud, topic)
+                .map_err(|e| anyhow::anyhow!("{entry}.topics[{t}] ({}): {e}", topic.name))?;
+            if instance.topics.contains_key(&new.name) {
                 continue;
             }
-            let name = topic.name.clone();
-            let new = NewTopic {
-                id: crate::engine::kafka::topic_id(spec.cloud, &topic.name),
-                name: topic.name,
-                remark: topic.note,
-                partitions: topic.partitions,
-                replica_num: topic.replicas,
-                ..NewTopic::default()
-            };
-            instance.create_topic(new).map_err(|e| anyhow::anyhow!("{entry}.topics[{t}] ({name}): {e}"))?;
+            instance.create_topic(new).map_err(|e| anyhow::anyhow!("{entry}.topics[{t}] ({}): {e}", topic.name))?;
         }
-        for (g, group) in spec.groups.into_iter().enumerate() {
-            if !instance.groups.contains_key(&group.name) {
+        for (g, group) in spec.groups.iter().enumerate() {
+            let name = fixture_group_name(spec.cloud, &group.name)
+                .map_err(|e| anyhow::anyhow!("{entry}.groups[{g}] ({}): {e}", group.name))?;
+            if !instance.groups.contains_key(name) {
                 instance
-                    .create_group(&group.name, &group.remark)
+                    .create_group(name, &group.remark)
                     .map_err(|e| anyhow::anyhow!("{entry}.groups[{g}] ({}): {e}", group.name))?;
             }
         }
     }
     Ok(())
+}
+
+/// A fixture topic, validated by the rules of the cloud's CreateTopic (issue 4: fixtures go through the same
+/// validation as the API).
+fn fixture_topic(cloud: Cloud, topic: &KafkaTopicFixture) -> Result<NewTopic, String> {
+    match cloud {
+        Cloud::Tencent => {
+            crate::tencent::ckafka::fixture_topic(&topic.name, topic.partitions, topic.replicas, &topic.note)
+        }
+        Cloud::Alibaba => {
+            crate::alibaba::kafka::fixture_topic(&topic.name, topic.partitions, topic.replicas, &topic.note)
+        }
+        Cloud::Huawei => Err("Huawei has no Kafka API in localyun".into()),
+    }
+}
+
+/// A fixture consumer group name, by the cloud's rule. CKafka v2 has no action that creates or names a
+/// group (groups appear when clients commit offsets), so Tencent only requires a non-empty name.
+fn fixture_group_name(cloud: Cloud, name: &str) -> Result<&str, String> {
+    match cloud {
+        Cloud::Alibaba => crate::alibaba::kafka::fixture_group_name(name),
+        _ if name.is_empty() => Err("a consumer group needs a non-empty name".into()),
+        _ => Ok(name),
+    }
 }
 
 /// Gives an account every vendor's default resources (idempotent) and records it as provisioned.
@@ -375,7 +398,8 @@ mod tests {
     fn the_built_in_defaults_parse() {
         let f = parse_fixture("default.yaml", DEFAULT_FIXTURES).unwrap();
         assert_eq!(f.accounts[0].keys[0].id, crate::credentials::DEFAULT_KEY_ID);
-        assert_eq!(f.accounts[0].keys[0].secret, crate::credentials::DEFAULT_SECRET);
+        assert_eq!(f.accounts[0].keys[0].secret.expose(), crate::credentials::DEFAULT_SECRET);
+        assert!(!format!("{f:?}").contains(crate::credentials::DEFAULT_SECRET), "a parsed fixture prints no secret");
         assert_eq!(f.accounts[0].id, crate::credentials::DEFAULT_ACCOUNT);
     }
 

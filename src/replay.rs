@@ -30,6 +30,12 @@ impl NonceCache {
         self.window
     }
 
+    /// Whether a request's Unix-seconds timestamp lies within the window of the server's clock. Any i64 is
+    /// accepted without overflow (a signed request may carry `i64::MIN`).
+    pub fn timestamp_is_fresh(&self, unix_secs: i64) -> bool {
+        chrono::Utc::now().timestamp().abs_diff(unix_secs) <= self.window.as_secs()
+    }
+
     /// Records the nonce; returns false when it was already seen inside the window.
     pub fn check_and_insert(&self, scope: &str, key_id: &str, nonce: &str) -> bool {
         let now = Instant::now();
@@ -74,6 +80,17 @@ mod tests {
         assert!(!c.check_and_insert("tencent", "AK", "1"));
         assert!(c.check_and_insert("tencent", "AK2", "1"));
         assert!(c.check_and_insert("alibaba", "AK", "1"));
+    }
+
+    #[test]
+    fn timestamps_outside_the_window_are_stale_at_any_magnitude() {
+        let c = NonceCache::new(Duration::from_secs(300));
+        let now = chrono::Utc::now().timestamp();
+        assert!(c.timestamp_is_fresh(now));
+        assert!(c.timestamp_is_fresh(now - 299));
+        assert!(!c.timestamp_is_fresh(now + 301));
+        assert!(!c.timestamp_is_fresh(i64::MIN));
+        assert!(!c.timestamp_is_fresh(i64::MAX));
     }
 
     #[test]

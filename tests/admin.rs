@@ -268,3 +268,25 @@ async fn invalid_faults_are_refused() {
     let (status, _) = delete(&s, "/_localyun/faults?vendor=nope").await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn state_export_and_request_log_hold_no_secret_or_signature() {
+    let s = common::start_with(Config {
+        credentials: Some("AKIDEXTRA:extra-secret-value@200000000002".into()),
+        ..Config::default()
+    })
+    .await;
+    let query = signed_query(&s.host, "AKIDEXTRA", "extra-secret-value", "ListInstance", &[]);
+    let answer: Value =
+        s.client.get(format!("{}/v2/index.php?{query}", s.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(answer["code"], 0, "{answer}");
+    let signature = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "Signature").unwrap().1.into_owned();
+
+    let state = s.client.get(format!("{}/_localyun/state", s.base)).send().await.unwrap().text().await.unwrap();
+    let requests = s.client.get(format!("{}/_localyun/requests", s.base)).send().await.unwrap().text().await.unwrap();
+    assert!(requests.contains("ListInstance"), "{requests}");
+    for text in [&state, &requests] {
+        assert!(!text.contains(SECRET) && !text.contains("extra-secret-value"), "a secret leaked: {text}");
+        assert!(!text.contains(&signature), "a request signature leaked: {text}");
+    }
+}

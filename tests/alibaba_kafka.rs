@@ -202,14 +202,23 @@ fn assert_error(r: &Reply, status: u16, code: &str) {
     assert!(r.json["HostId"].as_str().is_some(), "{}", r.text);
 }
 
+/// The JSON body's keys, in any order.
+fn keys(r: &Reply) -> Vec<&str> {
+    let mut keys: Vec<&str> = r.json.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
+    keys.sort_unstable();
+    keys
+}
+
 fn assert_business_error(r: &Reply, status: u16, code: &str) {
     assert_error(r, status, code);
     assert_eq!(r.json["Success"], false, "{}", r.text);
+    assert_eq!(keys(r), ["Code", "HostId", "Message", "RequestId", "Success"], "{}", r.text);
 }
 
 fn assert_gateway_error(r: &Reply, status: u16, code: &str) {
     assert_error(r, status, code);
     assert!(r.json["Recommend"].as_str().is_some_and(|s| s.contains(code)), "{}", r.text);
+    assert_eq!(keys(r), ["Code", "HostId", "Message", "Recommend", "RequestId"], "{}", r.text);
 }
 
 // ---- instances ----
@@ -918,4 +927,134 @@ async fn injected_faults_use_the_error_envelope() {
     assert_eq!(body["Message"], "An internal error occurred; please try again later.");
     assert_eq!(body["RequestId"].as_str().unwrap().len(), 36);
     assert!(body["HostId"].is_string());
+}
+
+#[tokio::test]
+async fn a_repeated_parameter_is_invalid_parameter_naming_it() {
+    let srv = common::start().await;
+    let inst = default_instance(REGION);
+    let base = [("InstanceId", inst.as_str()), ("RegionId", REGION), ("Remark", "r")];
+    // Twice in the query (signed with both values: the signer sorts pairs, not a map).
+    let c = Client::new(&srv);
+    let mut pairs = c.signed("POST", "CreateTopic", &base, &[]);
+    pairs.retain(|(k, _)| k != "Signature");
+    pairs.push(("Topic".into(), "first".into()));
+    pairs.push(("Topic".into(), "second".into()));
+    pairs.sort();
+    let canonical: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={}", pct(k), pct(v))).collect();
+    let sts = format!("POST&%2F&{}", pct(&canonical.join("&")));
+    pairs.push(("Signature".into(), hmac_sha1_b64(SECRET, &sts)));
+    let r = c.send(pairs).await;
+    assert_gateway_error(&r, 400, "InvalidParameter");
+    assert!(r.json["Message"].as_str().unwrap().contains("\"Topic\""), "{}", r.text);
+    // Once in the query and once in the form body.
+    let mut pairs = c.signed("POST", "CreateTopic", &base, &[("Topic", "first")]);
+    pairs.retain(|(k, _)| k != "Topic");
+    let query = serde_urlencoded::to_string(&pairs).unwrap();
+    let resp = srv
+        .client
+        .post(format!("{}/?{query}", srv.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("Topic=first&Topic=second")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["Code"], "InvalidParameter", "{v}");
+    let model = srv.state.store.kafka.read();
+    assert!(model.instances[&inst].topics.is_empty());
+}
+
+/// Every one of the 9 actions, in both versions, verifies the signature before it reads or changes
+/// anything: signed with a wrong secret each is 400 SignatureDoesNotMatch and the model is untouched; the
+/// same calls signed correctly then succeed, so the error is the signature's doing.
+#[tokio::test]
+async fn every_action_refuses_a_bad_signature_and_changes_nothing() {
+    let srv = common::start().await;
+    let inst = default_instance(REGION);
+    let i = inst.as_str();
+    for version in ["2018-10-15", "2019-09-16"] {
+        let mut c = Client::new(&srv);
+        c.version = version;
+        c.ok("CreateTopic", &[("InstanceId", i), ("RegionId", REGION), ("Topic", "existing"), ("Remark", "r")]).await;
+        c.ok("CreateConsumerGroup", &[("InstanceId", i), ("RegionId", REGION), ("ConsumerId", "existing-group")]).await;
+        let calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
+            ("GetInstanceList", vec![("RegionId", REGION)]),
+            ("CreateTopic", vec![("InstanceId", i), ("RegionId", REGION), ("Topic", "fresh"), ("Remark", "r")]),
+            ("GetTopicList", vec![("InstanceId", i), ("RegionId", REGION)]),
+            ("GetTopicStatus", vec![("InstanceId", i), ("Topic", "existing")]),
+            ("CreateConsumerGroup", vec![("InstanceId", i), ("RegionId", REGION), ("ConsumerId", "fresh-group")]),
+            ("GetConsumerList", vec![("InstanceId", i), ("RegionId", REGION)]),
+            ("GetConsumerProgress", vec![("InstanceId", i), ("RegionId", REGION), ("ConsumerId", "existing-group")]),
+            ("DeleteConsumerGroup", vec![("InstanceId", i), ("RegionId", REGION), ("ConsumerId", "existing-group")]),
+            ("DeleteTopic", vec![("InstanceId", i), ("RegionId", REGION), ("Topic", "existing")]),
+        ];
+        let snapshot = || serde_json::to_string(&*srv.state.store.kafka.read()).unwrap();
+        let before = snapshot();
+        let mut forged = Client::new(&srv);
+        forged.version = version;
+        forged.secret = "not-the-secret".into();
+        for (action, params) in &calls {
+            let r = forged.call(action, params).await;
+            assert_gateway_error(&r, 400, "SignatureDoesNotMatch");
+        }
+        assert_eq!(snapshot(), before, "{version}: a request with a bad signature changed the model");
+        for (action, params) in &calls {
+            c.ok(action, params).await;
+        }
+        c.ok("DeleteTopic", &[("InstanceId", i), ("RegionId", REGION), ("Topic", "fresh")]).await;
+        c.ok("DeleteConsumerGroup", &[("InstanceId", i), ("RegionId", REGION), ("ConsumerId", "fresh-group")]).await;
+    }
+}
+
+#[tokio::test]
+async fn quotas_and_hostile_values_get_documented_errors() {
+    let srv = common::start().await;
+    let c = Client::new(&srv).v2019();
+    let inst = default_instance(REGION);
+    srv.state.store.kafka.write().instances.get_mut(&inst).unwrap().max_topics = 1;
+    let topic = |name: &'static str, partitions: &'static str| {
+        [
+            ("InstanceId", inst.clone()),
+            ("RegionId", REGION.into()),
+            ("Topic", name.into()),
+            ("Remark", "r".into()),
+            ("PartitionNum", partitions.into()),
+        ]
+    };
+    let call = |p: [(&'static str, String); 5]| {
+        let c = &c;
+        async move {
+            let refs: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            c.call("CreateTopic", &refs).await
+        }
+    };
+    assert_eq!(call(topic("first", "3")).await.status, 200);
+    assert_business_error(&call(topic("second", "3")).await, 400, "BIZ_TOPIC_QUOTA_EXCEEDED");
+    for n in ["0", "801", "4294967296", "9223372036854775807", "-9223372036854775808", "1e3", "99999999999999999999"] {
+        let r = call(topic("third", n)).await;
+        assert_gateway_error(&r, 400, "InvalidParameter");
+        assert!(r.json["Message"].as_str().unwrap().contains("PartitionNum"), "{}", r.text);
+    }
+    for (k, v) in
+        [("CurrentPage", "0"), ("CurrentPage", "99999999999999999999"), ("PageSize", "10001"), ("PageSize", "-1")]
+    {
+        let r = c.call("GetTopicList", &[("InstanceId", &inst), ("RegionId", REGION), (k, v)]).await;
+        assert_gateway_error(&r, 400, "InvalidParameter");
+    }
+    let far = c.ok("GetTopicList", &[("InstanceId", &inst), ("RegionId", REGION), ("CurrentPage", "4294967295")]).await;
+    assert_eq!(far["TopicList"]["TopicVO"], serde_json::json!([]));
+    for ts in ["9999-12-31T23:59:59Z", "0000-01-01T00:00:00Z"] {
+        assert_gateway_error(
+            &c.call_with("GetInstanceList", &[("RegionId", REGION)], &[("Timestamp", ts)]).await,
+            400,
+            "InvalidTimeStamp.Expired",
+        );
+    }
+    assert_gateway_error(
+        &c.call_with("GetInstanceList", &[("RegionId", REGION)], &[("Timestamp", "+262143-12-31T23:59:59Z")]).await,
+        400,
+        "InvalidTimeStamp.Format",
+    );
 }

@@ -29,6 +29,8 @@ struct Acs3<'a> {
     secret: &'a str,
     date: String,
     nonce: String,
+    /// Headers sent but left out of SignedHeaders.
+    unsigned: &'a [&'a str],
 }
 
 impl<'a> Acs3<'a> {
@@ -38,6 +40,7 @@ impl<'a> Acs3<'a> {
             secret: SECRET,
             date: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
             nonce: uuid::Uuid::new_v4().simple().to_string(),
+            unsigned: &[],
         }
     }
 
@@ -53,9 +56,9 @@ impl<'a> Acs3<'a> {
             ("x-acs-signature-nonce", self.nonce.clone()),
             ("x-acs-version", "2019-09-16".to_string()),
         ];
-        let signed: Vec<&str> = headers.iter().map(|(k, _)| *k).collect();
+        let signed: Vec<&str> = headers.iter().map(|(k, _)| *k).filter(|k| !self.unsigned.contains(k)).collect();
         let mut canonical = format!("POST\n/\n{}\n", canonical_query.join("&"));
-        for (k, v) in &headers {
+        for (k, v) in headers.iter().filter(|(k, _)| !self.unsigned.contains(k)) {
             canonical.push_str(&format!("{k}:{v}\n"));
         }
         canonical.push_str(&format!("\n{}\n{EMPTY_SHA256}", signed.join(";")));
@@ -145,4 +148,18 @@ async fn acs3_signature_and_replay_errors() {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["Code"], "MissingParameter");
     assert!(body["Message"].as_str().unwrap().contains("x-acs-date"));
+}
+
+#[tokio::test]
+async fn acs3_date_and_nonce_must_be_signed() {
+    let srv = common::start().await;
+    for unsigned in [&["x-acs-signature-nonce"][..], &["x-acs-date"][..]] {
+        let mut call = Acs3::new(&srv);
+        call.unsigned = unsigned;
+        let (status, body) = call.call("GetInstanceList", &[("RegionId", REGION)]).await;
+        assert_eq!((status, body["Code"].as_str()), (400, Some("InvalidParameter")), "{body}");
+        assert!(body["Message"].as_str().unwrap().contains("SignedHeaders"), "{body}");
+    }
+    // The same request with both signed is fine.
+    assert_eq!(Acs3::new(&srv).call("GetInstanceList", &[("RegionId", REGION)]).await.0, 200);
 }

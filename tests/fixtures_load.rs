@@ -135,3 +135,72 @@ fn bad_accounts_and_syntax_name_the_file() {
     };
     assert!(error.contains(&missing.display().to_string()), "{error}");
 }
+
+/// Fixture topics, groups and instance names go through the facades' own rules (Tencent CreateTopic's
+/// name rule, Alibaba's topic and ConsumerId rules), and the error names the file and the entry.
+#[test]
+fn fixture_resources_follow_the_apis_validation() {
+    let tencent = |topic: &str| {
+        format!(
+            "kafka:\n  instances:\n    - cloud: tencent\n      region: ap-guangzhou\n      id: ckafka-fx1\n      topics:\n        - {{name: fine, partitions: 1}}\n        - {topic}\n"
+        )
+    };
+    for (topic, needle) in [
+        ("{name: 1starts-with-a-digit}", "topicName"),
+        ("{name: under_score}", "topicName"),
+        ("{name: ok, note: \"has space\"}", "note"),
+        ("{name: ok, partitions: 0}", "partitionNum"),
+        ("{name: ok, replicas: 0}", "replicaNum"),
+        ("{name: ok, replicas: 4}", "replicaNum"),
+    ] {
+        let (error, path) = start_error("tencent.yaml", &tencent(topic));
+        assert!(error.contains(&path), "{error}");
+        assert!(error.contains("kafka.instances[0] (ckafka-fx1).topics[1]"), "{topic}: {error}");
+        assert!(error.contains(needle), "{topic}: {error}");
+    }
+    let long_name = format!("a{}", "b".repeat(64));
+    let (error, _) = start_error(
+        "tencent-name.yaml",
+        &format!("kafka:\n  instances:\n    - cloud: tencent\n      region: ap-guangzhou\n      id: ckafka-fx2\n      name: {long_name}\n"),
+    );
+    assert!(error.contains("kafka.instances[0] (ckafka-fx2): name") && error.contains("instanceName"), "{error}");
+
+    let alibaba = |topic: &str, group: &str| {
+        format!(
+            "kafka:\n  instances:\n    - cloud: alibaba\n      region: cn-hangzhou\n      topics:\n        - {topic}\n      groups:\n        - {group}\n"
+        )
+    };
+    for (topic, group, entry, needle) in [
+        ("{name: a.b, note: n}", "{name: g-1}", "kafka.instances[0].topics[0] (a.b)", "Topic"),
+        ("{name: ab, note: n}", "{name: g-1}", "kafka.instances[0].topics[0] (ab)", "Topic"),
+        ("{name: orders}", "{name: g-1}", "kafka.instances[0].topics[0] (orders)", "Remark"),
+        ("{name: orders, note: n, partitions: 801}", "{name: g-1}", "kafka.instances[0].topics[0]", "PartitionNum"),
+        ("{name: orders, note: n}", "{name: g}", "kafka.instances[0].groups[0] (g)", "ConsumerId"),
+        ("{name: orders, note: n}", "{name: \"g/1\"}", "kafka.instances[0].groups[0] (g/1)", "ConsumerId"),
+    ] {
+        let (error, path) = start_error("alibaba.yaml", &alibaba(topic, group));
+        assert!(error.contains(&path), "{error}");
+        assert!(error.contains(entry), "{topic} {group}: {error}");
+        assert!(error.contains(needle), "{topic} {group}: {error}");
+    }
+}
+
+/// Like CreateTopic, an Alibaba fixture topic name longer than 64 characters is cut, not refused.
+#[tokio::test]
+async fn alibaba_fixture_names_are_cut_like_the_apis() {
+    let dir = temp_dir("alibaba-cut");
+    let long = "t".repeat(70);
+    let path = dir.join("alibaba.yaml");
+    std::fs::write(
+        &path,
+        format!("kafka:\n  instances:\n    - cloud: alibaba\n      region: cn-hangzhou\n      topics:\n        - {{name: {long}, note: n, partitions: 3}}\n      groups:\n        - {{name: {long}}}\n"),
+    )
+    .unwrap();
+    let s = common::start_with(config_with(path)).await;
+    let id = localyun::alibaba::kafka::default_instance_id(common::ACCOUNT, "cn-hangzhou");
+    let model = s.state.store.kafka.read();
+    let instance = &model.instances[&id];
+    assert_eq!(instance.topics.keys().collect::<Vec<_>>(), vec![&"t".repeat(64)]);
+    assert_eq!(instance.topics[&"t".repeat(64)].partitions.len(), 3);
+    assert!(instance.groups.contains_key(&"t".repeat(64)));
+}

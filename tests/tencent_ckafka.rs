@@ -109,10 +109,29 @@ fn assert_ok(v: &Value) {
     assert_eq!(v["codeDesc"], "Success");
 }
 
+/// The documented error envelope, exactly: `{"code","message","codeDesc"}` and nothing else, the codeDesc
+/// that goes with the code, and for resource errors the module code in front of the message.
 fn assert_err(v: &Value, code: i64) {
     assert_eq!(v["code"], code, "expected code {code}, got {v}");
-    assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "error message missing: {v}");
-    assert!(v["codeDesc"].is_string(), "codeDesc missing: {v}");
+    let keys: Vec<&String> = v.as_object().expect("a JSON object").keys().collect();
+    assert_eq!(keys.len(), 3, "an error carries code, message and codeDesc only: {v}");
+    let message = v["message"].as_str().unwrap_or_default();
+    assert!(!message.is_empty(), "error message missing: {v}");
+    let desc = v["codeDesc"].as_str().unwrap_or_default();
+    let expected: &[&str] = match code {
+        4000 => &["MissingParameter", "InvalidParameter"],
+        4100 => &["AuthFailure"],
+        4104 => &["SecretIdNotFound"],
+        4500 => &["RequestReplay"],
+        5000 => &["ResourceNotFound"],
+        5100 => &["OperationFailed"],
+        6100 => &["InvalidAction"],
+        other => panic!("code {other} is not one the facade documents"),
+    };
+    assert!(expected.contains(&desc), "codeDesc {desc:?} does not go with code {code}: {v}");
+    if code == 5000 || code == 5100 {
+        assert!(message.starts_with("(1000"), "a resource error starts with its module code: {v}");
+    }
 }
 
 fn assert_message_mentions(v: &Value, needle: &str) {
@@ -898,4 +917,117 @@ async fn list_consumer_group_errors() {
     assert_err(&c.call("ListConsumerGroup", &[("instanceId", "ckafka-none")]).await, 5000);
     assert_err(&c.call("ListConsumerGroup", &[("limit", "51")]).await, 4000);
     assert_err(&c.call("ListConsumerGroup", &[("offset", "x")]).await, 4000);
+}
+
+// ---------------------------------------------------------------- hostile values
+
+#[tokio::test]
+async fn huge_counts_and_timestamps_get_documented_errors_not_crashes() {
+    let srv = common::start().await;
+    let c = Client::new(&srv);
+    let inst = default_instance(&srv);
+    srv.state.store.kafka.write().instances.get_mut(&inst).unwrap().max_partitions = u32::MAX;
+    assert_ok(&create_topic(&c, &inst, "t", "8").await);
+    // partitions held + requested overflows a u32: the quota refuses it, nothing is allocated.
+    let v = create_topic(&c, &inst, "huge", &u32::MAX.to_string()).await;
+    assert_err(&v, 5100);
+    assert_message_mentions(&v, "(100005)");
+    let v = c
+        .call("AddPartition", &[("instanceId", &inst), ("topicName", "t"), ("partitionNum", &u32::MAX.to_string())])
+        .await;
+    assert_err(&v, 5100);
+    assert_message_mentions(&v, "(100005)");
+    for n in ["4294967296", "9223372036854775807", "-9223372036854775808", "99999999999999999999999"] {
+        let v = c.call("AddPartition", &[("instanceId", &inst), ("topicName", "t"), ("partitionNum", n)]).await;
+        assert_err(&v, 4000);
+        assert_message_mentions(&v, "partitionNum");
+        let v = create_topic(&c, &inst, "big", n).await;
+        assert_err(&v, 4000);
+        assert_message_mentions(&v, "partitionNum");
+    }
+    assert_eq!(srv.state.store.kafka.read().instances[&inst].partition_count(), 8);
+    // A correctly signed timestamp at the ends of i64 is a replay error, not an arithmetic overflow.
+    for ts in [i64::MIN, i64::MAX, -1] {
+        let v = c.call("ListInstance", &[("Timestamp", &ts.to_string())]).await;
+        assert_err(&v, 4500);
+        assert_message_mentions(&v, "Timestamp");
+    }
+    for nonce in ["18446744073709551616", "-1"] {
+        let v = c.call("ListInstance", &[("Nonce", nonce)]).await;
+        assert_err(&v, 4000);
+        assert_message_mentions(&v, "Nonce");
+    }
+    for (k, v) in [("offset", "99999999999999999999"), ("offset", "-1"), ("limit", "9223372036854775807")] {
+        let r = c.call("ListTopic", &[("instanceId", &inst), (k, v)]).await;
+        assert_err(&r, 4000);
+        assert_message_mentions(&r, k);
+    }
+    let r = c.call("ListTopic", &[("instanceId", &inst), ("offset", "4294967295")]).await;
+    assert_ok(&r);
+    assert_eq!(r["topicList"], serde_json::json!([]));
+    let r = c
+        .call(
+            "SetTopicAttributes",
+            &[("instanceId", &inst), ("topicName", "t"), ("retentionMs", "9223372036854775807")],
+        )
+        .await;
+    assert_ok(&r);
+}
+
+#[tokio::test]
+async fn a_repeated_parameter_is_4000_naming_it_even_when_signed() {
+    let srv = common::start().await;
+    let inst = default_instance(&srv);
+    for c in [Client::new(&srv), Client::new(&srv).post()] {
+        let mut params = c.params("CreateTopic", &[("instanceId", &inst), ("partitionNum", "1"), ("replicaNum", "1")]);
+        params.push(("topicName".into(), "first".into()));
+        params.push(("topicName".into(), "second".into()));
+        let v = c.send(&c.sign(params)).await;
+        assert_err(&v, 4000);
+        assert_message_mentions(&v, "topicName");
+        assert_message_mentions(&v, "more than once");
+    }
+    assert_eq!(topic_count(&srv, &inst), 0);
+}
+
+/// Every one of the 13 actions verifies the signature before it reads or changes anything: signed with a
+/// wrong secret each is 4100 and the model is untouched; the same calls signed correctly then succeed, so
+/// the 4100 is the signature's doing and not a parameter problem.
+#[tokio::test]
+async fn every_action_refuses_a_bad_signature_and_changes_nothing() {
+    let srv = common::start().await;
+    let c = Client::new(&srv);
+    let inst = default_instance(&srv);
+    assert_ok(&create_topic(&c, &inst, "t", "1").await);
+    let i = inst.as_str();
+    let calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("CreateTopic", vec![("instanceId", i), ("topicName", "new"), ("partitionNum", "1"), ("replicaNum", "1")]),
+        ("SetTopicAttributes", vec![("instanceId", i), ("topicName", "t"), ("note", "changed")]),
+        ("AddPartition", vec![("instanceId", i), ("topicName", "t"), ("partitionNum", "5")]),
+        ("ListTopic", vec![("instanceId", i)]),
+        ("GetTopicAttributes", vec![("instanceId", i), ("topicName", "t")]),
+        ("SetForward", vec![("instanceId", i), ("topicName", "t"), ("status", "0"), ("cosBucket", "b")]),
+        ("ListInstance", vec![]),
+        ("GetInstanceAttributes", vec![("instanceId", i)]),
+        ("SetInstanceAttributes", vec![("instanceId", i), ("instanceName", "renamed")]),
+        ("ListConsumerGroup", vec![("instanceId", i)]),
+        ("AddTopicIpwhitelist", vec![("instanceId", i), ("topicName", "t"), ("ipWhiteList.0", "1.1.1.1")]),
+        ("DeleteTopicIpwhitelist", vec![("instanceId", i), ("topicName", "t"), ("ip.0", "1.1.1.1")]),
+        ("DeleteTopic", vec![("instanceId", i), ("topicName", "t")]),
+    ];
+    let snapshot = || serde_json::to_string(&*srv.state.store.kafka.read()).unwrap();
+    let before = snapshot();
+    for forged in [Client::new(&srv).key(KEY_ID, "not-the-secret"), Client::new(&srv).post().sha1().key(KEY_ID, "x")] {
+        for (action, params) in &calls {
+            let v = forged.call(action, params).await;
+            assert_err(&v, 4100);
+            assert_eq!(v["codeDesc"], "AuthFailure", "{action}: {v}");
+        }
+    }
+    assert_eq!(snapshot(), before, "a request with a bad signature changed the model");
+    for (action, params) in &calls {
+        let v = c.call(action, params).await;
+        assert_ok(&v);
+    }
+    assert_ne!(snapshot(), before);
 }

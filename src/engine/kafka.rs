@@ -57,6 +57,11 @@ impl std::fmt::Display for KafkaError {
     }
 }
 
+/// Most partitions one topic may have, whatever the instance quota says: a fixture or an imported state can
+/// raise `max_partitions` to `u32::MAX`, and a request must never make localyun allocate billions of
+/// partitions. Far above what either vendor allows a topic.
+pub const MAX_PARTITIONS_PER_TOPIC: u32 = 100_000;
+
 /// Instance lifecycle state, with Tencent's numbering (0 creating, 1 running, 2 deleting).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -232,8 +237,9 @@ impl KafkaInstance {
         self.groups.get(name).ok_or_else(|| KafkaError::GroupNotFound(name.to_string()))
     }
 
-    pub fn partition_count(&self) -> u32 {
-        self.topics.values().map(|t| t.partitions.len() as u32).sum()
+    /// Partitions held by all topics (u64: a sum of u32 counts must not overflow).
+    pub fn partition_count(&self) -> u64 {
+        self.topics.values().map(|t| t.partitions.len() as u64).sum()
     }
 
     pub fn create_topic(&mut self, spec: NewTopic) -> Result<&Topic, KafkaError> {
@@ -243,10 +249,13 @@ impl KafkaInstance {
         if spec.replica_num > self.brokers {
             return Err(KafkaError::TooManyReplicas { requested: spec.replica_num, brokers: self.brokers });
         }
-        if self.topics.len() as u32 >= self.max_topics {
+        if self.topics.len() >= self.max_topics as usize {
             return Err(KafkaError::QuotaExceeded(format!("at most {} topics per instance", self.max_topics)));
         }
-        if self.partition_count() + spec.partitions > self.max_partitions {
+        if spec.partitions > MAX_PARTITIONS_PER_TOPIC {
+            return Err(KafkaError::QuotaExceeded(format!("at most {MAX_PARTITIONS_PER_TOPIC} partitions per topic")));
+        }
+        if self.partition_count() + u64::from(spec.partitions) > u64::from(self.max_partitions) {
             return Err(KafkaError::QuotaExceeded(format!("at most {} partitions per instance", self.max_partitions)));
         }
         let topic = Topic {
@@ -282,7 +291,10 @@ impl KafkaInstance {
         if total < current {
             return Err(KafkaError::PartitionsCannotShrink { current, requested: total });
         }
-        if current_total + (total - current) > max {
+        if total > MAX_PARTITIONS_PER_TOPIC {
+            return Err(KafkaError::QuotaExceeded(format!("at most {MAX_PARTITIONS_PER_TOPIC} partitions per topic")));
+        }
+        if current_total + u64::from(total - current) > u64::from(max) {
             return Err(KafkaError::QuotaExceeded(format!("at most {max} partitions per instance")));
         }
         topic.partitions.resize_with(total as usize, Partition::default);
@@ -385,6 +397,25 @@ impl KafkaModel {
         Ok(())
     }
 
+    /// Gives an account its default instances, one per region (idempotent): `id_of(region)` names each, and
+    /// `build(region, id)` makes the ones that do not exist yet. Both Kafka facades provision through here.
+    pub fn provision_defaults<E>(
+        &mut self,
+        regions: &[&str],
+        id_of: impl Fn(&str) -> String,
+        build: impl Fn(&str, &str) -> Result<KafkaInstance, E>,
+    ) {
+        for region in regions {
+            let id = id_of(region);
+            if self.instances.contains_key(&id) {
+                continue;
+            }
+            if let Ok(instance) = build(region, &id) {
+                self.instances.insert(id, instance);
+            }
+        }
+    }
+
     /// Forgets every resource of one account (admin reset); defaults are provisioned again by the caller.
     pub fn remove_account(&mut self, account: &str) {
         self.instances.retain(|_, i| i.account != account);
@@ -424,10 +455,11 @@ impl KafkaModel {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn instance() -> KafkaInstance {
+    /// A running Tencent instance with small quotas (2 topics, 10 partitions) for model tests.
+    pub(crate) fn instance() -> KafkaInstance {
         KafkaInstance {
             id: "ckafka-test0001".into(),
             cloud: Cloud::Tencent,

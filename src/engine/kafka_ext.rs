@@ -94,35 +94,17 @@ impl KafkaInstance {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
-    use crate::engine::kafka::{InstanceStatus, NewTopic};
+    use crate::engine::kafka::NewTopic;
     use crate::engine::Cloud;
 
     fn instance() -> KafkaInstance {
         KafkaInstance {
             id: "alikafka_pre-cn-test0001".into(),
             cloud: Cloud::Alibaba,
-            account: "a".into(),
             region: "cn-hangzhou".into(),
-            name: "t".into(),
-            status: InstanceStatus::Running,
-            created_at: 0,
-            brokers: 3,
-            bandwidth_mbps: 20,
-            disk_gb: 500,
-            vip: "127.0.0.1".into(),
-            vport: 9092,
-            vpc_id: String::new(),
-            subnet_id: String::new(),
-            zone_id: String::new(),
-            msg_retention_minutes: 4320,
-            max_topics: 10,
-            max_partitions: 100,
-            extra: BTreeMap::new(),
-            topics: BTreeMap::new(),
-            groups: BTreeMap::new(),
+            ..crate::engine::kafka::tests::instance()
         }
     }
 

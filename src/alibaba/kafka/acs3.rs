@@ -31,6 +31,11 @@ pub fn parse_authorization(header: &str) -> Option<Authorization<'_>> {
     Some(Authorization { key_id: key_id?, signed_headers: signed_headers?, signature: signature? })
 }
 
+/// Whether the `SignedHeaders` list (`a;b;c`, any case) names every one of `required` (lower case).
+pub fn signs_headers(signed_headers: &str, required: &[&str]) -> bool {
+    required.iter().all(|r| signed_headers.split(';').any(|h| h.trim().eq_ignore_ascii_case(r)))
+}
+
 /// The canonical request: method, path, sorted encoded query, `name:value` per signed header (in the
 /// header's order, lower-case names, trimmed values), the signed-header list, the payload hash.
 pub fn canonical_request(
@@ -86,6 +91,13 @@ mod tests {
         assert_eq!(a, Authorization { key_id: "AK", signed_headers: "host;x-acs-date", signature: "abc" });
         assert!(parse_authorization("ACS3-HMAC-SHA256 Credential=AK").is_none());
         assert!(parse_authorization("HMAC-SHA1 x").is_none());
+    }
+
+    #[test]
+    fn signed_header_lists_are_matched_by_name() {
+        assert!(signs_headers("host;X-Acs-Date;x-acs-signature-nonce", &["x-acs-date", "x-acs-signature-nonce"]));
+        assert!(!signs_headers("host;x-acs-date", &["x-acs-date", "x-acs-signature-nonce"]));
+        assert!(!signs_headers("host;x-acs-date-x", &["x-acs-date"]));
     }
 
     /// The canonical request of the captured tea SDK GetInstanceList (sdk-wire-notes A.3 #11).

@@ -12,7 +12,12 @@ use crate::engine::kafka::ConsumerGroup;
 
 /// `ConsumerId`: letters, digits, `_`, `-`, 3-64 characters, cut at 64 (seed DeleteConsumerGroup).
 fn consumer_id(p: &Params) -> Result<&str, AlibabaError> {
-    resource_name("ConsumerId", p.required("ConsumerId")?)
+    group_name(p.required("ConsumerId")?)
+}
+
+/// The rule for consumer group names (fixtures use it too); returns the name cut to 64 characters.
+pub fn group_name(name: &str) -> Result<&str, AlibabaError> {
+    resource_name("ConsumerId", name)
 }
 
 /// Named in the seed's V1.0.3 release note without a page; built as the service has it: ConsumerId,

@@ -53,7 +53,7 @@ fn instance_vo(i: &KafkaInstance, version: ApiVersion) -> Value {
         "InstanceId": i.id,
         "Name": i.name,
         "RegionId": i.region,
-        "CreateTime": i.created_at * 1000,
+        "CreateTime": i.created_at.saturating_mul(1000),
         "ExpiredTime": extra("ExpiredTime", Value::from(0)),
         "DeployType": extra("DeployType", Value::from(5)),
         "ServiceStatus": service_status(i.status),

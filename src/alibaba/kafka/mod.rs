@@ -22,7 +22,7 @@ use wire::{Format, Params};
 
 use crate::credentials::{signatures_match, KeyLookup};
 use crate::engine::ids::stable_suffix;
-use crate::engine::kafka::{InstanceStatus, KafkaInstance};
+use crate::engine::kafka::{InstanceStatus, KafkaInstance, NewTopic};
 use crate::engine::Cloud;
 use crate::http::{with_meta, ApiRequest, RequestMeta};
 use crate::state::AppState;
@@ -145,6 +145,7 @@ fn process(
     if req.method != Method::GET && req.method != Method::POST {
         return Err(AlibabaError::InvalidParameter("HTTPMethod".into(), "Only GET and POST are supported.".into()));
     }
+    params.check_no_repeats()?;
     // The gateway resolves the API (action and version) before it authenticates the caller.
     // RPC names them in parameters; ACS3 in the x-acs-action / x-acs-version headers.
     let from_header = |name: &str| if acs3 { req.header(name).filter(|v| !v.is_empty()) } else { None };
@@ -204,8 +205,7 @@ fn authenticate(
 
 /// The replay window: the timestamp within `state.nonces.window()` of now, the nonce not seen in it.
 fn check_replay(state: &AppState, key_id: &str, timestamp: i64, nonce: &str) -> Result<(), AlibabaError> {
-    let window = state.nonces.window().as_secs() as i64;
-    if (chrono::Utc::now().timestamp() - timestamp).abs() > window {
+    if !state.nonces.timestamp_is_fresh(timestamp) {
         return Err(AlibabaError::TimestampExpired);
     }
     if !state.nonces.check_and_insert("alibaba", key_id, nonce) {
@@ -232,6 +232,14 @@ fn authenticate_acs3(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta)
     };
     if !credentials.verifies_signatures() {
         return Ok(key.account.clone());
+    }
+    // The replay check trusts the date and nonce only if the signature covers them; otherwise anyone could
+    // resend a captured request with a fresh nonce.
+    if !acs3::signs_headers(auth.signed_headers, &["x-acs-date", "x-acs-signature-nonce"]) {
+        return Err(AlibabaError::InvalidParameter(
+            "SignedHeaders".into(),
+            "It must include x-acs-date and x-acs-signature-nonce.".into(),
+        ));
     }
     let body_hash = crate::signing::sha256_hex(&req.body);
     let claimed_hash = req.header("x-acs-content-sha256").unwrap_or(&body_hash);
@@ -329,17 +337,23 @@ pub fn new_instance(account: &str, region: &str, id: &str) -> Result<KafkaInstan
     })
 }
 
+/// A fixture topic, built by CreateTopic's own rules (the error is the API's message).
+pub fn fixture_topic(name: &str, partitions: u32, replicas: u32, note: &str) -> Result<NewTopic, String> {
+    topics::new_topic(name, note, i64::from(partitions), i64::from(replicas)).map_err(|e| e.message())
+}
+
+/// A fixture consumer group name, checked (and cut to 64 characters) by CreateConsumerGroup's rule.
+pub fn fixture_group_name(name: &str) -> Result<&str, String> {
+    groups::group_name(name).map_err(|e| e.message())
+}
+
 /// One default running instance per account and region of the seed's endpoint table.
 pub fn provision_defaults(state: &AppState, account: &str) {
-    let mut model = state.store.kafka.write();
-    for region in REGIONS {
-        let id = default_instance_id(account, region);
-        if !model.instances.contains_key(&id) {
-            if let Ok(instance) = new_instance(account, region, &id) {
-                let _ = model.add_instance(instance);
-            }
-        }
-    }
+    state.store.kafka.write().provision_defaults(
+        REGIONS,
+        |region| default_instance_id(account, region),
+        |region, id| new_instance(account, region, id),
+    );
 }
 
 /// The caller's instance named by `InstanceId`, which must lie in `region` when the request names one

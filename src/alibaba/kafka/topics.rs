@@ -13,6 +13,8 @@ use crate::engine::Cloud;
 /// Partitions of a topic created without `PartitionNum` (2018-10-15 has no such parameter). Undocumented;
 /// 12 is the console default and the most frequent count in the seed's GetTopicList example.
 const DEFAULT_PARTITIONS: u32 = 12;
+/// Largest `PartitionNum` of CreateTopic (2019-09-16).
+const MAX_PARTITIONS: u32 = 800;
 /// Cloud-storage topics keep 3 replicas.
 const CLOUD_REPLICAS: u32 = 3;
 /// Largest page of GetTopicList / GetConsumerList; also the default (the seed's example shows PageSize 10000).
@@ -26,15 +28,14 @@ fn topic_param(p: &Params) -> Result<&str, AlibabaError> {
 pub fn create_topic(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, AlibabaError> {
     let instance = instance_id(p)?;
     let region = region(p, true)?;
-    let name = topic_param(p)?;
+    let name = p.required("Topic")?;
     let note = p.required("Remark")?;
-    remark("Remark", note)?;
-    let mut partitions = DEFAULT_PARTITIONS;
-    let mut replicas = CLOUD_REPLICAS;
+    let mut partitions = i64::from(DEFAULT_PARTITIONS);
+    let mut replicas = i64::from(CLOUD_REPLICAS);
     let mut extra = std::collections::BTreeMap::new();
     if ctx.version == ApiVersion::V20190916 {
-        if let Some(n) = p.opt_int("PartitionNum", 1, 800)? {
-            partitions = n as u32;
+        if let Some(n) = p.opt_int("PartitionNum", 1, i64::from(MAX_PARTITIONS))? {
+            partitions = n;
         }
         let local = p.opt_bool("LocalTopic")?.unwrap_or(false);
         let compact = p.opt_bool("CompactTopic")?.unwrap_or(false);
@@ -46,11 +47,11 @@ pub fn create_topic(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, Ali
         }
         if let Some(r) = p.opt_int("ReplicationFactor", 1, 3)? {
             if local {
-                replicas = r as u32;
+                replicas = r;
             }
         }
         if let Some(m) = p.opt_int("MinInsyncReplicas", 1, 3)? {
-            if m as u32 > replicas {
+            if m > replicas {
                 return Err(AlibabaError::InvalidParameter(
                     "MinInsyncReplicas".into(),
                     "It cannot exceed the replication factor.".into(),
@@ -69,18 +70,46 @@ pub fn create_topic(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, Ali
         extra.insert("CompactTopic".to_string(), Value::Bool(compact));
         extra.insert("Tags".to_string(), tags_to_extra(p.tags()?));
     }
+    let spec = NewTopic { extra, ..new_topic(name, note, partitions, replicas)? };
     let mut model = ctx.state.store.kafka.write();
     let instance = find_instance_mut(&mut model, ctx, instance, region)?;
-    instance.create_topic(NewTopic {
+    instance.create_topic(spec)?;
+    Ok(Map::new())
+}
+
+/// CreateTopic's rules for a topic's name (cut to 64 characters), remark, partition count and replica
+/// count, as a model spec. Fixtures build their topics here too, so a fixture cannot hold a topic the API
+/// would refuse.
+pub fn new_topic(name: &str, note: &str, partitions: i64, replicas: i64) -> Result<NewTopic, AlibabaError> {
+    let name = resource_name("Topic", name)?;
+    if note.is_empty() {
+        return Err(AlibabaError::MissingParameter("Remark"));
+    }
+    remark("Remark", note)?;
+    let partitions = match u32::try_from(partitions) {
+        Ok(n @ 1..=MAX_PARTITIONS) => n,
+        _ => {
+            let why = format!("{partitions} is outside 1..{MAX_PARTITIONS}.");
+            return Err(AlibabaError::InvalidParameter("PartitionNum".into(), why));
+        }
+    };
+    let replica_num = match u32::try_from(replicas) {
+        Ok(r @ 1..=3) => r,
+        _ => {
+            return Err(AlibabaError::InvalidParameter(
+                "ReplicationFactor".into(),
+                format!("{replicas} is outside 1..3."),
+            ))
+        }
+    };
+    Ok(NewTopic {
         id: topic_id(Cloud::Alibaba, name),
         name: name.to_string(),
         remark: note.to_string(),
         partitions,
-        replica_num: replicas,
-        extra,
+        replica_num,
         ..NewTopic::default()
-    })?;
-    Ok(Map::new())
+    })
 }
 
 pub fn get_topic_list(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, AlibabaError> {

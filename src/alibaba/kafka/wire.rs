@@ -12,25 +12,44 @@ use super::error::AlibabaError;
 use crate::http::ApiRequest;
 
 /// A request's parameters by name. aliyunsdkcore sends everything in the query (even with POST), pop-core
-/// everything in a form body, so both are read and merged; the signature covers the union. When a name
-/// repeats, the first value (query before body) is kept.
+/// everything in a form body, so both are read and merged; the signature covers the union. A name given
+/// twice (in one source or in both) is refused by `check_no_repeats`: which value is meant, and which one
+/// the client signed, is ambiguous. The first value is kept so that `action_of` still finds the Action.
 pub struct Params {
     map: BTreeMap<String, String>,
+    repeated: Option<String>,
 }
 
 impl Params {
     pub fn from_request(req: &ApiRequest) -> Self {
-        let mut map = BTreeMap::new();
         let body_pairs = if req.method == Method::POST { req.form_pairs() } else { Vec::new() };
-        for (k, v) in req.query_pairs().into_iter().chain(body_pairs) {
-            map.entry(k).or_insert(v);
+        Self::collect(req.query_pairs().into_iter().chain(body_pairs))
+    }
+
+    fn collect(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        let mut map = BTreeMap::new();
+        let mut repeated = None;
+        for (k, v) in pairs {
+            if map.contains_key(&k) {
+                repeated.get_or_insert(k);
+            } else {
+                map.insert(k, v);
+            }
         }
-        Params { map }
+        Params { map, repeated }
     }
 
     #[cfg(test)]
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
-        Params { map: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }
+        Self::collect(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
+    /// InvalidParameter when a parameter was given more than once.
+    pub fn check_no_repeats(&self) -> Result<(), AlibabaError> {
+        match &self.repeated {
+            Some(name) => Err(AlibabaError::InvalidParameter(name.clone(), "It is given more than once.".into())),
+            None => Ok(()),
+        }
     }
 
     pub fn all(&self) -> &BTreeMap<String, String> {
@@ -316,6 +335,14 @@ mod tests {
         assert!(!is_instance_id("alikafka_pre-cn-"));
         assert!(!is_instance_id("ckafka-abc"));
         assert!(!is_instance_id("alikafka_pre-cn-AB"));
+    }
+
+    #[test]
+    fn a_repeated_parameter_is_refused_by_name() {
+        assert!(Params::from_pairs(&[("A", "1"), ("B", "1")]).check_no_repeats().is_ok());
+        let p = Params::from_pairs(&[("Topic", "a"), ("Topic", "b")]);
+        assert!(matches!(p.check_no_repeats(), Err(AlibabaError::InvalidParameter(n, _)) if n == "Topic"));
+        assert_eq!(p.get("Topic"), Some("a"));
     }
 
     #[test]

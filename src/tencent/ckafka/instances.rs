@@ -64,13 +64,19 @@ pub fn get_instance_attributes(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, Tence
 /// At most 30 days, in minutes.
 const MAX_RETENTION_MINUTES: i64 = 30 * 24 * 60;
 
+/// SetInstanceAttributes' rule for instance names (fixtures use it too): 1 to 64 bytes.
+pub fn check_instance_name(name: &str) -> Result<(), TencentError> {
+    if name.is_empty() || name.len() > 64 {
+        return Err(TencentError::InvalidParameter("instanceName".into(), "1 to 64 bytes".into()));
+    }
+    Ok(())
+}
+
 pub fn set_instance_attributes(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
     let id = p.required("instanceId")?;
     let name = p.get("instanceName");
     if let Some(n) = name {
-        if n.is_empty() || n.len() > 64 {
-            return Err(TencentError::InvalidParameter("instanceName".into(), "1 to 64 bytes".into()));
-        }
+        check_instance_name(n)?;
     }
     let retention = p.opt_int_in("msgRetentionTime", 1, MAX_RETENTION_MINUTES)?;
     let mut model = ctx.state.store.kafka.write();

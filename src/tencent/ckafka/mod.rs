@@ -20,7 +20,7 @@ use wire::Params;
 
 use crate::credentials::{signatures_match, KeyLookup};
 use crate::engine::ids::stable_suffix;
-use crate::engine::kafka::{InstanceStatus, KafkaInstance};
+use crate::engine::kafka::{InstanceStatus, KafkaInstance, NewTopic};
 use crate::engine::Cloud;
 use crate::http::{with_meta, ApiRequest, RequestMeta};
 use crate::state::AppState;
@@ -100,6 +100,7 @@ fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> Result
         Method::POST => Params::from_pairs(crate::http::form_pairs(&req.body)),
         _ => return Err(TencentError::InvalidParameter("method".into(), "only GET and POST are supported".into())),
     };
+    params.check_no_repeats()?;
     let action = params.required("Action")?.to_string();
     meta.action = action.clone();
     let account = authenticate(state, req, &params, meta)?;
@@ -141,11 +142,11 @@ fn authenticate(
         meta.string_to_sign = Some(sts);
         return Err(TencentError::SignatureMismatch);
     }
-    let now = chrono::Utc::now().timestamp();
-    let window = state.nonces.window().as_secs() as i64;
-    if (now - timestamp).abs() > window {
+    if !state.nonces.timestamp_is_fresh(timestamp) {
         return Err(TencentError::Replay(format!(
-            "Timestamp {timestamp} is more than {window} seconds from the server's time {now}"
+            "Timestamp {timestamp} is more than {} seconds from the server's time {}",
+            state.nonces.window().as_secs(),
+            chrono::Utc::now().timestamp()
         )));
     }
     if !state.nonces.check_and_insert("tencent", secret_id, &nonce.to_string()) {
@@ -216,17 +217,23 @@ pub fn new_instance(account: &str, region: &str, id: &str) -> Result<KafkaInstan
     })
 }
 
+/// A fixture topic, built by CreateTopic's own rules (the error is the API's message).
+pub fn fixture_topic(name: &str, partitions: u32, replicas: u32, note: &str) -> Result<NewTopic, String> {
+    topics::new_topic(name, i64::from(partitions), i64::from(replicas), note).map_err(|e| e.message())
+}
+
+/// A fixture instance name, checked by SetInstanceAttributes' rule.
+pub fn check_fixture_instance_name(name: &str) -> Result<(), String> {
+    instances::check_instance_name(name).map_err(|e| e.message())
+}
+
 /// One default running instance per account and region.
 pub fn provision_defaults(state: &AppState, account: &str) {
-    let mut model = state.store.kafka.write();
-    for region in REGIONS {
-        let id = default_instance_id(account, region);
-        if !model.instances.contains_key(&id) {
-            if let Ok(instance) = new_instance(account, region, &id) {
-                let _ = model.add_instance(instance);
-            }
-        }
-    }
+    state.store.kafka.write().provision_defaults(
+        REGIONS,
+        |region| default_instance_id(account, region),
+        |region, id| new_instance(account, region, id),
+    );
 }
 
 /// A serialised JSON answer body.

@@ -34,19 +34,9 @@ pub(super) fn instance_mut<'m>(
 pub fn create_topic(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
     let instance_id = p.required("instanceId")?;
     let name = p.required("topicName")?;
-    check_name("topicName", name)?;
     let partitions: i64 = p.required_int("partitionNum")?;
-    if partitions <= 0 {
-        return Err(TencentError::InvalidParameter("partitionNum".into(), "must be greater than 0".into()));
-    }
     let replicas: i64 = p.required_int("replicaNum")?;
-    if !(1..=3).contains(&replicas) {
-        return Err(TencentError::InvalidParameter("replicaNum".into(), "must be between 1 and 3".into()));
-    }
     let note = p.get("note").unwrap_or("");
-    if !note.is_empty() {
-        check_name("note", note)?;
-    }
     let enable_whitelist = p.opt_flag("enableWhiteList")?.unwrap_or(false);
     let ips = p.list(&["ipWhiteList"]);
     if enable_whitelist && ips.is_empty() {
@@ -59,20 +49,38 @@ pub fn create_topic(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
             format!("at most {MAX_WHITELIST_IPS} addresses"),
         ));
     }
-    let partitions = u32::try_from(partitions)
-        .map_err(|_| TencentError::InvalidParameter("partitionNum".into(), "too large".into()))?;
+    let mut spec = new_topic(name, partitions, replicas, note)?;
+    spec.whitelist = Whitelist { enabled: enable_whitelist, ips: dedup(ips) };
     let mut model = ctx.state.store.kafka.write();
     let instance = instance_mut(&mut model, ctx, instance_id)?;
-    let topic = instance.create_topic(NewTopic {
+    let topic = instance.create_topic(spec)?;
+    ok(&json!({"topicId": topic.id}))
+}
+
+/// CreateTopic's rules for a topic's name, partition count, replica count and note, as a model spec.
+/// Fixtures build their topics here too, so a fixture cannot hold a topic the API would refuse.
+pub fn new_topic(name: &str, partitions: i64, replicas: i64, note: &str) -> Result<NewTopic, TencentError> {
+    check_name("topicName", name)?;
+    if partitions <= 0 {
+        return Err(TencentError::InvalidParameter("partitionNum".into(), "must be greater than 0".into()));
+    }
+    let partitions = u32::try_from(partitions)
+        .map_err(|_| TencentError::InvalidParameter("partitionNum".into(), "too large".into()))?;
+    let replica_num = match u32::try_from(replicas) {
+        Ok(r @ 1..=3) => r,
+        _ => return Err(TencentError::InvalidParameter("replicaNum".into(), "must be between 1 and 3".into())),
+    };
+    if !note.is_empty() {
+        check_name("note", note)?;
+    }
+    Ok(NewTopic {
         id: topic_id(Cloud::Tencent, name),
         name: name.to_string(),
         remark: note.to_string(),
         partitions,
-        replica_num: replicas as u32,
-        whitelist: Whitelist { enabled: enable_whitelist, ips: dedup(ips) },
-        extra: Default::default(),
-    })?;
-    ok(&json!({"topicId": topic.id}))
+        replica_num,
+        ..NewTopic::default()
+    })
 }
 
 fn dedup(ips: Vec<String>) -> Vec<String> {

@@ -11,14 +11,34 @@ use serde::Serialize;
 
 use super::error::TencentError;
 
-/// A request's parameters by their original key (the last one wins if a key repeats).
+/// A request's parameters by their original key.
 pub struct Params {
     map: BTreeMap<String, String>,
+    /// The first key the request gave more than once (refused: which value is meant, and which one the
+    /// client signed, is ambiguous).
+    repeated: Option<String>,
 }
 
 impl Params {
     pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
-        Params { map: pairs.into_iter().collect() }
+        let mut map = BTreeMap::new();
+        let mut repeated = None;
+        for (k, v) in pairs {
+            if map.contains_key(&k) {
+                repeated.get_or_insert(k);
+            } else {
+                map.insert(k, v);
+            }
+        }
+        Params { map, repeated }
+    }
+
+    /// 4000 when a parameter was given more than once.
+    pub fn check_no_repeats(&self) -> Result<(), TencentError> {
+        match &self.repeated {
+            Some(name) => Err(TencentError::InvalidParameter(name.clone(), "given more than once".into())),
+            None => Ok(()),
+        }
     }
 
     pub fn all(&self) -> &BTreeMap<String, String> {
@@ -157,6 +177,17 @@ mod tests {
     fn arrays_come_in_index_order() {
         let p = params(&[("ip.10", "c"), ("ip.2", "b"), ("Ip.0", "a"), ("ipx", "no"), ("ip.n", "d")]);
         assert_eq!(p.list(&["ip", "Ip"]), vec!["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn a_repeated_parameter_is_refused_by_name() {
+        assert!(params(&[("a", "1"), ("b", "2")]).check_no_repeats().is_ok());
+        let p = params(&[("a", "1"), ("Nonce", "2"), ("Nonce", "3")]);
+        assert_eq!(
+            p.check_no_repeats().unwrap_err(),
+            TencentError::InvalidParameter("Nonce".into(), "given more than once".into())
+        );
+        assert_eq!(p.get("Nonce"), Some("2"));
     }
 
     #[test]
