@@ -39,7 +39,7 @@ rocketmq:
 eventgrid:
   projects:
     - id: 0a1b2c3d4e5f60718293a4b5c6d7e8f9
-      quotas: {SUBSCRIPTION: 20000}
+      quotas: {SUBSCRIPTION: 20000, CHANNEL_SUBSCRIPTION: 20000}
       channels:
         - name: bench
           sources:
