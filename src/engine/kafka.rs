@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -111,10 +112,12 @@ pub struct KafkaInstance {
     /// Vendor-specific attributes the neutral model does not interpret (e.g. Alibaba's spec type).
     #[serde(default)]
     pub extra: BTreeMap<String, Value>,
+    /// Topics in creation order (lists page newest-first by walking it backwards, without sorting).
     #[serde(default)]
-    pub topics: BTreeMap<String, Topic>,
+    pub topics: IndexMap<String, Topic>,
+    /// Consumer groups in creation order.
     #[serde(default)]
-    pub groups: BTreeMap<String, ConsumerGroup>,
+    pub groups: IndexMap<String, ConsumerGroup>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -274,7 +277,7 @@ impl KafkaInstance {
     }
 
     pub fn delete_topic(&mut self, name: &str) -> Result<Topic, KafkaError> {
-        let topic = self.topics.remove(name).ok_or_else(|| KafkaError::TopicNotFound(name.to_string()))?;
+        let topic = self.topics.shift_remove(name).ok_or_else(|| KafkaError::TopicNotFound(name.to_string()))?;
         // Committed offsets of a deleted topic go with it, as in Kafka.
         for group in self.groups.values_mut() {
             group.offsets.remove(name);
@@ -316,7 +319,7 @@ impl KafkaInstance {
     }
 
     pub fn delete_group(&mut self, name: &str) -> Result<ConsumerGroup, KafkaError> {
-        self.groups.remove(name).ok_or_else(|| KafkaError::GroupNotFound(name.to_string()))
+        self.groups.shift_remove(name).ok_or_else(|| KafkaError::GroupNotFound(name.to_string()))
     }
 
     /// Appends records to one partition; returns the offset of the first. This is the data plane's entry
@@ -480,8 +483,8 @@ pub(crate) mod tests {
             max_topics: 2,
             max_partitions: 10,
             extra: BTreeMap::new(),
-            topics: BTreeMap::new(),
-            groups: BTreeMap::new(),
+            topics: IndexMap::new(),
+            groups: IndexMap::new(),
         }
     }
 
@@ -501,6 +504,19 @@ pub(crate) mod tests {
         too_many.replica_num = 4;
         i.topics.clear();
         assert_eq!(i.create_topic(too_many).unwrap_err(), KafkaError::TooManyReplicas { requested: 4, brokers: 3 });
+    }
+
+    #[test]
+    fn topics_keep_creation_order_across_deletes() {
+        let mut i = instance();
+        i.max_topics = 10;
+        for name in ["c", "a", "b"] {
+            i.create_topic(new_topic(name, 1)).unwrap();
+        }
+        i.delete_topic("a").unwrap();
+        i.create_topic(new_topic("a", 1)).unwrap();
+        let names: Vec<&str> = i.topics.keys().map(String::as_str).collect();
+        assert_eq!(names, ["c", "b", "a"]);
     }
 
     #[test]

@@ -61,20 +61,24 @@ pub fn get_consumer_list(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>
     match ctx.version {
         // The seed's version has no paging: every group, newest first.
         ApiVersion::V20181015 => {
-            let items: Vec<Value> = groups.into_iter().map(vo).collect();
+            let items: Vec<Value> = groups.map(vo).collect();
             Ok(fields(json!({ "ConsumerList": { "ConsumerVO": items } })))
         }
         ApiVersion::V20190916 => {
             let (page, size) = p.paging(MAX_PAGE_SIZE)?;
             let filter = p.non_empty("ConsumerId");
-            let matching: Vec<&ConsumerGroup> =
-                groups.into_iter().filter(|g| filter.is_none_or(|f| g.name.contains(f))).collect();
-            let items: Vec<Value> =
-                matching.iter().skip((page - 1).saturating_mul(size)).take(size).map(|g| vo(g)).collect();
+            let skip = (page - 1).saturating_mul(size);
+            let (total, items): (usize, Vec<Value>) = match filter {
+                None => (groups.len(), groups.skip(skip).take(size).map(vo).collect()),
+                Some(f) => {
+                    let matching: Vec<&ConsumerGroup> = groups.filter(|g| g.name.contains(f)).collect();
+                    (matching.len(), matching.into_iter().skip(skip).take(size).map(vo).collect())
+                }
+            };
             Ok(fields(json!({
                 "CurrentPage": page,
                 "PageSize": size,
-                "Total": matching.len(),
+                "Total": total,
                 "ConsumerList": { "ConsumerVO": items },
             })))
         }

@@ -332,8 +332,8 @@ pub fn new_instance(account: &str, region: &str, id: &str) -> Result<KafkaInstan
         max_topics: 1000,
         max_partitions: 20_000,
         extra,
-        topics: BTreeMap::new(),
-        groups: BTreeMap::new(),
+        topics: Default::default(),
+        groups: Default::default(),
     })
 }
 

@@ -123,18 +123,20 @@ pub fn get_topic_list(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, A
     };
     let model = ctx.state.store.kafka.read();
     let instance = find_instance(&model, ctx, instance, region)?;
-    let matching: Vec<&Topic> =
-        instance.topics_newest_first().into_iter().filter(|t| filter.is_none_or(|f| t.name.contains(f))).collect();
-    let items: Vec<Value> = matching
-        .iter()
-        .skip((page - 1).saturating_mul(size))
-        .take(size)
-        .map(|t| topic_vo(t, &instance.id, &instance.region, ctx.version))
-        .collect();
+    let skip = (page - 1).saturating_mul(size);
+    let vo = |t: &Topic| topic_vo(t, &instance.id, &instance.region, ctx.version);
+    // Without a filter the total is known and the page is read straight off the creation order.
+    let (total, items): (usize, Vec<Value>) = match filter {
+        None => (instance.topics.len(), instance.topics_newest_first().skip(skip).take(size).map(vo).collect()),
+        Some(f) => {
+            let matching: Vec<&Topic> = instance.topics_newest_first().filter(|t| t.name.contains(f)).collect();
+            (matching.len(), matching.into_iter().skip(skip).take(size).map(vo).collect())
+        }
+    };
     Ok(fields(json!({
         "CurrentPage": page,
         "PageSize": size,
-        "Total": matching.len(),
+        "Total": total,
         "TopicList": { "TopicVO": items },
     })))
 }

@@ -10,8 +10,6 @@ mod topics;
 mod whitelist;
 mod wire;
 
-use std::collections::BTreeMap;
-
 use axum::http::Method;
 use axum::response::Response;
 
@@ -212,8 +210,8 @@ pub fn new_instance(account: &str, region: &str, id: &str) -> Result<KafkaInstan
         max_topics: 50_000,
         max_partitions: 500_000,
         extra: Default::default(),
-        topics: BTreeMap::new(),
-        groups: BTreeMap::new(),
+        topics: Default::default(),
+        groups: Default::default(),
     })
 }
 
