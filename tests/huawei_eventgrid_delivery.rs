@@ -449,3 +449,62 @@ async fn eg_channel_targets_forward_into_local_channels() {
         (Some("forwarded"), Some("fwd"), Some(7))
     );
 }
+
+/// A webhook that accepts the connection and never answers neither delays other targets nor holds the
+/// delivery forever: the attempt times out and is traced as failed.
+#[tokio::test]
+async fn a_webhook_that_never_answers_times_out_without_blocking_other_targets() {
+    let eg = Eg::start().await;
+    let (base, receiver) = start_receiver().await;
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}/hang", silent.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    let channel_id = setup(&eg).await;
+    let targets = json!([
+        target(&silent_url, json!({"type": "ORIGINAL"})),
+        target(&format!("{base}/fast"), json!({"type": "ORIGINAL"}))
+    ]);
+    subscribe(&eg, "slow-and-fast", &channel_id, "order-service", source_filter("order-service"), targets).await;
+    let r = put(&eg, &channel_id, json!([event("h-1", "order-service", json!({}))])).await;
+    let trace_id = r["events"][0]["event_id"].as_str().unwrap().to_string();
+    let status_of = |trace: &Value, url_part: &str| -> String {
+        let targets = trace["deliverList"][0]["deliverTargetList"].as_array().unwrap().clone();
+        let names: Vec<Value> = targets.iter().map(|t| t["deliverStatus"].clone()).collect();
+        // Targets are listed in subscription order: the silent one first.
+        let i = if url_part == "hang" { 0 } else { 1 };
+        names[i].as_str().unwrap().to_string()
+    };
+    // The fast target is delivered while the silent one is still waiting.
+    let started = std::time::Instant::now();
+    loop {
+        let trace = eg.get(&format!("/events/trace/detail/{trace_id}"), &[("channel_id", &channel_id)]).await;
+        let trace = trace.ok().clone();
+        if status_of(&trace, "fast") == "SUCCESS" {
+            assert_eq!(status_of(&trace, "hang"), "PENDING");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(3), "the fast target waited for the silent one");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(receiver.on("/fast").len(), 1);
+    // The silent one fails once the attempt times out.
+    loop {
+        let trace = eg.get(&format!("/events/trace/detail/{trace_id}"), &[("channel_id", &channel_id)]).await;
+        let trace = trace.ok().clone();
+        if status_of(&trace, "hang") == "FAILED" {
+            let hang = &trace["deliverList"][0]["deliverTargetList"][0];
+            let message = hang["deliverMessage"].as_str().unwrap();
+            assert!(message.contains("could not be reached"), "{message}");
+            assert!(started.elapsed() >= Duration::from_secs(4), "failed before the attempt timeout");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "the silent webhook held the delivery");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    held.abort();
+}

@@ -64,7 +64,8 @@ pub fn list(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
     let instance_id = p.required("instanceId")?;
     let user = user_name(p)?;
     let topic = p.required("topic")?;
-    let grants = ctx.state.store.rocketmq.write().grants(ctx.account, ctx.region, instance_id, topic)?;
+    let model = ctx.state.store.rocketmq.read();
+    let grants = model.grants(ctx.account, ctx.region, instance_id, topic)?;
     let items: Vec<Value> = grants
         .iter()
         .filter(|g| g.user == user)

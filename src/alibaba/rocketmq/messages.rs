@@ -146,7 +146,8 @@ fn trend_params(p: &Params) -> Result<Trend, ApiError> {
     }
     let period_ms = p.required_enum("period", &[1, 5, 10])? * 60_000;
     let tps = p.required_enum("type", &[0, 1])? == 1;
-    if (end - begin) / period_ms >= MAX_TREND_POINTS {
+    // `checked_sub`: any two i64 times are accepted, so their distance may not fit an i64.
+    if end.checked_sub(begin).is_none_or(|span| span / period_ms >= MAX_TREND_POINTS) {
         return Err(ApiError::field(format!("the range holds more than {MAX_TREND_POINTS} periods")));
     }
     Ok(Trend { begin, end, period_ms, tps })

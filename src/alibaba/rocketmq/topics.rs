@@ -62,11 +62,13 @@ pub fn list_in_page(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
     let size = p.int_in("pageSize", 1, MAX_TOPIC_PAGE_SIZE, 20)? as usize;
     let model = ctx.state.store.rocketmq.read();
     let instance = model.instance(ctx.account, ctx.region, instance_id)?;
-    let matching: Vec<&Topic> =
-        instance.topics.values().filter(|t| filter.is_none_or(|f| t.name.contains(f))).collect();
+    // Only the page is rendered and nothing of the size of the topic list is allocated; without a filter the
+    // total is the map's length.
+    let matching = || instance.topics.values().filter(|t| filter.is_none_or(|f| t.name.contains(f)));
+    let total = if filter.is_some() { matching().count() } else { instance.topics.len() };
     let items: Vec<Value> =
-        matching.iter().skip((page - 1).saturating_mul(size)).take(size).map(|t| topic_json(instance, t)).collect();
-    Ok(Reply::paged(Value::from(items), Paging { current_page: page, page_size: size, total: matching.len() }))
+        matching().skip((page - 1).saturating_mul(size)).take(size).map(|t| topic_json(instance, t)).collect();
+    Ok(Reply::paged(Value::from(items), Paging { current_page: page, page_size: size, total }))
 }
 
 pub fn update(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {

@@ -56,6 +56,47 @@ fn not_found<T>(kind: &'static str, id: &str) -> Result<T> {
     Err(EventBusError::NotFound { kind, id: id.to_string() })
 }
 
+/// Resources that belong to one project: looked up by id, and invisible from any other project.
+trait InProject {
+    fn project_id(&self) -> &str;
+}
+
+macro_rules! in_project {
+    ($($t:ty),*) => {$(
+        impl InProject for $t {
+            fn project_id(&self) -> &str {
+                &self.project_id
+            }
+        }
+    )*};
+}
+
+in_project!(Channel, EventSource, Subscription, Connection, Endpoint);
+
+fn in_project<'a, T: InProject>(
+    map: &'a BTreeMap<String, T>,
+    kind: &'static str,
+    project: &str,
+    id: &str,
+) -> Result<&'a T> {
+    match map.get(id) {
+        Some(r) if r.project_id() == project => Ok(r),
+        _ => not_found(kind, id),
+    }
+}
+
+fn in_project_mut<'a, T: InProject>(
+    map: &'a mut BTreeMap<String, T>,
+    kind: &'static str,
+    project: &str,
+    id: &str,
+) -> Result<&'a mut T> {
+    match map.get_mut(id) {
+        Some(r) if r.project_id() == project => Ok(r),
+        _ => not_found(kind, id),
+    }
+}
+
 /// A UUID-shaped id derived from `seed`, stable across restarts (default channels and official sources).
 pub fn stable_uuid(seed: &str) -> String {
     let hex = hex::encode(Sha256::digest(seed.as_bytes()));
@@ -492,10 +533,7 @@ impl EventBusModel {
     // ---- channels ----
 
     pub fn channel(&self, project: &str, id: &str) -> Result<&Channel> {
-        match self.channels.get(id) {
-            Some(c) if c.project_id == project => Ok(c),
-            _ => not_found("channel", id),
-        }
+        in_project(&self.channels, "channel", project, id)
     }
 
     pub fn channels_of<'a>(&'a self, project: &'a str) -> impl Iterator<Item = &'a Channel> + 'a {
@@ -536,10 +574,7 @@ impl EventBusModel {
     // ---- event sources ----
 
     pub fn source(&self, project: &str, id: &str) -> Result<&EventSource> {
-        match self.sources.get(id) {
-            Some(s) if s.project_id == project => Ok(s),
-            _ => not_found("event source", id),
-        }
+        in_project(&self.sources, "event source", project, id)
     }
 
     pub fn sources_of<'a>(&'a self, project: &'a str) -> impl Iterator<Item = &'a EventSource> + 'a {
@@ -597,17 +632,11 @@ impl EventBusModel {
     // ---- subscriptions ----
 
     pub fn subscription(&self, project: &str, id: &str) -> Result<&Subscription> {
-        match self.subscriptions.get(id) {
-            Some(s) if s.project_id == project => Ok(s),
-            _ => not_found("subscription", id),
-        }
+        in_project(&self.subscriptions, "subscription", project, id)
     }
 
     pub fn subscription_mut(&mut self, project: &str, id: &str) -> Result<&mut Subscription> {
-        match self.subscriptions.get_mut(id) {
-            Some(s) if s.project_id == project => Ok(s),
-            _ => not_found("subscription", id),
-        }
+        in_project_mut(&mut self.subscriptions, "subscription", project, id)
     }
 
     pub fn subscriptions_of<'a>(&'a self, project: &'a str) -> impl Iterator<Item = &'a Subscription> + 'a {
@@ -693,17 +722,11 @@ impl EventBusModel {
     // ---- connections ----
 
     pub fn connection(&self, project: &str, id: &str) -> Result<&Connection> {
-        match self.connections.get(id) {
-            Some(c) if c.project_id == project => Ok(c),
-            _ => not_found("connection", id),
-        }
+        in_project(&self.connections, "connection", project, id)
     }
 
     pub fn connection_mut(&mut self, project: &str, id: &str) -> Result<&mut Connection> {
-        match self.connections.get_mut(id) {
-            Some(c) if c.project_id == project => Ok(c),
-            _ => not_found("connection", id),
-        }
+        in_project_mut(&mut self.connections, "connection", project, id)
     }
 
     pub fn create_connection(&mut self, connection: Connection) -> Result<&Connection> {
@@ -735,10 +758,7 @@ impl EventBusModel {
     // ---- endpoints ----
 
     pub fn endpoint_mut(&mut self, project: &str, id: &str) -> Result<&mut Endpoint> {
-        match self.endpoints.get_mut(id) {
-            Some(e) if e.project_id == project => Ok(e),
-            _ => not_found("endpoint", id),
-        }
+        in_project_mut(&mut self.endpoints, "endpoint", project, id)
     }
 
     pub fn create_endpoint(&mut self, endpoint: Endpoint) -> Result<&Endpoint> {

@@ -844,18 +844,27 @@ fn event(m: &Message, now: i64, outcome: Outcome) -> ConsumeEvent {
     ConsumeEvent { topic: m.topic.clone(), msg_id: m.msg_id.clone(), store_ms: m.store_ms, at_ms: now, outcome }
 }
 
+/// Most buckets one series may have.
+const MAX_BUCKETS: usize = 100_000;
+
 fn bucket(times: impl Iterator<Item = i64>, begin: i64, end: i64, period_ms: i64) -> Vec<(i64, u64)> {
-    if period_ms <= 0 || end < begin {
+    // Callers bound the number of periods; the checks here keep a direct caller from overflowing or
+    // allocating without bound all the same.
+    let Some(periods) = end.checked_sub(begin).filter(|_| period_ms > 0).map(|span| span / period_ms) else {
         return Vec::new();
-    }
-    let n = ((end - begin) / period_ms + 1) as usize;
+    };
+    let Some(n) = usize::try_from(periods).ok().filter(|n| *n < MAX_BUCKETS).map(|n| n + 1) else {
+        return Vec::new();
+    };
     let mut counts = vec![0u64; n];
     for t in times.filter(|t| (begin..=end).contains(t)) {
-        if let Some(c) = counts.get_mut(((t - begin) / period_ms) as usize) {
+        // `t - begin` cannot overflow: begin <= t <= end and end - begin fits.
+        if let Some(c) = usize::try_from((t - begin) / period_ms).ok().and_then(|i| counts.get_mut(i)) {
             *c += 1;
         }
     }
-    counts.into_iter().enumerate().map(|(i, c)| (begin + i as i64 * period_ms, c)).collect()
+    // Each start is at most `end`, so it fits.
+    counts.into_iter().zip((0..).map(|i: i64| begin + i * period_ms)).map(|(c, x)| (x, c)).collect()
 }
 
 #[cfg(test)]

@@ -745,27 +745,33 @@ impl RocketMqModel {
         Ok(())
     }
 
-    pub fn grants(&mut self, account: &str, region: &str, instance_id: &str, topic: &str) -> Result<Vec<Grant>> {
-        Ok(self.owned_topic_mut(account, region, instance_id, topic)?.grants.clone())
+    /// The grants of a topic the caller owns (read-only: listing grants changes nothing).
+    pub fn grants(&self, account: &str, region: &str, instance_id: &str, topic: &str) -> Result<&[Grant]> {
+        Ok(&self.owned_topic(account, region, instance_id, topic)?.grants)
     }
 
     /// The caller's topic for an authorisation. A topic the caller can name but does not own (another user's
     /// topic without a namespace, or one granted to the caller) is `NotTopicOwner`; otherwise `TopicNotFound`.
-    fn owned_topic_mut(&mut self, account: &str, region: &str, instance_id: &str, topic: &str) -> Result<&mut Topic> {
-        let owned = self.instance(account, region, instance_id)?.topics.contains_key(topic);
-        if !owned {
-            let foreign = self.instances.values().any(|i| {
-                i.account != account
-                    && i.topics
-                        .get(topic)
-                        .is_some_and(|t| !i.independent_naming || t.grants.iter().any(|g| g.user == account))
-            });
-            return Err(if foreign {
-                RocketMqError::NotTopicOwner(topic.to_string())
-            } else {
-                RocketMqError::TopicNotFound(topic.to_string())
-            });
+    fn owned_topic(&self, account: &str, region: &str, instance_id: &str, topic: &str) -> Result<&Topic> {
+        let instance = self.instance(account, region, instance_id)?;
+        if let Some(owned) = instance.topics.get(topic) {
+            return Ok(owned);
         }
+        let foreign = self.instances.values().any(|i| {
+            i.account != account
+                && i.topics
+                    .get(topic)
+                    .is_some_and(|t| !i.independent_naming || t.grants.iter().any(|g| g.user == account))
+        });
+        Err(if foreign {
+            RocketMqError::NotTopicOwner(topic.to_string())
+        } else {
+            RocketMqError::TopicNotFound(topic.to_string())
+        })
+    }
+
+    fn owned_topic_mut(&mut self, account: &str, region: &str, instance_id: &str, topic: &str) -> Result<&mut Topic> {
+        self.owned_topic(account, region, instance_id, topic)?;
         self.instance_mut(account, region, instance_id)?.topic_mut(topic)
     }
 
