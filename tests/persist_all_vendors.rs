@@ -184,3 +184,34 @@ async fn a_damaged_file_of_any_model_stops_the_start_naming_it() {
         std::fs::write(&file, &full).unwrap();
     }
 }
+
+#[tokio::test]
+async fn admin_imports_and_resets_of_every_vendor_are_durable() {
+    // A document with every vendor's resources, exported from a memory-only server.
+    let source = Running::spawn(&["--credentials", CREDENTIALS_B]);
+    let made = create_everything(&source.ep).await;
+    let document = exported(&source.ep).await;
+    drop(source);
+
+    let dir = TempDir::new("admin");
+    let first = spawn(&dir);
+    let (status, body) = first.ep.admin_post("state", &document).await;
+    assert_eq!(status, 200, "{body}");
+    first.kill9();
+
+    let second = spawn(&dir);
+    assert_everything(&second.ep, &made).await;
+    assert_eq!(exported(&second.ep).await["models"], document["models"]);
+    let (status, body) = second.ep.admin_post("reset", &serde_json::json!({"vendor": "alibaba-rocketmq"})).await;
+    assert_eq!(status, 200, "{body}");
+    second.kill9();
+
+    let third = spawn(&dir);
+    let ep = &third.ep;
+    assert!(rocketmq_topics(ep, DEFAULT_KEY, None).await.is_empty(), "the reset reached the disk");
+    assert!(rocketmq_groups(ep, DEFAULT_KEY, None).await.is_empty());
+    assert_eq!(tencent_topics(ep, DEFAULT_KEY, &tencent_instance(ACCOUNT)).await, vec!["cross-orders"]);
+    assert_eq!(alibaba_groups(ep, DEFAULT_KEY, &alibaba_instance(ACCOUNT)).await, vec!["CID-billing"]);
+    let subscriptions = eventgrid_items(ep, DEFAULT_KEY, DEFAULT_PROJECT, "/subscriptions").await;
+    assert_eq!(subscriptions, vec![("cross-sub".to_string(), made.subscription_id.clone())]);
+}
