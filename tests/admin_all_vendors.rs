@@ -154,11 +154,6 @@ async fn reset_eventgrid_leaves_the_other_vendors() {
 }
 
 #[tokio::test]
-#[ignore = "bug: POST /_localyun/reset {\"vendor\":\"huawei-eventgrid\"} (no account) replaces the eventbus model \
-            with an empty one (src/admin/reset.rs clear_service), so Huawei projects bound at runtime by a signed \
-            request lose their owner: another account's next signed request to that project binds it (200 instead \
-            of 403 EG.00512000) and the original owner is then locked out of its own project; the account-scoped \
-            reset keeps bindings (EventBusModel::remove_account: 'a binding is an identity, not a resource')"]
 async fn reset_eventgrid_keeps_projects_bound_at_runtime() {
     let (_s, ep) = server().await;
     create_everything(&ep).await;

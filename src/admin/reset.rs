@@ -89,7 +89,14 @@ fn clear_service(state: &AppState, service: Service, account: Option<&str>) {
             Some(a) => state.store.rocketmq.write().remove_account(a),
         },
         Service::HuaweiEventgrid => match account {
-            None => state.store.eventbus.replace(Default::default()),
+            // Project bindings are identities, not resources (as for an account reset): a vendor reset keeps
+            // them, so another account cannot take over a project that was bound at runtime.
+            None => {
+                let mut model = state.store.eventbus.write();
+                let projects = std::mem::take(&mut model.projects);
+                *model = Default::default();
+                model.projects = projects;
+            }
             Some(a) => state.store.eventbus.write().remove_account(a),
         },
     }
