@@ -111,3 +111,9 @@ mod tests {
         );
     }
 }
+
+/// A JSON object from ready-made values. Unlike `json!`, which re-serialises every interpolated value
+/// (a deep copy of a whole list of items), this moves the values in.
+pub fn object<const N: usize>(pairs: [(&str, serde_json::Value); N]) -> serde_json::Value {
+    serde_json::Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}

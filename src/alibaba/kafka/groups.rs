@@ -1,5 +1,6 @@
 //! Consumer group actions: CreateConsumerGroup, GetConsumerList, GetConsumerProgress, DeleteConsumerGroup.
 
+use crate::http::object;
 use serde_json::{json, Map, Value};
 
 use super::error::AlibabaError;
@@ -62,7 +63,7 @@ pub fn get_consumer_list(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>
         // The seed's version has no paging: every group, newest first.
         ApiVersion::V20181015 => {
             let items: Vec<Value> = groups.map(vo).collect();
-            Ok(fields(json!({ "ConsumerList": { "ConsumerVO": items } })))
+            Ok(fields(object([("ConsumerList", object([("ConsumerVO", Value::Array(items))]))])))
         }
         ApiVersion::V20190916 => {
             let (page, size) = p.paging(MAX_PAGE_SIZE)?;
@@ -75,12 +76,12 @@ pub fn get_consumer_list(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>
                     (matching.len(), matching.into_iter().skip(skip).take(size).map(vo).collect())
                 }
             };
-            Ok(fields(json!({
-                "CurrentPage": page,
-                "PageSize": size,
-                "Total": total,
-                "ConsumerList": { "ConsumerVO": items },
-            })))
+            Ok(fields(object([
+                ("CurrentPage", page.into()),
+                ("PageSize", size.into()),
+                ("Total", total.into()),
+                ("ConsumerList", object([("ConsumerVO", Value::Array(items))])),
+            ])))
         }
     }
 }

@@ -1,5 +1,6 @@
 //! GetInstanceList: the caller's instances in a region (instances come from fixtures; this API creates none).
 
+use crate::http::object;
 use serde_json::{json, Map, Value};
 
 use super::error::AlibabaError;
@@ -23,7 +24,7 @@ pub fn get_instance_list(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>
         .filter(|i| tags.iter().all(|(k, v)| has_tag(i, k, v)))
         .map(|i| instance_vo(i, ctx.version))
         .collect();
-    Ok(fields(json!({ "InstanceList": { "InstanceVO": items } })))
+    Ok(fields(object([("InstanceList", object([("InstanceVO", Value::Array(items))]))])))
 }
 
 /// Terraform's ServiceStatus enum: 5 in service, 0 waiting for deployment, 10 released.

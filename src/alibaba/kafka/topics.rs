@@ -1,5 +1,6 @@
 //! Topic actions: CreateTopic, GetTopicList, GetTopicStatus, DeleteTopic.
 
+use crate::http::object;
 use serde_json::{json, Map, Value};
 
 use super::error::AlibabaError;
@@ -133,12 +134,12 @@ pub fn get_topic_list(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, A
             (matching.len(), matching.into_iter().skip(skip).take(size).map(vo).collect())
         }
     };
-    Ok(fields(json!({
-        "CurrentPage": page,
-        "PageSize": size,
-        "Total": total,
-        "TopicList": { "TopicVO": items },
-    })))
+    Ok(fields(object([
+        ("CurrentPage", page.into()),
+        ("PageSize", size.into()),
+        ("Total", total.into()),
+        ("TopicList", object([("TopicVO", Value::Array(items))])),
+    ])))
 }
 
 fn topic_vo(t: &Topic, instance: &str, region: &str, version: ApiVersion) -> Value {
