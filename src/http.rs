@@ -117,3 +117,20 @@ mod tests {
 pub fn object<const N: usize>(pairs: [(&str, serde_json::Value); N]) -> serde_json::Value {
     serde_json::Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
 }
+
+/// Parameters by key, and the first key that came more than once. Facades refuse repeats by name: which
+/// value is meant, and which one the client signed, would be ambiguous.
+pub fn unique_params(
+    pairs: impl IntoIterator<Item = (String, String)>,
+) -> (std::collections::BTreeMap<String, String>, Option<String>) {
+    let mut map = std::collections::BTreeMap::new();
+    let mut repeated = None;
+    for (k, v) in pairs {
+        if map.contains_key(&k) {
+            repeated.get_or_insert(k);
+        } else {
+            map.insert(k, v);
+        }
+    }
+    (map, repeated)
+}

@@ -27,15 +27,7 @@ impl Params {
     }
 
     fn collect(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
-        let mut map = BTreeMap::new();
-        let mut repeated = None;
-        for (k, v) in pairs {
-            if map.contains_key(&k) {
-                repeated.get_or_insert(k);
-            } else {
-                map.insert(k, v);
-            }
-        }
+        let (map, repeated) = crate::http::unique_params(pairs);
         Params { map, repeated }
     }
 

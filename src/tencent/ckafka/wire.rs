@@ -21,15 +21,7 @@ pub struct Params {
 
 impl Params {
     pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
-        let mut map = BTreeMap::new();
-        let mut repeated = None;
-        for (k, v) in pairs {
-            if map.contains_key(&k) {
-                repeated.get_or_insert(k);
-            } else {
-                map.insert(k, v);
-            }
-        }
+        let (map, repeated) = crate::http::unique_params(pairs);
         Params { map, repeated }
     }
 
