@@ -339,7 +339,7 @@ async fn every_api_with_an_id_reports_unknown_resources() {
 async fn every_api_refuses_invalid_input_with_the_parameter_error() {
     let w = world().await;
     let before = w.snapshot();
-    for (name, method, tail, query, body, kind) in apis() {
+    for (name, method, tail, query, _body, kind) in apis() {
         let cases: Vec<(Vec<(&str, &str)>, Option<Vec<u8>>)> = match kind {
             // ListQuotas is not paged: its one parameter is the quota type.
             Kind::List if name == "ListQuotas" => vec![(vec![("type", "TOPIC")], None)],

@@ -309,7 +309,7 @@ async fn every_route_refuses_invalid_parameters_with_the_documented_code() {
         assert!(cases.iter().any(|(r, _, _)| *r == route), "no validation case for {route}");
     }
     for (route, params, code) in &cases {
-        let mut params = params.clone();
+        let params = params.clone();
         // The __preventCache cases replace the common parameter the client adds.
         if params.iter().any(|(k, _)| *k == "__preventCache") {
             let before = w.snapshot();

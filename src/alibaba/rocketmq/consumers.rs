@@ -7,10 +7,24 @@ use serde_json::{json, Value};
 use super::error::{consumer_side, ApiError};
 use super::wire::{Params, Reply};
 use super::{connection_json, model_name, Ctx};
+use parking_lot::RwLockReadGuard;
+
 use crate::engine::rocketmq::{ResetTarget, RocketMqError, RocketMqModel, TopicBacklog};
 
-/// Resolves the instance, moves due timed messages into their queues and checks the group exists.
-fn prepare(ctx: &Ctx<'_>, model: &mut RocketMqModel, p: &Params, group: &str) -> Result<String, ApiError> {
+/// For a read: the model under the read lock with due timed messages moved (see `Ctx::settled_read`), the
+/// resolved instance, and a check that the group exists.
+fn prepare_read<'a>(
+    ctx: &Ctx<'a>,
+    p: &Params,
+    group: &str,
+) -> Result<(RwLockReadGuard<'a, RocketMqModel>, String), ApiError> {
+    let (model, instance_id) = ctx.settled_read(p)?;
+    model.instance(ctx.account, ctx.region, &instance_id)?.group(group).map_err(consumer_side)?;
+    Ok((model, instance_id))
+}
+
+/// For a write: resolves the instance, moves due timed messages into their queues and checks the group exists.
+fn prepare_write(ctx: &Ctx<'_>, model: &mut RocketMqModel, p: &Params, group: &str) -> Result<String, ApiError> {
     let instance_id = ctx.instance_id(model, p)?;
     let instance = model.instance_mut(ctx.account, ctx.region, &instance_id)?;
     instance.settle_due();
@@ -25,8 +39,7 @@ fn backlog_json(b: &TopicBacklog) -> Value {
 pub fn accumulate(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
     let group = p.required("groupId")?;
     let detail = p.opt_bool("detail")?.unwrap_or(false);
-    let mut model = ctx.state.store.rocketmq.write();
-    let instance_id = prepare(ctx, &mut model, p, group)?;
+    let (model, instance_id) = prepare_read(ctx, p, group)?;
     let acc = model.accumulation(&instance_id, group).map_err(consumer_side)?;
     let topics: Vec<Value> = if detail { acc.topics.iter().map(backlog_json).collect() } else { Vec::new() };
     // `onLine` with a capital L, as the seed spells it for this route (consumer/status says `online`).
@@ -45,8 +58,7 @@ pub fn status(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
     let detail = p.opt_bool("detail")?.unwrap_or(false);
     // Jstack needs detail ("如需打印Jstack信息，请确保您的入参Detail设置为true"); without it, it is ignored.
     let need_jstack = p.opt_bool("needJstack")?.unwrap_or(false) && detail;
-    let mut model = ctx.state.store.rocketmq.write();
-    let instance_id = prepare(ctx, &mut model, p, group_id)?;
+    let (model, instance_id) = prepare_read(ctx, p, group_id)?;
     let acc = model.accumulation(&instance_id, group_id).map_err(consumer_side)?;
     let instance = model.instance(ctx.account, ctx.region, &instance_id)?;
     let group = instance.group(group_id).map_err(consumer_side)?;
@@ -146,8 +158,7 @@ pub fn get_connection(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
 pub fn timespan(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
     let group = p.required("groupId")?;
     let topic = p.required("topic")?;
-    let mut model = ctx.state.store.rocketmq.write();
-    let instance_id = prepare(ctx, &mut model, p, group)?;
+    let (model, instance_id) = prepare_read(ctx, p, group)?;
     let span = model.time_span(&instance_id, group, topic).map_err(consumer_side)?;
     Ok(Reply::data(json!({
         "topic": topic,
@@ -166,7 +177,7 @@ pub fn reset_offset(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
         _ => ResetTarget::Time(p.required_i64("resetTime")?),
     };
     let mut model = ctx.state.store.rocketmq.write();
-    let instance_id = prepare(ctx, &mut model, p, group)?;
+    let instance_id = prepare_write(ctx, &mut model, p, group)?;
     model.reset_offset(&instance_id, group, topic, target).map_err(consumer_side)?;
     Ok(Reply::empty())
 }

@@ -40,9 +40,8 @@ fn message_json(m: &Message, pascal: bool) -> Value {
 pub fn trace(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
     let topic = p.required("topic")?;
     let msg_id = p.required("msgId")?;
-    let mut model = ctx.state.store.rocketmq.write();
-    let instance_id = ctx.instance_id(&model, p)?;
-    model.instance_mut(ctx.account, ctx.region, &instance_id)?.settle_due();
+    let (model, instance_id) = ctx.settled_read(p)?;
+    model.instance(ctx.account, ctx.region, &instance_id)?;
     let tracks = model.trace(&instance_id, topic, msg_id)?;
     let items: Vec<Value> = tracks
         .iter()
@@ -118,14 +117,22 @@ fn paged_reply(page: QueryPage, page_size: usize, pascal: bool) -> Reply {
 pub fn get_by_paged_topic(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
     let topic = p.required("topic")?;
     let q = range_query(p)?;
-    let mut model = ctx.state.store.rocketmq.write();
-    let instance_id = ctx.instance_id(&model, p)?;
-    model.instance(ctx.account, ctx.region, &instance_id)?.topic(topic)?;
-    let task_id = match q.task_id {
-        Some(t) => t.to_string(),
-        None => model.start_topic_query(ctx.account, &instance_id, topic, q.begin, q.end)?,
+    // Only the first page starts (stores) a query task and needs the write lock; later pages only read.
+    let page = match q.task_id {
+        Some(task_id) => {
+            let model = ctx.state.store.rocketmq.read();
+            let instance_id = ctx.instance_id(&model, p)?;
+            model.instance(ctx.account, ctx.region, &instance_id)?.topic(topic)?;
+            model.query_page(ctx.account, &instance_id, task_id, (Some(topic), None), q.page, q.page_size)?
+        }
+        None => {
+            let mut model = ctx.state.store.rocketmq.write();
+            let instance_id = ctx.instance_id(&model, p)?;
+            model.instance(ctx.account, ctx.region, &instance_id)?.topic(topic)?;
+            let task_id = model.start_topic_query(ctx.account, &instance_id, topic, q.begin, q.end)?;
+            model.query_page(ctx.account, &instance_id, &task_id, (Some(topic), None), q.page, q.page_size)?
+        }
     };
-    let page = model.query_page(ctx.account, &instance_id, &task_id, (Some(topic), None), q.page, q.page_size)?;
     // The seed names the answer MsgFoundDo; like every answer it travels in `data`.
     Ok(paged_reply(page, q.page_size, false))
 }
@@ -165,9 +172,8 @@ fn trend_reply(title: String, series: Vec<(i64, u64)>, t: &Trend) -> Reply {
 pub fn topic_input_tps(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
     let topic = p.required("topic")?;
     let t = trend_params(p)?;
-    let mut model = ctx.state.store.rocketmq.write();
-    let instance_id = ctx.instance_id(&model, p)?;
-    model.instance_mut(ctx.account, ctx.region, &instance_id)?.settle_due();
+    let (model, instance_id) = ctx.settled_read(p)?;
+    model.instance(ctx.account, ctx.region, &instance_id)?;
     let series = model.topic_input_series(&instance_id, topic, t.begin, t.end, t.period_ms)?;
     let title = format!("{topic} input {}", if t.tps { "TPS" } else { "total" });
     Ok(trend_reply(title, series, &t))
@@ -199,16 +205,24 @@ pub fn get_by_id_in_dlq(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
 pub fn get_by_paged_dlq(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
     let group = p.required("GroupId")?;
     let q = range_query(p)?;
-    let mut model = ctx.state.store.rocketmq.write();
-    let instance_id = ctx.instance_id(&model, p)?;
-    model.instance(ctx.account, ctx.region, &instance_id)?.group(group).map_err(consumer_side)?;
-    let task_id = match q.task_id {
-        Some(t) => t.to_string(),
+    // As for topics: only the first page stores a query task.
+    let page = match q.task_id {
+        Some(task_id) => {
+            let model = ctx.state.store.rocketmq.read();
+            let instance_id = ctx.instance_id(&model, p)?;
+            model.instance(ctx.account, ctx.region, &instance_id)?.group(group).map_err(consumer_side)?;
+            model.query_page(ctx.account, &instance_id, task_id, (None, Some(group)), q.page, q.page_size)?
+        }
         None => {
-            model.start_dead_letter_query(ctx.account, &instance_id, group, q.begin, q.end).map_err(consumer_side)?
+            let mut model = ctx.state.store.rocketmq.write();
+            let instance_id = ctx.instance_id(&model, p)?;
+            model.instance(ctx.account, ctx.region, &instance_id)?.group(group).map_err(consumer_side)?;
+            let task_id = model
+                .start_dead_letter_query(ctx.account, &instance_id, group, q.begin, q.end)
+                .map_err(consumer_side)?;
+            model.query_page(ctx.account, &instance_id, &task_id, (None, Some(group)), q.page, q.page_size)?
         }
     };
-    let page = model.query_page(ctx.account, &instance_id, &task_id, (None, Some(group)), q.page, q.page_size)?;
     Ok(paged_reply(page, q.page_size, true))
 }
 

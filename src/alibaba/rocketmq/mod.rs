@@ -18,6 +18,7 @@ mod wire;
 
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
+use parking_lot::RwLockReadGuard;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -49,10 +50,29 @@ pub struct Ctx<'a> {
     pub region: &'a str,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
     /// The instance a request means: `instanceId` when given, else the caller's instance without a namespace.
     pub fn instance_id(&self, model: &RocketMqModel, p: &Params) -> Result<String, ApiError> {
         Ok(model.resolve_instance(self.account, self.region, p.get("instanceId"))?)
+    }
+
+    /// The model under the read lock and the request's instance, after moving that instance's due timed
+    /// messages into their queues. Reads that depend on queue contents (consumer state, traces, trends) use
+    /// it: when nothing is due, which is the common case, no write lock is taken, so a plain read never marks
+    /// the model changed (with `--data-dir`, every write guard makes the model be saved again). Only when a
+    /// timed message has come due is the write lock taken, briefly, to move it.
+    pub fn settled_read(&self, p: &Params) -> Result<(RwLockReadGuard<'a, RocketMqModel>, String), ApiError> {
+        let store = &self.state.store.rocketmq;
+        let model = store.read();
+        let instance_id = self.instance_id(&model, p)?;
+        if !model.instance(self.account, self.region, &instance_id)?.has_due() {
+            return Ok((model, instance_id));
+        }
+        drop(model);
+        store.write().instance_mut(self.account, self.region, &instance_id)?.settle_due();
+        // Another request may have changed the model between the two locks: the caller looks the instance up
+        // again under this read lock, so a deleted instance is reported as missing.
+        Ok((store.read(), instance_id))
     }
 }
 

@@ -215,7 +215,7 @@ fn offset_msg_id(commit_offset: i64) -> String {
 impl Topic {
     /// Moves timed messages whose delivery time has come into their queues.
     fn settle(&mut self, now: i64) {
-        if self.scheduled.iter().all(|m| m.start_deliver_ms.unwrap_or(0) > now) {
+        if !self.has_due(now) {
             return;
         }
         let (mut due, waiting): (Vec<Message>, Vec<Message>) =
@@ -230,6 +230,11 @@ impl Topic {
         }
     }
 
+    /// Whether a timed message's delivery time has come by `now`.
+    fn has_due(&self, now: i64) -> bool {
+        self.scheduled.iter().any(|m| m.start_deliver_ms.unwrap_or(0) <= now)
+    }
+
     fn message_at(&self, queue_id: u32, offset: i64) -> Option<&Message> {
         self.queues.get(queue_id as usize)?.messages.get(usize::try_from(offset).ok()?)
     }
@@ -240,6 +245,13 @@ impl Topic {
 }
 
 impl Instance {
+    /// Whether any timed message has come due, i.e. whether [`Instance::settle_due`] would move anything. Reads
+    /// check this under the read lock and take the write lock only when it holds.
+    pub fn has_due(&self) -> bool {
+        let now = now_ms();
+        self.topics.values().any(|t| t.has_due(now))
+    }
+
     /// Moves due timed messages into their queues (call before reading consumer state).
     pub fn settle_due(&mut self) {
         let now = now_ms();

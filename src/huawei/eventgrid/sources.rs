@@ -28,7 +28,9 @@ pub fn render(model: &EventBusModel, s: &EventSource) -> Value {
         "error_info": {},
     });
     if let Some(detail) = &s.detail {
-        // The seed's examples return the detail as a JSON-encoded string.
+        // The seed's examples return the detail as a JSON-encoded string. They also echo the RabbitMQ
+        // `password` (`"password":"changeme"`) in it, so the detail (secret_key/password included) is returned
+        // as stored, unlike APIG secret headers and connection passwords, whose values the seed never shows.
         v["detail"] = Value::from(detail.to_string());
     }
     v

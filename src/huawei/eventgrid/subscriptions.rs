@@ -19,8 +19,69 @@ pub const MAX_RETRY_TIMES: u32 = 100;
 /// ExecuteSubscriptionOperation: "单次批量操作最多支持10个订阅".
 pub const MAX_OPERATION_IDS: usize = 10;
 
+/// What every answer shows in place of an APIG header value marked `is_value_secret`. The seed's examples only
+/// show non-secret headers, so the mask is not documented; `******` is what the console shows for secrets.
+pub const SECRET_MASK: &str = "******";
+
 fn opt_or_empty(v: &Option<Value>) -> Value {
     v.clone().unwrap_or_else(|| json!({}))
+}
+
+fn is_value_secret(header: &Value) -> bool {
+    header.get("is_value_secret").and_then(Value::as_bool) == Some(true)
+}
+
+fn header_parameters_mut(apigw_detail: &mut Value) -> Option<&mut Vec<Value>> {
+    apigw_detail.pointer_mut("/invocation_http_parameters/header_parameters").and_then(Value::as_array_mut)
+}
+
+/// `apigw_detail` as answers show it: secret header values replaced by [`SECRET_MASK`]. (The stored value is
+/// what delivery sends; it never leaves the server through the API.)
+fn masked_apigw_detail(detail: &Option<Value>) -> Value {
+    let mut v = opt_or_empty(detail);
+    for header in header_parameters_mut(&mut v).into_iter().flatten() {
+        if !is_value_secret(header) {
+            continue;
+        }
+        if let Some(map) = header.as_object_mut() {
+            if map.contains_key("value") {
+                map.insert("value".into(), Value::from(SECRET_MASK));
+            }
+        }
+    }
+    v
+}
+
+/// A client that reads a target and sends it back sends [`SECRET_MASK`] for each secret header: such a header
+/// keeps the value stored under the same key in `keep` (a new value replaces it). The mask for a header that
+/// has no stored secret is refused rather than stored, since it would be delivered literally.
+fn restore_secret_headers(apigw_detail: &mut Value, keep: Option<&SubscriptionTarget>) -> Result<(), EgError> {
+    let stored: Vec<&Value> = keep
+        .and_then(|k| k.apigw_detail.as_ref())
+        .and_then(|d| d.pointer("/invocation_http_parameters/header_parameters"))
+        .and_then(Value::as_array)
+        .map(|list| list.iter().filter(|h| is_value_secret(h)).collect())
+        .unwrap_or_default();
+    for header in header_parameters_mut(apigw_detail).into_iter().flatten() {
+        if !is_value_secret(header) || header.get("value").and_then(Value::as_str) != Some(SECRET_MASK) {
+            continue;
+        }
+        let key = header.get("key").and_then(Value::as_str).unwrap_or("");
+        let kept = stored
+            .iter()
+            .find(|h| h.get("key").and_then(Value::as_str).unwrap_or("") == key)
+            .and_then(|h| h.get("value"))
+            .cloned()
+            .ok_or_else(|| {
+                EgError::Parameter(format!(
+                    "header_parameters[{key}].value: {SECRET_MASK} stands for a stored secret, and this target has none for that key"
+                ))
+            })?;
+        if let Some(map) = header.as_object_mut() {
+            map.insert("value".into(), kept);
+        }
+    }
+    Ok(())
 }
 
 pub fn render_transform(t: &Transform) -> Value {
@@ -55,7 +116,7 @@ pub fn render_target(t: &SubscriptionTarget) -> Value {
         "kafka_detail": opt_or_empty(&t.kafka_detail),
         "smn_detail": opt_or_empty(&t.smn_detail),
         "eg_detail": opt_or_empty(&t.eg_detail),
-        "apigw_detail": opt_or_empty(&t.apigw_detail),
+        "apigw_detail": masked_apigw_detail(&t.apigw_detail),
         "retry_times": t.retry_times.unwrap_or(0),
         "transform": render_transform(&t.transform),
         "dead_letter_queue": opt_or_empty(&t.dead_letter_queue),
@@ -201,8 +262,9 @@ fn parse_target(
         check_detail_size(field, &v)?;
         details.push(v);
     }
-    let [detail, kafka_detail, smn_detail, eg_detail, apigw_detail, rocketmq_detail, dead_letter_queue]: [Option<Value>;
-        7] = details.try_into().map_err(|_| EgError::Internal("detail fields".into()))?;
+    let [detail, kafka_detail, smn_detail, eg_detail, mut apigw_detail, rocketmq_detail, dead_letter_queue]: [Option<
+        Value,
+    >; 7] = details.try_into().map_err(|_| EgError::Internal("detail fields".into()))?;
 
     if let Some(d) = &detail {
         let d = Body::from_value(d, "detail")?;
@@ -255,6 +317,9 @@ fn parse_target(
                 h.opt_bool("is_value_secret")?;
             }
         }
+    }
+    if let Some(a) = &mut apigw_detail {
+        restore_secret_headers(a, keep)?;
     }
     if let Some(r) = &rocketmq_detail {
         let r = Body::from_value(r, "rocketmq_detail")?;

@@ -1,0 +1,151 @@
+//! EventGrid APIG targets with `is_value_secret` headers: answers mask the value, updates that send the mask
+//! back keep the stored secret, a new value replaces it, and delivery still sends the real value.
+
+mod common;
+mod huawei_support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use huawei_support::Eg;
+use parking_lot::Mutex;
+use serde_json::{json, Value};
+
+const SECRET: &str = "s3cr3t-token-value";
+const MASK: &str = "******";
+
+/// Records the `x-api-key` and `x-plain` header of every request it receives.
+async fn start_receiver() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
+    async fn hook(State(seen): State<Arc<Mutex<Vec<(String, String)>>>>, headers: HeaderMap) -> StatusCode {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        seen.lock().push((header("x-api-key"), header("x-plain")));
+        StatusCode::OK
+    }
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let app = axum::Router::new().fallback(hook).with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}"), seen)
+}
+
+fn apig_target(url: &str, secret: &str) -> Value {
+    json!({"id": "apig-target", "name": "HC.APIG", "provider_type": "OFFICIAL",
+        "apigw_detail": {"url": url, "invocation_http_parameters": {"header_parameters": [
+            {"is_value_secret": true, "key": "x-api-key", "value": secret},
+            {"is_value_secret": false, "key": "x-plain", "value": "visible"}
+        ]}},
+        "transform": {"type": "ORIGINAL"}})
+}
+
+/// A channel with a source and a subscription with one APIG target carrying a secret header.
+async fn setup(eg: &Eg, url: &str) -> (String, String) {
+    let channel_id = eg.create_channel("secrets").await;
+    eg.create_source(&channel_id, "svc").await;
+    let body = json!({"name": "with-secret", "channel_id": channel_id,
+        "sources": [{"name": "svc", "provider_type": "CUSTOM", "filter": {"source": [{"op": "StringIn", "values": ["svc"]}]}}],
+        "targets": [apig_target(url, SECRET)]});
+    let created = eg.post("/subscriptions", &body).await;
+    let created = created.ok();
+    assert!(!created.to_string().contains(SECRET), "create answer leaks the secret: {created}");
+    (channel_id, created["id"].as_str().unwrap().to_string())
+}
+
+fn headers_of(target: &Value) -> &Vec<Value> {
+    target["apigw_detail"]["invocation_http_parameters"]["header_parameters"].as_array().unwrap()
+}
+
+/// The value the model stores for the secret header (what delivery sends).
+fn stored_secret(eg: &Eg, sub: &str) -> String {
+    let model = eg.srv.state.store.eventbus.read();
+    let s = model.subscription(&eg.project, sub).unwrap();
+    s.targets[0].apigw_detail.as_ref().unwrap()["invocation_http_parameters"]["header_parameters"][0]["value"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn show_list_and_target_show_mask_secret_header_values() {
+    let eg = Eg::start().await;
+    let (_, sub) = setup(&eg, "http://127.0.0.1:9/apig").await;
+    let shown = eg.get(&format!("/subscriptions/{sub}"), &[]).await;
+    let shown = shown.ok();
+    let listed = eg.get("/subscriptions", &[]).await;
+    let listed = listed.ok();
+    let target = eg.get(&format!("/subscriptions/{sub}/targets/apig-target"), &[]).await;
+    let target = target.ok();
+    for answer in [shown, listed, target] {
+        assert!(!answer.to_string().contains(SECRET), "answer leaks the secret: {answer}");
+    }
+    for t in [&shown["targets"][0], &listed["items"][0]["targets"][0], target] {
+        let headers = headers_of(t);
+        assert_eq!(headers[0], json!({"is_value_secret": true, "key": "x-api-key", "value": MASK}));
+        assert_eq!(headers[1], json!({"is_value_secret": false, "key": "x-plain", "value": "visible"}));
+    }
+    // The admin request log records paths, never bodies.
+    let log = eg.srv.client.get(format!("{}/_localyun/requests", eg.srv.base)).send().await.unwrap();
+    assert!(!log.text().await.unwrap().contains(SECRET));
+    assert_eq!(stored_secret(&eg, &sub), SECRET);
+}
+
+#[tokio::test]
+async fn updates_sending_the_mask_keep_the_secret_and_new_values_replace_it() {
+    let eg = Eg::start().await;
+    let (_, sub) = setup(&eg, "http://127.0.0.1:9/apig").await;
+    let path = format!("/subscriptions/{sub}/targets/apig-target");
+    // Read-modify-write with the masked value: the secret survives.
+    let mut target = eg.get(&path, &[]).await.ok().clone();
+    target["retry_times"] = json!(3);
+    let updated = eg.put(&path, &target).await;
+    assert_eq!(headers_of(updated.ok())[0]["value"], MASK);
+    assert_eq!(updated.ok()["retry_times"], 3);
+    assert_eq!(stored_secret(&eg, &sub), SECRET);
+    // The same through UpdateSubscription (targets matched by id).
+    let shown = eg.get(&format!("/subscriptions/{sub}"), &[]).await.ok().clone();
+    let updated = eg.put(&format!("/subscriptions/{sub}"), &json!({"targets": shown["targets"]})).await;
+    assert!(!updated.ok().to_string().contains(SECRET));
+    assert_eq!(stored_secret(&eg, &sub), SECRET);
+    // A new value replaces the secret, and is masked in the answer too.
+    let updated = eg.put(&path, &apig_target("http://127.0.0.1:9/apig", "rotated-secret")).await;
+    assert!(!updated.ok().to_string().contains("rotated-secret"));
+    assert_eq!(stored_secret(&eg, &sub), "rotated-secret");
+    // The mask for a header without a stored secret is refused, not stored (it would be sent literally).
+    let mut renamed = apig_target("http://127.0.0.1:9/apig", MASK);
+    renamed["apigw_detail"]["invocation_http_parameters"]["header_parameters"][0]["key"] = json!("x-other");
+    eg.put(&path, &renamed).await.assert_error(400, "EG.00513000", "Parameter error");
+    let mut fresh = apig_target("http://127.0.0.1:9/apig", MASK);
+    fresh["id"] = json!("fresh-target");
+    eg.post(&format!("/subscriptions/{sub}/targets"), &fresh).await.assert_error(400, "EG.00513000", "Parameter error");
+    assert_eq!(stored_secret(&eg, &sub), "rotated-secret");
+}
+
+#[tokio::test]
+async fn delivery_sends_the_real_secret_header_value() {
+    let eg = Eg::start().await;
+    let (base, seen) = start_receiver().await;
+    let (channel_id, sub) = setup(&eg, &format!("{base}/apig")).await;
+    // Round-trip the masked target first: delivery must still use the stored secret.
+    let path = format!("/subscriptions/{sub}/targets/apig-target");
+    let target = eg.get(&path, &[]).await.ok().clone();
+    eg.put(&path, &target).await.ok();
+    let event = json!({"id": "e-1", "source": "svc", "specversion": "1.0", "type": "t", "data": {}});
+    let r = eg.post(&format!("/channels/{channel_id}/events"), &json!({"events": [event]})).await;
+    assert_eq!(r.ok()["failed_count"], 0);
+    for _ in 0..200 {
+        if !seen.lock().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let got = seen.lock().clone();
+    assert_eq!(got, vec![(SECRET.to_string(), "visible".to_string())]);
+    // The trace of that delivery does not carry the secret either.
+    let trace_id = r.ok()["events"][0]["event_id"].as_str().unwrap().to_string();
+    let trace = eg.get(&format!("/events/trace/detail/{trace_id}"), &[("channel_id", &channel_id)]).await;
+    assert!(!trace.ok().to_string().contains(SECRET));
+}

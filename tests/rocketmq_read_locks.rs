@@ -1,0 +1,214 @@
+//! RocketMQ read routes that first move due timed messages (consumer/*, message/trace, trend/*, later pages of
+//! paged queries) take the write lock only when a timed message has come due. Plain reads leave the model's
+//! generation alone, so with `--data-dir` they never rewrite the model's file; a read after a timed message
+//! came due moves it, and that move is persisted.
+
+mod common;
+mod rocketmq_support;
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use localyun::engine::rocketmq::{ConsumerClient, NewMessage};
+use rocketmq_support::*;
+use serde_json::Value;
+
+/// How far in the future the timed message is due: long enough for every read below to run first.
+const DUE_IN_MS: i64 = 2_000;
+
+struct Setup {
+    api: Api,
+    msg_id: String,
+    due_ms: i64,
+    file: PathBuf,
+    _dir: TempDir,
+}
+
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A `--data-dir` server whose default instance holds topic `T_r` with one stored and one timed message, and
+/// group `GID_r` whose online client subscribes `T_r`.
+async fn setup() -> Setup {
+    let dir = std::env::temp_dir().join(format!("localyun-rmq-read-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = localyun::Config { data_dir: Some(dir.clone()), ..localyun::Config::default() };
+    let api = Api::with_config(config).await;
+    let id = api.default_instance();
+    api.create_topic(&id, "T_r", "0").await;
+    api.create_group(&id, "GID_r").await;
+    let due_ms = now_ms() + DUE_IN_MS;
+    let msg_id = {
+        let mut model = api.srv.state.store.rocketmq.write();
+        model.connect_consumer(&id, "GID_r", ConsumerClient::new("c1", "10.0.0.5", &[("T_r", "*")])).unwrap();
+        model.send(&id, "T_r", NewMessage::new("a", "k", "now")).unwrap();
+        model
+            .send(&id, "T_r", NewMessage { start_deliver_ms: Some(due_ms), ..NewMessage::new("a", "k", "later") })
+            .unwrap()
+    };
+    // Any answered request saves what changed so far (here: the test's own writes to the model).
+    assert_ok(&api.get("topic/listNames", &[]).await.1);
+    let file = api.srv.state.persistence.as_ref().expect("--data-dir persistence").model_path("rocketmq");
+    assert!(file.exists());
+    Setup { api, msg_id, due_ms, file, _dir: TempDir(dir) }
+}
+
+fn file_state(file: &PathBuf) -> (SystemTime, Vec<u8>) {
+    (std::fs::metadata(file).unwrap().modified().unwrap(), std::fs::read(file).unwrap())
+}
+
+/// The timed messages still waiting and the messages in queues of `T_r`, as the saved file holds them.
+fn saved_counts(file: &PathBuf) -> (usize, usize) {
+    let saved: Value = serde_json::from_slice(&localyun::persist::read_state_file(file, "rocketmq").unwrap()).unwrap();
+    let instance = saved["instances"].as_object().unwrap().values().find(|i| i["topics"].get("T_r").is_some()).unwrap();
+    let topic = &instance["topics"]["T_r"];
+    let queued = topic["queues"].as_array().unwrap().iter().map(|q| q["messages"].as_array().unwrap().len()).sum();
+    (topic["scheduled"].as_array().unwrap().len(), queued)
+}
+
+/// Every read route whose handler moves due timed messages, plus the read-only ones, once each.
+async fn read_everything(api: &Api, msg_id: &str, task_id: &str) {
+    let now = now_ms().to_string();
+    let hour_ago = (now_ms() - 3_600_000).to_string();
+    let group = [("groupId", "GID_r")];
+    let group_topic = [("groupId", "GID_r"), ("topic", "T_r")];
+    let trend =
+        [("topic", "T_r"), ("beginTime", hour_ago.as_str()), ("endTime", now.as_str()), ("period", "1"), ("type", "0")];
+    let mut group_trend = trend.to_vec();
+    group_trend.push(("groupId", "GID_r"));
+    let calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("consumer/accumulate", group.to_vec()),
+        ("consumer/accumulate", vec![("groupId", "GID_r"), ("detail", "true")]),
+        ("consumer/status", vec![("groupId", "GID_r"), ("detail", "true")]),
+        ("consumer/getConnection", group.to_vec()),
+        ("consumer/timespan", group_topic.to_vec()),
+        ("message/trace", vec![("topic", "T_r"), ("msgId", msg_id)]),
+        ("message/getById", vec![("topic", "T_r"), ("msgId", msg_id)]),
+        ("message/getByKey", vec![("topic", "T_r"), ("key", "k")]),
+        (
+            "message/getByPagedTopic",
+            vec![
+                ("topic", "T_r"),
+                ("beginTime", "0"),
+                ("endTime", now.as_str()),
+                ("currentPage", "1"),
+                ("pageSize", "5"),
+                ("taskId", task_id),
+            ],
+        ),
+        ("trend/topicInputTps", trend.to_vec()),
+        ("trend/groupOutputTps", group_trend),
+        ("topic/get", vec![("topic", "T_r")]),
+        ("group/list", vec![]),
+    ];
+    for (route, params) in calls {
+        let (status, body) = api.get(route, &params).await;
+        assert_eq!(status, 200, "{route}: {body}");
+        assert_ok(&body);
+    }
+}
+
+#[tokio::test]
+async fn plain_reads_take_no_write_lock_and_never_rewrite_the_data_file() {
+    let s = setup().await;
+    let model = &s.api.srv.state.store.rocketmq;
+    // Starting a paged query stores its task (a write); its later pages are reads.
+    let now = now_ms().to_string();
+    let (_, first) = s
+        .api
+        .get(
+            "message/getByPagedTopic",
+            &[("topic", "T_r"), ("beginTime", "0"), ("endTime", &now), ("currentPage", "1"), ("pageSize", "5")],
+        )
+        .await;
+    assert_ok(&first);
+    let task_id = first["data"]["taskId"].as_str().unwrap().to_string();
+
+    let generation = model.generation();
+    let before = file_state(&s.file);
+    for _ in 0..3 {
+        read_everything(&s.api, &s.msg_id, &task_id).await;
+    }
+    assert!(now_ms() < s.due_ms, "the reads ran past the timed message's delivery time; raise DUE_IN_MS");
+    assert_eq!(model.generation(), generation, "a plain read marked the RocketMQ model changed");
+    assert_eq!(file_state(&s.file), before, "a plain read rewrote the RocketMQ data file");
+    assert_eq!(saved_counts(&s.file), (1, 1));
+}
+
+#[tokio::test]
+async fn a_read_after_a_timed_message_came_due_moves_it_and_persists_the_move() {
+    let s = setup().await;
+    let model = &s.api.srv.state.store.rocketmq;
+    let (_, body) = s.api.get("consumer/accumulate", &[("groupId", "GID_r")]).await;
+    assert_eq!(body["data"]["totalDiff"], 1, "{body}");
+    let generation = model.generation();
+    let before = file_state(&s.file);
+
+    let wait = s.due_ms - now_ms() + 50;
+    tokio::time::sleep(Duration::from_millis(wait.max(0) as u64)).await;
+    let (_, body) = s.api.get("consumer/accumulate", &[("groupId", "GID_r")]).await;
+    assert_eq!(body["data"]["totalDiff"], 2, "{body}");
+    assert!(model.generation() > generation, "moving the due message is a change");
+    assert_ne!(file_state(&s.file).1, before.1, "the move was not saved");
+    assert_eq!(saved_counts(&s.file), (0, 2), "the saved file still holds the message as timed");
+
+    // Once moved, reads are plain again.
+    let generation = model.generation();
+    let after = file_state(&s.file);
+    for route in ["consumer/accumulate", "consumer/status"] {
+        assert_ok(&s.api.get(route, &[("groupId", "GID_r")]).await.1);
+    }
+    let (_, body) = s.api.get("message/trace", &[("topic", "T_r"), ("msgId", &s.msg_id)]).await;
+    assert_ok(&body);
+    assert_eq!(model.generation(), generation);
+    assert_eq!(file_state(&s.file), after);
+}
+
+#[tokio::test]
+async fn each_settling_route_moves_a_due_message_itself() {
+    // trace, timespan, status and trend each settle on their own (not only accumulate).
+    let routes: [(&str, fn(&str, &str, &str) -> Vec<(String, String)>); 4] = [
+        ("message/trace", |msg_id, _, _| vec![("topic".into(), "T_r".into()), ("msgId".into(), msg_id.into())]),
+        ("consumer/timespan", |_, _, _| vec![("groupId".into(), "GID_r".into()), ("topic".into(), "T_r".into())]),
+        ("consumer/status", |_, _, _| vec![("groupId".into(), "GID_r".into())]),
+        ("trend/topicInputTps", |_, begin, end| {
+            vec![
+                ("topic".into(), "T_r".into()),
+                ("beginTime".into(), begin.into()),
+                ("endTime".into(), end.into()),
+                ("period".into(), "1".into()),
+                ("type".into(), "0".into()),
+            ]
+        }),
+    ];
+    let sets = independent_setups(routes.len()).await;
+    for ((route, params), s) in routes.into_iter().zip(sets) {
+        let model = &s.api.srv.state.store.rocketmq;
+        let wait = s.due_ms - now_ms() + 50;
+        tokio::time::sleep(Duration::from_millis(wait.max(0) as u64)).await;
+        let generation = model.generation();
+        let begin = (now_ms() - 3_600_000).to_string();
+        let end = (now_ms() + 60_000).to_string();
+        let owned = params(&s.msg_id, &begin, &end);
+        let params: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let (status, body) = s.api.get(route, &params).await;
+        assert_eq!(status, 200, "{route}: {body}");
+        assert_ok(&body);
+        assert!(model.generation() > generation, "{route} did not move the due message");
+        assert_eq!(saved_counts(&s.file), (0, 2), "{route}: the move was not saved");
+    }
+}
+
+/// `n` independent servers, set up one after another (their timed messages come due about together).
+async fn independent_setups(n: usize) -> Vec<Setup> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(setup().await);
+    }
+    out
+}
