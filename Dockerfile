@@ -7,13 +7,16 @@ FROM rust:1-slim-bookworm AS build
 WORKDIR /src
 # Dependencies first, so source edits do not refetch and rebuild every crate.
 COPY Cargo.toml Cargo.lock rustfmt.toml ./
-RUN mkdir src \
+# The manifest declares the benchmark target, so its file must exist for cargo to read the manifest.
+RUN mkdir -p src benches/localyun \
     && echo 'fn main() {}' > src/main.rs \
     && echo '' > src/lib.rs \
+    && echo 'fn main() {}' > benches/localyun/main.rs \
     && cargo fetch --locked \
-    && rm -rf src
+    && rm -rf src benches
 COPY src ./src
 COPY fixtures ./fixtures
+COPY benches ./benches
 RUN cargo build --release --locked \
     && install -D -m 0755 target/release/localyun /out/usr/local/bin/localyun \
     && mkdir -p /out/data
