@@ -329,6 +329,21 @@ async fn rocketmq_list_answers_keep_their_bytes() {
         ("group/list", "none", vec![("instanceId", default.as_str()), ("groupId", "GID_nothing")]),
         ("group/list", "namespaced", vec![("instanceId", namespaced.as_str())]),
     ];
+    // Failures share the envelope: an unknown instance, a missing parameter, a write.
+    let failures: &[(&str, &str, Vec<(&str, &str)>)] = &[
+        ("topic/listInPage", "unknown_instance", vec![("instanceId", "MQ_INST_100000000001_NOPE")]),
+        ("topic/listInPage", "missing_instance", vec![]),
+        (
+            "topic/create",
+            "bad_order_type",
+            vec![("instanceId", default.as_str()), ("topic", "T_x"), ("orderType", "3")],
+        ),
+    ];
+    for (route, label, params) in failures {
+        let text = rocketmq(srv, route, params).await;
+        assert!(text.contains("\"success\":false"), "{text}");
+        golden(&format!("rocketmq_{}_{label}", route.replace('/', "_")), &text);
+    }
     for (route, label, params) in cases {
         let text = rocketmq(srv, route, params).await;
         assert!(text.contains("\"success\":true"), "{text}");
@@ -336,4 +351,7 @@ async fn rocketmq_list_answers_keep_their_bytes() {
         let text = text.replace(namespaced.as_str(), "<NAMESPACED>");
         golden(&format!("rocketmq_{}_{label}", route.replace('/', "_")), &text);
     }
+    let created =
+        rocketmq(srv, "topic/create", &[("instanceId", &default), ("topic", "T_last"), ("orderType", "0")]).await;
+    golden("rocketmq_topic_create_ok", &created);
 }
