@@ -1,15 +1,13 @@
 //! Consumer group actions: CreateConsumerGroup, GetConsumerList, GetConsumerProgress, DeleteConsumerGroup.
 
-use crate::http::object;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::error::AlibabaError;
 use super::topics::MAX_PAGE_SIZE;
-use super::wire::{remark, resource_name, Params};
-use super::{
-    fields, find_instance, find_instance_mut, instance_id, region, tags_to_extra, tags_value, ApiVersion, Ctx,
-};
-use crate::engine::kafka::ConsumerGroup;
+use super::wire::{remark, resource_name, Params, Reply};
+use super::{fields, find_instance, find_instance_mut, instance_id, region, tags_to_extra, ApiVersion, Ctx, TagList};
+use crate::engine::kafka::{ConsumerGroup, KafkaInstance};
 
 /// `ConsumerId`: letters, digits, `_`, `-`, 3-64 characters, cut at 64 (seed DeleteConsumerGroup).
 fn consumer_id(p: &Params) -> Result<&str, AlibabaError> {
@@ -43,45 +41,91 @@ pub fn create_consumer_group(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Va
     Ok(Map::new())
 }
 
-pub fn get_consumer_list(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, AlibabaError> {
+pub fn get_consumer_list(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, AlibabaError> {
     let instance = instance_id(p)?;
     let region = region(p, true)?;
     let model = ctx.state.store.kafka.read();
     let instance = find_instance(&model, ctx, instance, region)?;
     let groups = instance.groups_newest_first();
-    let vo = |g: &ConsumerGroup| -> Value {
-        let mut v = json!({"ConsumerId": g.name, "InstanceId": instance.id, "RegionId": instance.region});
-        if ctx.version == ApiVersion::V20190916 {
-            if let Value::Object(m) = &mut v {
-                m.insert("Remark".into(), Value::from(g.remark.as_str()));
-                m.insert("Tags".into(), tags_value(&g.extra));
-            }
-        }
-        v
-    };
-    match ctx.version {
+    let vo = |g| ConsumerVo::of(g, instance, ctx.version);
+    let page = match ctx.version {
         // The seed's version has no paging: every group, newest first.
         ApiVersion::V20181015 => {
-            let items: Vec<Value> = groups.map(vo).collect();
-            Ok(fields(object([("ConsumerList", object([("ConsumerVO", Value::Array(items))]))])))
+            ConsumerPage { paging: None, consumer_list: ConsumerList { consumer_vo: groups.map(vo).collect() } }
         }
         ApiVersion::V20190916 => {
             let (page, size) = p.paging(MAX_PAGE_SIZE)?;
             let filter = p.non_empty("ConsumerId");
             let skip = (page - 1).saturating_mul(size);
-            let (total, items): (usize, Vec<Value>) = match filter {
+            let (total, items): (usize, Vec<ConsumerVo<'_>>) = match filter {
                 None => (groups.len(), groups.skip(skip).take(size).map(vo).collect()),
                 Some(f) => {
-                    let matching: Vec<&ConsumerGroup> = groups.filter(|g| g.name.contains(f)).collect();
-                    (matching.len(), matching.into_iter().skip(skip).take(size).map(vo).collect())
+                    let mut total = 0;
+                    let mut items = Vec::new();
+                    for g in groups.filter(|g| g.name.contains(f)) {
+                        if total >= skip && items.len() < size {
+                            items.push(vo(g));
+                        }
+                        total += 1;
+                    }
+                    (total, items)
                 }
             };
-            Ok(fields(object([
-                ("CurrentPage", page.into()),
-                ("PageSize", size.into()),
-                ("Total", total.into()),
-                ("ConsumerList", object([("ConsumerVO", Value::Array(items))])),
-            ])))
+            ConsumerPage {
+                paging: Some(Paging { current_page: page, page_size: size, total }),
+                consumer_list: ConsumerList { consumer_vo: items },
+            }
+        }
+    };
+    // Serialised while the read lock is held: the page borrows from the model, nothing is cloned.
+    Ok(ctx.reply(&page))
+}
+
+/// GetConsumerList's fields: the paging fields (2019-09-16 only), then the list.
+#[derive(Serialize)]
+struct ConsumerPage<'a> {
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    paging: Option<Paging>,
+    #[serde(rename = "ConsumerList")]
+    consumer_list: ConsumerList<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Paging {
+    current_page: usize,
+    page_size: usize,
+    total: usize,
+}
+
+#[derive(Serialize)]
+struct ConsumerList<'a> {
+    #[serde(rename = "ConsumerVO")]
+    consumer_vo: Vec<ConsumerVo<'a>>,
+}
+
+/// A group as GetConsumerList shows it; `Remark` and `Tags` only in 2019-09-16.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ConsumerVo<'a> {
+    consumer_id: &'a str,
+    instance_id: &'a str,
+    region_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remark: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags: Option<TagList<'a>>,
+}
+
+impl<'a> ConsumerVo<'a> {
+    fn of(g: &'a ConsumerGroup, instance: &'a KafkaInstance, version: ApiVersion) -> Self {
+        let v2019 = version == ApiVersion::V20190916;
+        ConsumerVo {
+            consumer_id: &g.name,
+            instance_id: &instance.id,
+            region_id: &instance.region,
+            remark: v2019.then_some(g.remark.as_str()),
+            tags: v2019.then(|| TagList::of(&g.extra)),
         }
     }
 }

@@ -18,7 +18,7 @@ use axum::response::Response;
 use serde_json::{Map, Value};
 
 pub use error::AlibabaError;
-use wire::{Format, Params};
+use wire::{Format, Params, Reply};
 
 use crate::credentials::{signatures_match, KeyLookup};
 use crate::engine::ids::stable_suffix;
@@ -65,25 +65,44 @@ pub struct Ctx<'a> {
     pub state: &'a AppState,
     pub account: &'a str,
     pub version: ApiVersion,
+    /// The answer's format, request id and success `Message`, for handlers that serialise their answer
+    /// themselves (`Ctx::reply`).
+    pub format: Format,
+    pub request_id: &'a str,
+    pub message: &'static str,
 }
 
-type Handler = fn(&Ctx<'_>, &Params) -> Result<Map<String, Value>, AlibabaError>;
+impl Ctx<'_> {
+    /// The answer from typed fields: JSON serialised straight to bytes, XML through the tree.
+    pub fn reply<T: serde::Serialize + ?Sized>(&self, fields: &T) -> Reply {
+        wire::typed_reply(self.format, self.request_id, self.message, fields)
+    }
+}
+
+/// An action handler: most answer a JSON tree of fields; the list actions (the hot reads) answer typed
+/// views through `Ctx::reply`.
+#[derive(Copy, Clone)]
+enum Handler {
+    Tree(fn(&Ctx<'_>, &Params) -> Result<Map<String, Value>, AlibabaError>),
+    Typed(fn(&Ctx<'_>, &Params) -> Result<Reply, AlibabaError>),
+}
 
 /// The action table: handler and the success `Message` (the seed's Get* pages say `operation success.`,
 /// its Create/Delete pages `operation success`, without the period).
 fn action_handler(action: &str) -> Option<(Handler, &'static str)> {
     const READ: &str = "operation success.";
     const WRITE: &str = "operation success";
+    use Handler::{Tree, Typed};
     Some(match action {
-        "GetInstanceList" => (instances::get_instance_list, READ),
-        "CreateTopic" => (topics::create_topic, WRITE),
-        "GetTopicList" => (topics::get_topic_list, READ),
-        "GetTopicStatus" => (topics::get_topic_status, READ),
-        "DeleteTopic" => (topics::delete_topic, WRITE),
-        "GetConsumerList" => (groups::get_consumer_list, READ),
-        "GetConsumerProgress" => (groups::get_consumer_progress, READ),
-        "DeleteConsumerGroup" => (groups::delete_consumer_group, WRITE),
-        "CreateConsumerGroup" => (groups::create_consumer_group, WRITE),
+        "GetInstanceList" => (Typed(instances::get_instance_list), READ),
+        "CreateTopic" => (Tree(topics::create_topic), WRITE),
+        "GetTopicList" => (Typed(topics::get_topic_list), READ),
+        "GetTopicStatus" => (Tree(topics::get_topic_status), READ),
+        "DeleteTopic" => (Tree(topics::delete_topic), WRITE),
+        "GetConsumerList" => (Typed(groups::get_consumer_list), READ),
+        "GetConsumerProgress" => (Tree(groups::get_consumer_progress), READ),
+        "DeleteConsumerGroup" => (Tree(groups::delete_consumer_group), WRITE),
+        "CreateConsumerGroup" => (Tree(groups::create_consumer_group), WRITE),
         _ => return None,
     })
 }
@@ -103,13 +122,14 @@ pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
     meta.action = params.get("Action").or_else(|| req.header("x-acs-action")).unwrap_or("").to_string();
     let outcome = match format_error {
         Some(e) => Err(e),
-        None => process(state, &req, &params, acs3, &mut meta),
+        None => process(state, &req, &params, acs3, format, &request_id, &mut meta),
     };
     let response = match outcome {
-        Ok((message, fields)) => {
+        Ok((message, Reply::Fields(fields))) => {
             let body = wire::success_body(&request_id, message, fields);
             wire::render(format, axum::http::StatusCode::OK, &xml_root(&meta.action, &params), &body)
         }
+        Ok((_, Reply::Body(bytes))) => wire::respond(format, axum::http::StatusCode::OK, bytes),
         Err(e) => {
             tracing::debug!(code = e.code(), "alibaba kafka request rejected");
             meta.error_code = Some(e.code().to_string());
@@ -140,8 +160,10 @@ fn process(
     req: &ApiRequest,
     params: &Params,
     acs3: bool,
+    format: Format,
+    request_id: &str,
     meta: &mut RequestMeta,
-) -> Result<(&'static str, Map<String, Value>), AlibabaError> {
+) -> Result<(&'static str, Reply), AlibabaError> {
     if req.method != Method::GET && req.method != Method::POST {
         return Err(AlibabaError::InvalidParameter("HTTPMethod".into(), "Only GET and POST are supported.".into()));
     }
@@ -161,8 +183,12 @@ fn process(
     let (handler, message) = action_handler(action).ok_or_else(|| AlibabaError::ActionNotFound(action.into()))?;
     let account = if acs3 { authenticate_acs3(state, req, meta)? } else { authenticate(state, req, params, meta)? };
     meta.account = Some(account.clone());
-    let fields = handler(&Ctx { state, account: &account, version }, params)?;
-    Ok((message, fields))
+    let ctx = Ctx { state, account: &account, version, format, request_id, message };
+    let reply = match handler {
+        Handler::Tree(handler) => Reply::Fields(handler(&ctx, params)?),
+        Handler::Typed(handler) => handler(&ctx, params)?,
+    };
+    Ok((message, reply))
 }
 
 /// Checks the common parameters, the key, the signature and the replay window; returns the account.
@@ -407,10 +433,18 @@ fn region(p: &Params, required: bool) -> Result<Option<&str>, AlibabaError> {
     Ok(r)
 }
 
-/// `{"TagVO": [{"Key","Value"}...]}` from tags kept in a resource's `extra`.
-fn tags_value(extra: &BTreeMap<String, Value>) -> Value {
-    let items = extra.get("Tags").and_then(Value::as_array).cloned().unwrap_or_default();
-    serde_json::json!({ "TagVO": items })
+/// `{"TagVO": [{"Key","Value"}...]}`, borrowing the tags kept in a resource's `extra` (none unless they are
+/// an array).
+#[derive(serde::Serialize)]
+struct TagList<'a> {
+    #[serde(rename = "TagVO")]
+    tag_vo: &'a [Value],
+}
+
+impl<'a> TagList<'a> {
+    fn of(extra: &'a BTreeMap<String, Value>) -> Self {
+        TagList { tag_vo: extra.get("Tags").and_then(Value::as_array).map_or(&[], Vec::as_slice) }
+    }
 }
 
 fn tags_to_extra(tags: Vec<(String, String)>) -> Value {

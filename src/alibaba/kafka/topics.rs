@@ -1,14 +1,12 @@
 //! Topic actions: CreateTopic, GetTopicList, GetTopicStatus, DeleteTopic.
 
-use crate::http::object;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::error::AlibabaError;
-use super::wire::{remark, resource_name, Params};
-use super::{
-    fields, find_instance, find_instance_mut, instance_id, region, tags_to_extra, tags_value, ApiVersion, Ctx,
-};
-use crate::engine::kafka::{topic_id, NewTopic, Topic};
+use super::wire::{remark, resource_name, Params, Reply};
+use super::{fields, find_instance, find_instance_mut, instance_id, region, tags_to_extra, ApiVersion, Ctx, TagList};
+use crate::engine::kafka::{topic_id, KafkaInstance, NewTopic, Topic};
 use crate::engine::Cloud;
 
 /// Partitions of a topic created without `PartitionNum` (2018-10-15 has no such parameter). Undocumented;
@@ -113,7 +111,7 @@ pub fn new_topic(name: &str, note: &str, partitions: i64, replicas: i64) -> Resu
     })
 }
 
-pub fn get_topic_list(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, AlibabaError> {
+pub fn get_topic_list(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, AlibabaError> {
     let instance = instance_id(p)?;
     // Listed as required, but the seed's own request example omits it; the SDKs send it.
     let region = region(p, false)?;
@@ -125,44 +123,81 @@ pub fn get_topic_list(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, A
     let model = ctx.state.store.kafka.read();
     let instance = find_instance(&model, ctx, instance, region)?;
     let skip = (page - 1).saturating_mul(size);
-    let vo = |t: &Topic| topic_vo(t, &instance.id, &instance.region, ctx.version);
+    let vo = |t| TopicVo::of(t, instance, ctx.version);
     // Without a filter the total is known and the page is read straight off the creation order.
-    let (total, items): (usize, Vec<Value>) = match filter {
+    let (total, items): (usize, Vec<TopicVo<'_>>) = match filter {
         None => (instance.topics.len(), instance.topics_newest_first().skip(skip).take(size).map(vo).collect()),
         Some(f) => {
-            let matching: Vec<&Topic> = instance.topics_newest_first().filter(|t| t.name.contains(f)).collect();
-            (matching.len(), matching.into_iter().skip(skip).take(size).map(vo).collect())
+            let mut total = 0;
+            let mut items = Vec::new();
+            for t in instance.topics_newest_first().filter(|t| t.name.contains(f)) {
+                if total >= skip && items.len() < size {
+                    items.push(vo(t));
+                }
+                total += 1;
+            }
+            (total, items)
         }
     };
-    Ok(fields(object([
-        ("CurrentPage", page.into()),
-        ("PageSize", size.into()),
-        ("Total", total.into()),
-        ("TopicList", object([("TopicVO", Value::Array(items))])),
-    ])))
+    let page = TopicPage { current_page: page, page_size: size, total, topic_list: TopicList { topic_vo: items } };
+    // Serialised while the read lock is held: the page borrows from the model, nothing is cloned.
+    Ok(ctx.reply(&page))
 }
 
-fn topic_vo(t: &Topic, instance: &str, region: &str, version: ApiVersion) -> Value {
-    let flag = |k: &str| t.extra.get(k).and_then(Value::as_bool).unwrap_or(false);
-    let mut vo = json!({
-        "Topic": t.name,
-        "CreateTime": t.created_at_ms,
-        "Remark": t.remark,
-        // 0 服务中 (in service), 1 冻结 (frozen), 2 暂停 (paused): topics here are always in service.
-        "Status": 0,
-        "StatusName": "服务中",
-        "InstanceId": instance,
-        "RegionId": region,
-        "PartitionNum": t.partitions.len(),
-        "CompactTopic": flag("CompactTopic"),
-        "LocalTopic": flag("LocalTopic"),
-    });
-    if version == ApiVersion::V20190916 {
-        if let Value::Object(m) = &mut vo {
-            m.insert("Tags".into(), tags_value(&t.extra));
+#[derive(Serialize)]
+struct TopicPage<'a> {
+    #[serde(rename = "CurrentPage")]
+    current_page: usize,
+    #[serde(rename = "PageSize")]
+    page_size: usize,
+    #[serde(rename = "Total")]
+    total: usize,
+    #[serde(rename = "TopicList")]
+    topic_list: TopicList<'a>,
+}
+
+#[derive(Serialize)]
+struct TopicList<'a> {
+    #[serde(rename = "TopicVO")]
+    topic_vo: Vec<TopicVo<'a>>,
+}
+
+/// A topic as GetTopicList shows it; `Tags` only in 2019-09-16.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct TopicVo<'a> {
+    topic: &'a str,
+    create_time: i64,
+    remark: &'a str,
+    /// 0 服务中 (in service), 1 冻结 (frozen), 2 暂停 (paused): topics here are always in service.
+    status: u8,
+    status_name: &'static str,
+    instance_id: &'a str,
+    region_id: &'a str,
+    partition_num: usize,
+    compact_topic: bool,
+    local_topic: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags: Option<TagList<'a>>,
+}
+
+impl<'a> TopicVo<'a> {
+    fn of(t: &'a Topic, instance: &'a KafkaInstance, version: ApiVersion) -> Self {
+        let flag = |k: &str| t.extra.get(k).and_then(Value::as_bool).unwrap_or(false);
+        TopicVo {
+            topic: &t.name,
+            create_time: t.created_at_ms,
+            remark: &t.remark,
+            status: 0,
+            status_name: "服务中",
+            instance_id: &instance.id,
+            region_id: &instance.region,
+            partition_num: t.partitions.len(),
+            compact_topic: flag("CompactTopic"),
+            local_topic: flag("LocalTopic"),
+            tags: (version == ApiVersion::V20190916).then(|| TagList::of(&t.extra)),
         }
     }
-    vo
 }
 
 pub fn get_topic_status(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, AlibabaError> {

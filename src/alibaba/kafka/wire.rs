@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::error::AlibabaError;
@@ -165,6 +166,44 @@ pub fn success_body(request_id: &str, message: &str, fields: Map<String, Value>)
     body
 }
 
+/// What a handler answers: its fields as a JSON tree (put in the success envelope and rendered as JSON or
+/// XML), or, for a JSON answer built from typed views, the whole success body already serialised.
+pub enum Reply {
+    Fields(Map<String, Value>),
+    Body(Vec<u8>),
+}
+
+/// The success envelope of `success_body`, serialised straight from a handler's typed fields.
+#[derive(Serialize)]
+struct SuccessEnvelope<'a, T: ?Sized> {
+    #[serde(rename = "RequestId")]
+    request_id: &'a str,
+    #[serde(rename = "Success")]
+    success: bool,
+    #[serde(rename = "Code")]
+    code: i32,
+    #[serde(rename = "Message")]
+    message: &'a str,
+    #[serde(flatten)]
+    fields: &'a T,
+}
+
+/// A handler's answer from typed fields (a struct serialising as an object): for JSON the whole success
+/// body is written straight to bytes, with no intermediate tree (the list answers' hot path); for XML the
+/// fields become the tree `to_xml` walks (serde_json keeps the struct's field order).
+pub fn typed_reply<T: Serialize + ?Sized>(format: Format, request_id: &str, message: &str, fields: &T) -> Reply {
+    match format {
+        Format::Json => Reply::Body(
+            serde_json::to_vec(&SuccessEnvelope { request_id, success: true, code: 200, message, fields })
+                .unwrap_or_default(),
+        ),
+        Format::Xml => Reply::Fields(match serde_json::to_value(fields) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        }),
+    }
+}
+
 /// The error envelope: the gateway's `RequestId`, `HostId`, `Code` (a string), `Message`, plus
 /// `Recommend` for gateway errors and the service's `Success: false` for business errors.
 pub fn error_body(request_id: &str, host_id: &str, err: &AlibabaError) -> Map<String, Value> {
@@ -186,9 +225,18 @@ pub fn error_body(request_id: &str, host_id: &str, err: &AlibabaError) -> Map<St
 
 /// Renders a body as JSON, or as XML under `root` (`{Action}Response`, or `Error` for errors).
 pub fn render(format: Format, status: StatusCode, root: &str, body: &Map<String, Value>) -> Response {
-    let (content_type, bytes) = match format {
-        Format::Json => ("application/json;charset=utf-8", serde_json::to_vec(body).unwrap_or_default()),
-        Format::Xml => ("text/xml;charset=utf-8", to_xml(root, body).into_bytes()),
+    let bytes = match format {
+        Format::Json => serde_json::to_vec(body).unwrap_or_default(),
+        Format::Xml => to_xml(root, body).into_bytes(),
+    };
+    respond(format, status, bytes)
+}
+
+/// A response of `bytes`, already rendered in `format`.
+pub fn respond(format: Format, status: StatusCode, bytes: Vec<u8>) -> Response {
+    let content_type = match format {
+        Format::Json => "application/json;charset=utf-8",
+        Format::Xml => "text/xml;charset=utf-8",
     };
     let mut response = (status, bytes).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -1,6 +1,7 @@
 //! Group routes: group/create, delete, list, subDetail, consumerUpdate. A missing group here is
 //! BIZ_PUBLISH_INFO_NOT_FOUND ("请求的GID没有找到").
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
@@ -29,21 +30,31 @@ pub fn list(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
     let filter = p.get("groupId");
     let model = ctx.state.store.rocketmq.read();
     let instance = model.instance(ctx.account, ctx.region, &ctx.instance_id(&model, p)?)?;
-    let groups: Vec<Value> = instance
+    let groups: Vec<GroupView<'_>> = instance
         .groups
         .values()
         .filter(|g| filter.is_none_or(|f| g.id == f))
-        .map(|g| {
-            json!({
-                "owner": ctx.account,
-                "instanceId": instance.id,
-                "groupId": g.id,
-                "independentNaming": instance.independent_naming,
-                "remark": g.remark,
-            })
+        .map(|g| GroupView {
+            owner: ctx.account,
+            instance_id: &instance.id,
+            group_id: &g.id,
+            independent_naming: instance.independent_naming,
+            remark: &g.remark,
         })
         .collect();
-    Ok(Reply::data(Value::from(groups)))
+    // Serialised while the read lock is held: the list borrows from the model, nothing is cloned.
+    Ok(Reply::typed(&groups, None, ctx.request_id))
+}
+
+/// A group as group/list shows it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GroupView<'a> {
+    owner: &'a str,
+    instance_id: &'a str,
+    group_id: &'a str,
+    independent_naming: bool,
+    remark: &'a str,
 }
 
 /// The topics an online group subscribes; an offline group shows none ("如果Group不在线则查不到数据").

@@ -48,6 +48,8 @@ pub struct Ctx<'a> {
     pub state: &'a AppState,
     pub account: &'a str,
     pub region: &'a str,
+    /// For routes that serialise their whole answer themselves (`Reply::typed`).
+    pub request_id: &'a str,
 }
 
 impl<'a> Ctx<'a> {
@@ -134,7 +136,7 @@ fn route_of(path: &str) -> Option<String> {
 pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
     let mut meta = RequestMeta::new(VENDOR);
     let request_id = uuid::Uuid::new_v4().to_string().to_uppercase();
-    let (status, body) = match process(state, &req, &mut meta) {
+    let (status, body) = match process(state, &req, &request_id, &mut meta) {
         Ok(reply) => (StatusCode::OK, wire::success(reply, &request_id)),
         Err(e) => {
             tracing::debug!(code = e.code, detail = %e.detail, "rocketmq request rejected");
@@ -142,10 +144,10 @@ pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
             (e.http_status(), wire::failure(&e, &request_id))
         }
     };
-    with_meta(wire::json_response(status, &body), meta)
+    with_meta(wire::json_response(status, body), meta)
 }
 
-fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> Result<Reply, ApiError> {
+fn process(state: &AppState, req: &ApiRequest, request_id: &str, meta: &mut RequestMeta) -> Result<Reply, ApiError> {
     let route = route_of(req.path()).unwrap_or_default();
     meta.action = route.clone();
     let mut pairs = req.query_pairs();
@@ -172,7 +174,7 @@ fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> Result
         state.store.rocketmq.read().region(&region)?;
         region
     };
-    handler(&Ctx { state, account: &account, region: &region }, &params)
+    handler(&Ctx { state, account: &account, region: &region, request_id }, &params)
 }
 
 /// Checks `_accesskey` and `_signature` and returns the caller's account. Every failure here is
@@ -210,17 +212,11 @@ pub fn action_of(req: &ApiRequest) -> Option<String> {
 /// An error in this API's envelope with an arbitrary code (admin fault injection).
 pub fn error_response(code: &str, message: &str) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string().to_uppercase();
-    let numeric = ApiError::numeric_code(code);
-    let mut body = wire::failure(&ApiError::new("ONS_SYSTEM_ERROR", message), &request_id);
-    if let Value::Object(m) = &mut body {
-        m.insert("code".into(), Value::from(numeric));
-        m.insert("dynamicCode".into(), Value::from(code));
-        m.insert("message".into(), Value::from(code));
-    }
+    let body = wire::failure_with(ApiError::numeric_code(code), code, message, &request_id);
     let status = if code == error::AUTH_FAILED { StatusCode::FORBIDDEN } else { StatusCode::OK };
     let mut meta = RequestMeta::new(VENDOR);
     meta.error_code = Some(code.to_string());
-    with_meta(wire::json_response(status, &body), meta)
+    with_meta(wire::json_response(status, body), meta)
 }
 
 /// The id of an account's default instance: stable across restarts (public-cloud shape `MQ_INST_<uid>_<8>`).

@@ -1,5 +1,6 @@
 //! Topic routes: topic/create, delete, get, listInPage, update, listNames, subDetail.
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
@@ -11,20 +12,38 @@ use crate::engine::rocketmq::{Instance, MessageType, Topic};
 const MAX_TOPIC_PAGE_SIZE: i64 = 100;
 
 /// A topic as topic/get and topic/listInPage show it (the seed lists no fields; these are the console's).
-fn topic_json(instance: &Instance, t: &Topic) -> Value {
-    json!({
-        "topic": t.name,
-        "instanceId": instance.id,
-        "owner": t.owner,
-        "relation": 6,
-        "orderType": t.message_type.code(),
-        "messageType": t.message_type.code(),
-        "perm": t.perm,
-        "remark": t.remark,
-        "independentNaming": instance.independent_naming,
-        "createTime": t.created_ms,
-        "updateTime": t.modified_ms,
-    })
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TopicView<'a> {
+    topic: &'a str,
+    instance_id: &'a str,
+    owner: &'a str,
+    relation: u8,
+    order_type: i64,
+    message_type: i64,
+    perm: u8,
+    remark: &'a str,
+    independent_naming: bool,
+    create_time: i64,
+    update_time: i64,
+}
+
+impl<'a> TopicView<'a> {
+    fn of(instance: &'a Instance, t: &'a Topic) -> Self {
+        TopicView {
+            topic: &t.name,
+            instance_id: &instance.id,
+            owner: &t.owner,
+            relation: 6,
+            order_type: t.message_type.code(),
+            message_type: t.message_type.code(),
+            perm: t.perm,
+            remark: &t.remark,
+            independent_naming: instance.independent_naming,
+            create_time: t.created_ms,
+            update_time: t.modified_ms,
+        }
+    }
 }
 
 pub fn create(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
@@ -51,7 +70,8 @@ pub fn get(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
     let topic = p.required("topic")?;
     let model = ctx.state.store.rocketmq.read();
     let instance = model.instance(ctx.account, ctx.region, &ctx.instance_id(&model, p)?)?;
-    Ok(Reply::data(topic_json(instance, instance.topic(topic)?)))
+    let view = TopicView::of(instance, instance.topic(topic)?);
+    Ok(Reply::typed(&view, None, ctx.request_id))
 }
 
 pub fn list_in_page(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
@@ -66,9 +86,10 @@ pub fn list_in_page(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
     // total is the map's length.
     let matching = || instance.topics.values().filter(|t| filter.is_none_or(|f| t.name.contains(f)));
     let total = if filter.is_some() { matching().count() } else { instance.topics.len() };
-    let items: Vec<Value> =
-        matching().skip((page - 1).saturating_mul(size)).take(size).map(|t| topic_json(instance, t)).collect();
-    Ok(Reply::paged(Value::from(items), Paging { current_page: page, page_size: size, total }))
+    let items: Vec<TopicView<'_>> =
+        matching().skip((page - 1).saturating_mul(size)).take(size).map(|t| TopicView::of(instance, t)).collect();
+    // Serialised while the read lock is held: the page borrows from the model, nothing is cloned.
+    Ok(Reply::typed(&items, Some(Paging { current_page: page, page_size: size, total }), ctx.request_id))
 }
 
 pub fn update(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
