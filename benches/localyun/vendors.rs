@@ -16,20 +16,20 @@ pub struct Target {
     pub secret: String,
 }
 
-/// Whether a vendor answer body reports success (each vendor has its own envelope).
+/// Whether a vendor answer body reports success (each vendor has its own envelope). Only the head of the
+/// body is read: the envelope's status fields come first in every vendor's answer, and parsing whole
+/// multi-kilobyte pages here would make the load generator, which shares the cores, the bottleneck.
+/// Alibaba and Huawei errors also carry a non-2xx status, which the caller checks.
 pub fn is_success(body: &[u8]) -> bool {
-    let Ok(v) = serde_json::from_slice::<Value>(body) else { return false };
-    if v.get("error_code").is_some() {
+    let head = String::from_utf8_lossy(&body[..body.len().min(512)]);
+    if head.contains("\"error_code\"") || head.contains("\"Success\":false") || head.contains("\"success\":false") {
         return false;
     }
-    if let Some(s) = v.get("success").or_else(|| v.get("Success")).and_then(Value::as_bool) {
-        return s;
+    if head.starts_with("{\"code\":") {
+        // Tencent (0) and RocketMQ (200) put their code first.
+        return head.starts_with("{\"code\":0,") || head.starts_with("{\"code\":200,");
     }
-    match v.get("code").or_else(|| v.get("Code")) {
-        Some(Value::Number(n)) => n.as_i64() == Some(0) || n.as_i64() == Some(200),
-        Some(Value::String(s)) => s == "200" || s == "0",
-        _ => true,
-    }
+    !head.is_empty()
 }
 
 fn nonce() -> u64 {
