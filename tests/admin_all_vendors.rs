@@ -168,36 +168,6 @@ async fn reset_eventgrid_keeps_projects_bound_at_runtime() {
 
 // ---- reset one account ----
 
-/// Account B's resources in every vendor.
-async fn create_for_b(ep: &Endpoint) {
-    let answer = tencent(
-        ep,
-        KEY_OF_B,
-        "CreateTopic",
-        &[
-            ("instanceId", &tencent_instance(ACCOUNT_B)),
-            ("topicName", "b-topic"),
-            ("partitionNum", "1"),
-            ("replicaNum", "1"),
-        ],
-    )
-    .await;
-    assert_eq!(answer["code"], 0, "{answer}");
-    let ali_b = alibaba_instance(ACCOUNT_B);
-    alibaba_ok(
-        &alikafka(
-            ep,
-            KEY_OF_B,
-            "CreateConsumerGroup",
-            &[("InstanceId", &ali_b), ("RegionId", ALIBABA_REGION), ("ConsumerId", "CID-b")],
-        )
-        .await,
-    );
-    rocketmq_ok(&rocketmq(ep, KEY_OF_B, "group/create", &[("groupId", "GID_b")]).await);
-    let created = eventgrid(ep, KEY_OF_B, "POST", PROJECT_B, "/channels", &[], Some(&json!({"name": "b-ch"}))).await;
-    eventgrid_ok(&created);
-}
-
 const PROJECT_B: &str = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0";
 
 async fn b_resources(ep: &Endpoint) -> (Vec<String>, Vec<String>, Vec<String>, Vec<String>) {
@@ -213,7 +183,7 @@ async fn b_resources(ep: &Endpoint) -> (Vec<String>, Vec<String>, Vec<String>, V
 async fn reset_of_one_account_leaves_the_other_accounts_resources_in_every_vendor() {
     let (_s, ep) = server().await;
     let made = create_everything(&ep).await;
-    create_for_b(&ep).await;
+    create_for_b(&ep, PROJECT_B).await;
     assert_eq!(
         b_resources(&ep).await,
         (vec!["b-topic".into()], vec!["CID-b".into()], vec!["GID_b".into()], vec!["b-ch".into(), "default".into()])
@@ -234,7 +204,7 @@ async fn reset_of_one_account_leaves_the_other_accounts_resources_in_every_vendo
 async fn reset_of_one_vendor_for_one_account_touches_nothing_else() {
     let (_s, ep) = server().await;
     let made = create_everything(&ep).await;
-    create_for_b(&ep).await;
+    create_for_b(&ep, PROJECT_B).await;
     let (status, body) = ep.admin_post("reset", &json!({"vendor": "alibaba-rocketmq", "account": ACCOUNT_B})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(

@@ -1,46 +1,22 @@
 //! Alibaba Kafka RPC OpenAPI against the real app: every action in both versions, JSON and XML, and every
 //! documented error path. Requests are signed by the independent signer below (not localyun's).
 
+mod alibaba_support;
 mod common;
 
 use std::collections::BTreeMap;
 
-use base64::Engine;
-use hmac::{Hmac, Mac};
 use localyun::config::AuthMode;
 use localyun::engine::Cloud;
 use localyun::Config;
 use serde_json::Value;
 
+use alibaba_support::{hmac_sha1_b64, pct, string_to_sign};
 use common::{TestServer, ACCOUNT, KEY_ID, SECRET};
 
 const REGION: &str = "cn-hangzhou";
 
-// ---- independent signer (seed §2.6.5) ----
-
-fn pct(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn string_to_sign(method: &str, params: &BTreeMap<String, String>) -> String {
-    let canonical: Vec<String> =
-        params.iter().filter(|(k, _)| *k != "Signature").map(|(k, v)| format!("{}={}", pct(k), pct(v))).collect();
-    format!("{method}&%2F&{}", pct(&canonical.join("&")))
-}
-
-fn hmac_sha1_b64(secret: &str, data: &str) -> String {
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(format!("{secret}&").as_bytes()).unwrap();
-    mac.update(data.as_bytes());
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-}
+// ---- independent signer (seed §2.6.5): tests/alibaba_support ----
 
 fn iso_now() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()

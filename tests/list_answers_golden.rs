@@ -4,34 +4,22 @@
 //! the tree-building implementation; `UPDATE_GOLDEN=1 cargo test --test list_answers_golden` rewrites them.
 //! The request id (random per request) is replaced by `<RID>` before comparing; times are fixed in the model.
 
+mod alibaba_support;
 mod common;
 #[path = "rocketmq_support/mod.rs"]
 mod rocketmq_support;
 
 use std::collections::BTreeMap;
 
-use base64::Engine;
-use hmac::{Hmac, Mac};
 use localyun::engine::Cloud;
 use serde_json::Value;
 
+use alibaba_support::{hmac_sha1_b64, string_to_sign};
 use common::{TestServer, ACCOUNT, KEY_ID, SECRET};
 
 const REGION: &str = "cn-hangzhou";
 
 // ---- Alibaba RPC signer (seed §2.6.5), independent of src/ ----
-
-fn pct(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
 
 fn rpc_signed(version: &str, format: &str, action: &str, params: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut p: BTreeMap<String, String> = BTreeMap::new();
@@ -50,12 +38,9 @@ fn rpc_signed(version: &str, format: &str, action: &str, params: &[(&str, &str)]
     for (k, v) in params {
         p.insert(k.to_string(), v.to_string());
     }
-    let canonical: Vec<String> = p.iter().map(|(k, v)| format!("{}={}", pct(k), pct(v))).collect();
-    let sts = format!("POST&%2F&{}", pct(&canonical.join("&")));
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(format!("{SECRET}&").as_bytes()).unwrap();
-    mac.update(sts.as_bytes());
+    let signature = hmac_sha1_b64(SECRET, &string_to_sign("POST", &p));
     let mut pairs: Vec<(String, String)> = p.into_iter().collect();
-    pairs.push(("Signature".into(), base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())));
+    pairs.push(("Signature".into(), signature));
     pairs
 }
 

@@ -84,34 +84,9 @@ async fn a_restart_keeps_each_account_apart() {
     let first = spawn(&dir);
     let ep = &first.ep;
     // Account B creates one resource of each vendor on its own default instances and project.
-    let answer = tencent(
-        ep,
-        KEY_OF_B,
-        "CreateTopic",
-        &[
-            ("instanceId", &tencent_instance(ACCOUNT_B)),
-            ("topicName", "b-topic"),
-            ("partitionNum", "1"),
-            ("replicaNum", "1"),
-        ],
-    )
-    .await;
-    assert_eq!(answer["code"], 0, "{answer}");
-    let ali_b = alibaba_instance(ACCOUNT_B);
-    alibaba_ok(
-        &alikafka(
-            ep,
-            KEY_OF_B,
-            "CreateConsumerGroup",
-            &[("InstanceId", &ali_b), ("RegionId", ALIBABA_REGION), ("ConsumerId", "CID-b")],
-        )
-        .await,
-    );
-    rocketmq_ok(&rocketmq(ep, KEY_OF_B, "group/create", &[("groupId", "GID_b")]).await);
     let project_b = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0";
-    let created =
-        eventgrid(ep, KEY_OF_B, "POST", project_b, "/channels", &[], Some(&serde_json::json!({"name": "b-ch"}))).await;
-    eventgrid_ok(&created);
+    create_for_b(ep, project_b).await;
+    let ali_b = alibaba_instance(ACCOUNT_B);
     first.kill9();
 
     let second = spawn(&dir);

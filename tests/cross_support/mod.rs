@@ -594,3 +594,34 @@ pub fn run_to_exit(args: &[&str], scratch: &Path) -> Output {
     let _ = std::fs::remove_file(err_path);
     output
 }
+
+/// Account B's resources in every vendor: a Tencent topic, an Alibaba group, a RocketMQ group and an
+/// EventGrid channel in `project` (bound to B by this signed request).
+pub async fn create_for_b(ep: &Endpoint, project: &str) {
+    let answer = tencent(
+        ep,
+        KEY_OF_B,
+        "CreateTopic",
+        &[
+            ("instanceId", &tencent_instance(ACCOUNT_B)),
+            ("topicName", "b-topic"),
+            ("partitionNum", "1"),
+            ("replicaNum", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(answer["code"], 0, "{answer}");
+    let ali_b = alibaba_instance(ACCOUNT_B);
+    alibaba_ok(
+        &alikafka(
+            ep,
+            KEY_OF_B,
+            "CreateConsumerGroup",
+            &[("InstanceId", &ali_b), ("RegionId", ALIBABA_REGION), ("ConsumerId", "CID-b")],
+        )
+        .await,
+    );
+    rocketmq_ok(&rocketmq(ep, KEY_OF_B, "group/create", &[("groupId", "GID_b")]).await);
+    let created = eventgrid(ep, KEY_OF_B, "POST", project, "/channels", &[], Some(&json!({"name": "b-ch"}))).await;
+    eventgrid_ok(&created);
+}
