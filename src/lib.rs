@@ -2,6 +2,7 @@
 //! RocketMQ `/json` Open API) and Huawei Cloud (EventGrid) on one local port, over one in-memory store.
 
 pub mod admin;
+pub mod auth;
 pub mod alibaba;
 pub mod config;
 pub mod credentials;
@@ -15,6 +16,7 @@ pub mod replay;
 pub mod server;
 pub mod signing;
 pub mod state;
+pub mod storage;
 pub mod tencent;
 
 use axum::Router;
