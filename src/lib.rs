@@ -12,6 +12,7 @@ pub mod fixtures;
 pub mod http;
 pub mod huawei;
 pub mod persist;
+pub mod registry;
 pub mod replay;
 pub mod server;
 pub mod signing;
