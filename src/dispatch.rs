@@ -1,83 +1,110 @@
-//! The one place that decides which vendor API a request is for, and the per-request log line.
-//!
-//! Vendors share paths (`/` is Alibaba's RPC endpoint and Huawei's API-version list), so the decision uses
-//! the path prefix first, then the RPC `Action` (query, form body or `x-acs-action` header), then the
-//! `Authorization` scheme.
+//! Every vendor request's path: the registry picks the vendor API (see `registry::classify`), the body is
+//! read within that API's limit, faults are injected, the API answers, the change is made durable, and the
+//! request is logged.
 
 use std::time::Instant;
 
-use axum::body::Body;
-use axum::extract::{ConnectInfo, State};
-use axum::http::{Method, Request, StatusCode};
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::header::CONNECTION;
+use axum::http::{HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::http::{form_pairs, ApiRequest, RequestMeta, MAX_BODY_BYTES};
+use crate::http::{ApiRequest, RequestMeta};
+use crate::registry::{self, VendorApi, DEFAULT_MAX_BODY_BYTES};
 use crate::state::{AppState, LoggedRequest};
-
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Route {
-    TencentCkafka,
-    AlibabaRpc,
-    AlibabaRocketmq,
-    HuaweiEventgrid,
-}
 
 /// Marks requests that came in over TLS (set by the TLS listener's router layer).
 #[derive(Copy, Clone, Debug)]
 pub struct ViaTls;
 
-/// Decides the vendor API for a request, or None when no vendor serves that path.
-pub fn classify(req: &ApiRequest) -> Option<Route> {
-    let path = req.path();
-    if path == "/v2/index.php" {
-        return Some(Route::TencentCkafka);
-    }
-    if path.starts_with("/json/") || path.starts_with("//json/") {
-        return Some(Route::AlibabaRocketmq);
-    }
-    if path.starts_with("/v1/") || path == "/v1" || path.starts_with("/v3/auth/") || path == "/v3" {
-        return Some(Route::HuaweiEventgrid);
-    }
-    if path == "/" {
-        if req.header("x-acs-action").is_some() || has_param(req.query().as_bytes(), "Action") {
-            return Some(Route::AlibabaRpc);
-        }
-        let auth = req.header("authorization").unwrap_or("");
-        if auth.starts_with("SDK-HMAC-SHA256") || req.header("x-auth-token").is_some() {
-            return Some(Route::HuaweiEventgrid);
-        }
-        if req.method == Method::POST && form_pairs(&req.body).iter().any(|(k, _)| k == "Action") {
-            return Some(Route::AlibabaRpc);
-        }
-        // A bare `GET /` is Huawei's API-version list; anything else at `/` is an RPC call missing its Action.
-        return Some(if req.method == Method::GET && req.query().is_empty() {
-            Route::HuaweiEventgrid
-        } else {
-            Route::AlibabaRpc
-        });
-    }
-    None
+/// How much of an oversized body is read and dropped before answering, so the client (still sending) reads
+/// the answer instead of a reset connection. Beyond it the connection is closed after the answer.
+const MAX_DRAIN_BYTES: usize = 256 * 1024 * 1024;
+
+/// How long an oversized body may take to drain.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Why a body was not read whole.
+enum BodyError {
+    /// Over the limit; `drained` says whether the rest was read (the connection can stay open).
+    TooLarge { drained: bool },
+    /// The client broke off or sent a malformed body.
+    Broken,
 }
 
-fn has_param(query: &[u8], name: &str) -> bool {
-    form_urlencoded::parse(query).any(|(k, _)| k == name)
+/// Reads a body up to `limit` bytes. Over the limit, reads and drops the rest (bounded in bytes and time)
+/// so that the answer reaches a client that is still sending.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyError> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut collected = bytes::BytesMut::new();
+    loop {
+        match body.frame().await {
+            None => return Ok(collected.freeze()),
+            Some(Err(_)) => return Err(BodyError::Broken),
+            Some(Ok(frame)) => {
+                let Ok(data) = frame.into_data() else { continue };
+                if collected.len() + data.len() > limit {
+                    break;
+                }
+                collected.extend_from_slice(&data);
+            }
+        }
+    }
+    drop(collected);
+    let mut drained = 0usize;
+    let drain = async {
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else { return false };
+            if let Ok(data) = frame.into_data() {
+                drained += data.len();
+                if drained > MAX_DRAIN_BYTES {
+                    return false;
+                }
+            }
+        }
+        true
+    };
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, drain).await.unwrap_or(false);
+    Err(BodyError::TooLarge { drained })
 }
 
-/// The fallback handler: every vendor request goes through here.
+/// The fallback handler: every vendor request goes through here. The registry decides the vendor API from
+/// the request head, the body is read up to that API's limit, then a fault is injected or the API handles
+/// the request.
 pub async fn dispatch(State(state): State<AppState>, request: Request<Body>) -> Response {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let tls = parts.extensions.get::<ViaTls>().is_some();
-    let _peer = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>();
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    let vendor = registry::classify(&parts);
+    let limit = vendor.map_or(DEFAULT_MAX_BODY_BYTES, |v| v.max_body_bytes(&parts));
+    let body = match read_body(body, limit).await {
         Ok(b) => b,
-        Err(_) => {
-            return (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                axum::Json(json!({"error": format!("request body larger than {MAX_BODY_BYTES} bytes")})),
-            )
-                .into_response()
+        Err(failure) => {
+            let mut response = match vendor {
+                Some(vendor) => registry::body_too_large(vendor, limit),
+                None => crate::http::with_meta(
+                    (
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        axum::Json(json!({"error": format!("request body larger than {limit} bytes")})),
+                    )
+                        .into_response(),
+                    RequestMeta::new("none"),
+                ),
+            };
+            match failure {
+                BodyError::TooLarge { drained: true } => {}
+                BodyError::TooLarge { drained: false } | BodyError::Broken => {
+                    response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+                }
+            }
+            if let BodyError::Broken = failure {
+                *response.status_mut() = StatusCode::BAD_REQUEST;
+            }
+            log_request(&state, parts.method, parts.uri, started, &mut response);
+            return response;
         }
     };
     let req =
@@ -85,18 +112,12 @@ pub async fn dispatch(State(state): State<AppState>, request: Request<Body>) -> 
     // Cheap clones (a standard method is a tag, a Uri shares its bytes), kept for the log line.
     let method = req.method.clone();
     let uri = req.uri.clone();
-    let route = classify(&req);
-    let fault = match route {
-        Some(route) => injected_fault(&state, route, &req).await,
-        None => None,
-    };
-    let mut response = match (fault, route) {
-        (Some(response), _) => response,
-        (None, Some(Route::TencentCkafka)) => crate::tencent::ckafka::handle(&state, req).await,
-        (None, Some(Route::AlibabaRpc)) => crate::alibaba::kafka::handle(&state, req).await,
-        (None, Some(Route::AlibabaRocketmq)) => crate::alibaba::rocketmq::handle(&state, req).await,
-        (None, Some(Route::HuaweiEventgrid)) => crate::huawei::eventgrid::handle(&state, req).await,
-        (None, None) => crate::http::with_meta(
+    let mut response = match vendor {
+        Some(vendor) => match injected_fault(&state, vendor, &req).await {
+            Some(response) => response,
+            None => vendor.handle(&state, req).await,
+        },
+        None => crate::http::with_meta(
             (
                 StatusCode::NOT_FOUND,
                 axum::Json(json!({
@@ -126,53 +147,22 @@ pub async fn dispatch(State(state): State<AppState>, request: Request<Body>) -> 
     response
 }
 
-impl Route {
-    /// The service name (as health lists it).
-    pub fn service(self) -> &'static str {
-        match self {
-            Route::TencentCkafka => "tencent-ckafka",
-            Route::AlibabaRpc => "alibaba-kafka",
-            Route::AlibabaRocketmq => "alibaba-rocketmq",
-            Route::HuaweiEventgrid => "huawei-eventgrid",
-        }
-    }
-
-    /// The action a request names, without authenticating it.
-    fn action_of(self, req: &ApiRequest) -> Option<String> {
-        match self {
-            Route::TencentCkafka => crate::tencent::ckafka::action_of(req),
-            Route::AlibabaRpc => crate::alibaba::kafka::action_of(req),
-            Route::AlibabaRocketmq => crate::alibaba::rocketmq::action_of(req),
-            Route::HuaweiEventgrid => crate::huawei::eventgrid::action_of(req),
-        }
-    }
-
-    fn error_response(self, code: &str, message: &str) -> Response {
-        match self {
-            Route::TencentCkafka => crate::tencent::ckafka::error_response(code, message),
-            Route::AlibabaRpc => crate::alibaba::kafka::error_response(code, message),
-            Route::AlibabaRocketmq => crate::alibaba::rocketmq::error_response(code, message),
-            Route::HuaweiEventgrid => crate::huawei::eventgrid::error_response(code, message),
-        }
-    }
-}
-
 /// Applies an admin-injected fault: sleeps for its delay, then answers with its error (in the vendor's
 /// envelope) or lets the request through (delay-only faults).
-async fn injected_fault(state: &AppState, route: Route, req: &ApiRequest) -> Option<Response> {
+async fn injected_fault(state: &AppState, vendor: &dyn VendorApi, req: &ApiRequest) -> Option<Response> {
     if state.faults.is_empty() {
         return None;
     }
-    let action = route.action_of(req);
-    let hit = state.faults.hit(route.service(), action.as_deref())?;
-    tracing::debug!(fault = hit.fault_id, vendor = route.service(), "injecting fault");
+    let action = vendor.action_of(req);
+    let hit = state.faults.hit(vendor.name(), action.as_deref())?;
+    tracing::debug!(fault = hit.fault_id, vendor = vendor.name(), "injecting fault");
     if !hit.delay.is_zero() {
         tokio::time::sleep(hit.delay).await;
     }
     let code = hit.error_code?;
-    let mut response = route.error_response(&code, &hit.message);
+    let mut response = vendor.error_response(&code, &hit.message);
     let meta = RequestMeta {
-        vendor: route.service(),
+        vendor: vendor.name(),
         action: action.unwrap_or_default(),
         account: None,
         error_code: Some(code),
@@ -212,50 +202,3 @@ fn log_request(state: &AppState, method: Method, uri: axum::http::Uri, started: 
     });
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::http::{HeaderMap, HeaderValue, Uri};
-    use bytes::Bytes;
-
-    fn req(method: Method, uri: &str, headers: &[(&str, &str)], body: &str) -> ApiRequest {
-        let mut h = HeaderMap::new();
-        for (k, v) in headers {
-            h.insert(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
-        }
-        ApiRequest {
-            method,
-            uri: uri.parse::<Uri>().unwrap(),
-            headers: h,
-            body: Bytes::from(body.to_string()),
-            tls: false,
-            received_at: Instant::now(),
-        }
-    }
-
-    #[test]
-    fn routes_by_path_action_and_auth_scheme() {
-        assert_eq!(classify(&req(Method::GET, "/v2/index.php?Action=ListTopic", &[], "")), Some(Route::TencentCkafka));
-        assert_eq!(classify(&req(Method::GET, "/?Action=GetTopicList", &[], "")), Some(Route::AlibabaRpc));
-        assert_eq!(
-            classify(&req(
-                Method::POST,
-                "/",
-                &[("content-type", "application/x-www-form-urlencoded")],
-                "Action=GetTopicList&RegionId=cn-hangzhou"
-            )),
-            Some(Route::AlibabaRpc)
-        );
-        assert_eq!(classify(&req(Method::POST, "/", &[("x-acs-action", "GetTopicList")], "")), Some(Route::AlibabaRpc));
-        assert_eq!(classify(&req(Method::GET, "/", &[], "")), Some(Route::HuaweiEventgrid));
-        assert_eq!(
-            classify(&req(Method::GET, "/", &[("authorization", "SDK-HMAC-SHA256 Access=x")], "")),
-            Some(Route::HuaweiEventgrid)
-        );
-        assert_eq!(classify(&req(Method::GET, "/v1/abc/channels", &[], "")), Some(Route::HuaweiEventgrid));
-        assert_eq!(classify(&req(Method::POST, "/v3/auth/tokens", &[], "")), Some(Route::HuaweiEventgrid));
-        assert_eq!(classify(&req(Method::GET, "/json/topic/create", &[], "")), Some(Route::AlibabaRocketmq));
-        assert_eq!(classify(&req(Method::GET, "//json/topic/create", &[], "")), Some(Route::AlibabaRocketmq));
-        assert_eq!(classify(&req(Method::GET, "/favicon.ico", &[], "")), None);
-    }
-}

@@ -2,31 +2,29 @@
 //! `--fixtures` file or folder. Accounts and keys first, then each account's default resources, then the
 //! resources the files declare.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::admin::Service;
 use crate::config::Config;
-use crate::engine::kafka::NewTopic;
+use crate::engine::kafka::{KafkaInstance, NewTopic};
 use crate::engine::Cloud;
+use crate::registry::{self, VendorApi};
 use crate::state::AppState;
 
 pub const DEFAULT_FIXTURES: &str = include_str!("../fixtures/default.yaml");
 
+/// One fixture file: `accounts:` and one section per vendor API (`kafka:`, `rocketmq:`, `eventgrid:`; the
+/// registry names them). Other top-level keys are refused.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct FixtureFile {
     #[serde(default)]
     pub accounts: Vec<AccountFixture>,
-    /// Kafka instances, topics and groups (Tencent and Alibaba).
-    #[serde(default)]
-    pub kafka: Option<Value>,
-    #[serde(default)]
-    pub rocketmq: Option<Value>,
-    #[serde(default)]
-    pub eventgrid: Option<Value>,
+    /// The vendor sections by name, as written (each vendor API checks its own).
+    #[serde(flatten)]
+    pub sections: BTreeMap<String, Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -54,12 +52,22 @@ pub struct LoadedFixture {
 
 pub fn parse_fixture(source: &str, text: &str) -> anyhow::Result<FixtureFile> {
     let is_json = source.ends_with(".json");
-    let parsed = if is_json {
-        serde_json::from_str(text).map_err(|e| anyhow::anyhow!("{source}: {e}"))
+    let file: FixtureFile = if is_json {
+        serde_json::from_str(text).map_err(|e| anyhow::anyhow!("{source}: {e}"))?
     } else {
-        serde_yaml::from_str(text).map_err(|e| anyhow::anyhow!("{source}: {e}"))
+        serde_yaml::from_str(text).map_err(|e| anyhow::anyhow!("{source}: {e}"))?
     };
-    parsed
+    let known: Vec<&str> = registry::all().filter_map(|v| v.fixture_section()).collect();
+    if let Some(unknown) = file.sections.keys().find(|k| !known.contains(&k.as_str())) {
+        let mut expected = vec!["accounts"];
+        for k in known {
+            if !expected.contains(&k) {
+                expected.push(k);
+            }
+        }
+        anyhow::bail!("{source}: unknown field `{unknown}`, expected one of {}", expected.join(", "));
+    }
+    Ok(file)
 }
 
 /// Reads a fixture file, or every .yaml/.yml/.json file of a folder in name order.
@@ -147,17 +155,11 @@ pub fn apply(state: &AppState, loaded: &[LoadedFixture]) -> anyhow::Result<()> {
         provision_account(state, account);
     }
     for f in loaded {
-        bind_projects(state, f, None)?;
-        if let Some(v) = &f.file.kafka {
-            apply_kafka(state, v, None).map_err(|e| anyhow::anyhow!("{}: kafka.{e}", f.source))?;
+        for vendor in registry::all() {
+            apply_account_fixtures(state, vendor, f, None)?;
         }
-        if let Some(v) = &f.file.rocketmq {
-            crate::alibaba::rocketmq::apply_fixtures(state, v)
-                .map_err(|e| anyhow::anyhow!("{}: rocketmq: {e}", f.source))?;
-        }
-        if let Some(v) = &f.file.eventgrid {
-            crate::huawei::eventgrid::apply_fixtures(state, v)
-                .map_err(|e| anyhow::anyhow!("{}: eventgrid: {e}", f.source))?;
+        for vendor in registry::all() {
+            apply_section(state, vendor, f)?;
         }
     }
     Ok(())
@@ -173,50 +175,62 @@ pub fn apply_accounts_only(state: &AppState) -> anyhow::Result<()> {
         }
         provision_account(state, account);
         for f in &state.fixtures {
-            bind_projects(state, f, Some(account))?;
+            for vendor in registry::all() {
+                apply_account_fixtures(state, vendor, f, Some(account))?;
+            }
         }
     }
     Ok(())
 }
 
-/// Re-applies one service's part of the start-up fixtures (after an admin reset of that service).
-pub fn apply_service(state: &AppState, service: Service) -> anyhow::Result<()> {
+/// Re-applies one vendor API's part of the start-up fixtures (after an admin reset of that API).
+pub fn apply_vendor(state: &AppState, vendor: &dyn VendorApi) -> anyhow::Result<()> {
     for f in &state.fixtures {
-        match service {
-            Service::TencentCkafka | Service::AlibabaKafka => {
-                if let Some(v) = &f.file.kafka {
-                    apply_kafka(state, v, Some(service.kafka_cloud()))
-                        .map_err(|e| anyhow::anyhow!("{}: kafka.{e}", f.source))?;
-                }
-            }
-            Service::AlibabaRocketmq => {
-                if let Some(v) = &f.file.rocketmq {
-                    crate::alibaba::rocketmq::apply_fixtures(state, v)
-                        .map_err(|e| anyhow::anyhow!("{}: rocketmq: {e}", f.source))?;
-                }
-            }
-            Service::HuaweiEventgrid => {
-                bind_projects(state, f, None)?;
-                if let Some(v) = &f.file.eventgrid {
-                    crate::huawei::eventgrid::apply_fixtures(state, v)
-                        .map_err(|e| anyhow::anyhow!("{}: eventgrid: {e}", f.source))?;
-                }
-            }
-        }
+        apply_account_fixtures(state, vendor, f, None)?;
+        apply_section(state, vendor, f)?;
     }
     Ok(())
 }
 
-/// Binds the Huawei project ids a file declares (for every account, or one).
-fn bind_projects(state: &AppState, f: &LoadedFixture, only: Option<&str>) -> anyhow::Result<()> {
+/// Applies a vendor API's part of a file's `accounts:` entries (every account, or one).
+fn apply_account_fixtures(
+    state: &AppState,
+    vendor: &dyn VendorApi,
+    f: &LoadedFixture,
+    only: Option<&str>,
+) -> anyhow::Result<()> {
     for (i, a) in f.file.accounts.iter().enumerate() {
         if only.is_some_and(|o| o != a.id) {
             continue;
         }
-        crate::huawei::eventgrid::bind_fixture_projects(state, &a.id, &a.huawei_project_ids)
-            .map_err(|e| anyhow::anyhow!("{}: accounts[{i}] (account {}): huawei_project_ids: {e}", f.source, a.id))?;
+        vendor
+            .apply_account_fixture(state, a)
+            .map_err(|e| anyhow::anyhow!("{}: accounts[{i}] (account {}): {e}", f.source, a.id))?;
     }
     Ok(())
+}
+
+/// Applies a vendor API's part of its section of a file, if the file has that section.
+fn apply_section(state: &AppState, vendor: &dyn VendorApi, f: &LoadedFixture) -> anyhow::Result<()> {
+    let Some(section) = vendor.fixture_section().and_then(|name| f.file.sections.get(name)) else {
+        return Ok(());
+    };
+    vendor.apply_fixture(state, section).map_err(|e| anyhow::anyhow!("{}: {e}", f.source))
+}
+
+/// What a Kafka API's fixture entries go through: its cloud and its own API's validators (issue 4:
+/// fixtures follow the same rules as the API). Vendor modules give one each (`fixture.rs`).
+pub struct KafkaFixtureRules {
+    /// The entries (`cloud: ...`) this API takes.
+    pub cloud: Cloud,
+    /// A new instance with the cloud's attributes; the error says why the region or id is refused.
+    pub new_instance: fn(account: &str, region: &str, id: &str) -> Result<KafkaInstance, String>,
+    /// The instance-name rule (the error names the API's parameter).
+    pub check_instance_name: fn(&str) -> Result<(), String>,
+    /// A topic by CreateTopic's rules (`partitions`, `replicas`, `note`).
+    pub topic: fn(name: &str, partitions: u32, replicas: u32, note: &str) -> Result<NewTopic, String>,
+    /// A consumer group name by the API's rule (it may cut the name, as the API does).
+    pub group_name: for<'a> fn(&'a str) -> Result<&'a str, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -267,127 +281,110 @@ fn one() -> u32 {
     1
 }
 
-/// Applies a `kafka:` section (only the instances of `only_cloud` when given). Errors start with the entry
-/// (`instances[2].topics[0]: ...`) so the caller can prefix the file.
-fn apply_kafka(state: &AppState, section: &Value, only_cloud: Option<Cloud>) -> anyhow::Result<()> {
+/// Applies the entries of a `kafka:` section whose `cloud` is `rules.cloud` (every entry is parsed, so a
+/// typo anywhere stops the start). Errors name the entry: `kafka.instances[2] (id).topics[0] (name): ...`.
+pub fn apply_kafka_section(state: &AppState, section: &Value, rules: &KafkaFixtureRules) -> Result<(), String> {
+    apply_kafka_entries(state, section, rules).map_err(|e| format!("kafka.{e}"))
+}
+
+fn apply_kafka_entries(state: &AppState, section: &Value, rules: &KafkaFixtureRules) -> Result<(), String> {
     let entries = match section {
         Value::Null => return Ok(()),
         Value::Object(map) => {
             if let Some(unknown) = map.keys().find(|k| k.as_str() != "instances") {
-                anyhow::bail!("{unknown}: unknown field (expected `instances`)");
+                return Err(format!("{unknown}: unknown field (expected `instances`)"));
             }
             match map.get("instances") {
                 None | Some(Value::Null) => return Ok(()),
                 Some(Value::Array(entries)) => entries,
-                Some(_) => anyhow::bail!("instances: expected a list"),
+                Some(_) => return Err("instances: expected a list".into()),
             }
         }
-        _ => anyhow::bail!("expected a mapping with `instances`"),
+        _ => return Err("expected a mapping with `instances`".into()),
     };
     let default_account = state.credentials.read().default_account().to_string();
     for (n, raw) in entries.iter().enumerate() {
         let spec: KafkaInstanceFixture = serde_json::from_value(raw.clone()).map_err(|e| {
             let id = raw.get("id").and_then(Value::as_str).map(|id| format!(" ({id})")).unwrap_or_default();
-            anyhow::anyhow!("instances[{n}]{id}: {e}")
+            format!("instances[{n}]{id}: {e}")
         })?;
-        if only_cloud.is_some_and(|c| c != spec.cloud) {
-            continue;
-        }
         let entry = match &spec.id {
             Some(id) => format!("instances[{n}] ({id})"),
             None => format!("instances[{n}]"),
         };
-        let account = spec.account.clone().unwrap_or_else(|| default_account.clone());
-        let mut model = state.store.kafka.write();
-        let id = match &spec.id {
-            Some(id) => {
-                if !model.instances.contains_key(id) {
-                    let mut instance = match spec.cloud {
-                        Cloud::Tencent => crate::tencent::ckafka::new_instance(&account, &spec.region, id)
-                            .map_err(|e| anyhow::anyhow!("{entry}: {e}"))?,
-                        Cloud::Alibaba => crate::alibaba::kafka::new_instance(&account, &spec.region, id)
-                            .map_err(|e| anyhow::anyhow!("{entry}: {e}"))?,
-                        Cloud::Huawei => anyhow::bail!("{entry}: Huawei has no Kafka API in localyun"),
-                    };
-                    if let Some(name) = &spec.name {
-                        if spec.cloud == Cloud::Tencent {
-                            crate::tencent::ckafka::check_fixture_instance_name(name)
-                                .map_err(|e| anyhow::anyhow!("{entry}: name: {e}"))?;
-                        }
-                        instance.name = name.clone();
-                    }
-                    if let Some(b) = spec.brokers {
-                        instance.brokers = b;
-                    }
-                    if let Some(m) = spec.max_topics {
-                        instance.max_topics = m;
-                    }
-                    if let Some(m) = spec.max_partitions {
-                        instance.max_partitions = m;
-                    }
-                    model.add_instance(instance).map_err(|e| anyhow::anyhow!("{entry}: {e}"))?;
-                }
-                id.clone()
-            }
-            None => model
-                .instances_of(spec.cloud, &account, Some(&spec.region))
-                .next()
-                .map(|i| i.id.clone())
-                .ok_or_else(|| anyhow::anyhow!("{entry}: no default instance in region {}", spec.region))?,
-        };
-        let instance = model.instance_mut(spec.cloud, &account, &id).map_err(|e| anyhow::anyhow!("{entry}: {e}"))?;
-        for (t, topic) in spec.topics.iter().enumerate() {
-            let new = fixture_topic(spec.cloud, topic)
-                .map_err(|e| anyhow::anyhow!("{entry}.topics[{t}] ({}): {e}", topic.name))?;
-            if instance.topics.contains_key(&new.name) {
-                continue;
-            }
-            instance.create_topic(new).map_err(|e| anyhow::anyhow!("{entry}.topics[{t}] ({}): {e}", topic.name))?;
+        if spec.cloud == Cloud::Huawei {
+            return Err(format!("{entry}: Huawei has no Kafka API in localyun"));
         }
-        for (g, group) in spec.groups.iter().enumerate() {
-            let name = fixture_group_name(spec.cloud, &group.name)
-                .map_err(|e| anyhow::anyhow!("{entry}.groups[{g}] ({}): {e}", group.name))?;
-            if !instance.groups.contains_key(name) {
-                instance
-                    .create_group(name, &group.remark)
-                    .map_err(|e| anyhow::anyhow!("{entry}.groups[{g}] ({}): {e}", group.name))?;
+        if spec.cloud != rules.cloud {
+            continue;
+        }
+        apply_kafka_instance(state, &spec, &entry, &default_account, rules)?;
+    }
+    Ok(())
+}
+
+fn apply_kafka_instance(
+    state: &AppState,
+    spec: &KafkaInstanceFixture,
+    entry: &str,
+    default_account: &str,
+    rules: &KafkaFixtureRules,
+) -> Result<(), String> {
+    let account = spec.account.as_deref().unwrap_or(default_account);
+    let mut model = state.store.kafka.write();
+    let id = match &spec.id {
+        Some(id) => {
+            if !model.instances.contains_key(id) {
+                let mut instance = (rules.new_instance)(account, &spec.region, id).map_err(|e| format!("{entry}: {e}"))?;
+                if let Some(name) = &spec.name {
+                    (rules.check_instance_name)(name).map_err(|e| format!("{entry}: name: {e}"))?;
+                    instance.name = name.clone();
+                }
+                if let Some(b) = spec.brokers {
+                    instance.brokers = b;
+                }
+                if let Some(m) = spec.max_topics {
+                    instance.max_topics = m;
+                }
+                if let Some(m) = spec.max_partitions {
+                    instance.max_partitions = m;
+                }
+                model.add_instance(instance).map_err(|e| format!("{entry}: {e}"))?;
             }
+            id.clone()
+        }
+        None => model
+            .instances_of(rules.cloud, account, Some(&spec.region))
+            .next()
+            .map(|i| i.id.clone())
+            .ok_or_else(|| format!("{entry}: no default instance in region {}", spec.region))?,
+    };
+    let instance = model.instance_mut(rules.cloud, account, &id).map_err(|e| format!("{entry}: {e}"))?;
+    for (t, topic) in spec.topics.iter().enumerate() {
+        let at = || format!("{entry}.topics[{t}] ({})", topic.name);
+        let new = (rules.topic)(&topic.name, topic.partitions, topic.replicas, &topic.note)
+            .map_err(|e| format!("{}: {e}", at()))?;
+        if instance.topics.contains_key(&new.name) {
+            continue;
+        }
+        instance.create_topic(new).map_err(|e| format!("{}: {e}", at()))?;
+    }
+    for (g, group) in spec.groups.iter().enumerate() {
+        let at = || format!("{entry}.groups[{g}] ({})", group.name);
+        let name = (rules.group_name)(&group.name).map_err(|e| format!("{}: {e}", at()))?;
+        if !instance.groups.contains_key(name) {
+            instance.create_group(name, &group.remark).map_err(|e| format!("{}: {e}", at()))?;
         }
     }
     Ok(())
 }
 
-/// A fixture topic, validated by the rules of the cloud's CreateTopic (issue 4: fixtures go through the same
-/// validation as the API).
-fn fixture_topic(cloud: Cloud, topic: &KafkaTopicFixture) -> Result<NewTopic, String> {
-    match cloud {
-        Cloud::Tencent => {
-            crate::tencent::ckafka::fixture_topic(&topic.name, topic.partitions, topic.replicas, &topic.note)
-        }
-        Cloud::Alibaba => {
-            crate::alibaba::kafka::fixture_topic(&topic.name, topic.partitions, topic.replicas, &topic.note)
-        }
-        Cloud::Huawei => Err("Huawei has no Kafka API in localyun".into()),
-    }
-}
-
-/// A fixture consumer group name, by the cloud's rule. CKafka v2 has no action that creates or names a
-/// group (groups appear when clients commit offsets), so Tencent only requires a non-empty name.
-fn fixture_group_name(cloud: Cloud, name: &str) -> Result<&str, String> {
-    match cloud {
-        Cloud::Alibaba => crate::alibaba::kafka::fixture_group_name(name),
-        _ if name.is_empty() => Err("a consumer group needs a non-empty name".into()),
-        _ => Ok(name),
-    }
-}
-
-/// Gives an account every vendor's default resources (idempotent) and records it as provisioned.
+/// Gives an account every vendor API's default resources (idempotent) and records it as provisioned.
 pub fn provision_account(state: &AppState, account: &str) {
     state.store.accounts.write().provisioned.insert(account.to_string());
-    crate::tencent::ckafka::provision_defaults(state, account);
-    crate::alibaba::kafka::provision_defaults(state, account);
-    crate::alibaba::rocketmq::provision_defaults(state, account);
-    crate::huawei::eventgrid::provision_defaults(state, account);
+    for vendor in registry::all() {
+        vendor.provision(state, account);
+    }
 }
 
 #[cfg(test)]

@@ -7,9 +7,6 @@ use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 use bytes::Bytes;
 
-/// Largest request body accepted (EventGrid batches are the largest legitimate bodies).
-pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
-
 pub struct ApiRequest {
     pub method: Method,
     pub uri: Uri,

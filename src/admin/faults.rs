@@ -7,7 +7,7 @@ use parking_lot::Mutex;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::admin::SERVICES;
+use crate::registry;
 
 /// A fault as the admin API takes it.
 #[derive(Debug, Clone, Deserialize)]
@@ -72,8 +72,8 @@ struct FaultList {
 
 impl FaultSpec {
     fn validate(&self) -> Result<(), String> {
-        if !SERVICES.contains(&self.vendor.as_str()) {
-            return Err(format!("vendor must be one of {}, not {:?}", SERVICES.join(", "), self.vendor));
+        if registry::find(&self.vendor).is_none_or(|v| v.name() != self.vendor) {
+            return Err(format!("vendor must be one of {}, not {:?}", registry::names().join(", "), self.vendor));
         }
         if self.error_code.as_deref().is_none_or(str::is_empty) && self.delay_ms.is_none_or(|d| d == 0) {
             return Err("a fault needs an error_code, a delay_ms, or both".into());

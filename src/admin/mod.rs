@@ -17,56 +17,11 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::engine::Cloud;
+use crate::registry;
 use crate::state::AppState;
 
 pub use reset::{reset, ResetScope};
 pub use state_doc::{export_state, import_state};
-
-/// The vendor APIs this build serves, as health reports them.
-pub const SERVICES: &[&str] = &["tencent-ckafka", "alibaba-kafka", "alibaba-rocketmq", "huawei-eventgrid"];
-
-/// One vendor API (the names of `SERVICES`).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Service {
-    TencentCkafka,
-    AlibabaKafka,
-    AlibabaRocketmq,
-    HuaweiEventgrid,
-}
-
-impl Service {
-    pub const ALL: [Service; 4] =
-        [Service::TencentCkafka, Service::AlibabaKafka, Service::AlibabaRocketmq, Service::HuaweiEventgrid];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Service::TencentCkafka => "tencent-ckafka",
-            Service::AlibabaKafka => "alibaba-kafka",
-            Service::AlibabaRocketmq => "alibaba-rocketmq",
-            Service::HuaweiEventgrid => "huawei-eventgrid",
-        }
-    }
-
-    /// Parses a service name (the health names; a few short aliases too).
-    pub fn parse(name: &str) -> Option<Service> {
-        Some(match name.trim().to_ascii_lowercase().as_str() {
-            "tencent-ckafka" | "tencent" | "ckafka" => Service::TencentCkafka,
-            "alibaba-kafka" | "alikafka" => Service::AlibabaKafka,
-            "alibaba-rocketmq" | "rocketmq" => Service::AlibabaRocketmq,
-            "huawei-eventgrid" | "eventgrid" | "huawei" => Service::HuaweiEventgrid,
-            _ => return None,
-        })
-    }
-
-    /// The cloud whose Kafka instances this service shows (Kafka services only).
-    pub fn kafka_cloud(self) -> Cloud {
-        match self {
-            Service::AlibabaKafka => Cloud::Alibaba,
-            _ => Cloud::Tencent,
-        }
-    }
-}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -75,6 +30,11 @@ pub fn routes() -> Router<AppState> {
         .route("/_localyun/state", get(get_state).post(post_state))
         .route("/_localyun/requests", get(get_requests).delete(delete_requests))
         .route("/_localyun/faults", get(get_faults).post(post_fault).delete(delete_faults))
+}
+
+/// The error text for a vendor name the registry does not know.
+pub(crate) fn unknown_vendor(name: &str) -> String {
+    format!("unknown vendor {name:?}; one of {}", registry::names().join(", "))
 }
 
 /// An admin error answer.
@@ -104,7 +64,7 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
     Json(json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
-        "services": SERVICES,
+        "services": registry::names(),
         "uptime_seconds": state.started.elapsed().as_secs_f64(),
         "auth": match state.config.auth { crate::config::AuthMode::Strict => "strict", crate::config::AuthMode::Lenient => "lenient" },
         "persistence": match &state.persistence {
@@ -154,11 +114,8 @@ async fn get_requests(State(state): State<AppState>, Query(q): Query<RequestsQue
     let limit = q.limit.unwrap_or(100);
     let mut entries = state.requests.last(usize::MAX);
     if let Some(vendor) = q.vendor.as_deref() {
-        let Some(service) = Service::parse(vendor) else {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("unknown vendor {vendor:?}; one of {}", SERVICES.join(", ")),
-            );
+        let Some(service) = registry::find(vendor) else {
+            return error(StatusCode::BAD_REQUEST, unknown_vendor(vendor));
         };
         entries.retain(|e| e.vendor == service.name());
     }
@@ -181,7 +138,7 @@ async fn post_fault(State(state): State<AppState>, body: Bytes) -> Response {
         Ok(s) => s,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid fault: {e}")),
     };
-    let spec = match Service::parse(&spec.vendor) {
+    let spec = match registry::find(&spec.vendor) {
         Some(service) => faults::FaultSpec { vendor: service.name().to_string(), ..spec },
         None => spec,
     };
@@ -200,9 +157,9 @@ struct FaultFilter {
 async fn delete_faults(State(state): State<AppState>, Query(filter): Query<FaultFilter>) -> Response {
     let vendor = match filter.vendor.as_deref() {
         None => None,
-        Some(v) => match Service::parse(v) {
+        Some(v) => match registry::find(v) {
             Some(s) => Some(s.name()),
-            None => return error(StatusCode::BAD_REQUEST, format!("unknown vendor {v:?}")),
+            None => return error(StatusCode::BAD_REQUEST, unknown_vendor(v)),
         },
     };
     let removed = state.faults.clear(vendor, filter.action.as_deref());

@@ -4,7 +4,8 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{Service, SERVICES};
+use super::unknown_vendor;
+use crate::registry;
 use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -19,14 +20,12 @@ pub struct ResetScope {
 }
 
 /// Applies a reset; returns what was reset. Everything: back to the start-up state (defaults and
-/// fixtures), request log and faults cleared. One vendor: its resources removed, defaults and that
-/// vendor's fixtures applied again. One account: its resources removed, its defaults provisioned again.
+/// fixtures), request log and faults cleared. One vendor API: its resources removed, defaults and its
+/// fixtures applied again. One account: its resources removed, its defaults provisioned again.
 pub fn reset(state: &AppState, scope: &ResetScope) -> Result<Value, (StatusCode, String)> {
-    let service = match scope.vendor.as_deref() {
+    let vendor = match scope.vendor.as_deref() {
         None | Some("") => None,
-        Some(name) => Some(Service::parse(name).ok_or_else(|| {
-            (StatusCode::BAD_REQUEST, format!("unknown vendor {name:?}; one of {}", SERVICES.join(", ")))
-        })?),
+        Some(name) => Some(registry::find(name).ok_or_else(|| (StatusCode::BAD_REQUEST, unknown_vendor(name)))?),
     };
     let account = scope.account.as_deref().filter(|a| !a.is_empty());
     if let Some(account) = account {
@@ -37,7 +36,7 @@ pub fn reset(state: &AppState, scope: &ResetScope) -> Result<Value, (StatusCode,
         }
     }
     let failed = |e: anyhow::Error| (StatusCode::INTERNAL_SERVER_ERROR, format!("re-applying fixtures failed: {e:#}"));
-    match (service, account) {
+    match (vendor, account) {
         (None, None) => {
             for (_, model) in state.store.models() {
                 model.clear();
@@ -46,21 +45,21 @@ pub fn reset(state: &AppState, scope: &ResetScope) -> Result<Value, (StatusCode,
             state.faults.clear(None, None);
             crate::fixtures::apply(state, &state.fixtures).map_err(failed)?;
         }
-        (Some(service), None) => {
-            clear_service(state, service, None);
+        (Some(vendor), None) => {
+            vendor.clear(state, None);
             let accounts: Vec<String> = state.store.accounts.read().provisioned.iter().cloned().collect();
             for account in &accounts {
-                provision_service(state, service, account);
+                vendor.provision(state, account);
             }
-            crate::fixtures::apply_service(state, service).map_err(failed)?;
+            crate::fixtures::apply_vendor(state, vendor).map_err(failed)?;
         }
-        (Some(service), Some(account)) => {
-            clear_service(state, service, Some(account));
-            provision_service(state, service, account);
+        (Some(vendor), Some(account)) => {
+            vendor.clear(state, Some(account));
+            vendor.provision(state, account);
         }
         (None, Some(account)) => {
-            for service in Service::ALL {
-                clear_service(state, service, Some(account));
+            for vendor in registry::all() {
+                vendor.clear(state, Some(account));
             }
             state.store.accounts.write().remove_account(account);
             crate::fixtures::provision_account(state, account);
@@ -68,45 +67,8 @@ pub fn reset(state: &AppState, scope: &ResetScope) -> Result<Value, (StatusCode,
     }
     Ok(json!({
         "reset": {
-            "vendor": service.map(Service::name),
+            "vendor": vendor.map(|v| v.name()),
             "account": account,
         }
     }))
-}
-
-fn clear_service(state: &AppState, service: Service, account: Option<&str>) {
-    match service {
-        Service::TencentCkafka | Service::AlibabaKafka => {
-            let cloud = service.kafka_cloud();
-            let mut model = state.store.kafka.write();
-            match account {
-                None => model.remove_cloud(cloud),
-                Some(a) => model.instances.retain(|_, i| !(i.cloud == cloud && i.account == a)),
-            }
-        }
-        Service::AlibabaRocketmq => match account {
-            None => state.store.rocketmq.replace(Default::default()),
-            Some(a) => state.store.rocketmq.write().remove_account(a),
-        },
-        Service::HuaweiEventgrid => match account {
-            // Project bindings are identities, not resources (as for an account reset): a vendor reset keeps
-            // them, so another account cannot take over a project that was bound at runtime.
-            None => {
-                let mut model = state.store.eventbus.write();
-                let projects = std::mem::take(&mut model.projects);
-                *model = Default::default();
-                model.projects = projects;
-            }
-            Some(a) => state.store.eventbus.write().remove_account(a),
-        },
-    }
-}
-
-fn provision_service(state: &AppState, service: Service, account: &str) {
-    match service {
-        Service::TencentCkafka => crate::tencent::ckafka::provision_defaults(state, account),
-        Service::AlibabaKafka => crate::alibaba::kafka::provision_defaults(state, account),
-        Service::AlibabaRocketmq => crate::alibaba::rocketmq::provision_defaults(state, account),
-        Service::HuaweiEventgrid => crate::huawei::eventgrid::provision_defaults(state, account),
-    }
 }

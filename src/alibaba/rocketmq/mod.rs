@@ -6,6 +6,7 @@
 //! signed). The doc's double-slash form `//json/...` and a trailing slash are accepted. Every request carries
 //! `_accesskey`, `__preventCache`, `_regionId` (not for `region/list`) and `_signature`.
 
+pub mod fixture;
 mod consumers;
 mod empower;
 mod error;

@@ -4,6 +4,7 @@
 //! vendor-neutral event bus model. Errors in `error`, wire helpers in `wire`, signatures and tokens in
 //! `auth`, delivery in `delivery`, one file per resource family.
 
+pub mod fixture;
 mod auth;
 mod channels;
 mod delivery;

@@ -2,6 +2,7 @@
 //! shared Kafka model. Wire format in `wire`, signatures in `signature`, errors in `error`, one file per
 //! resource family.
 
+pub mod fixture;
 mod error;
 mod groups;
 mod instances;

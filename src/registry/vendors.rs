@@ -1,0 +1,234 @@
+//! The four vendor APIs behind [`VendorApi`], each delegating to its vendor module's public functions
+//! (`handle`, `action_of`, `error_response`, `VENDOR`, `provision_defaults`) and to its `fixture` module.
+
+use axum::http::request::Parts;
+use axum::response::Response;
+use serde_json::Value;
+
+use super::{BoxFuture, Claim, OperationInfo, VendorApi};
+use crate::fixtures::AccountFixture;
+use crate::http::ApiRequest;
+use crate::state::AppState;
+use crate::{alibaba, huawei, tencent};
+
+fn header<'a>(head: &'a Parts, name: &str) -> Option<&'a str> {
+    head.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn has_query_param(head: &Parts, name: &str) -> bool {
+    form_urlencoded::parse(head.uri.query().unwrap_or("").as_bytes()).any(|(k, _)| k == name)
+}
+
+/// Tencent CKafka v2 (`/v2/index.php`).
+pub struct TencentCkafka;
+
+impl VendorApi for TencentCkafka {
+    fn name(&self) -> &'static str {
+        tencent::ckafka::VENDOR
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["tencent", "ckafka"]
+    }
+    fn claim(&self, head: &Parts) -> Option<Claim> {
+        (head.uri.path() == "/v2/index.php").then_some(Claim::PATH)
+    }
+    fn action_of(&self, req: &ApiRequest) -> Option<String> {
+        tencent::ckafka::action_of(req)
+    }
+    fn handle<'a>(&'a self, state: &'a AppState, req: ApiRequest) -> BoxFuture<'a, Response> {
+        Box::pin(tencent::ckafka::handle(state, req))
+    }
+    fn error_response(&self, code: &str, message: &str) -> Response {
+        tencent::ckafka::error_response(code, message)
+    }
+    /// 4000: the seed's code for a missing or invalid parameter.
+    fn invalid_request_code(&self) -> &'static str {
+        "4000"
+    }
+    fn operations(&self) -> Vec<OperationInfo> {
+        // TODO(lead, at merge): `tencent::ckafka::operations()` once the kafka helper's table lands.
+        Vec::new()
+    }
+    fn provision(&self, state: &AppState, account: &str) {
+        tencent::ckafka::provision_defaults(state, account)
+    }
+    fn fixture_section(&self) -> Option<&'static str> {
+        Some("kafka")
+    }
+    fn apply_fixture(&self, state: &AppState, section: &Value) -> Result<(), String> {
+        tencent::ckafka::fixture::apply(state, section)
+    }
+    fn clear(&self, state: &AppState, account: Option<&str>) {
+        tencent::ckafka::fixture::clear(state, account)
+    }
+}
+
+/// Alibaba Kafka RPC OpenAPI (`/` with an `Action`).
+pub struct AlibabaKafka;
+
+impl VendorApi for AlibabaKafka {
+    fn name(&self) -> &'static str {
+        alibaba::kafka::VENDOR
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["alikafka"]
+    }
+    /// `/` is shared with Huawei's API-version list: an `Action` (query or `x-acs-action`) is decisive;
+    /// otherwise Alibaba takes what nobody else claims there (a POSTed form `Action` lands here too, as a
+    /// POST is never Huawei's version list).
+    fn claim(&self, head: &Parts) -> Option<Claim> {
+        if head.uri.path() != "/" {
+            return None;
+        }
+        if header(head, "x-acs-action").is_some() || has_query_param(head, "Action") {
+            Some(Claim::DECISIVE)
+        } else {
+            Some(Claim::FALLBACK)
+        }
+    }
+    fn action_of(&self, req: &ApiRequest) -> Option<String> {
+        alibaba::kafka::action_of(req)
+    }
+    fn handle<'a>(&'a self, state: &'a AppState, req: ApiRequest) -> BoxFuture<'a, Response> {
+        Box::pin(alibaba::kafka::handle(state, req))
+    }
+    fn error_response(&self, code: &str, message: &str) -> Response {
+        alibaba::kafka::error_response(code, message)
+    }
+    fn invalid_request_code(&self) -> &'static str {
+        "InvalidParameter"
+    }
+    fn operations(&self) -> Vec<OperationInfo> {
+        // TODO(lead, at merge): `alibaba::kafka::operations()` once the kafka helper's table lands.
+        Vec::new()
+    }
+    fn provision(&self, state: &AppState, account: &str) {
+        alibaba::kafka::provision_defaults(state, account)
+    }
+    fn fixture_section(&self) -> Option<&'static str> {
+        Some("kafka")
+    }
+    fn apply_fixture(&self, state: &AppState, section: &Value) -> Result<(), String> {
+        alibaba::kafka::fixture::apply(state, section)
+    }
+    fn clear(&self, state: &AppState, account: Option<&str>) {
+        alibaba::kafka::fixture::clear(state, account)
+    }
+}
+
+/// Alibaba RocketMQ `/json` Open API.
+pub struct AlibabaRocketmq;
+
+impl VendorApi for AlibabaRocketmq {
+    fn name(&self) -> &'static str {
+        alibaba::rocketmq::VENDOR
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["rocketmq"]
+    }
+    fn claim(&self, head: &Parts) -> Option<Claim> {
+        let path = head.uri.path();
+        (path.starts_with("/json/") || path.starts_with("//json/")).then_some(Claim::PATH)
+    }
+    fn action_of(&self, req: &ApiRequest) -> Option<String> {
+        alibaba::rocketmq::action_of(req)
+    }
+    fn handle<'a>(&'a self, state: &'a AppState, req: ApiRequest) -> BoxFuture<'a, Response> {
+        Box::pin(alibaba::rocketmq::handle(state, req))
+    }
+    fn error_response(&self, code: &str, message: &str) -> Response {
+        alibaba::rocketmq::error_response(code, message)
+    }
+    fn invalid_request_code(&self) -> &'static str {
+        "BIZ_FIELD_CHECK_INVALID"
+    }
+    fn operations(&self) -> Vec<OperationInfo> {
+        // TODO(lead, at merge): `alibaba::rocketmq::operations()` once the rocketmq helper's table lands.
+        Vec::new()
+    }
+    fn provision(&self, state: &AppState, account: &str) {
+        alibaba::rocketmq::provision_defaults(state, account)
+    }
+    fn fixture_section(&self) -> Option<&'static str> {
+        Some("rocketmq")
+    }
+    fn apply_fixture(&self, state: &AppState, section: &Value) -> Result<(), String> {
+        alibaba::rocketmq::fixture::apply(state, section)
+    }
+    fn clear(&self, state: &AppState, account: Option<&str>) {
+        alibaba::rocketmq::fixture::clear(state, account)
+    }
+}
+
+/// Huawei EventGrid (`/v1/{project_id}/...`, `/v3/auth/tokens`, and `/` for the API-version list).
+pub struct HuaweiEventgrid;
+
+/// The seed: "AK/SK签名认证方式仅支持消息体大小12M以内，12M以上的请求请使用Token认证" (AK/SK-signed bodies up
+/// to 12 MB; larger ones use a token).
+const HUAWEI_AKSK_MAX_BODY: usize = 12 * 1024 * 1024;
+/// The token path's cap: the seed sets none; localyun bounds memory per request.
+const HUAWEI_TOKEN_MAX_BODY: usize = 32 * 1024 * 1024;
+
+impl VendorApi for HuaweiEventgrid {
+    fn name(&self) -> &'static str {
+        huawei::eventgrid::VENDOR
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["eventgrid", "huawei"]
+    }
+    fn claim(&self, head: &Parts) -> Option<Claim> {
+        let path = head.uri.path();
+        if path.starts_with("/v1/") || path == "/v1" || path.starts_with("/v3/auth/") || path == "/v3" {
+            return Some(Claim::PATH);
+        }
+        if path != "/" {
+            return None;
+        }
+        let signed = header(head, "authorization").is_some_and(|a| a.starts_with("SDK-HMAC-SHA256"));
+        if signed || header(head, "x-auth-token").is_some() {
+            return Some(Claim::MARKER);
+        }
+        // A bare `GET /` is Huawei's API-version list.
+        (head.method == axum::http::Method::GET && head.uri.query().unwrap_or("").is_empty()).then_some(Claim::HINT)
+    }
+    fn max_body_bytes(&self, head: &Parts) -> usize {
+        let signed = header(head, "authorization").is_some_and(|a| a.starts_with("SDK-HMAC-SHA256"));
+        if !signed && header(head, "x-auth-token").is_some() {
+            HUAWEI_TOKEN_MAX_BODY
+        } else {
+            HUAWEI_AKSK_MAX_BODY
+        }
+    }
+    fn action_of(&self, req: &ApiRequest) -> Option<String> {
+        huawei::eventgrid::action_of(req)
+    }
+    fn handle<'a>(&'a self, state: &'a AppState, req: ApiRequest) -> BoxFuture<'a, Response> {
+        Box::pin(huawei::eventgrid::handle(state, req))
+    }
+    fn error_response(&self, code: &str, message: &str) -> Response {
+        huawei::eventgrid::error_response(code, message)
+    }
+    /// EG.00513000: the seed's "parameter invalid".
+    fn invalid_request_code(&self) -> &'static str {
+        "EG.00513000"
+    }
+    fn operations(&self) -> Vec<OperationInfo> {
+        // TODO(lead, at merge): `huawei::eventgrid::operations()` once the eventgrid helper's spec lands.
+        Vec::new()
+    }
+    fn provision(&self, state: &AppState, account: &str) {
+        huawei::eventgrid::provision_defaults(state, account)
+    }
+    fn fixture_section(&self) -> Option<&'static str> {
+        Some("eventgrid")
+    }
+    fn apply_fixture(&self, state: &AppState, section: &Value) -> Result<(), String> {
+        huawei::eventgrid::fixture::apply(state, section)
+    }
+    fn apply_account_fixture(&self, state: &AppState, account: &AccountFixture) -> Result<(), String> {
+        huawei::eventgrid::fixture::apply_account(state, account)
+    }
+    fn clear(&self, state: &AppState, account: Option<&str>) {
+        huawei::eventgrid::fixture::clear(state, account)
+    }
+}
