@@ -25,9 +25,15 @@ use axum::Router;
 pub use config::Config;
 pub use state::AppState;
 
-/// The whole HTTP application over a prepared state: admin routes, then every vendor API via dispatch.
+/// The whole HTTP application over a prepared state: admin routes (access rules from the environment, see
+/// `admin::guard`), then every vendor API via dispatch.
 pub fn app(state: AppState) -> Router {
-    admin::routes().fallback(dispatch::dispatch).with_state(state)
+    app_with_admin_policy(state, admin::guard::AdminPolicy::from_env())
+}
+
+/// The application with explicit admin access rules (tests; embedders).
+pub fn app_with_admin_policy(state: AppState, policy: admin::guard::AdminPolicy) -> Router {
+    admin::routes(state.clone(), policy).fallback(dispatch::dispatch).with_state(state)
 }
 
 /// Builds the state from `config` (credentials, fixtures) and the application over it.

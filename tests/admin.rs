@@ -134,7 +134,14 @@ async fn state_export_and_import_round_trip_exactly() {
         assert_eq!(status, 400);
         assert!(body["error"].as_str().unwrap().contains(expected), "{body}");
     }
-    let r = s.client.post(format!("{}/_localyun/state", s.base)).body("{not json").send().await.unwrap();
+    let r = s
+        .client
+        .post(format!("{}/_localyun/state", s.base))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     assert_eq!(topics(&s).await, vec!["orders"]);
 }
@@ -289,4 +296,117 @@ async fn state_export_and_request_log_hold_no_secret_or_signature() {
         assert!(!text.contains(SECRET) && !text.contains("extra-secret-value"), "a secret leaked: {text}");
         assert!(!text.contains(&signature), "a request signature leaked: {text}");
     }
+}
+
+/// Issue 13 item 3: the browser-sendable `text/plain` import from a foreign page must not wipe the state, and
+/// a DNS-rebound Host name must not read it.
+#[tokio::test]
+async fn web_pages_and_foreign_host_names_cannot_drive_the_admin_api() {
+    let s = common::start().await;
+    create(&s, "orders").await;
+    let wipe = r#"{"localyun_state_format":1,"models":{}}"#;
+    // The issue's curl: text/plain from http://evil.example.
+    let r = s
+        .client
+        .post(format!("{}/_localyun/state", s.base))
+        .header("content-type", "text/plain")
+        .header("origin", "http://evil.example")
+        .body(wipe)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("origin"), "{body}");
+    // Same page origin, JSON type: still refused for the Origin alone.
+    let r = s
+        .client
+        .post(format!("{}/_localyun/reset", s.base))
+        .header("origin", "https://evil.example")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // No Origin, but not JSON (a form or text/plain post): 415.
+    for content_type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
+        let r = s
+            .client
+            .post(format!("{}/_localyun/state", s.base))
+            .header("content-type", content_type)
+            .body(wipe)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 415, "{content_type}");
+    }
+    // DNS rebinding: a foreign Host is refused on reads too.
+    let r = s.client.get(format!("{}/_localyun/state", s.base)).header("host", "attacker.example").send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let r = s
+        .client
+        .get(format!("{}/_localyun/requests", s.base))
+        .header("host", "attacker.example:4588")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // Nothing was wiped; local names and local origins still work.
+    assert_eq!(topics(&s).await, vec!["orders"]);
+    for host in ["localhost:4588", "127.0.0.1", "[::1]:4588"] {
+        let r = s.client.get(format!("{}/_localyun/health", s.base)).header("host", host).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{host}");
+    }
+    let r = s
+        .client
+        .post(format!("{}/_localyun/reset", s.base))
+        .header("origin", "http://localhost:3000")
+        .json(&json!({"vendor": "tencent"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(topics(&s).await.is_empty());
+    // The vendor APIs are not the admin API: they answer any Host (SDKs use vendor host names).
+    let r = s.client.get(format!("{}/v1", s.base)).header("host", "eg.cn-north-4.myhuaweicloud.com").send().await.unwrap();
+    assert_ne!(r.status(), 403);
+}
+
+/// The optional admin token (`LOCALYUN_ADMIN_TOKEN`) and extra host names (`LOCALYUN_ADMIN_HOSTS`).
+#[tokio::test]
+async fn the_admin_token_and_configured_host_names() {
+    use localyun::admin::guard::AdminPolicy;
+    let (_, state) = localyun::app_from_config(Config::default()).unwrap();
+    let app = localyun::app_with_admin_policy(
+        state,
+        AdminPolicy::new(vec!["localyun".into()], Some("tok-123".into())),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    // Health stays open for the container's probe.
+    assert_eq!(client.get(format!("{base}/_localyun/health")).send().await.unwrap().status(), 200);
+    let r = client.get(format!("{base}/_localyun/state")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = client.post(format!("{base}/_localyun/reset")).bearer_auth("wrong").json(&json!({})).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = client.post(format!("{base}/_localyun/reset")).bearer_auth("tok-123").json(&json!({})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = client
+        .get(format!("{base}/_localyun/requests"))
+        .header("x-localyun-admin-token", "tok-123")
+        .header("host", "localyun:4588")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = client
+        .get(format!("{base}/_localyun/requests"))
+        .header("x-localyun-admin-token", "tok-123")
+        .header("host", "other:4588")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
 }

@@ -2,11 +2,14 @@
 //!
 //! `GET health`, `POST reset`, `GET|POST state`, `GET|DELETE requests`, `GET|POST|DELETE faults`.
 //! Errors are `{"error": "..."}` with status 400 (bad input), 404 (unknown account) or 503 (state could
-//! not be persisted).
+//! not be persisted); `guard` refuses web pages and foreign host names (401, 403, 415).
 
 pub mod faults;
+pub mod guard;
 mod reset;
 mod state_doc;
+
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -23,13 +26,16 @@ use crate::state::AppState;
 pub use reset::{reset, ResetScope};
 pub use state_doc::{export_state, import_state};
 
-pub fn routes() -> Router<AppState> {
+/// The admin routes, behind the [`guard::AdminPolicy`] checks (local Host, no foreign Origin, JSON writes,
+/// optional token).
+pub fn routes(state: AppState, policy: guard::AdminPolicy) -> Router<AppState> {
     Router::new()
         .route("/_localyun/health", get(health))
         .route("/_localyun/reset", post(reset_handler))
         .route("/_localyun/state", get(get_state).post(post_state))
         .route("/_localyun/requests", get(get_requests).delete(delete_requests))
         .route("/_localyun/faults", get(get_faults).post(post_fault).delete(delete_faults))
+        .route_layer(axum::middleware::from_fn_with_state((state, Arc::new(policy)), guard::guard))
 }
 
 /// The error text for a vendor name the registry does not know.
