@@ -201,4 +201,3 @@ fn log_request(state: &AppState, method: Method, uri: axum::http::Uri, started: 
         string_to_sign: meta.string_to_sign,
     });
 }
-

@@ -335,7 +335,8 @@ fn apply_kafka_instance(
     let id = match &spec.id {
         Some(id) => {
             if !model.instances.contains_key(id) {
-                let mut instance = (rules.new_instance)(account, &spec.region, id).map_err(|e| format!("{entry}: {e}"))?;
+                let mut instance =
+                    (rules.new_instance)(account, &spec.region, id).map_err(|e| format!("{entry}: {e}"))?;
                 if let Some(name) = &spec.name {
                     (rules.check_instance_name)(name).map_err(|e| format!("{entry}: name: {e}"))?;
                     instance.name = name.clone();

@@ -90,6 +90,32 @@ pub fn with_meta(mut response: Response, meta: RequestMeta) -> Response {
     response
 }
 
+/// A JSON object from ready-made values. Unlike `json!`, which re-serialises every interpolated value
+/// (a deep copy of a whole list of items), this moves the values in.
+pub fn object<const N: usize>(pairs: [(&str, serde_json::Value); N]) -> serde_json::Value {
+    serde_json::Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
+/// Parameters by key, and the first key that came more than once. Facades refuse repeats by name: which
+/// value is meant, and which one the client signed, would be ambiguous.
+pub fn unique_params(
+    pairs: impl IntoIterator<Item = (String, String)>,
+) -> (std::collections::BTreeMap<String, String>, Option<String>) {
+    let mut map = std::collections::BTreeMap::new();
+    let mut repeated = None;
+    for (k, v) in pairs {
+        match map.entry(k) {
+            std::collections::btree_map::Entry::Occupied(e) => {
+                repeated.get_or_insert_with(|| e.key().clone());
+            }
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(v);
+            }
+        }
+    }
+    (map, repeated)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,27 +133,13 @@ mod tests {
             ]
         );
     }
-}
 
-/// A JSON object from ready-made values. Unlike `json!`, which re-serialises every interpolated value
-/// (a deep copy of a whole list of items), this moves the values in.
-pub fn object<const N: usize>(pairs: [(&str, serde_json::Value); N]) -> serde_json::Value {
-    serde_json::Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
-}
-
-/// Parameters by key, and the first key that came more than once. Facades refuse repeats by name: which
-/// value is meant, and which one the client signed, would be ambiguous.
-pub fn unique_params(
-    pairs: impl IntoIterator<Item = (String, String)>,
-) -> (std::collections::BTreeMap<String, String>, Option<String>) {
-    let mut map = std::collections::BTreeMap::new();
-    let mut repeated = None;
-    for (k, v) in pairs {
-        if map.contains_key(&k) {
-            repeated.get_or_insert(k);
-        } else {
-            map.insert(k, v);
-        }
+    #[test]
+    fn unique_params_names_the_first_repeated_key_and_keeps_the_first_value() {
+        let (map, repeated) = unique_params(form_pairs(b"a=1&b=2&a=3&b=4"));
+        assert_eq!(map.get("a").map(String::as_str), Some("1"));
+        assert_eq!(map.get("b").map(String::as_str), Some("2"));
+        assert_eq!(repeated.as_deref(), Some("a"));
+        assert_eq!(unique_params(form_pairs(b"x=1")).1, None);
     }
-    (map, repeated)
 }

@@ -2,20 +2,21 @@
 //! RocketMQ `/json` Open API) and Huawei Cloud (EventGrid) on one local port, over one in-memory store.
 
 pub mod admin;
-pub mod auth;
 pub mod alibaba;
+pub mod auth;
 pub mod config;
 pub mod credentials;
 pub mod dispatch;
 pub mod engine;
 pub mod fixtures;
+pub mod fuzzing;
 pub mod http;
-pub mod paging;
 pub mod huawei;
+pub mod paging;
 pub mod persist;
 pub mod registry;
-pub mod reply;
 pub mod replay;
+pub mod reply;
 pub mod server;
 pub mod signing;
 pub mod state;

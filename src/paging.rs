@@ -80,9 +80,13 @@ impl Window {
     /// non-negative number up to `u32::MAX`; past the end the page is empty.
     pub fn by_offset(params: &OffsetParams, offset: Option<i64>, limit: Option<i64>) -> Result<Window, PagingError> {
         let offset = in_range(params.offset, offset, 0, u64::from(u32::MAX), 0)? as usize;
-        let limit =
-            in_range(params.limit, limit, params.min_limit as u64, params.max_limit as u64, params.default_limit as u64)?
-                as usize;
+        let limit = in_range(
+            params.limit,
+            limit,
+            params.min_limit as u64,
+            params.max_limit as u64,
+            params.default_limit as u64,
+        )? as usize;
         Ok(Window { offset, limit, page: offset / limit.max(1) + 1 })
     }
 
@@ -118,7 +122,8 @@ impl Window {
 mod tests {
     use super::*;
 
-    const TENCENT: OffsetParams = OffsetParams { offset: "offset", limit: "limit", min_limit: 1, max_limit: 20, default_limit: 10 };
+    const TENCENT: OffsetParams =
+        OffsetParams { offset: "offset", limit: "limit", min_limit: 1, max_limit: 20, default_limit: 10 };
     const ALIBABA: PageParams =
         PageParams { page: "CurrentPage", size: "PageSize", min_size: 1, max_size: 10_000, default_size: 10_000 };
 

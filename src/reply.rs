@@ -96,10 +96,7 @@ impl Reply {
 
     /// The response: `envelope` turns body and paging into the bytes sent (the vendor's success envelope)
     /// and names their content type; status and headers are the reply's. A 204 sends no body.
-    pub fn render(
-        self,
-        envelope: impl FnOnce(ReplyBody, Option<PageInfo>) -> (&'static str, Vec<u8>),
-    ) -> Response {
+    pub fn render(self, envelope: impl FnOnce(ReplyBody, Option<PageInfo>) -> (&'static str, Vec<u8>)) -> Response {
         let Reply { status, body, headers, paging } = self;
         let mut response = if status == StatusCode::NO_CONTENT {
             status.into_response()

@@ -341,7 +341,8 @@ async fn web_pages_and_foreign_host_names_cannot_drive_the_admin_api() {
         assert_eq!(r.status(), 415, "{content_type}");
     }
     // DNS rebinding: a foreign Host is refused on reads too.
-    let r = s.client.get(format!("{}/_localyun/state", s.base)).header("host", "attacker.example").send().await.unwrap();
+    let r =
+        s.client.get(format!("{}/_localyun/state", s.base)).header("host", "attacker.example").send().await.unwrap();
     assert_eq!(r.status(), 403);
     let r = s
         .client
@@ -368,7 +369,8 @@ async fn web_pages_and_foreign_host_names_cannot_drive_the_admin_api() {
     assert_eq!(r.status(), 200);
     assert!(topics(&s).await.is_empty());
     // The vendor APIs are not the admin API: they answer any Host (SDKs use vendor host names).
-    let r = s.client.get(format!("{}/v1", s.base)).header("host", "eg.cn-north-4.myhuaweicloud.com").send().await.unwrap();
+    let r =
+        s.client.get(format!("{}/v1", s.base)).header("host", "eg.cn-north-4.myhuaweicloud.com").send().await.unwrap();
     assert_ne!(r.status(), 403);
 }
 
@@ -377,10 +379,7 @@ async fn web_pages_and_foreign_host_names_cannot_drive_the_admin_api() {
 async fn the_admin_token_and_configured_host_names() {
     use localyun::admin::guard::AdminPolicy;
     let (_, state) = localyun::app_from_config(Config::default()).unwrap();
-    let app = localyun::app_with_admin_policy(
-        state,
-        AdminPolicy::new(vec!["localyun".into()], Some("tok-123".into())),
-    );
+    let app = localyun::app_with_admin_policy(state, AdminPolicy::new(vec!["localyun".into()], Some("tok-123".into())));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -391,7 +390,8 @@ async fn the_admin_token_and_configured_host_names() {
     assert_eq!(r.status(), 401);
     let r = client.post(format!("{base}/_localyun/reset")).bearer_auth("wrong").json(&json!({})).send().await.unwrap();
     assert_eq!(r.status(), 401);
-    let r = client.post(format!("{base}/_localyun/reset")).bearer_auth("tok-123").json(&json!({})).send().await.unwrap();
+    let r =
+        client.post(format!("{base}/_localyun/reset")).bearer_auth("tok-123").json(&json!({})).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let r = client
         .get(format!("{base}/_localyun/requests"))

@@ -125,10 +125,7 @@ impl AdminPolicy {
         if matches!(*method, Method::POST | Method::PUT | Method::PATCH) {
             let content_type = headers.get(header::CONTENT_TYPE);
             let has_body = headers.get(header::TRANSFER_ENCODING).is_some()
-                || headers
-                    .get(header::CONTENT_LENGTH)
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|v| v.trim() != "0");
+                || headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim() != "0");
             let is_json = content_type.and_then(|v| v.to_str().ok()).is_some_and(is_json_type);
             if (has_body || content_type.is_some()) && !is_json {
                 return Err((
@@ -219,10 +216,28 @@ mod tests {
     #[test]
     fn local_host_names_pass_and_rebound_names_do_not() {
         let p = AdminPolicy::new(vec![" LocalYun ".into(), String::new()], None);
-        for host in ["localhost", "localhost:4588", "127.0.0.1:4588", "127.8.9.1", "[::1]:4588", "::1", "app.localhost", "localyun:4588", "LOCALHOST."] {
+        for host in [
+            "localhost",
+            "localhost:4588",
+            "127.0.0.1:4588",
+            "127.8.9.1",
+            "[::1]:4588",
+            "::1",
+            "app.localhost",
+            "localyun:4588",
+            "LOCALHOST.",
+        ] {
             assert!(p.host_allowed(host, None), "{host}");
         }
-        for host in ["attacker.example", "attacker.example:4588", "localhost.attacker.example", "0.0.0.0:4588", "10.0.0.5", "", "[::]:4588"] {
+        for host in [
+            "attacker.example",
+            "attacker.example:4588",
+            "localhost.attacker.example",
+            "0.0.0.0:4588",
+            "10.0.0.5",
+            "",
+            "[::]:4588",
+        ] {
             assert!(!p.host_allowed(host, None), "{host}");
         }
         // The address localyun listens on is local too, unless it is the unspecified one.

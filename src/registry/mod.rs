@@ -185,7 +185,10 @@ mod tests {
         );
         assert_eq!(routed(Method::POST, "/", &[("x-acs-action", "GetTopicList")]), Some("alibaba-kafka"));
         assert_eq!(routed(Method::GET, "/", &[]), Some("huawei-eventgrid"));
-        assert_eq!(routed(Method::GET, "/", &[("authorization", "SDK-HMAC-SHA256 Access=x")]), Some("huawei-eventgrid"));
+        assert_eq!(
+            routed(Method::GET, "/", &[("authorization", "SDK-HMAC-SHA256 Access=x")]),
+            Some("huawei-eventgrid")
+        );
         assert_eq!(routed(Method::POST, "/", &[("x-auth-token", "t")]), Some("huawei-eventgrid"));
         // An Action in the query beats a Huawei signature header (the RPC call is explicit).
         assert_eq!(
@@ -216,7 +219,8 @@ mod tests {
             assert_eq!(find(alias).map(|v| v.name()), Some(name), "{alias}");
         }
         assert!(find("aws-sqs").is_none());
-        let mut all_names: Vec<&str> = all().flat_map(|v| std::iter::once(v.name()).chain(v.aliases().iter().copied())).collect();
+        let mut all_names: Vec<&str> =
+            all().flat_map(|v| std::iter::once(v.name()).chain(v.aliases().iter().copied())).collect();
         let count = all_names.len();
         all_names.sort();
         all_names.dedup();

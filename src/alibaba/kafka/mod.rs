@@ -3,9 +3,9 @@
 //! Version 2018-10-15 and in 2019-09-16 (what `aliyun-python-sdk-alikafka` sends). Wire format in `wire`,
 //! signature v1 in `signature`, errors in `error`, one file per resource family.
 
-pub mod fixture;
 mod acs3;
 mod error;
+pub mod fixture;
 mod groups;
 mod instances;
 pub mod signature;

@@ -6,10 +6,10 @@
 //! signed). The doc's double-slash form `//json/...` and a trailing slash are accepted. Every request carries
 //! `_accesskey`, `__preventCache`, `_regionId` (not for `region/list`) and `_signature`.
 
-pub mod fixture;
 mod consumers;
 mod empower;
 mod error;
+pub mod fixture;
 mod groups;
 mod instances;
 mod messages;

@@ -4,12 +4,12 @@
 //! vendor-neutral event bus model. Errors in `error`, wire helpers in `wire`, signatures and tokens in
 //! `auth`, delivery in `delivery`, one file per resource family.
 
-pub mod fixture;
 mod auth;
 mod channels;
 mod delivery;
 mod error;
 mod events;
+pub mod fixture;
 mod misc;
 mod sources;
 mod subscriptions;

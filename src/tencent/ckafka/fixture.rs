@@ -12,7 +12,7 @@ const RULES: KafkaFixtureRules = KafkaFixtureRules {
     new_instance: super::new_instance,
     check_instance_name: super::check_fixture_instance_name,
     topic: super::fixture_topic,
-    group_name: group_name,
+    group_name,
 };
 
 /// CKafka v2 has no action that creates or names a group (groups appear when clients commit offsets), so a

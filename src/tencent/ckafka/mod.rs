@@ -2,8 +2,8 @@
 //! shared Kafka model. Wire format in `wire`, signatures in `signature`, errors in `error`, one file per
 //! resource family.
 
-pub mod fixture;
 mod error;
+pub mod fixture;
 mod groups;
 mod instances;
 pub mod signature;
