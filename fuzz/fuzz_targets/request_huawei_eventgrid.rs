@@ -1,0 +1,10 @@
+//! Fuzz target `request_huawei_eventgrid`: see `localyun::fuzzing` for the input format and the properties checked.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Err(broken) = localyun::fuzzing::run("request_huawei_eventgrid", data) {
+        panic!("{broken}");
+    }
+});
