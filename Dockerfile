@@ -5,7 +5,9 @@
 # Stage 1: build the release binary. rustls + ring: no OpenSSL, only the C compiler the image ships.
 FROM rust:1-slim-bookworm AS build
 WORKDIR /src
-# Dependencies first, so source edits do not refetch and rebuild every crate.
+# Fetch the dependencies' sources first, in a layer that changes only with Cargo.toml/Cargo.lock: a source
+# edit does not download crates again. (Only the download is cached: the dependencies are compiled again in
+# the build step below whenever a source changes.)
 COPY Cargo.toml Cargo.lock rustfmt.toml ./
 # The manifest declares the benchmark target, so its file must exist for cargo to read the manifest.
 RUN mkdir -p src benches/localyun \
