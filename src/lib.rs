@@ -1,12 +1,16 @@
 //! localyun: the messaging management APIs of Tencent Cloud (CKafka v2), Alibaba Cloud (Kafka RPC OpenAPI,
 //! RocketMQ `/json` Open API) and Huawei Cloud (EventGrid) on one local port, over one in-memory store.
+//!
+//! The README's "Architecture" section names the layers. Public: what the binary (`src/main.rs`), the
+//! integration tests, the benches and the fuzz targets use, and the extension points (`registry`, `auth`,
+//! `http`, `paging`, `reply`); request plumbing (`dispatch`, `signing`, `replay`) is private.
 
 pub mod admin;
 pub mod alibaba;
 pub mod auth;
 pub mod config;
 pub mod credentials;
-pub mod dispatch;
+mod dispatch;
 pub mod engine;
 pub mod fixtures;
 pub mod fuzzing;
@@ -15,10 +19,10 @@ pub mod huawei;
 pub mod paging;
 pub mod persist;
 pub mod registry;
-pub mod replay;
+mod replay;
 pub mod reply;
 pub mod server;
-pub mod signing;
+mod signing;
 pub mod state;
 pub mod storage;
 pub mod tencent;
