@@ -3,6 +3,7 @@ import json
 import os
 import signal
 import ssl
+import urllib.error
 import urllib.request
 
 from conftest import start_localyun, stop_localyun
@@ -65,3 +66,37 @@ def test_start_up_prints_the_default_key_and_the_certificate_path():
     assert "AKIDLOCAL / local-secret" in out
     assert "ca.pem" in out
     assert "local-secret" not in out.split("default key:")[0], "no secret before the documented default key line"
+
+
+def admin_status(port, path, method="GET", headers=None, data=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/_localyun/{path}", data=data, method=method)
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_the_admin_api_refuses_web_pages_and_rebound_names(localyun):
+    port = localyun.http_port
+    wipe = b'{"localyun_state_format":1,"models":{}}'
+    # issue 13's curl: a text/plain import from another origin, as a browser would send it without preflight.
+    assert admin_status(port, "state", "POST", {"Content-Type": "text/plain", "Origin": "http://evil.example"}, wipe) == 403
+    assert admin_status(port, "state", "POST", {"Content-Type": "text/plain"}, wipe) == 415
+    assert admin_status(port, "state", headers={"Host": "attacker.example"}) == 403
+    assert admin_status(port, "state") == 200
+    assert localyun.admin("state")["models"]["accounts"]["provisioned"], "nothing was wiped"
+
+
+def test_the_admin_token_from_the_environment():
+    server = start_localyun(extra_env={"LOCALYUN_ADMIN_TOKEN": "tok-env"})
+    try:
+        port = server.http_port
+        assert admin_status(port, "health") == 200
+        assert admin_status(port, "requests") == 401
+        assert admin_status(port, "requests", headers={"Authorization": "Bearer tok-env"}) == 200
+        assert "tok-env" not in server.output(), "the token is never printed"
+    finally:
+        stop_localyun(server)
