@@ -201,3 +201,24 @@ fn log_request(state: &AppState, method: Method, uri: axum::http::Uri, started: 
         string_to_sign: meta.string_to_sign,
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Many-frame bodies (a 13 MB upload) are covered end to end in tests/admin_all_vendors.rs.
+    #[tokio::test]
+    async fn a_body_within_the_limit_is_read_whole() {
+        let body = read_body(Body::from(vec![b'x'; 4000]), 4000).await.ok().expect("within the limit");
+        assert_eq!(body.len(), 4000);
+        assert!(read_body(Body::empty(), 0).await.ok().expect("empty").is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_oversized_body_is_refused_after_it_is_drained() {
+        match read_body(Body::from(vec![b'x'; 4001]), 4000).await {
+            Err(BodyError::TooLarge { drained }) => assert!(drained, "the rest was read and dropped"),
+            _ => panic!("a 4001-byte body over a 4000-byte limit must be refused"),
+        }
+    }
+}

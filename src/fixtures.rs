@@ -1,6 +1,7 @@
 //! Start-up fixtures: the built-in defaults (`fixtures/default.yaml`, compiled in) and the user's
 //! `--fixtures` file or folder. Accounts and keys first, then each account's default resources, then the
-//! resources the files declare.
+//! resources the files declare. A file is `accounts:` plus one section per vendor API; each API of the
+//! registry applies its own section (`fixture.rs` in its module), so this file names no vendor.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -200,4 +200,44 @@ mod tests {
             Ok(())
         );
     }
+
+    /// The registry's operation lists name exactly actions the vendor modules serve: through the whole
+    /// application (lenient mode), none of them is answered "unknown action".
+    #[test]
+    fn the_registrys_operations_are_served() {
+        let json = |body: &[u8]| serde_json::from_slice::<serde_json::Value>(body).unwrap_or_default();
+        let ops = |name: &str| crate::registry::find(name).unwrap().operations();
+        for op in ops("tencent-ckafka") {
+            let input =
+                format!("GET\nAction={}&Region=ap-guangzhou&SecretId=AK&Nonce=1&Timestamp=1&Signature=x\n\n", op.name);
+            let (_, _, body) = respond("/v2/index.php", input.as_bytes()).unwrap().unwrap();
+            assert_ne!(json(&body)["code"], 6100, "{}: {}", op.name, String::from_utf8_lossy(&body));
+        }
+        for op in ops("alibaba-kafka") {
+            let input = format!("GET\n?Action={}&Version=2019-09-16&RegionId=cn-hangzhou&Format=JSON\n\n", op.name);
+            let (_, _, body) = respond("/", input.as_bytes()).unwrap().unwrap();
+            assert_ne!(json(&body)["Code"], "InvalidAction.NotFound", "{}", op.name);
+        }
+        for op in ops("alibaba-rocketmq") {
+            let input =
+                format!("GET\n{}?_accesskey=AK&_signature=x&_regionId=mq-private&__preventCache=1\n\n", op.name);
+            let (_, _, body) = respond("/json/", input.as_bytes()).unwrap().unwrap();
+            assert_ne!(json(&body)["dynamicCode"], "ONS_SERVICE_UNSUPPORTED", "{}", op.name);
+        }
+        // The checks can fail: an undeclared action gets each vendor's "unknown action" answer.
+        let tencent = b"GET\nAction=Nope&Region=ap-guangzhou&SecretId=AK&Nonce=1&Timestamp=1&Signature=x\n\n";
+        assert_eq!(json(&respond("/v2/index.php", tencent).unwrap().unwrap().2)["code"], 6100);
+        let alibaba = b"GET\n?Action=Nope&Version=2019-09-16&RegionId=cn-hangzhou&Format=JSON\n\n";
+        let answer = respond("/", alibaba).unwrap().unwrap().2;
+        assert_eq!(json(&answer)["Code"], "InvalidAction.NotFound", "{}", String::from_utf8_lossy(&answer));
+        let rocketmq = b"GET\ntopic/nope?_accesskey=AK&_signature=x&_regionId=mq-private&__preventCache=1\n\n";
+        assert_eq!(json(&respond("/json/", rocketmq).unwrap().unwrap().2)["dynamicCode"], "ONS_SERVICE_UNSUPPORTED");
+        for vendor in crate::registry::all() {
+            let mut names: Vec<&str> = vendor.operations().iter().map(|o| o.name).collect();
+            let count = names.len();
+            names.sort();
+            names.dedup();
+            assert!(count > 0 && names.len() == count, "{}: operations are listed once each", vendor.name());
+        }
+    }
 }

@@ -410,3 +410,19 @@ async fn the_admin_token_and_configured_host_names() {
         .unwrap();
     assert_eq!(r.status(), 403);
 }
+
+/// A fault for an action the vendor API does not declare would never fire: refused with the list.
+#[tokio::test]
+async fn a_fault_for_an_undeclared_action_is_refused() {
+    let s = common::start().await;
+    let (status, body) =
+        post(&s, "/_localyun/faults", json!({"vendor": "tencent", "action": "CreateTopc", "error_code": "4000"})).await;
+    assert_eq!(status, 400);
+    let message = body["error"].as_str().unwrap();
+    assert!(message.contains("CreateTopc") && message.contains("CreateTopic"), "{message}");
+    let (status, _) =
+        post(&s, "/_localyun/faults", json!({"vendor": "rocketmq", "action": "topic/create", "error_code": "X"})).await;
+    assert_eq!(status, 201);
+    let (status, _) = post(&s, "/_localyun/faults", json!({"vendor": "eventgrid", "action": "*", "delay_ms": 1})).await;
+    assert_eq!(status, 201);
+}

@@ -145,7 +145,20 @@ async fn post_fault(State(state): State<AppState>, body: Bytes) -> Response {
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid fault: {e}")),
     };
     let spec = match registry::find(&spec.vendor) {
-        Some(service) => faults::FaultSpec { vendor: service.name().to_string(), ..spec },
+        Some(service) => {
+            // An action the vendor API does not declare would never fire: a typo, said now.
+            let operations = service.operations();
+            if let Some(action) = spec.action.as_deref().filter(|a| *a != "*" && !operations.is_empty()) {
+                if !operations.iter().any(|o| o.name == action) {
+                    let names: Vec<&str> = operations.iter().map(|o| o.name).collect();
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        format!("{} has no action {action:?}; its actions: {}", service.name(), names.join(", ")),
+                    );
+                }
+            }
+            faults::FaultSpec { vendor: service.name().to_string(), ..spec }
+        }
         None => spec,
     };
     match state.faults.add(spec) {

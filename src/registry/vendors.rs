@@ -5,6 +5,7 @@ use axum::http::request::Parts;
 use axum::response::Response;
 use serde_json::Value;
 
+use super::Access::{Read, Write};
 use super::{BoxFuture, Claim, OperationInfo, VendorApi};
 use crate::fixtures::AccountFixture;
 use crate::http::ApiRequest;
@@ -46,8 +47,7 @@ impl VendorApi for TencentCkafka {
         "4000"
     }
     fn operations(&self) -> Vec<OperationInfo> {
-        // TODO(lead, at merge): `tencent::ckafka::operations()` once the kafka helper's table lands.
-        Vec::new()
+        TENCENT_OPERATIONS.to_vec()
     }
     fn provision(&self, state: &AppState, account: &str) {
         tencent::ckafka::provision_defaults(state, account)
@@ -99,8 +99,7 @@ impl VendorApi for AlibabaKafka {
         "InvalidParameter"
     }
     fn operations(&self) -> Vec<OperationInfo> {
-        // TODO(lead, at merge): `alibaba::kafka::operations()` once the kafka helper's table lands.
-        Vec::new()
+        ALIBABA_KAFKA_OPERATIONS.to_vec()
     }
     fn provision(&self, state: &AppState, account: &str) {
         alibaba::kafka::provision_defaults(state, account)
@@ -143,8 +142,7 @@ impl VendorApi for AlibabaRocketmq {
         "BIZ_FIELD_CHECK_INVALID"
     }
     fn operations(&self) -> Vec<OperationInfo> {
-        // TODO(lead, at merge): `alibaba::rocketmq::operations()` once the rocketmq helper's table lands.
-        Vec::new()
+        ROCKETMQ_OPERATIONS.to_vec()
     }
     fn provision(&self, state: &AppState, account: &str) {
         alibaba::rocketmq::provision_defaults(state, account)
@@ -213,8 +211,7 @@ impl VendorApi for HuaweiEventgrid {
         "EG.00513000"
     }
     fn operations(&self) -> Vec<OperationInfo> {
-        // TODO(lead, at merge): `huawei::eventgrid::operations()` once the eventgrid helper's spec lands.
-        Vec::new()
+        EVENTGRID_OPERATIONS.to_vec()
     }
     fn provision(&self, state: &AppState, account: &str) {
         huawei::eventgrid::provision_defaults(state, account)
@@ -232,3 +229,120 @@ impl VendorApi for HuaweiEventgrid {
         huawei::eventgrid::fixture::clear(state, account)
     }
 }
+
+// The operation lists, written from the vendor modules' current action tables until each vendor module
+// exports `operations()` from its own table (TODO(lead, at merge): replace each list with that call).
+const TENCENT_OPERATIONS: &[OperationInfo] = &[
+    OperationInfo { name: "CreateTopic", access: Write },
+    OperationInfo { name: "SetTopicAttributes", access: Write },
+    OperationInfo { name: "DeleteTopic", access: Write },
+    OperationInfo { name: "AddPartition", access: Write },
+    OperationInfo { name: "ListTopic", access: Read },
+    OperationInfo { name: "GetTopicAttributes", access: Read },
+    OperationInfo { name: "SetForward", access: Write },
+    OperationInfo { name: "ListInstance", access: Read },
+    OperationInfo { name: "GetInstanceAttributes", access: Read },
+    OperationInfo { name: "SetInstanceAttributes", access: Write },
+    OperationInfo { name: "ListConsumerGroup", access: Read },
+    OperationInfo { name: "AddTopicIpwhitelist", access: Write },
+    OperationInfo { name: "DeleteTopicIpwhitelist", access: Write },
+];
+
+const ALIBABA_KAFKA_OPERATIONS: &[OperationInfo] = &[
+    OperationInfo { name: "GetInstanceList", access: Read },
+    OperationInfo { name: "CreateTopic", access: Write },
+    OperationInfo { name: "GetTopicList", access: Read },
+    OperationInfo { name: "GetTopicStatus", access: Read },
+    OperationInfo { name: "DeleteTopic", access: Write },
+    OperationInfo { name: "GetConsumerList", access: Read },
+    OperationInfo { name: "GetConsumerProgress", access: Read },
+    OperationInfo { name: "DeleteConsumerGroup", access: Write },
+    OperationInfo { name: "CreateConsumerGroup", access: Write },
+];
+
+const ROCKETMQ_OPERATIONS: &[OperationInfo] = &[
+    OperationInfo { name: "region/list", access: Read },
+    OperationInfo { name: "cluster/list", access: Read },
+    OperationInfo { name: "vpcTunnel/tunnelSwitch", access: Write },
+    OperationInfo { name: "instance/tunnelSwitch", access: Write },
+    OperationInfo { name: "instance/baseInfo", access: Read },
+    OperationInfo { name: "instance/create", access: Write },
+    OperationInfo { name: "instance/delete", access: Write },
+    OperationInfo { name: "instance/list", access: Read },
+    OperationInfo { name: "instance/update", access: Write },
+    OperationInfo { name: "topic/create", access: Write },
+    OperationInfo { name: "topic/delete", access: Write },
+    OperationInfo { name: "topic/get", access: Read },
+    OperationInfo { name: "topic/listInPage", access: Read },
+    OperationInfo { name: "topic/update", access: Write },
+    OperationInfo { name: "topic/listNames", access: Read },
+    OperationInfo { name: "topic/subDetail", access: Read },
+    OperationInfo { name: "group/create", access: Write },
+    OperationInfo { name: "group/delete", access: Write },
+    OperationInfo { name: "group/list", access: Read },
+    OperationInfo { name: "group/subDetail", access: Read },
+    OperationInfo { name: "group/consumerUpdate", access: Write },
+    OperationInfo { name: "consumer/accumulate", access: Read },
+    OperationInfo { name: "consumer/status", access: Read },
+    OperationInfo { name: "consumer/getConnection", access: Read },
+    OperationInfo { name: "consumer/timespan", access: Read },
+    OperationInfo { name: "consumer/resetOffset", access: Write },
+    OperationInfo { name: "message/trace", access: Read },
+    OperationInfo { name: "message/getById", access: Read },
+    OperationInfo { name: "message/getByKey", access: Read },
+    OperationInfo { name: "message/getByPagedTopic", access: Read },
+    OperationInfo { name: "message/getByIdInDLQ", access: Read },
+    OperationInfo { name: "message/getByPagedDLQ", access: Read },
+    OperationInfo { name: "message/resendByIdInDLQ", access: Write },
+    OperationInfo { name: "trend/topicInputTps", access: Read },
+    OperationInfo { name: "trend/groupOutputTps", access: Read },
+    OperationInfo { name: "empower/create", access: Write },
+    OperationInfo { name: "empower/createBySub", access: Write },
+    OperationInfo { name: "empower/delete", access: Write },
+    OperationInfo { name: "empower/list", access: Read },
+];
+
+const EVENTGRID_OPERATIONS: &[OperationInfo] = &[
+    OperationInfo { name: "ListApiVersions", access: Read },
+    OperationInfo { name: "ShowApiVersion", access: Read },
+    OperationInfo { name: "KeystoneCreateToken", access: Write },
+    OperationInfo { name: "CreateSubscription", access: Write },
+    OperationInfo { name: "ListSubscriptions", access: Read },
+    OperationInfo { name: "UpdateSubscription", access: Write },
+    OperationInfo { name: "ShowDetailOfSubscription", access: Read },
+    OperationInfo { name: "DeleteSubscription", access: Write },
+    OperationInfo { name: "UpdateSubscriptionSource", access: Write },
+    OperationInfo { name: "CreateSubscriptionTarget", access: Write },
+    OperationInfo { name: "UpdateSubscriptionTarget", access: Write },
+    OperationInfo { name: "ShowDetailOfSubscriptionTarget", access: Read },
+    OperationInfo { name: "DeleteSubscriptionTarget", access: Write },
+    OperationInfo { name: "ExecuteSubscriptionOperation", access: Write },
+    OperationInfo { name: "ListObsBuckets", access: Read },
+    OperationInfo { name: "CreateChannel", access: Write },
+    OperationInfo { name: "ListChannels", access: Read },
+    OperationInfo { name: "UpdateChannel", access: Write },
+    OperationInfo { name: "ShowDetailOfChannel", access: Read },
+    OperationInfo { name: "DeleteChannel", access: Write },
+    OperationInfo { name: "ShowDetailOfEventTrace", access: Read },
+    OperationInfo { name: "ShowDetailOfEvent", access: Read },
+    OperationInfo { name: "ListTracedEvents", access: Read },
+    OperationInfo { name: "PutEvents", access: Write },
+    OperationInfo { name: "PutOfficialEvents", access: Write },
+    OperationInfo { name: "CheckPutEvents", access: Read },
+    OperationInfo { name: "CreateEventSource", access: Write },
+    OperationInfo { name: "ListEventSources", access: Read },
+    OperationInfo { name: "UpdateEventSource", access: Write },
+    OperationInfo { name: "ShowDetailOfEventSource", access: Read },
+    OperationInfo { name: "DeleteEventSource", access: Write },
+    OperationInfo { name: "ListEventTarget", access: Read },
+    OperationInfo { name: "CreateConnection", access: Write },
+    OperationInfo { name: "ListConnections", access: Read },
+    OperationInfo { name: "UpdateConnection", access: Write },
+    OperationInfo { name: "ShowDetailOfConnection", access: Read },
+    OperationInfo { name: "DeleteConnection", access: Write },
+    OperationInfo { name: "ListQuotas", access: Read },
+    OperationInfo { name: "CreateEndpoint", access: Write },
+    OperationInfo { name: "ListEndpoints", access: Read },
+    OperationInfo { name: "UpdateEndpoint", access: Write },
+    OperationInfo { name: "DeleteEndpoint", access: Write },
+];
