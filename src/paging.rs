@@ -156,6 +156,6 @@ mod tests {
         assert_eq!(w.page(1..=8), Page { items: vec![4, 5, 6], total: 8 });
         assert_eq!(w.page(1..=4), Page { items: vec![4], total: 4 });
         assert_eq!(w.page(1..=2), Page { items: vec![], total: 2 });
-        assert_eq!(w.slice(vec!['a', 'b', 'c', 'd', 'e']).collect::<String>(), "def");
+        assert_eq!(w.slice(vec!['a', 'b', 'c', 'd', 'e', 'f', 'g']).collect::<String>(), "def");
     }
 }
