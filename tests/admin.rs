@@ -426,3 +426,56 @@ async fn a_fault_for_an_undeclared_action_is_refused() {
     let (status, _) = post(&s, "/_localyun/faults", json!({"vendor": "eventgrid", "action": "*", "delay_ms": 1})).await;
     assert_eq!(status, 201);
 }
+
+/// Issue 13 item 15: every admin example of the README (`curl ... localhost:4588/_localyun/...`) works on a
+/// default start, with the headers the example sends (no 404 for an account the start does not know, no
+/// 415 for a missing JSON content type).
+#[tokio::test]
+async fn the_readmes_admin_examples_work_on_a_default_start() {
+    let readme = include_str!("../README.md");
+    let s = common::start().await;
+    let mut tried = 0;
+    // Commands, continuation lines (`\`) joined.
+    let mut commands = Vec::new();
+    let mut pending = String::new();
+    for line in readme.lines().map(|l| l.trim().trim_start_matches("$ ")) {
+        if pending.is_empty() && !line.starts_with("curl ") {
+            continue;
+        }
+        match line.strip_suffix('\\') {
+            Some(part) => pending.push_str(part),
+            None => {
+                pending.push_str(line);
+                commands.push(std::mem::take(&mut pending));
+            }
+        }
+    }
+    for line in commands.iter().filter(|c| c.contains("localhost:4588/_localyun/")) {
+        let after = &line[line.find("localhost:4588").unwrap() + "localhost:4588".len()..];
+        let path: String = after.chars().take_while(|c| !c.is_whitespace() && *c != '\'' && *c != '"').collect();
+        let method = if line.contains("-X POST") {
+            reqwest::Method::POST
+        } else if line.contains("-X DELETE") {
+            reqwest::Method::DELETE
+        } else {
+            reqwest::Method::GET
+        };
+        let mut request = s.client.request(method, format!("{}{path}", s.base));
+        if line.contains("-H \"$J\"") || line.contains("Content-Type: application/json") {
+            request = request.header("content-type", "application/json");
+        }
+        if let Some(start) = line.find("-d '") {
+            let body = &line[start + 4..];
+            request = request.body(body[..body.find('\'').unwrap()].to_string());
+        }
+        if line.contains("--data-binary @snapshot.json") {
+            let snapshot =
+                s.client.get(format!("{}/_localyun/state", s.base)).send().await.unwrap().text().await.unwrap();
+            request = request.body(snapshot);
+        }
+        let status = request.send().await.unwrap().status().as_u16();
+        assert!((200..300).contains(&status), "README example answered {status}: {line}");
+        tried += 1;
+    }
+    assert!(tried >= 12, "the README's admin examples were found ({tried})");
+}
