@@ -206,7 +206,7 @@ fn log_request(state: &AppState, method: Method, uri: axum::http::Uri, started: 
 mod tests {
     use super::*;
 
-    // Many-frame bodies (a 13 MB upload) are covered end to end in tests/admin_all_vendors.rs.
+    // Many-frame bodies (a 13 MB upload) are covered end to end in tests/it/admin_all_vendors.rs.
     #[tokio::test]
     async fn a_body_within_the_limit_is_read_whole() {
         let body = read_body(Body::from(vec![b'x'; 4000]), 4000).await.ok().expect("within the limit");

@@ -1,5 +1,5 @@
 //! Entry points for the fuzz targets in `fuzz/` (cargo-fuzz, nightly) and for the stable test that replays
-//! their corpus (`tests/fuzz_corpus.rs`), so an input a fuzzer once found stays fixed.
+//! their corpus (`tests/it/fuzz_corpus.rs`), so an input a fuzzer once found stays fixed.
 //!
 //! Request targets feed one vendor API a request built from the input, through the whole application
 //! (dispatch, the vendor's parser and handler) in lenient authentication mode, so that parsing and

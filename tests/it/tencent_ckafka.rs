@@ -1,7 +1,7 @@
 //! Tencent CKafka API v2 against the real server: every action's success path and documented error codes,
 //! GET and POST, HmacSHA1 and HmacSHA256, signed by an independent signer written here.
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use common::{fresh_nonce, unix_now, TestServer, ACCOUNT, KEY_ID, SECRET};

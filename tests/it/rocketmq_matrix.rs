@@ -3,8 +3,8 @@
 //! code; every refused request leaves the model unchanged. Also: accounts never reach each other's instances,
 //! and malformed input (non-UTF-8, huge numbers and strings, unknown routes and methods) is a client error.
 
-mod common;
-mod rocketmq_support;
+use crate::common;
+use crate::rocketmq_support;
 
 use localyun::engine::rocketmq::{ConsumerClient, NewMessage};
 use rocketmq_support::*;

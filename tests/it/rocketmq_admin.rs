@@ -1,8 +1,8 @@
 //! RocketMQ `/json` Open API: signature, envelope, regions, clusters, instances, topics, groups and
 //! authorisations, against the real application with an independent signer.
 
-mod common;
-mod rocketmq_support;
+use crate::common;
+use crate::rocketmq_support;
 
 use rocketmq_support::*;
 use serde_json::Value;

@@ -1,8 +1,8 @@
 //! Durable state: acknowledged mutations are on disk before the answer, survive `kill -9`, deletions stay
 //! deleted, damaged files stop the start with a clear message and are left untouched.
 
-mod admin_support;
-mod common;
+use crate::admin_support;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -1,8 +1,8 @@
 //! Huawei EventGrid REST API: every API's success, validation failure, unknown resource, duplicate, bad
 //! signature and wrong project paths, with the documented status, code and envelope.
 
-mod common;
-mod huawei_support;
+use crate::common;
+use crate::huawei_support;
 
 use huawei_support::{Eg, PROJECT};
 use localyun::Config;

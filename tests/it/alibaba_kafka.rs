@@ -1,8 +1,8 @@
 //! Alibaba Kafka RPC OpenAPI against the real app: every action in both versions, JSON and XML, and every
 //! documented error path. Requests are signed by the independent signer below (not localyun's).
 
-mod alibaba_support;
-mod common;
+use crate::alibaba_support;
+use crate::common;
 
 use std::collections::BTreeMap;
 

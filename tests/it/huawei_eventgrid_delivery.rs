@@ -1,8 +1,7 @@
 //! EventGrid delivery end to end: events published with PutEvents reach a webhook receiver started by the
 //! test, filtered and transformed as the subscription says, retried after a 500, and traced.
 
-mod common;
-mod huawei_support;
+use crate::huawei_support;
 
 use std::sync::Arc;
 use std::time::Duration;

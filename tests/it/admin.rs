@@ -1,8 +1,8 @@
 //! The admin API: health, reset (all / vendor / account), state export and import, the request log with
 //! the signature-failure explanation, and fault injection as a real signed request sees it.
 
-mod admin_support;
-mod common;
+use crate::admin_support;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
@@ -432,7 +432,7 @@ async fn a_fault_for_an_undeclared_action_is_refused() {
 /// 415 for a missing JSON content type).
 #[tokio::test]
 async fn the_readmes_admin_examples_work_on_a_default_start() {
-    let readme = include_str!("../README.md");
+    let readme = include_str!("../../README.md");
     let s = common::start().await;
     let mut tried = 0;
     // Commands, continuation lines (`\`) joined.

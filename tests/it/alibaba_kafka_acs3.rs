@@ -1,7 +1,7 @@
 //! Alibaba Kafka through ACS3-HMAC-SHA256 (the tea SDK's default signature), signed by an independent
 //! test-side signer: Action/Version in `x-acs-*` headers, JSON answers, and the signature and replay errors.
 
-mod common;
+use crate::common;
 
 use hmac::{Hmac, Mac};
 use serde_json::Value;

@@ -2,8 +2,8 @@
 //! APIs, a reset of one vendor removes only that vendor's resources and re-provisions its defaults, a reset
 //! of one account leaves the others alone, and injected faults reach each vendor in its own error envelope.
 
-mod common;
-mod cross_support;
+use crate::common;
+use crate::cross_support;
 
 use cross_support::*;
 use localyun::Config;

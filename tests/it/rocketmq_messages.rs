@@ -1,8 +1,7 @@
 //! RocketMQ `/json` Open API: consumer, message, statistics and dead-letter routes, answered from messages and
 //! consumers put into the model through its own API.
 
-mod common;
-mod rocketmq_support;
+use crate::rocketmq_support;
 
 use localyun::engine::rocketmq::{ConsumerClient, NewMessage};
 use rocketmq_support::*;

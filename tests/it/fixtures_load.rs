@@ -1,8 +1,8 @@
 //! Declarative fixtures: valid files and folders load through the model's validation; an invalid entry
 //! fails the start with its file and entry named.
 
-mod admin_support;
-mod common;
+use crate::admin_support;
+use crate::common;
 
 use std::path::PathBuf;
 

@@ -3,8 +3,8 @@
 //! malformed input; each case asserts the documented status, code and message, and that the model did not
 //! change. Also the X-Sdk-Date window with correctly signed stale and future dates.
 
-mod common;
-mod huawei_support;
+use crate::common;
+use crate::huawei_support;
 
 use huawei_support::{authorization, Answer, Eg, PROJECT};
 use localyun::Config;

@@ -1,13 +1,12 @@
 //! Pins the exact bytes of the Alibaba Kafka list answers (GetTopicList, GetConsumerList, GetInstanceList in
 //! both versions, JSON and XML) and of RocketMQ topic/listInPage and group/list, so that changes in how these
 //! answers are built cannot change what the SDKs read. The golden files under `tests/golden/` were written by
-//! the tree-building implementation; `UPDATE_GOLDEN=1 cargo test --test list_answers_golden` rewrites them.
+//! the tree-building implementation; `UPDATE_GOLDEN=1 cargo test --test it list_answers_golden` rewrites them.
 //! The request id (random per request) is replaced by `<RID>` before comparing; times are fixed in the model.
 
-mod alibaba_support;
-mod common;
-#[path = "rocketmq_support/mod.rs"]
-mod rocketmq_support;
+use crate::alibaba_support;
+use crate::common;
+use crate::rocketmq_support;
 
 use std::collections::BTreeMap;
 

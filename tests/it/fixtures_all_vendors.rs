@@ -3,7 +3,7 @@
 //! visible through each vendor's signed API; an invalid entry in any vendor's section fails the start with
 //! exit code 2 and a message naming the file and the entry.
 
-mod cross_support;
+use crate::cross_support;
 
 use std::path::{Path, PathBuf};
 

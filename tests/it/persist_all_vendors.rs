@@ -2,7 +2,7 @@
 //! and a restart on the same data dir (deletions stay deleted, a Huawei project bound at runtime stays bound
 //! to its account), and a truncated file of any model stops the start with a message naming it.
 
-mod cross_support;
+use crate::cross_support;
 
 use cross_support::*;
 use serde_json::Value;

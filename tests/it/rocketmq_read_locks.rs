@@ -3,8 +3,7 @@
 //! generation alone, so with `--data-dir` they never rewrite the model's file; a read after a timed message
 //! came due moves it, and that move is persisted.
 
-mod common;
-mod rocketmq_support;
+use crate::rocketmq_support;
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};

@@ -1,8 +1,7 @@
 //! EventGrid APIG targets with `is_value_secret` headers: answers mask the value, updates that send the mask
 //! back keep the stored secret, a new value replaces it, and delivery still sends the real value.
 
-mod common;
-mod huawei_support;
+use crate::huawei_support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,0 +1,33 @@
+//! Every integration test in one binary: linking one binary per test file (18 of them) took most of
+//! `cargo test`'s time. One module per former `tests/<name>.rs`; run one with
+//! `cargo test --test it <name>::` (e.g. `cargo test --test it admin::`).
+//!
+//! Support modules (servers, independent vendor signers) come first; test modules reach them as
+//! `crate::<support>`.
+
+mod admin_support;
+mod alibaba_support;
+mod common;
+mod cross_support;
+mod huawei_support;
+mod rocketmq_support;
+
+mod admin;
+mod admin_all_vendors;
+mod alibaba_kafka;
+mod alibaba_kafka_acs3;
+mod fixtures_all_vendors;
+mod fixtures_load;
+mod fuzz_corpus;
+mod huawei_eventgrid;
+mod huawei_eventgrid_delivery;
+mod huawei_eventgrid_matrix;
+mod huawei_eventgrid_secrets;
+mod list_answers_golden;
+mod persist;
+mod persist_all_vendors;
+mod rocketmq_admin;
+mod rocketmq_matrix;
+mod rocketmq_messages;
+mod rocketmq_read_locks;
+mod tencent_ckafka;
