@@ -83,9 +83,17 @@ pub async fn dispatch(State(state): State<AppState>, request: Request<Body>) -> 
     let body = match read_body(body, limit).await {
         Ok(b) => b,
         Err(failure) => {
-            let mut response = match vendor {
-                Some(vendor) => registry::body_too_large(vendor, limit),
-                None => crate::http::with_meta(
+            let mut response = match (&failure, vendor) {
+                (BodyError::TooLarge { .. }, Some(vendor)) => registry::body_too_large(vendor, limit),
+                (BodyError::Broken, Some(vendor)) => {
+                    let mut response = vendor.error_response(
+                        vendor.invalid_request_code(),
+                        "the request body could not be read (the client broke off or sent a malformed body)",
+                    );
+                    *response.status_mut() = StatusCode::BAD_REQUEST;
+                    response
+                }
+                (BodyError::TooLarge { .. }, None) => crate::http::with_meta(
                     (
                         StatusCode::PAYLOAD_TOO_LARGE,
                         axum::Json(json!({"error": format!("request body larger than {limit} bytes")})),
@@ -93,15 +101,15 @@ pub async fn dispatch(State(state): State<AppState>, request: Request<Body>) -> 
                         .into_response(),
                     RequestMeta::new("none"),
                 ),
+                (BodyError::Broken, None) => crate::http::with_meta(
+                    (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "the request body could not be read"})))
+                        .into_response(),
+                    RequestMeta::new("none"),
+                ),
             };
-            match failure {
-                BodyError::TooLarge { drained: true } => {}
-                BodyError::TooLarge { drained: false } | BodyError::Broken => {
-                    response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
-                }
-            }
-            if let BodyError::Broken = failure {
-                *response.status_mut() = StatusCode::BAD_REQUEST;
+            // Unless the whole body was read, the connection cannot carry another request.
+            if !matches!(failure, BodyError::TooLarge { drained: true }) {
+                response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
             }
             log_request(&state, parts.method, parts.uri, started, &mut response);
             return response;

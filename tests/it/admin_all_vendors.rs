@@ -407,3 +407,24 @@ async fn get_json(s: &common::TestServer, path: &str) -> (u16, Value) {
     let r = s.client.get(format!("{}{path}", s.base)).send().await.unwrap();
     (r.status().as_u16(), r.json().await.unwrap())
 }
+
+/// A body that breaks off mid-way (a malformed chunk) is a client error in the vendor's envelope, and the
+/// connection is closed (it cannot carry another request).
+#[tokio::test]
+async fn a_malformed_body_is_a_client_error_in_the_vendors_envelope() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = common::start().await;
+    let mut stream = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /v2/index.php HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nAct\r\nZZ\r\n",
+        )
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the server answers and closes");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("\"code\":4000"), "{answer}");
+}
