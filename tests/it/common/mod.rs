@@ -25,7 +25,9 @@ pub async fn start() -> TestServer {
 }
 
 pub async fn start_with(config: Config) -> TestServer {
-    let (app, state) = localyun::app_from_config(config).expect("valid test configuration");
+    let (_, state) = localyun::app_from_config(config).expect("valid test configuration");
+    // Default admin rules, whatever LOCALYUN_ADMIN_* the environment running the tests has.
+    let app = localyun::app_with_admin_policy(state.clone(), localyun::admin::guard::AdminPolicy::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind an ephemeral port");
     let addr = listener.local_addr().expect("local address");
     tokio::spawn(async move {
