@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::admin::Service;
 use crate::config::Config;
-use crate::engine::kafka::NewTopic;
+use crate::engine::kafka::{KafkaError, NewTopic, Scope};
 use crate::engine::Cloud;
 use crate::state::AppState;
 
@@ -298,10 +298,11 @@ fn apply_kafka(state: &AppState, section: &Value, only_cloud: Option<Cloud>) -> 
             None => format!("instances[{n}]"),
         };
         let account = spec.account.clone().unwrap_or_else(|| default_account.clone());
-        let mut model = state.store.kafka.write();
+        let kafka = state.store.kafka.read();
+        let model = &*kafka;
         let id = match &spec.id {
             Some(id) => {
-                if !model.instances.contains_key(id) {
+                if !model.contains_instance(id) {
                     let mut instance = match spec.cloud {
                         Cloud::Tencent => crate::tencent::ckafka::new_instance(&account, &spec.region, id)
                             .map_err(|e| anyhow::anyhow!("{entry}: {e}"))?,
@@ -330,29 +331,32 @@ fn apply_kafka(state: &AppState, section: &Value, only_cloud: Option<Cloud>) -> 
                 id.clone()
             }
             None => model
-                .instances_of(spec.cloud, &account, Some(&spec.region))
-                .next()
-                .map(|i| i.id.clone())
+                .instances_of(Scope::owner(spec.cloud, &account).in_region(Some(&spec.region)))
+                .first()
+                .map(|i| i.id())
                 .ok_or_else(|| anyhow::anyhow!("{entry}: no default instance in region {}", spec.region))?,
         };
-        let instance = model.instance_mut(spec.cloud, &account, &id).map_err(|e| anyhow::anyhow!("{entry}: {e}"))?;
+        let scope = Scope::owner(spec.cloud, &account);
+        model.read_instance(scope, &id, |_| ()).map_err(|e| anyhow::anyhow!("{entry}: {e}"))?;
         for (t, topic) in spec.topics.iter().enumerate() {
             let new = fixture_topic(spec.cloud, topic)
                 .map_err(|e| anyhow::anyhow!("{entry}.topics[{t}] ({}): {e}", topic.name))?;
-            if instance.topics.contains_key(&new.name) {
-                continue;
+            match model.create_topic(scope, &id, new) {
+                Ok(_) | Err(KafkaError::TopicExists(_)) => {}
+                Err(e) => anyhow::bail!("{entry}.topics[{t}] ({}): {e}", topic.name),
             }
-            instance.create_topic(new).map_err(|e| anyhow::anyhow!("{entry}.topics[{t}] ({}): {e}", topic.name))?;
         }
         for (g, group) in spec.groups.iter().enumerate() {
             let name = fixture_group_name(spec.cloud, &group.name)
                 .map_err(|e| anyhow::anyhow!("{entry}.groups[{g}] ({}): {e}", group.name))?;
-            if !instance.groups.contains_key(name) {
-                instance
-                    .create_group(name, &group.remark)
-                    .map_err(|e| anyhow::anyhow!("{entry}.groups[{g}] ({}): {e}", group.name))?;
+            match model.create_group(scope, &id, name, &group.remark, Vec::new()) {
+                Ok(()) | Err(KafkaError::GroupExists(_)) => {}
+                Err(e) => anyhow::bail!("{entry}.groups[{g}] ({}): {e}", group.name),
             }
         }
+        drop(kafka);
+        // Fixtures change the model through its own locks; persistence watches the store's generation.
+        state.store.kafka.mark_changed();
     }
     Ok(())
 }

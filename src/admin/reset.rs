@@ -78,11 +78,8 @@ fn clear_service(state: &AppState, service: Service, account: Option<&str>) {
     match service {
         Service::TencentCkafka | Service::AlibabaKafka => {
             let cloud = service.kafka_cloud();
-            let mut model = state.store.kafka.write();
-            match account {
-                None => model.remove_cloud(cloud),
-                Some(a) => model.instances.retain(|_, i| !(i.cloud == cloud && i.account == a)),
-            }
+            let scope = crate::engine::kafka::Scope { cloud: Some(cloud), account, region: None };
+            crate::engine::kafka::with_model(&state.store.kafka, |model| model.remove_instances(scope));
         }
         Service::AlibabaRocketmq => match account {
             None => state.store.rocketmq.replace(Default::default()),

@@ -6,10 +6,12 @@ use std::fmt::Write as _;
 
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::error::AlibabaError;
+use crate::tencent::params_de::{from_params, Wording};
 use crate::http::ApiRequest;
 
 /// A request's parameters by name. aliyunsdkcore sends everything in the query (even with POST), pop-core
@@ -21,7 +23,29 @@ pub struct Params {
     repeated: Option<String>,
 }
 
+/// How the Alibaba gateway words type errors.
+pub const WORDING: Wording = Wording {
+    not_integer: |v| format!("{v:?} is not an integer."),
+    not_boolean: |v| format!("{v:?} is not true or false."),
+};
+
+/// A declared operation's typed input: scalar parameters through serde (`#[serde(rename = "<wire name>")]`),
+/// RepeatList and tag parameters (`Name.N`, `Tag.N.Key`) added by `lists`.
+pub trait Input: DeserializeOwned {
+    /// Reads the list parameters the input has (none by default).
+    fn lists(&mut self, _p: &Params) -> Result<(), AlibabaError> {
+        Ok(())
+    }
+}
+
 impl Params {
+    /// The typed input of an operation.
+    pub fn input<I: Input>(&self) -> Result<I, AlibabaError> {
+        let mut input: I = from_params(self.map.iter().map(|(k, v)| (k.as_str(), v.as_str())), WORDING)?;
+        input.lists(self)?;
+        Ok(input)
+    }
+
     pub fn from_request(req: &ApiRequest) -> Self {
         let body_pairs = if req.method == Method::POST { req.form_pairs() } else { Vec::new() };
         Self::collect(req.query_pairs().into_iter().chain(body_pairs))
@@ -59,7 +83,7 @@ impl Params {
     }
 
     pub fn required(&self, name: &'static str) -> Result<&str, AlibabaError> {
-        self.non_empty(name).ok_or(AlibabaError::MissingParameter(name))
+        self.non_empty(name).ok_or_else(|| AlibabaError::MissingParameter(name.into()))
     }
 
     /// An optional integer in `min..=max`.
@@ -116,7 +140,7 @@ impl Params {
             .into_iter()
             .map(|(_, (key, value))| match key {
                 Some(k) if !k.is_empty() => Ok((k.to_string(), value.unwrap_or("").to_string())),
-                _ => Err(AlibabaError::MissingParameter("Tag.N.Key")),
+                _ => Err(AlibabaError::MissingParameter("Tag.N.Key".into())),
             })
             .collect()
     }
@@ -127,6 +151,23 @@ impl Params {
         let size = self.opt_int("PageSize", 1, max)?.unwrap_or(max) as usize;
         Ok((page, size))
     }
+}
+
+/// `name` must lie in `min..=max` when given.
+pub fn check_range(name: &str, value: Option<i64>, min: i64, max: i64) -> Result<Option<i64>, AlibabaError> {
+    if let Some(v) = value {
+        if v < min || v > max {
+            return Err(AlibabaError::InvalidParameter(name.into(), format!("{v} is outside {min}..{max}.")));
+        }
+    }
+    Ok(value)
+}
+
+/// Paging (`CurrentPage` from 1, `PageSize` 1..=`max`, default `max`), as (page, size).
+pub fn paging(current_page: Option<i64>, page_size: Option<i64>, max: i64) -> Result<(usize, usize), AlibabaError> {
+    let page = check_range("CurrentPage", current_page, 1, i64::from(u32::MAX))?.unwrap_or(1) as usize;
+    let size = check_range("PageSize", page_size, 1, max)?.unwrap_or(max) as usize;
+    Ok((page, size))
 }
 
 /// Response format: the seed says `Format` is optional, `json` or `xml`, default **xml** (seed §2.6.2; the
