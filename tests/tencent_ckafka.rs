@@ -7,6 +7,7 @@ use base64::Engine;
 use common::{fresh_nonce, unix_now, TestServer, ACCOUNT, KEY_ID, SECRET};
 use hmac::{Hmac, Mac};
 use localyun::config::AuthMode;
+use localyun::engine::kafka::{InstanceUpdate, Scope};
 use localyun::engine::Cloud;
 use localyun::Config;
 use serde_json::Value;
@@ -141,7 +142,7 @@ fn assert_message_mentions(v: &Value, needle: &str) {
 
 fn default_instance(srv: &TestServer) -> String {
     let model = srv.state.store.kafka.read();
-    let id = model.instances_of(Cloud::Tencent, ACCOUNT, Some(REGION)).next().unwrap().id.clone();
+    let id = model.instances_of(Scope::owner(Cloud::Tencent, ACCOUNT).in_region(Some(REGION)))[0].id();
     id
 }
 
@@ -153,8 +154,13 @@ async fn create_topic(c: &Client<'_>, inst: &str, name: &str, partitions: &str) 
     .await
 }
 
+/// Changes an instance's quotas or size directly in the model (no CKafka action does).
+fn set_limits(srv: &TestServer, inst: &str, update: InstanceUpdate) {
+    srv.state.store.kafka.read().update_instance(Scope::ANY, inst, update).unwrap();
+}
+
 fn topic_count(srv: &TestServer, inst: &str) -> usize {
-    srv.state.store.kafka.read().instances[inst].topics.len()
+    srv.state.store.kafka.read().read_instance(Scope::ANY, inst, |i| i.topics().len()).unwrap()
 }
 
 // ---------------------------------------------------------------- authentication and common parameters
@@ -621,7 +627,7 @@ async fn create_topic_validation_is_4000_and_changes_nothing() {
 async fn replicas_cannot_exceed_the_brokers() {
     let srv = common::start().await;
     let inst = default_instance(&srv);
-    srv.state.store.kafka.write().instances.get_mut(&inst).unwrap().brokers = 2;
+    set_limits(&srv, &inst, InstanceUpdate { brokers: Some(2), ..InstanceUpdate::default() });
     let c = Client::new(&srv);
     let v = c
         .call("CreateTopic", &[("instanceId", &inst), ("topicName", "t"), ("partitionNum", "1"), ("replicaNum", "3")])
@@ -639,7 +645,7 @@ async fn create_topic_duplicate_is_5100_and_unknown_instance_5000() {
     let v = create_topic(&c, &inst, "dup", "2").await;
     assert_err(&v, 5100);
     assert_message_mentions(&v, "(100003)");
-    assert_eq!(srv.state.store.kafka.read().instances[&inst].topics["dup"].partitions.len(), 1);
+    assert_eq!(srv.state.store.kafka.read().topic_partition_count(Scope::ANY, &inst, "dup").unwrap(), 1);
     let v = create_topic(&c, "ckafka-missing1", "t", "1").await;
     assert_err(&v, 5000);
     assert_message_mentions(&v, "(100001)");
@@ -649,7 +655,7 @@ async fn create_topic_duplicate_is_5100_and_unknown_instance_5000() {
 async fn topic_quota_is_5100() {
     let srv = common::start().await;
     let inst = default_instance(&srv);
-    srv.state.store.kafka.write().instances.get_mut(&inst).unwrap().max_topics = 1;
+    set_limits(&srv, &inst, InstanceUpdate { max_topics: Some(1), ..InstanceUpdate::default() });
     let c = Client::new(&srv);
     assert_ok(&create_topic(&c, &inst, "one", "1").await);
     let v = create_topic(&c, &inst, "two", "1").await;
@@ -712,7 +718,7 @@ async fn add_partition_only_grows() {
     // A huge count is refused by the partition quota, not by allocating it.
     let v = c.call("AddPartition", &[("instanceId", &inst), ("topicName", "t"), ("partitionNum", "4000000000")]).await;
     assert_err(&v, 5100);
-    assert_eq!(srv.state.store.kafka.read().instances[&inst].topics["t"].partitions.len(), 4);
+    assert_eq!(srv.state.store.kafka.read().topic_partition_count(Scope::ANY, &inst, "t").unwrap(), 4);
 }
 
 #[tokio::test]
@@ -876,12 +882,13 @@ async fn list_consumer_group_reads_groups_and_offsets_from_the_model() {
     let topic_id =
         c.call("GetTopicAttributes", &[("instanceId", &inst), ("topicName", "tes")]).await["topicId"].clone();
     {
-        let mut model = srv.state.store.kafka.write();
-        let i = model.instances.get_mut(&inst).unwrap();
-        i.append("tes", 1, vec![(None, Some(b"v".to_vec())); 12]).unwrap();
-        i.commit_offset("console-consumer-1", "tes", 1, 10).unwrap();
-        i.commit_offset("console-consumer-1", "other", 0, 0).unwrap();
-        i.create_group("idle", "").unwrap();
+        // 12 messages produced on partition 1 (the broker advances the offsets), then commits.
+        let model = srv.state.store.kafka.read();
+        let s = Scope::ANY;
+        model.advance_offsets(s, &inst, "tes", 1, 12).unwrap();
+        model.commit_offset(s, &inst, "console-consumer-1", "tes", 1, 10, None).unwrap();
+        model.commit_offset(s, &inst, "console-consumer-1", "other", 0, 0, None).unwrap();
+        model.create_group(s, &inst, "idle", "", Vec::new()).unwrap();
     }
     let v = c.call("ListConsumerGroup", &[("instanceId", &inst)]).await;
     assert_ok(&v);
@@ -926,7 +933,7 @@ async fn huge_counts_and_timestamps_get_documented_errors_not_crashes() {
     let srv = common::start().await;
     let c = Client::new(&srv);
     let inst = default_instance(&srv);
-    srv.state.store.kafka.write().instances.get_mut(&inst).unwrap().max_partitions = u32::MAX;
+    set_limits(&srv, &inst, InstanceUpdate { max_partitions: Some(u32::MAX), ..InstanceUpdate::default() });
     assert_ok(&create_topic(&c, &inst, "t", "8").await);
     // partitions held + requested overflows a u32: the quota refuses it, nothing is allocated.
     let v = create_topic(&c, &inst, "huge", &u32::MAX.to_string()).await;
@@ -945,7 +952,7 @@ async fn huge_counts_and_timestamps_get_documented_errors_not_crashes() {
         assert_err(&v, 4000);
         assert_message_mentions(&v, "partitionNum");
     }
-    assert_eq!(srv.state.store.kafka.read().instances[&inst].partition_count(), 8);
+    assert_eq!(srv.state.store.kafka.read().read_instance(Scope::ANY, &inst, |i| i.partition_count()).unwrap(), 8);
     // A correctly signed timestamp at the ends of i64 is a replay error, not an arithmetic overflow.
     for ts in [i64::MIN, i64::MAX, -1] {
         let v = c.call("ListInstance", &[("Timestamp", &ts.to_string())]).await;

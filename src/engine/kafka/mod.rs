@@ -377,7 +377,8 @@ impl KafkaModel {
         self.remove_instances(Scope { cloud: Some(cloud), ..Scope::ANY });
     }
 
-    /// Renames an instance and/or changes its retention.
+    /// Changes an instance's settings (name, retention, quotas). Quotas apply to later commands; what
+    /// exists already stays.
     pub fn update_instance(&self, scope: Scope<'_>, id: &str, update: InstanceUpdate) -> Result<(), KafkaError> {
         self.update(scope, id, |i| {
             if let Some(n) = update.name {
@@ -385,6 +386,15 @@ impl KafkaModel {
             }
             if let Some(r) = update.msg_retention_minutes {
                 i.meta.msg_retention_minutes = r;
+            }
+            if let Some(m) = update.max_topics {
+                i.meta.max_topics = m;
+            }
+            if let Some(m) = update.max_partitions {
+                i.meta.max_partitions = m;
+            }
+            if let Some(b) = update.brokers {
+                i.meta.brokers = b;
             }
             Ok(((), vec![format!("i/{id}")]))
         })

@@ -506,6 +506,10 @@ pub struct TopicUpdate {
 pub struct InstanceUpdate {
     pub name: Option<String>,
     pub msg_retention_minutes: Option<u64>,
+    /// Quotas and size (admin and tests; no vendor API changes them).
+    pub max_topics: Option<u32>,
+    pub max_partitions: Option<u32>,
+    pub brokers: Option<u32>,
 }
 
 /// Per-partition lag of a group on a topic.

@@ -120,7 +120,11 @@ pub fn set_instance_attributes(ctx: &Ctx<'_>, input: SetInstanceAttributes) -> R
         check_instance_name(n)?;
     }
     let retention = check_range("msgRetentionTime", input.msg_retention_time, 1, MAX_RETENTION_MINUTES)?;
-    let update = InstanceUpdate { name: input.instance_name, msg_retention_minutes: retention.map(|r| r as u64) };
+    let update = InstanceUpdate {
+        name: input.instance_name,
+        msg_retention_minutes: retention.map(|r| r as u64),
+        ..InstanceUpdate::default()
+    };
     ctx.model.update_instance(ctx.scope(), &input.instance_id, update)?;
     ok_empty()
 }
