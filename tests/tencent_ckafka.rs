@@ -751,11 +751,86 @@ async fn get_topic_attributes_errors() {
     let srv = common::start().await;
     let c = Client::new(&srv);
     let inst = default_instance(&srv);
+    // The seed marks topicName optional (issue 13 item 14): without it, an instance with no topic has
+    // nothing to describe.
     let v = c.call("GetTopicAttributes", &[("instanceId", &inst)]).await;
+    assert_err(&v, 5000);
+    assert_message_mentions(&v, "no topic");
+    let v = c.call("GetTopicAttributes", &[("topicName", "x")]).await;
     assert_err(&v, 4000);
-    assert_message_mentions(&v, "topicName");
-    assert_err(&c.call("GetTopicAttributes", &[("topicName", "x")]).await, 4000);
+    assert_message_mentions(&v, "instanceId");
     assert_err(&c.call("GetTopicAttributes", &[("instanceId", &inst), ("topicName", "x")]).await, 5000);
+    assert_err(&c.call("GetTopicAttributes", &[("instanceId", "ckafka-nope"), ("topicName", "x")]).await, 5000);
+}
+
+/// Without topicName (the seed's own example request), GetTopicAttributes describes the instance's first
+/// topic in creation order; with it, the named one.
+#[tokio::test]
+async fn get_topic_attributes_without_topic_name_describes_the_first_topic() {
+    let srv = common::start().await;
+    let c = Client::new(&srv);
+    let inst = default_instance(&srv);
+    assert_ok(&create_topic(&c, &inst, "second", "2").await);
+    assert_ok(&create_topic(&c, &inst, "first", "5").await);
+    let named = c.call("GetTopicAttributes", &[("instanceId", &inst), ("topicName", "second")]).await;
+    assert_ok(&named);
+    let unnamed = c.call("GetTopicAttributes", &[("instanceId", &inst)]).await;
+    assert_ok(&unnamed);
+    assert_eq!(unnamed["topicId"], named["topicId"]);
+    assert_eq!(unnamed["partitionNum"], 2);
+    let other = c.call("GetTopicAttributes", &[("instanceId", &inst), ("topicName", "first")]).await;
+    assert_eq!(other["partitionNum"], 5);
+}
+
+/// Issue 13 item 11: the seed's rule "a key with an underscore becomes a dot" holds for the parameters as
+/// well as the signature: `status_0` filters ListInstance, `ipWhiteList_0` fills CreateTopic's whitelist,
+/// `ip_0` removes an address. Both spellings of one key in one request are refused as a repeat.
+#[tokio::test]
+async fn underscore_keys_are_the_dotted_parameters() {
+    let srv = common::start().await;
+    let c = Client::new(&srv);
+    let inst = default_instance(&srv);
+    for client in [Client::new(&srv), Client::new(&srv).post().sha1()] {
+        let deleting = client.call("ListInstance", &[("status_0", "2")]).await;
+        assert_ok(&deleting);
+        assert_eq!(deleting["totalCount"], 0, "status_0=2 filters: no instance is being deleted: {deleting}");
+        let running = client.call("ListInstance", &[("status_0", "2"), ("status_1", "1")]).await;
+        assert_eq!(running["totalCount"], 1, "{running}");
+        let bad = client.call("ListInstance", &[("status_0", "7")]).await;
+        assert_err(&bad, 4000);
+        assert_message_mentions(&bad, "status.n");
+    }
+    let created = c
+        .call(
+            "CreateTopic",
+            &[
+                ("instanceId", &inst),
+                ("topicName", "guarded"),
+                ("partitionNum", "1"),
+                ("replicaNum", "1"),
+                ("enableWhiteList", "1"),
+                ("ipWhiteList_0", "10.8.0.1"),
+                ("ipWhiteList_1", "10.8.0.2"),
+            ],
+        )
+        .await;
+    assert_ok(&created);
+    let attrs = c.call("GetTopicAttributes", &[("instanceId", &inst), ("topicName", "guarded")]).await;
+    assert_eq!(attrs["ipWhiteList"], serde_json::json!(["10.8.0.1", "10.8.0.2"]), "{attrs}");
+    assert_eq!(attrs["enableWhiteList"], 1);
+    let removed =
+        c.call("DeleteTopicIpwhitelist", &[("instanceId", &inst), ("topicName", "guarded"), ("ip_0", "10.8.0.1")]).await;
+    assert_ok(&removed);
+    let attrs = c.call("GetTopicAttributes", &[("instanceId", &inst), ("topicName", "guarded")]).await;
+    assert_eq!(attrs["ipWhiteList"], serde_json::json!(["10.8.0.2"]));
+    let twice = c
+        .call(
+            "AddTopicIpwhitelist",
+            &[("instanceId", &inst), ("topicName", "guarded"), ("ipWhiteList_0", "1.1.1.1"), ("ipWhiteList.0", "2.2.2.2")],
+        )
+        .await;
+    assert_err(&twice, 4000);
+    assert_message_mentions(&twice, "ipWhiteList.0");
 }
 
 #[tokio::test]
