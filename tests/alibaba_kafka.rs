@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use localyun::config::AuthMode;
-use localyun::engine::kafka::{InstanceUpdate, Scope};
+use localyun::engine::kafka::{InstanceUpdate, OffsetCommit, Scope};
 use localyun::engine::Cloud;
 use localyun::Config;
 use serde_json::Value;
@@ -677,8 +677,32 @@ async fn topic_status_and_consumer_progress_follow_the_model() {
         let scope = Scope::owner(Cloud::Alibaba, ACCOUNT);
         let (_, produced_p0) = model.advance_offsets(scope, &id, "events", 0, 4).unwrap();
         let (_, produced_p5) = model.advance_offsets(scope, &id, "events", 5, 7).unwrap();
-        model.commit_offset(scope, &id, "readers", "events", 0, 4, Some(produced_p0)).unwrap();
-        model.commit_offset(scope, &id, "readers", "events", 5, 2, Some(produced_p5)).unwrap();
+        model
+            .commit_offset(
+                scope,
+                &id,
+                OffsetCommit {
+                    group: "readers",
+                    topic: "events",
+                    partition: 0,
+                    offset: 4,
+                    produced_at: Some(produced_p0),
+                },
+            )
+            .unwrap();
+        model
+            .commit_offset(
+                scope,
+                &id,
+                OffsetCommit {
+                    group: "readers",
+                    topic: "events",
+                    partition: 5,
+                    offset: 2,
+                    produced_at: Some(produced_p5),
+                },
+            )
+            .unwrap();
         (produced_p0.0, produced_p5.0)
     };
     let status = c.ok("GetTopicStatus", &[("InstanceId", &id), ("Topic", "events")]).await;
@@ -730,8 +754,7 @@ async fn both_vendors_share_one_kafka_model() {
     assert_eq!((alibaba.cloud, alibaba.region.as_str()), (Cloud::Alibaba, REGION));
     assert_eq!(alibaba.topic("shared").unwrap().partitions.len(), 12);
     // Tencent's instances live in the same model, each tagged with its vendor and region.
-    let tencent =
-        model.instances_of(Scope::owner(Cloud::Tencent, ACCOUNT).in_region(Some("ap-guangzhou")))[0].id();
+    let tencent = model.instances_of(Scope::owner(Cloud::Tencent, ACCOUNT).in_region(Some("ap-guangzhou")))[0].id();
     assert!(tencent.starts_with("ckafka-"));
     assert!(
         model.instance(Scope::owner(Cloud::Tencent, ACCOUNT), &id).is_err(),

@@ -7,7 +7,7 @@ use base64::Engine;
 use common::{fresh_nonce, unix_now, TestServer, ACCOUNT, KEY_ID, SECRET};
 use hmac::{Hmac, Mac};
 use localyun::config::AuthMode;
-use localyun::engine::kafka::{InstanceUpdate, Scope};
+use localyun::engine::kafka::{InstanceUpdate, OffsetCommit, Scope};
 use localyun::engine::Cloud;
 use localyun::Config;
 use serde_json::Value;
@@ -818,15 +818,21 @@ async fn underscore_keys_are_the_dotted_parameters() {
     let attrs = c.call("GetTopicAttributes", &[("instanceId", &inst), ("topicName", "guarded")]).await;
     assert_eq!(attrs["ipWhiteList"], serde_json::json!(["10.8.0.1", "10.8.0.2"]), "{attrs}");
     assert_eq!(attrs["enableWhiteList"], 1);
-    let removed =
-        c.call("DeleteTopicIpwhitelist", &[("instanceId", &inst), ("topicName", "guarded"), ("ip_0", "10.8.0.1")]).await;
+    let removed = c
+        .call("DeleteTopicIpwhitelist", &[("instanceId", &inst), ("topicName", "guarded"), ("ip_0", "10.8.0.1")])
+        .await;
     assert_ok(&removed);
     let attrs = c.call("GetTopicAttributes", &[("instanceId", &inst), ("topicName", "guarded")]).await;
     assert_eq!(attrs["ipWhiteList"], serde_json::json!(["10.8.0.2"]));
     let twice = c
         .call(
             "AddTopicIpwhitelist",
-            &[("instanceId", &inst), ("topicName", "guarded"), ("ipWhiteList_0", "1.1.1.1"), ("ipWhiteList.0", "2.2.2.2")],
+            &[
+                ("instanceId", &inst),
+                ("topicName", "guarded"),
+                ("ipWhiteList_0", "1.1.1.1"),
+                ("ipWhiteList.0", "2.2.2.2"),
+            ],
         )
         .await;
     assert_err(&twice, 4000);
@@ -961,8 +967,26 @@ async fn list_consumer_group_reads_groups_and_offsets_from_the_model() {
         let model = srv.state.store.kafka.read();
         let s = Scope::ANY;
         model.advance_offsets(s, &inst, "tes", 1, 12).unwrap();
-        model.commit_offset(s, &inst, "console-consumer-1", "tes", 1, 10, None).unwrap();
-        model.commit_offset(s, &inst, "console-consumer-1", "other", 0, 0, None).unwrap();
+        model
+            .commit_offset(
+                s,
+                &inst,
+                OffsetCommit { group: "console-consumer-1", topic: "tes", partition: 1, offset: 10, produced_at: None },
+            )
+            .unwrap();
+        model
+            .commit_offset(
+                s,
+                &inst,
+                OffsetCommit {
+                    group: "console-consumer-1",
+                    topic: "other",
+                    partition: 0,
+                    offset: 0,
+                    produced_at: None,
+                },
+            )
+            .unwrap();
         model.create_group(s, &inst, "idle", "", Vec::new()).unwrap();
     }
     let v = c.call("ListConsumerGroup", &[("instanceId", &inst)]).await;

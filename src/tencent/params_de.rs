@@ -204,8 +204,10 @@ mod tests {
     use super::*;
     use serde::Deserialize;
 
-    const WORDING: Wording =
-        Wording { not_integer: |v| format!("{v:?} is not an integer"), not_boolean: |v| format!("{v:?} is not a bool") };
+    const WORDING: Wording = Wording {
+        not_integer: |v| format!("{v:?} is not an integer"),
+        not_boolean: |v| format!("{v:?} is not a bool"),
+    };
 
     #[derive(Deserialize, Debug, PartialEq)]
     struct Input {

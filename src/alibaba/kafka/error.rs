@@ -156,9 +156,10 @@ impl From<KafkaError> for AlibabaError {
             KafkaError::QuotaExceeded(why) => AlibabaError::QuotaExceeded(why),
             KafkaError::TooManyReplicas { .. } => AlibabaError::InvalidParameter("ReplicationFactor".into(), text),
             KafkaError::PartitionsCannotShrink { .. } => AlibabaError::InvalidParameter("PartitionNum".into(), text),
-            KafkaError::MinInsyncAboveReplicas { .. } => {
-                AlibabaError::InvalidParameter("MinInsyncReplicas".into(), "It cannot exceed the replication factor.".into())
-            }
+            KafkaError::MinInsyncAboveReplicas { .. } => AlibabaError::InvalidParameter(
+                "MinInsyncReplicas".into(),
+                "It cannot exceed the replication factor.".into(),
+            ),
             // Instances are never created through this API; a clash here is a localyun bug.
             KafkaError::InstanceExists(_) => AlibabaError::Internal,
         }

@@ -77,38 +77,41 @@ pub fn get_consumer_list(ctx: &Ctx<'_>, input: GetConsumerList) -> Result<Reply,
         ApiVersion::V20190916 => Some(paging(input.current_page, input.page_size, MAX_PAGE_SIZE)?),
     };
     let filter = input.consumer_id.as_deref();
-    ctx.model.read_instance(ctx.scope(region), instance, |instance| {
-        let groups = instance.groups_newest_first();
-        let vo = |g| ConsumerVo::of(g, instance, ctx.version);
-        let page = match paged {
-            // The seed's version has no paging: every group, newest first.
-            None => ConsumerPage { paging: None, consumer_list: ConsumerList { consumer_vo: groups.map(vo).collect() } },
-            Some((page, size)) => {
-                let skip = (page - 1).saturating_mul(size);
-                let (total, items): (usize, Vec<ConsumerVo<'_>>) = match filter {
-                    None => (groups.len(), groups.skip(skip).take(size).map(vo).collect()),
-                    Some(f) => {
-                        let mut total = 0;
-                        let mut items = Vec::new();
-                        for g in groups.filter(|g| g.name.contains(f)) {
-                            if total >= skip && items.len() < size {
-                                items.push(vo(g));
-                            }
-                            total += 1;
-                        }
-                        (total, items)
-                    }
-                };
-                ConsumerPage {
-                    paging: Some(Paging { current_page: page, page_size: size, total }),
-                    consumer_list: ConsumerList { consumer_vo: items },
+    ctx.model
+        .read_instance(ctx.scope(region), instance, |instance| {
+            let groups = instance.groups_newest_first();
+            let vo = |g| ConsumerVo::of(g, instance, ctx.version);
+            let page = match paged {
+                // The seed's version has no paging: every group, newest first.
+                None => {
+                    ConsumerPage { paging: None, consumer_list: ConsumerList { consumer_vo: groups.map(vo).collect() } }
                 }
-            }
-        };
-        // Serialised while the instance's read lock is held: the page borrows from it, nothing is cloned.
-        ctx.reply(&page)
-    })
-    .map_err(AlibabaError::from)
+                Some((page, size)) => {
+                    let skip = (page - 1).saturating_mul(size);
+                    let (total, items): (usize, Vec<ConsumerVo<'_>>) = match filter {
+                        None => (groups.len(), groups.skip(skip).take(size).map(vo).collect()),
+                        Some(f) => {
+                            let mut total = 0;
+                            let mut items = Vec::new();
+                            for g in groups.filter(|g| g.name.contains(f)) {
+                                if total >= skip && items.len() < size {
+                                    items.push(vo(g));
+                                }
+                                total += 1;
+                            }
+                            (total, items)
+                        }
+                    };
+                    ConsumerPage {
+                        paging: Some(Paging { current_page: page, page_size: size, total }),
+                        consumer_list: ConsumerList { consumer_vo: items },
+                    }
+                }
+            };
+            // Serialised while the instance's read lock is held: the page borrows from it, nothing is cloned.
+            ctx.reply(&page)
+        })
+        .map_err(AlibabaError::from)
 }
 
 /// GetConsumerList's fields: the paging fields (2019-09-16 only), then the list.

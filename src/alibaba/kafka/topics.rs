@@ -169,31 +169,33 @@ pub fn get_topic_list(ctx: &Ctx<'_>, input: GetTopicList) -> Result<Reply, Aliba
         ApiVersion::V20190916 => input.topic.as_deref(),
         ApiVersion::V20181015 => None,
     };
-    ctx.model.read_instance(ctx.scope(region), instance, |instance| {
-        let skip = (page - 1).saturating_mul(size);
-        let vo = |t| TopicVo::of(t, instance, ctx.version);
-        // Without a filter the total is known and the page is read straight off the creation order.
-        let (total, items): (usize, Vec<TopicVo<'_>>) = match filter {
-            None => {
-                (instance.topics().len(), instance.topics_newest_first().skip(skip).take(size).map(vo).collect())
-            }
-            Some(f) => {
-                let mut total = 0;
-                let mut items = Vec::new();
-                for t in instance.topics_newest_first().filter(|t| t.name.contains(f)) {
-                    if total >= skip && items.len() < size {
-                        items.push(vo(t));
-                    }
-                    total += 1;
+    ctx.model
+        .read_instance(ctx.scope(region), instance, |instance| {
+            let skip = (page - 1).saturating_mul(size);
+            let vo = |t| TopicVo::of(t, instance, ctx.version);
+            // Without a filter the total is known and the page is read straight off the creation order.
+            let (total, items): (usize, Vec<TopicVo<'_>>) = match filter {
+                None => {
+                    (instance.topics().len(), instance.topics_newest_first().skip(skip).take(size).map(vo).collect())
                 }
-                (total, items)
-            }
-        };
-        let page = TopicPage { current_page: page, page_size: size, total, topic_list: TopicList { topic_vo: items } };
-        // Serialised while the instance's read lock is held: the page borrows from it, nothing is cloned.
-        ctx.reply(&page)
-    })
-    .map_err(AlibabaError::from)
+                Some(f) => {
+                    let mut total = 0;
+                    let mut items = Vec::new();
+                    for t in instance.topics_newest_first().filter(|t| t.name.contains(f)) {
+                        if total >= skip && items.len() < size {
+                            items.push(vo(t));
+                        }
+                        total += 1;
+                    }
+                    (total, items)
+                }
+            };
+            let page =
+                TopicPage { current_page: page, page_size: size, total, topic_list: TopicList { topic_vo: items } };
+            // Serialised while the instance's read lock is held: the page borrows from it, nothing is cloned.
+            ctx.reply(&page)
+        })
+        .map_err(AlibabaError::from)
 }
 
 #[derive(Serialize)]

@@ -11,8 +11,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::error::AlibabaError;
-use crate::tencent::params_de::{from_params, Wording};
 use crate::http::ApiRequest;
+use crate::tencent::params_de::{from_params, Wording};
 
 /// A request's parameters by name. aliyunsdkcore sends everything in the query (even with POST), pop-core
 /// everything in a form body, so both are read and merged; the signature covers the union. A name given

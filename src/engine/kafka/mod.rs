@@ -139,8 +139,7 @@ struct Slot {
 
 impl Slot {
     fn new(instance: KafkaInstance) -> Arc<Slot> {
-        let key =
-            SlotKey { cloud: instance.cloud, account: instance.account.clone(), region: instance.region.clone() };
+        let key = SlotKey { cloud: instance.cloud, account: instance.account.clone(), region: instance.region.clone() };
         Arc::new(Slot { key, instance: RwLock::new(instance) })
     }
 }
@@ -182,7 +181,9 @@ impl Clone for KafkaModel {
     fn clone(&self) -> Self {
         let map = self.instances.read();
         KafkaModel {
-            instances: RwLock::new(map.iter().map(|(k, s)| (k.clone(), Slot::new(s.instance.read().clone()))).collect()),
+            instances: RwLock::new(
+                map.iter().map(|(k, s)| (k.clone(), Slot::new(s.instance.read().clone()))).collect(),
+            ),
             dirty: Mutex::default(),
             changes: AtomicU64::new(0),
         }
@@ -666,28 +667,17 @@ impl KafkaModel {
     }
 
     /// Records a group's committed offset for one partition, creating the group as Kafka does on a first
-    /// commit. `produced_at` is when the last consumed message (`offset - 1`) was produced, if the caller
-    /// knows it (the broker reads it from the message log). Errors: `TopicNotFound`, `PartitionNotFound`.
-    pub fn commit_offset(
-        &self,
-        scope: Scope<'_>,
-        instance: &str,
-        group: &str,
-        topic: &str,
-        partition: u32,
-        offset: i64,
-        produced_at: Option<Millis>,
-    ) -> Result<(), KafkaError> {
+    /// commit (OffsetCommit). Errors: `TopicNotFound`, `PartitionNotFound` (nothing changes then).
+    pub fn commit_offset(&self, scope: Scope<'_>, instance: &str, commit: OffsetCommit<'_>) -> Result<(), KafkaError> {
+        let OffsetCommit { group, topic, partition, offset, produced_at } = commit;
         self.update(scope, instance, |i| {
             let t = i.topics.get(topic).ok_or_else(|| KafkaError::TopicNotFound(topic.to_string()))?;
             if partition as usize >= t.partitions.len() {
                 return Err(KafkaError::PartitionNotFound { topic: topic.to_string(), partition });
             }
             let now = Millis::now();
-            let g = i
-                .groups
-                .entry(group.to_string())
-                .or_insert_with(|| ConsumerGroup::build(group, "", Vec::new(), now));
+            let g =
+                i.groups.entry(group.to_string()).or_insert_with(|| ConsumerGroup::build(group, "", Vec::new(), now));
             g.offsets
                 .entry(topic.to_string())
                 .or_default()

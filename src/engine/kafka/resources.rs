@@ -139,7 +139,7 @@ impl KafkaModel {
 mod tests {
     use super::*;
     use crate::engine::kafka::tests::{meta, new_topic, scope};
-    use crate::engine::kafka::{KafkaError, Millis, NewTopic};
+    use crate::engine::kafka::{KafkaError, Millis, NewTopic, OffsetCommit};
 
     fn json(model: &KafkaModel) -> Value {
         serde_json::to_value(model).unwrap()
@@ -156,7 +156,9 @@ mod tests {
         m.create_topic(scope(), "ckafka-one", new_topic("a", 2)).unwrap();
         m.create_topic(scope(), "ckafka-two", new_topic("z/y", 1)).unwrap();
         m.advance_offsets(scope(), "ckafka-one", "b", 2, 5).unwrap();
-        m.commit_offset(scope(), "ckafka-one", "readers", "b", 2, 3, Some(Millis(7))).unwrap();
+        let commit =
+            OffsetCommit { group: "readers", topic: "b", partition: 2, offset: 3, produced_at: Some(Millis(7)) };
+        m.commit_offset(scope(), "ckafka-one", commit).unwrap();
         m.create_group(scope(), "ckafka-two", "idle", "note", Vec::new()).unwrap();
         m
     }
@@ -210,7 +212,7 @@ mod tests {
         assert!(m.delete_group(scope(), "ckafka-one", "nope").is_err());
         m.read_instance(scope(), "ckafka-one", |i| i.topic_offsets("b").unwrap()).unwrap();
         let _ = m.instances_of(scope());
-        assert_eq!(m.resource("t/ckafka-one/a").is_some(), true);
+        assert!(m.resource("t/ckafka-one/a").is_some());
         assert_eq!(m.take_dirty().unwrap(), Vec::<String>::new());
         assert_eq!(m.changes(), before);
     }
@@ -219,7 +221,12 @@ mod tests {
     fn keys_name_what_changed() {
         let m = populated();
         m.take_dirty();
-        m.commit_offset(scope(), "ckafka-one", "g", "a", 0, 1, None).unwrap();
+        m.commit_offset(
+            scope(),
+            "ckafka-one",
+            OffsetCommit { group: "g", topic: "a", partition: 0, offset: 1, produced_at: None },
+        )
+        .unwrap();
         m.delete_topic(scope(), "ckafka-one", "a").unwrap();
         assert_eq!(m.take_dirty().unwrap(), vec!["g/ckafka-one/g", "t/ckafka-one/a"]);
         assert_eq!(m.resource("t/ckafka-one/a"), None);

@@ -109,7 +109,8 @@ fn offsets_follow_appends_and_commits() {
     assert_eq!(m.advance_offsets(scope(), I, "a", 1, 3).unwrap().0, 0);
     assert_eq!(m.advance_offsets(scope(), I, "a", 1, 1).unwrap().0, 3);
     assert!(matches!(m.advance_offsets(scope(), I, "a", 2, 1), Err(KafkaError::PartitionNotFound { .. })));
-    m.commit_offset(scope(), I, "g", "a", 1, 2, None).unwrap();
+    m.commit_offset(scope(), I, OffsetCommit { group: "g", topic: "a", partition: 1, offset: 2, produced_at: None })
+        .unwrap();
     assert_eq!(m.committed_offset(scope(), I, "g", "a", 1).unwrap().map(|c| c.offset), Some(2));
     let progress = m.read_instance(scope(), I, |i| i.group_progress("g", "a").unwrap()).unwrap();
     assert_eq!(progress.len(), 2);
@@ -134,9 +135,15 @@ fn offsets_and_consumed_timestamps_follow_the_log() {
     assert_eq!(after.last_update, appended);
     let consumed = |m: &KafkaModel| m.read_instance(scope(), I, |i| i.consumed_timestamp("g", "t", 1)).unwrap();
     assert_eq!(consumed(&m), Millis(0));
-    m.commit_offset(scope(), I, "g", "t", 1, 3, Some(appended)).unwrap();
+    m.commit_offset(
+        scope(),
+        I,
+        OffsetCommit { group: "g", topic: "t", partition: 1, offset: 3, produced_at: Some(appended) },
+    )
+    .unwrap();
     assert_eq!(consumed(&m), appended);
-    m.commit_offset(scope(), I, "g", "t", 1, 4, None).unwrap();
+    m.commit_offset(scope(), I, OffsetCommit { group: "g", topic: "t", partition: 1, offset: 4, produced_at: None })
+        .unwrap();
     let commit_time = m.committed_offset(scope(), I, "g", "t", 1).unwrap().unwrap().committed_at;
     assert_eq!(consumed(&m), commit_time, "without a produce time, the commit time");
     assert_eq!(m.read_instance(scope(), I, |i| i.group_topics("g").unwrap().len()).unwrap(), 1);

@@ -184,7 +184,9 @@ impl InstanceMeta {
                 "DeployType" => {
                     a.network = if value.as_i64() == Some(4) { Network::VpcAndInternet } else { Network::Vpc }
                 }
-                "PaidType" => a.billing = if value.as_i64() == Some(1) { Billing::PayAsYouGo } else { Billing::Subscription },
+                "PaidType" => {
+                    a.billing = if value.as_i64() == Some(1) { Billing::PayAsYouGo } else { Billing::Subscription }
+                }
                 "DiskType" => a.disk_type = if value.as_i64() == Some(1) { DiskType::Ssd } else { DiskType::Ultra },
                 "SpecType" => a.edition = value.as_str().map(str::to_string),
                 "OpenSourceVersion" => a.kafka_version = value.as_str().map(str::to_string),
@@ -488,6 +490,19 @@ pub struct NewTopic {
     /// Initial settings; `min_insync_replicas` 0 means 1.
     pub config: TopicConfig,
     pub tags: Vec<Tag>,
+}
+
+/// One partition's offset commit by a consumer group.
+#[derive(Debug, Clone, Copy)]
+pub struct OffsetCommit<'a> {
+    pub group: &'a str,
+    pub topic: &'a str,
+    pub partition: u32,
+    /// The next offset the group will read.
+    pub offset: i64,
+    /// When the last consumed message (`offset - 1`) was produced, if the committer knows it (the broker
+    /// reads it from its message log); GetConsumerProgress-style answers report it.
+    pub produced_at: Option<Millis>,
 }
 
 /// Changes to a topic's settings; None leaves a setting as it is.

@@ -110,7 +110,9 @@ impl From<KafkaError> for TencentError {
             KafkaError::QuotaExceeded(_) => TencentError::OperationFailed(QUOTA_EXCEEDED, text),
             KafkaError::PartitionsCannotShrink { .. } => TencentError::InvalidParameter("partitionNum".into(), text),
             KafkaError::TooManyReplicas { .. } => TencentError::InvalidParameter("replicaNum".into(), text),
-            KafkaError::MinInsyncAboveReplicas { .. } => TencentError::InvalidParameter("minInsyncReplicas".into(), text),
+            KafkaError::MinInsyncAboveReplicas { .. } => {
+                TencentError::InvalidParameter("minInsyncReplicas".into(), text)
+            }
         }
     }
 }

@@ -69,8 +69,7 @@ impl Input for InstanceRef {}
 
 pub fn get_instance_attributes(ctx: &Ctx<'_>, input: InstanceRef) -> Result<Reply, TencentError> {
     let body = ctx.model.read_instance(ctx.scope(), &input.instance_id, |i| {
-        let zone: Value =
-            i.zone_id.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(i.zone_id.clone()));
+        let zone: Value = i.zone_id.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(i.zone_id.clone()));
         json!({
             "instanceId": i.id,
             "instanceName": i.name,

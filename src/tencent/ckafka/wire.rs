@@ -22,8 +22,10 @@ pub struct Params {
 }
 
 /// How CKafka words type errors in its messages.
-pub const WORDING: Wording =
-    Wording { not_integer: |v| format!("{v:?} is not a valid integer"), not_boolean: |v| format!("{v:?} is not 0 or 1") };
+pub const WORDING: Wording = Wording {
+    not_integer: |v| format!("{v:?} is not a valid integer"),
+    not_boolean: |v| format!("{v:?} is not 0 or 1"),
+};
 
 /// A declared operation's typed input: scalar parameters through serde (`#[serde(rename = "<wire name>")]`),
 /// array parameters (`name.n`) added by `lists`.
@@ -38,7 +40,8 @@ impl Params {
     /// The parameters by key, with the seed's rule applied once for everything that reads them (the
     /// signature and the actions alike): a `_` in a key becomes a `.` (`ipWhiteList_0` is `ipWhiteList.0`).
     pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
-        let normalised = pairs.into_iter().map(|(k, v)| if k.contains('_') { (k.replace('_', "."), v) } else { (k, v) });
+        let normalised =
+            pairs.into_iter().map(|(k, v)| if k.contains('_') { (k.replace('_', "."), v) } else { (k, v) });
         let (map, repeated) = crate::http::unique_params(normalised);
         Params { map, repeated }
     }
@@ -121,7 +124,6 @@ impl Params {
         items.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         items.into_iter().map(|(_, _, v)| v.clone()).collect()
     }
-
 }
 
 /// `name` must lie in `min..=max` when given.
