@@ -1179,3 +1179,25 @@ async fn every_parameter_the_seed_marks_required_is_required() {
         assert_ok(&c.call(action, params).await);
     }
 }
+
+/// Reads and rejected writes change nothing the storage layer sees: no dirty resource key and no new
+/// generation; an accepted write marks exactly its topic.
+#[tokio::test]
+async fn reads_and_rejected_writes_leave_nothing_to_store() {
+    use localyun::storage::Resources;
+    let srv = common::start().await;
+    let c = Client::new(&srv);
+    let inst = default_instance(&srv);
+    assert_ok(&create_topic(&c, &inst, "dup", "1").await);
+    srv.state.store.kafka.read().take_dirty();
+    let generation = srv.state.store.kafka.generation();
+    assert_err(&create_topic(&c, &inst, "dup", "1").await, 5100);
+    assert_ok(&c.call("ListTopic", &[("instanceId", &inst)]).await);
+    assert_ok(&c.call("GetTopicAttributes", &[("instanceId", &inst), ("topicName", "dup")]).await);
+    assert_ok(&c.call("ListInstance", &[]).await);
+    assert_eq!(srv.state.store.kafka.read().take_dirty(), Some(Vec::new()));
+    assert_eq!(srv.state.store.kafka.generation(), generation);
+    assert_ok(&create_topic(&c, &inst, "fresh", "1").await);
+    assert_eq!(srv.state.store.kafka.read().take_dirty(), Some(vec![format!("t/{inst}/fresh")]));
+    assert_ne!(srv.state.store.kafka.generation(), generation);
+}

@@ -86,29 +86,6 @@ impl Params {
         self.non_empty(name).ok_or_else(|| AlibabaError::MissingParameter(name.into()))
     }
 
-    /// An optional integer in `min..=max`.
-    pub fn opt_int(&self, name: &'static str, min: i64, max: i64) -> Result<Option<i64>, AlibabaError> {
-        let Some(raw) = self.non_empty(name) else { return Ok(None) };
-        let v: i64 = raw
-            .trim()
-            .parse()
-            .map_err(|_| AlibabaError::InvalidParameter(name.into(), format!("{raw:?} is not an integer.")))?;
-        if v < min || v > max {
-            return Err(AlibabaError::InvalidParameter(name.into(), format!("{v} is outside {min}..{max}.")));
-        }
-        Ok(Some(v))
-    }
-
-    /// An optional boolean, spelled `true`/`false` as the SDKs send it.
-    pub fn opt_bool(&self, name: &'static str) -> Result<Option<bool>, AlibabaError> {
-        match self.non_empty(name) {
-            None => Ok(None),
-            Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
-            Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
-            Some(v) => Err(AlibabaError::InvalidParameter(name.into(), format!("{v:?} is not true or false."))),
-        }
-    }
-
     /// A RepeatList `name.1`, `name.2`, ... (1-based, as aliyunsdkcore numbers them), in index order.
     pub fn repeat_list(&self, name: &str) -> Vec<&str> {
         let prefix = format!("{name}.");
@@ -143,13 +120,6 @@ impl Params {
                 _ => Err(AlibabaError::MissingParameter("Tag.N.Key".into())),
             })
             .collect()
-    }
-
-    /// Paging (`CurrentPage` from 1, `PageSize` 1..=`max`, default `max`), as (page, size).
-    pub fn paging(&self, max: i64) -> Result<(usize, usize), AlibabaError> {
-        let page = self.opt_int("CurrentPage", 1, i64::from(u32::MAX))?.unwrap_or(1) as usize;
-        let size = self.opt_int("PageSize", 1, max)?.unwrap_or(max) as usize;
-        Ok((page, size))
     }
 }
 

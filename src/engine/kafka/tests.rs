@@ -192,3 +192,33 @@ fn older_state_files_are_migrated() {
     let reread: KafkaModel = serde_json::from_value(again.clone()).unwrap();
     assert_eq!(serde_json::to_value(&reread).unwrap(), again);
 }
+
+/// Each instance has its own lock: while one instance is locked (here by a reader holding it), commands on
+/// another instance — another account's — complete at once, and a command on the locked one waits.
+#[test]
+fn instances_do_not_wait_on_each_other() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let m = std::sync::Arc::new(model());
+    let mut theirs = InstanceMeta::new("ckafka-other", Cloud::Tencent, "b", "ap-guangzhou");
+    theirs.max_topics = 5;
+    theirs.max_partitions = 5;
+    m.add_instance(theirs).unwrap();
+    let held = m.instance(scope(), I).unwrap();
+    let guard = held.read();
+    let (tx, rx) = mpsc::channel();
+    let (m2, tx2) = (m.clone(), tx.clone());
+    std::thread::spawn(move || {
+        let r = m2.create_topic(Scope::owner(Cloud::Tencent, "b"), "ckafka-other", new_topic("x", 1));
+        let _ = tx2.send(("other", r.is_ok()));
+    });
+    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), ("other", true), "another instance went ahead");
+    let m3 = m.clone();
+    std::thread::spawn(move || {
+        let r = m3.create_topic(scope(), I, new_topic("y", 1));
+        let _ = tx.send(("held", r.is_ok()));
+    });
+    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err(), "the locked instance's command waits");
+    drop(guard);
+    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), ("held", true));
+}

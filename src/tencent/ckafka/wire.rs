@@ -93,22 +93,6 @@ impl Params {
         self.opt_int(name)?.ok_or_else(|| TencentError::MissingParameter(name.into()))
     }
 
-    /// An optional integer that must lie in `min..=max`.
-    pub fn opt_int_in(&self, name: &'static str, min: i64, max: i64) -> Result<Option<i64>, TencentError> {
-        let v = self.opt_int::<i64>(name)?;
-        if let Some(v) = v {
-            if v < min || v > max {
-                return Err(TencentError::InvalidParameter(name.into(), format!("{v} is outside {min}..={max}")));
-            }
-        }
-        Ok(v)
-    }
-
-    /// A 0/1 switch.
-    pub fn opt_flag(&self, name: &'static str) -> Result<Option<bool>, TencentError> {
-        Ok(self.opt_int_in(name, 0, 1)?.map(|v| v == 1))
-    }
-
     /// The values of an array parameter `name.0`, `name.1`, ... in index order. Any of `prefixes` may
     /// spell it (the seed writes `Ip.n` in a table and `ip.n` in its example).
     pub fn list(&self, prefixes: &[&str]) -> Vec<String> {
