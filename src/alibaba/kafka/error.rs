@@ -17,6 +17,7 @@ use axum::http::StatusCode;
 use crate::engine::kafka::KafkaError;
 
 #[derive(Debug, Clone, PartialEq)]
+/// An Alibaba Kafka error: HTTP status, code and message (see the module doc).
 pub enum AlibabaError {
     /// 400 MissingParameter: a required parameter is absent or empty.
     MissingParameter(String),

@@ -69,6 +69,7 @@ pub struct GetConsumerList {
 
 impl Input for GetConsumerList {}
 
+/// GetConsumerList: groups newest first (2019-09-16: paged and filtered by name).
 pub fn get_consumer_list(ctx: &Ctx<'_>, input: GetConsumerList) -> Result<Reply, AlibabaError> {
     let instance = check_instance_id(&input.instance_id)?;
     let region = check_region(input.region_id.as_deref(), true)?;
@@ -216,6 +217,7 @@ pub fn get_consumer_progress(ctx: &Ctx<'_>, input: GroupRef) -> Result<Map<Strin
     Ok(fields(json!({ "ConsumerProgress": progress })))
 }
 
+/// DeleteConsumerGroup.
 pub fn delete_consumer_group(ctx: &Ctx<'_>, input: GroupRef) -> Result<Map<String, Value>, AlibabaError> {
     let instance = check_instance_id(&input.instance_id)?;
     let region = check_region(input.region_id.as_deref(), true)?;

@@ -29,6 +29,7 @@ impl Input for GetInstanceList {
     }
 }
 
+/// GetInstanceList: the caller's instances in `RegionId` (2019-09-16: filtered by ids, group, tags).
 pub fn get_instance_list(ctx: &Ctx<'_>, input: GetInstanceList) -> Result<Reply, AlibabaError> {
     let region = check_region(input.region_id.as_deref(), true)?;
     let (ids, resource_group, tags) = match ctx.version {

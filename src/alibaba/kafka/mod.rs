@@ -28,6 +28,7 @@ use crate::http::{with_meta, ApiRequest, RequestMeta};
 use crate::registry::{Access, OperationInfo};
 use crate::state::AppState;
 
+/// The service name health, faults and the request log use.
 pub const VENDOR: &str = "alibaba-kafka";
 
 /// The seed's endpoint table (§2.2 / §2.6.4): the regions `RegionId` may name.

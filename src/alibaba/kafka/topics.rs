@@ -53,6 +53,7 @@ impl Input for CreateTopic {
     }
 }
 
+/// CreateTopic (2019-09-16 adds partitions, storage, compaction, replication, configs and tags).
 pub fn create_topic(ctx: &Ctx<'_>, input: CreateTopic) -> Result<Map<String, Value>, AlibabaError> {
     let instance = check_instance_id(&input.instance_id)?;
     let region = check_region(input.region_id.as_deref(), true)?;
@@ -160,6 +161,7 @@ pub struct GetTopicList {
 
 impl Input for GetTopicList {}
 
+/// GetTopicList: topics newest first, paged (2019-09-16: filtered by name).
 pub fn get_topic_list(ctx: &Ctx<'_>, input: GetTopicList) -> Result<Reply, AlibabaError> {
     let instance = check_instance_id(&input.instance_id)?;
     // Listed as required, but the seed's own request example omits it; the SDKs send it.
@@ -266,6 +268,7 @@ pub struct TopicRef {
 
 impl Input for TopicRef {}
 
+/// GetTopicStatus: per-partition log start/end offsets and last write times, with totals.
 pub fn get_topic_status(ctx: &Ctx<'_>, input: TopicRef) -> Result<Map<String, Value>, AlibabaError> {
     let instance = check_instance_id(&input.instance_id)?;
     // The `Topic` parameter, validated and cut to 64 characters as the seed documents.
@@ -295,6 +298,7 @@ pub fn get_topic_status(ctx: &Ctx<'_>, input: TopicRef) -> Result<Map<String, Va
     })))
 }
 
+/// DeleteTopic, with every group's committed offsets on it.
 pub fn delete_topic(ctx: &Ctx<'_>, input: TopicRef) -> Result<Map<String, Value>, AlibabaError> {
     let instance = check_instance_id(&input.instance_id)?;
     let region = check_region(input.region_id.as_deref(), true)?;

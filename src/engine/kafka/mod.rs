@@ -96,8 +96,11 @@ pub const MAX_WHITELIST_IPS: usize = 256;
 /// listener, which addresses instances by id alone, uses [`Scope::ANY`].
 #[derive(Debug, Clone, Copy)]
 pub struct Scope<'a> {
+    /// The cloud whose API created the instance; None: any.
     pub cloud: Option<Cloud>,
+    /// The owning account; None: any.
     pub account: Option<&'a str>,
+    /// The instance's region; None: any.
     pub region: Option<&'a str>,
 }
 

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use crate::engine::kafka::KafkaError;
 
 #[derive(Debug, Clone, PartialEq)]
+/// A CKafka v2 error: code, codeDesc and message per the seed's error-code tables.
 pub enum TencentError {
     /// 4000: a required parameter is missing.
     MissingParameter(String),

@@ -26,6 +26,7 @@ pub struct ListConsumerGroup {
 
 impl Input for ListConsumerGroup {}
 
+/// ListConsumerGroup: groups with their committed offsets per topic, paged (seed ListConsumerGroup).
 pub fn list_consumer_group(ctx: &Ctx<'_>, input: ListConsumerGroup) -> Result<Reply, TencentError> {
     let group_name = input.group_name.as_deref();
     // The topic filter only applies together with a group name.

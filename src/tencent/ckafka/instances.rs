@@ -37,6 +37,7 @@ impl Input for ListInstance {
     }
 }
 
+/// ListInstance: the caller's instances in the region, filtered by id, name and `status.n`, paged.
 pub fn list_instance(ctx: &Ctx<'_>, input: ListInstance) -> Result<Reply, TencentError> {
     let (offset, limit) = Paging { offset: input.offset, limit: input.limit }.get(10, 20)?;
     let (id_filter, search, statuses) = (input.instance_id.as_deref(), input.search_word.as_deref(), &input.statuses);
@@ -67,6 +68,7 @@ pub struct InstanceRef {
 
 impl Input for InstanceRef {}
 
+/// GetInstanceAttributes: one instance's attributes (seed section GetInstanceAttributes).
 pub fn get_instance_attributes(ctx: &Ctx<'_>, input: InstanceRef) -> Result<Reply, TencentError> {
     let body = ctx.model.read_instance(ctx.scope(), &input.instance_id, |i| {
         let zone: Value = i.zone_id.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(i.zone_id.clone()));
@@ -114,6 +116,7 @@ pub struct SetInstanceAttributes {
 
 impl Input for SetInstanceAttributes {}
 
+/// SetInstanceAttributes: renames an instance and/or changes its retention (minutes).
 pub fn set_instance_attributes(ctx: &Ctx<'_>, input: SetInstanceAttributes) -> Result<Reply, TencentError> {
     if let Some(n) = &input.instance_name {
         check_instance_name(n)?;

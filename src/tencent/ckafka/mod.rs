@@ -25,6 +25,7 @@ use crate::http::{with_meta, ApiRequest, RequestMeta};
 use crate::registry::{Access, OperationInfo};
 use crate::state::AppState;
 
+/// The service name health, faults and the request log use.
 pub const VENDOR: &str = "tencent-ckafka";
 
 /// Regions accepted in `Region` (the seed's list plus Tencent's other public regions).

@@ -41,6 +41,7 @@ impl Input for CreateTopic {
     }
 }
 
+/// CreateTopic: answers the new `topicId`.
 pub fn create_topic(ctx: &Ctx<'_>, input: CreateTopic) -> Result<Reply, TencentError> {
     let enable_whitelist = check_flag("enableWhiteList", input.enable_white_list)?.unwrap_or(false);
     let ips = input.ip_white_list;
@@ -121,6 +122,7 @@ pub struct SetTopicAttributes {
 
 impl Input for SetTopicAttributes {}
 
+/// SetTopicAttributes: note, whitelist switch and Kafka settings; nothing changes when one is refused.
 pub fn set_topic_attributes(ctx: &Ctx<'_>, input: SetTopicAttributes) -> Result<Reply, TencentError> {
     if let Some(n) = input.note.as_deref().filter(|n| !n.is_empty()) {
         check_name("note", n)?;
@@ -148,6 +150,7 @@ pub struct TopicRef {
 
 impl Input for TopicRef {}
 
+/// DeleteTopic, with every group's committed offsets on it.
 pub fn delete_topic(ctx: &Ctx<'_>, input: TopicRef) -> Result<Reply, TencentError> {
     ctx.model.delete_topic(ctx.scope(), &input.instance_id, &input.topic_name)?;
     ok_empty()
@@ -166,6 +169,7 @@ pub struct AddPartition {
 
 impl Input for AddPartition {}
 
+/// AddPartition: grows the topic to `partitionNum` partitions (a total, which must be larger).
 pub fn add_partition(ctx: &Ctx<'_>, input: AddPartition) -> Result<Reply, TencentError> {
     let total = u32::try_from(input.partition_num).map_err(|_| {
         TencentError::InvalidParameter("partitionNum".into(), "must be a positive partition count".into())
@@ -218,6 +222,7 @@ pub struct ListTopic {
 
 impl Input for ListTopic {}
 
+/// ListTopic: topics in creation order, filtered by `searchWord`, paged.
 pub fn list_topic(ctx: &Ctx<'_>, input: ListTopic) -> Result<Reply, TencentError> {
     let (offset, limit) = Paging { offset: input.offset, limit: input.limit }.get(10, 20)?;
     let search = input.search_word.as_deref();
@@ -319,6 +324,7 @@ pub struct SetForward {
 
 impl Input for SetForward {}
 
+/// SetForward: `status` 0 starts forwarding to `cosBucket`, 1 stops it.
 pub fn set_forward(ctx: &Ctx<'_>, input: SetForward) -> Result<Reply, TencentError> {
     let status =
         check_range("status", input.status, 0, 1)?.ok_or_else(|| TencentError::MissingParameter("status".into()))?;
