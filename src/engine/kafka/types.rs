@@ -141,8 +141,8 @@ pub struct InstanceMeta {
 }
 
 impl InstanceMeta {
-    /// A running instance created now, with neutral defaults (3 brokers, unlimited-looking quotas of 0 that
-    /// the facade sets); the facade fills in its vendor's attributes.
+    /// A running instance created now, named by its id, with 3 brokers and quotas of 0 (nothing can be
+    /// created until the facade sets them); the facade fills in its vendor's attributes.
     pub fn new(id: &str, cloud: Cloud, account: &str, region: &str) -> InstanceMeta {
         InstanceMeta {
             id: id.to_string(),
