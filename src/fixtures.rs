@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::engine::kafka::{KafkaInstance, NewTopic};
+use crate::engine::kafka::{InstanceMeta, KafkaError, NewTopic, Scope};
 use crate::engine::Cloud;
 use crate::registry::{self, VendorApi};
 use crate::state::AppState;
@@ -225,7 +225,7 @@ pub struct KafkaFixtureRules {
     /// The entries (`cloud: ...`) this API takes.
     pub cloud: Cloud,
     /// A new instance with the cloud's attributes; the error says why the region or id is refused.
-    pub new_instance: fn(account: &str, region: &str, id: &str) -> Result<KafkaInstance, String>,
+    pub new_instance: fn(account: &str, region: &str, id: &str) -> Result<InstanceMeta, String>,
     /// The instance-name rule (the error names the API's parameter).
     pub check_instance_name: fn(&str) -> Result<(), String>,
     /// A topic by CreateTopic's rules (`partitions`, `replicas`, `note`).
@@ -332,10 +332,11 @@ fn apply_kafka_instance(
     rules: &KafkaFixtureRules,
 ) -> Result<(), String> {
     let account = spec.account.as_deref().unwrap_or(default_account);
-    let mut model = state.store.kafka.write();
+    let kafka = state.store.kafka.read();
+    let model = &*kafka;
     let id = match &spec.id {
         Some(id) => {
-            if !model.instances.contains_key(id) {
+            if !model.contains_instance(id) {
                 let mut instance =
                     (rules.new_instance)(account, &spec.region, id).map_err(|e| format!("{entry}: {e}"))?;
                 if let Some(name) = &spec.name {
@@ -356,28 +357,33 @@ fn apply_kafka_instance(
             id.clone()
         }
         None => model
-            .instances_of(rules.cloud, account, Some(&spec.region))
-            .next()
-            .map(|i| i.id.clone())
+            .instances_of(Scope::owner(rules.cloud, account).in_region(Some(&spec.region)))
+            .first()
+            .map(|i| i.id())
             .ok_or_else(|| format!("{entry}: no default instance in region {}", spec.region))?,
     };
-    let instance = model.instance_mut(rules.cloud, account, &id).map_err(|e| format!("{entry}: {e}"))?;
+    let scope = Scope::owner(rules.cloud, account);
+    model.read_instance(scope, &id, |_| ()).map_err(|e| format!("{entry}: {e}"))?;
     for (t, topic) in spec.topics.iter().enumerate() {
         let at = || format!("{entry}.topics[{t}] ({})", topic.name);
         let new = (rules.topic)(&topic.name, topic.partitions, topic.replicas, &topic.note)
             .map_err(|e| format!("{}: {e}", at()))?;
-        if instance.topics.contains_key(&new.name) {
-            continue;
+        match model.create_topic(scope, &id, new) {
+            Ok(_) | Err(KafkaError::TopicExists(_)) => {}
+            Err(e) => return Err(format!("{}: {e}", at())),
         }
-        instance.create_topic(new).map_err(|e| format!("{}: {e}", at()))?;
     }
     for (g, group) in spec.groups.iter().enumerate() {
         let at = || format!("{entry}.groups[{g}] ({})", group.name);
         let name = (rules.group_name)(&group.name).map_err(|e| format!("{}: {e}", at()))?;
-        if !instance.groups.contains_key(name) {
-            instance.create_group(name, &group.remark).map_err(|e| format!("{}: {e}", at()))?;
+        match model.create_group(scope, &id, name, &group.remark, Vec::new()) {
+            Ok(()) | Err(KafkaError::GroupExists(_)) => {}
+            Err(e) => return Err(format!("{}: {e}", at())),
         }
     }
+    drop(kafka);
+    // Fixtures change the model through its own locks; persistence watches the store's generation.
+    state.store.kafka.mark_changed();
     Ok(())
 }
 

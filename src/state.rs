@@ -72,6 +72,12 @@ impl<T> Model<T> {
         self.generation.load(Ordering::Acquire)
     }
 
+    /// Records a change made through the model's own interior locks (engines whose commands take `&self`,
+    /// such as the Kafka model), so persistence sees it as it sees a released write guard.
+    pub fn mark_changed(&self) {
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
     /// Replaces the whole model (admin import and reset).
     pub fn replace(&self, value: T) {
         *self.write() = value;

@@ -3,7 +3,6 @@
 pub mod eventbus;
 pub mod ids;
 pub mod kafka;
-pub mod kafka_ext;
 pub mod rocketmq;
 
 use serde::{Deserialize, Serialize};

@@ -1,3 +1,4 @@
 //! Tencent Cloud: CKafka API v2.
 
 pub mod ckafka;
+pub mod params_de;

@@ -7,6 +7,7 @@ use crate::common;
 use std::time::{Duration, Instant};
 
 use admin_support::*;
+use localyun::engine::kafka::Scope;
 use localyun::Config;
 use serde_json::{json, Value};
 
@@ -66,7 +67,7 @@ async fn reset_one_vendor_and_reject_unknown_scopes() {
     let (status, _) = post(&s, "/_localyun/reset?vendor=tencent-ckafka", json!({})).await;
     assert_eq!(status, 200);
     assert!(topics(&s).await.is_empty());
-    assert!(s.state.store.kafka.read().instances.contains_key(&default_instance()));
+    assert!(s.state.store.kafka.read().contains_instance(&default_instance()));
 
     let (status, body) = post(&s, "/_localyun/reset", json!({"vendor": "nosuchcloud"})).await;
     assert_eq!(status, 400);
@@ -99,9 +100,9 @@ async fn reset_one_account_leaves_the_others_alone() {
     let (status, body) = post(&s, "/_localyun/reset", json!({"account": "200000000002"})).await;
     assert_eq!(status, 200, "{body}");
     let model = s.state.store.kafka.read();
-    let theirs = &model.instances[&other_instance];
-    assert!(theirs.topics.is_empty(), "the account's default instance is provisioned again, empty");
-    assert!(model.instances[&default_instance()].topics.contains_key("mine"));
+    let theirs = model.instance(Scope::ANY, &other_instance).unwrap();
+    assert!(theirs.read().topics().is_empty(), "the account's default instance is provisioned again, empty");
+    assert!(model.instance(Scope::ANY, &default_instance()).unwrap().read().topics().contains_key("mine"));
 }
 
 #[tokio::test]
@@ -212,7 +213,10 @@ async fn a_counted_error_fault_hits_real_requests_then_expires() {
     let first = create(&s, "orders").await;
     assert_eq!(first["code"], 5100, "{first}");
     assert_eq!(first["message"], "try again");
-    assert!(s.state.store.kafka.read().instances[&default_instance()].topics.is_empty(), "the fault replaced the call");
+    assert!(
+        s.state.store.kafka.read().instance(Scope::ANY, &default_instance()).unwrap().read().topics().is_empty(),
+        "the fault replaced the call"
+    );
     let retried = create(&s, "orders").await;
     assert_eq!(retried["code"], 0, "{retried}");
 

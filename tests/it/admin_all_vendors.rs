@@ -6,6 +6,7 @@ use crate::common;
 use crate::cross_support;
 
 use cross_support::*;
+use localyun::engine::kafka::Scope;
 use localyun::Config;
 use serde_json::{json, Value};
 
@@ -265,7 +266,9 @@ async fn a_fault_reaches_tencent_as_http_200_with_its_code() {
     assert_eq!(answer["code"], 4000, "{answer}");
     assert_eq!(answer["message"], "slow down");
     assert!(answer["codeDesc"].as_str().is_some_and(|d| !d.is_empty()), "{answer}");
-    assert!(s.state.store.kafka.read().instances[&tencent_instance(ACCOUNT)].topics.is_empty());
+    let kafka = s.state.store.kafka.read();
+    assert!(kafka.instance(Scope::ANY, &tencent_instance(ACCOUNT)).unwrap().read().topics().is_empty());
+    drop(kafka);
     let logged = last_logged(&ep).await;
     assert_eq!((logged["vendor"].as_str(), logged["error_code"].as_str()), (Some("tencent-ckafka"), Some("4000")));
     // Used up: the retry succeeds.
@@ -288,7 +291,7 @@ async fn a_fault_reaches_alibaba_kafka_with_code_and_an_error_status() {
     assert_eq!(body["Message"], "too many", "{body}");
     assert!(body["RequestId"].as_str().is_some_and(|r| !r.is_empty()), "{body}");
     assert!(body["HostId"].is_string(), "{body}");
-    assert!(s.state.store.kafka.read().instances[&ali].topics.is_empty());
+    assert!(s.state.store.kafka.read().instance(Scope::ANY, &ali).unwrap().read().topics().is_empty());
     let logged = last_logged(&ep).await;
     assert_eq!(
         (logged["vendor"].as_str(), logged["error_code"].as_str()),

@@ -7,6 +7,7 @@ use crate::common;
 use std::path::PathBuf;
 
 use admin_support::*;
+use localyun::engine::kafka::Scope;
 use localyun::Config;
 
 fn temp_dir(tag: &str) -> PathBuf {
@@ -37,10 +38,11 @@ async fn the_repository_example_loads() {
     let s = common::start_with(config_with(example)).await;
     {
         let model = s.state.store.kafka.read();
-        let instance = &model.instances["ckafka-example1"];
+        let handle = model.instance(Scope::ANY, "ckafka-example1").unwrap();
+        let instance = handle.read();
         assert_eq!(instance.name, "orders-cluster");
-        assert_eq!(instance.topics["orders"].partitions.len(), 6);
-        assert!(instance.groups.contains_key("billing"));
+        assert_eq!(instance.topics()["orders"].partitions.len(), 6);
+        assert!(instance.groups().contains_key("billing"));
     }
     // The second account's key signs requests, for that account only.
     let theirs = localyun::tencent::ckafka::default_instance_id("200000000002", REGION);
@@ -199,8 +201,9 @@ async fn alibaba_fixture_names_are_cut_like_the_apis() {
     let s = common::start_with(config_with(path)).await;
     let id = localyun::alibaba::kafka::default_instance_id(common::ACCOUNT, "cn-hangzhou");
     let model = s.state.store.kafka.read();
-    let instance = &model.instances[&id];
-    assert_eq!(instance.topics.keys().collect::<Vec<_>>(), vec![&"t".repeat(64)]);
-    assert_eq!(instance.topics[&"t".repeat(64)].partitions.len(), 3);
-    assert!(instance.groups.contains_key(&"t".repeat(64)));
+    let handle = model.instance(Scope::ANY, &id).unwrap();
+    let instance = handle.read();
+    assert_eq!(instance.topics().keys().collect::<Vec<_>>(), vec![&"t".repeat(64)]);
+    assert_eq!(instance.topics()[&"t".repeat(64)].partitions.len(), 3);
+    assert!(instance.groups().contains_key(&"t".repeat(64)));
 }

@@ -10,7 +10,9 @@ use crate::rocketmq_support;
 
 use std::collections::BTreeMap;
 
+use localyun::engine::kafka::Scope;
 use localyun::engine::Cloud;
+use localyun::storage::Resources;
 use serde_json::Value;
 
 use alibaba_support::{hmac_sha1_b64, string_to_sign};
@@ -176,21 +178,31 @@ async fn alibaba_kafka_list_answers_keep_their_bytes() {
     )
     .await);
 
-    // Fixed times, and instance attributes the fixtures may set.
+    // Fixed times, and instance attributes the fixtures may set: written as stored resources, the way
+    // recovery applies them (no API changes these).
     {
         let mut model = srv.state.store.kafka.write();
-        let i = model.instance_mut(Cloud::Alibaba, ACCOUNT, inst).unwrap();
-        i.created_at = 1_700_000_000;
-        i.extra.insert("ExpiredTime".into(), Value::from(1_731_536_000_000i64));
+        let topics: Vec<String> = model
+            .read_instance(Scope::owner(Cloud::Alibaba, ACCOUNT), inst, |i| i.topics().keys().cloned().collect())
+            .unwrap();
+        let mut set = |key: String, change: &dyn Fn(&mut Value)| {
+            let mut value = model.resource(&key).unwrap();
+            change(&mut value);
+            model.apply(&key, Some(value)).unwrap();
+        };
+        set(format!("i/{inst}"), &|i| {
+            i["created_at_ms"] = Value::from(1_700_000_000_000i64);
+            i["attributes"]["expires_at"] = Value::from(1_731_536_000_000i64);
+            i["attributes"]["resource_group"] = Value::from("rg-golden");
+            i["attributes"]["tags"] = serde_json::json!([{"key": "owner", "value": "me & you"}]);
+        });
         let beijing = localyun::alibaba::kafka::default_instance_id(ACCOUNT, "cn-beijing");
-        let b = model.instance_mut(Cloud::Alibaba, ACCOUNT, &beijing).unwrap();
-        b.created_at = 1_600_000_000;
-        b.extra.insert("ExpiredTime".into(), Value::from(1_631_536_000_000i64));
-        let i = model.instance_mut(Cloud::Alibaba, ACCOUNT, inst).unwrap();
-        i.extra.insert("ResourceGroupId".into(), Value::from("rg-golden"));
-        i.extra.insert("Tags".into(), serde_json::json!([{"Key": "owner", "Value": "me & you"}]));
-        for (n, t) in i.topics.values_mut().enumerate() {
-            t.created_at_ms = 1_700_000_000_000 + n as i64;
+        set(format!("i/{beijing}"), &|b| {
+            b["created_at_ms"] = Value::from(1_600_000_000_000i64);
+            b["attributes"]["expires_at"] = Value::from(1_631_536_000_000i64);
+        });
+        for (n, t) in topics.iter().enumerate() {
+            set(format!("t/{inst}/{t}"), &|topic| topic["created_at_ms"] = Value::from(1_700_000_000_000 + n as i64));
         }
     }
 

@@ -7,6 +7,7 @@ use base64::Engine;
 use common::{fresh_nonce, unix_now, TestServer, ACCOUNT, KEY_ID, SECRET};
 use hmac::{Hmac, Mac};
 use localyun::config::AuthMode;
+use localyun::engine::kafka::{InstanceUpdate, OffsetCommit, Scope};
 use localyun::engine::Cloud;
 use localyun::Config;
 use serde_json::Value;
@@ -141,7 +142,7 @@ fn assert_message_mentions(v: &Value, needle: &str) {
 
 fn default_instance(srv: &TestServer) -> String {
     let model = srv.state.store.kafka.read();
-    let id = model.instances_of(Cloud::Tencent, ACCOUNT, Some(REGION)).next().unwrap().id.clone();
+    let id = model.instances_of(Scope::owner(Cloud::Tencent, ACCOUNT).in_region(Some(REGION)))[0].id();
     id
 }
 
@@ -153,8 +154,13 @@ async fn create_topic(c: &Client<'_>, inst: &str, name: &str, partitions: &str) 
     .await
 }
 
+/// Changes an instance's quotas or size directly in the model (no CKafka action does).
+fn set_limits(srv: &TestServer, inst: &str, update: InstanceUpdate) {
+    srv.state.store.kafka.read().update_instance(Scope::ANY, inst, update).unwrap();
+}
+
 fn topic_count(srv: &TestServer, inst: &str) -> usize {
-    srv.state.store.kafka.read().instances[inst].topics.len()
+    srv.state.store.kafka.read().read_instance(Scope::ANY, inst, |i| i.topics().len()).unwrap()
 }
 
 // ---------------------------------------------------------------- authentication and common parameters
@@ -621,7 +627,7 @@ async fn create_topic_validation_is_4000_and_changes_nothing() {
 async fn replicas_cannot_exceed_the_brokers() {
     let srv = common::start().await;
     let inst = default_instance(&srv);
-    srv.state.store.kafka.write().instances.get_mut(&inst).unwrap().brokers = 2;
+    set_limits(&srv, &inst, InstanceUpdate { brokers: Some(2), ..InstanceUpdate::default() });
     let c = Client::new(&srv);
     let v = c
         .call("CreateTopic", &[("instanceId", &inst), ("topicName", "t"), ("partitionNum", "1"), ("replicaNum", "3")])
@@ -639,7 +645,7 @@ async fn create_topic_duplicate_is_5100_and_unknown_instance_5000() {
     let v = create_topic(&c, &inst, "dup", "2").await;
     assert_err(&v, 5100);
     assert_message_mentions(&v, "(100003)");
-    assert_eq!(srv.state.store.kafka.read().instances[&inst].topics["dup"].partitions.len(), 1);
+    assert_eq!(srv.state.store.kafka.read().topic_partition_count(Scope::ANY, &inst, "dup").unwrap(), 1);
     let v = create_topic(&c, "ckafka-missing1", "t", "1").await;
     assert_err(&v, 5000);
     assert_message_mentions(&v, "(100001)");
@@ -649,7 +655,7 @@ async fn create_topic_duplicate_is_5100_and_unknown_instance_5000() {
 async fn topic_quota_is_5100() {
     let srv = common::start().await;
     let inst = default_instance(&srv);
-    srv.state.store.kafka.write().instances.get_mut(&inst).unwrap().max_topics = 1;
+    set_limits(&srv, &inst, InstanceUpdate { max_topics: Some(1), ..InstanceUpdate::default() });
     let c = Client::new(&srv);
     assert_ok(&create_topic(&c, &inst, "one", "1").await);
     let v = create_topic(&c, &inst, "two", "1").await;
@@ -712,7 +718,7 @@ async fn add_partition_only_grows() {
     // A huge count is refused by the partition quota, not by allocating it.
     let v = c.call("AddPartition", &[("instanceId", &inst), ("topicName", "t"), ("partitionNum", "4000000000")]).await;
     assert_err(&v, 5100);
-    assert_eq!(srv.state.store.kafka.read().instances[&inst].topics["t"].partitions.len(), 4);
+    assert_eq!(srv.state.store.kafka.read().topic_partition_count(Scope::ANY, &inst, "t").unwrap(), 4);
 }
 
 #[tokio::test]
@@ -745,11 +751,92 @@ async fn get_topic_attributes_errors() {
     let srv = common::start().await;
     let c = Client::new(&srv);
     let inst = default_instance(&srv);
+    // The seed marks topicName optional (issue 13 item 14): without it, an instance with no topic has
+    // nothing to describe.
     let v = c.call("GetTopicAttributes", &[("instanceId", &inst)]).await;
+    assert_err(&v, 5000);
+    assert_message_mentions(&v, "no topic");
+    let v = c.call("GetTopicAttributes", &[("topicName", "x")]).await;
     assert_err(&v, 4000);
-    assert_message_mentions(&v, "topicName");
-    assert_err(&c.call("GetTopicAttributes", &[("topicName", "x")]).await, 4000);
+    assert_message_mentions(&v, "instanceId");
     assert_err(&c.call("GetTopicAttributes", &[("instanceId", &inst), ("topicName", "x")]).await, 5000);
+    assert_err(&c.call("GetTopicAttributes", &[("instanceId", "ckafka-nope"), ("topicName", "x")]).await, 5000);
+}
+
+/// Without topicName (the seed's own example request), GetTopicAttributes describes the instance's first
+/// topic in creation order; with it, the named one.
+#[tokio::test]
+async fn get_topic_attributes_without_topic_name_describes_the_first_topic() {
+    let srv = common::start().await;
+    let c = Client::new(&srv);
+    let inst = default_instance(&srv);
+    assert_ok(&create_topic(&c, &inst, "second", "2").await);
+    assert_ok(&create_topic(&c, &inst, "first", "5").await);
+    let named = c.call("GetTopicAttributes", &[("instanceId", &inst), ("topicName", "second")]).await;
+    assert_ok(&named);
+    let unnamed = c.call("GetTopicAttributes", &[("instanceId", &inst)]).await;
+    assert_ok(&unnamed);
+    assert_eq!(unnamed["topicId"], named["topicId"]);
+    assert_eq!(unnamed["partitionNum"], 2);
+    let other = c.call("GetTopicAttributes", &[("instanceId", &inst), ("topicName", "first")]).await;
+    assert_eq!(other["partitionNum"], 5);
+}
+
+/// Issue 13 item 11: the seed's rule "a key with an underscore becomes a dot" holds for the parameters as
+/// well as the signature: `status_0` filters ListInstance, `ipWhiteList_0` fills CreateTopic's whitelist,
+/// `ip_0` removes an address. Both spellings of one key in one request are refused as a repeat.
+#[tokio::test]
+async fn underscore_keys_are_the_dotted_parameters() {
+    let srv = common::start().await;
+    let c = Client::new(&srv);
+    let inst = default_instance(&srv);
+    for client in [Client::new(&srv), Client::new(&srv).post().sha1()] {
+        let deleting = client.call("ListInstance", &[("status_0", "2")]).await;
+        assert_ok(&deleting);
+        assert_eq!(deleting["totalCount"], 0, "status_0=2 filters: no instance is being deleted: {deleting}");
+        let running = client.call("ListInstance", &[("status_0", "2"), ("status_1", "1")]).await;
+        assert_eq!(running["totalCount"], 1, "{running}");
+        let bad = client.call("ListInstance", &[("status_0", "7")]).await;
+        assert_err(&bad, 4000);
+        assert_message_mentions(&bad, "status.n");
+    }
+    let created = c
+        .call(
+            "CreateTopic",
+            &[
+                ("instanceId", &inst),
+                ("topicName", "guarded"),
+                ("partitionNum", "1"),
+                ("replicaNum", "1"),
+                ("enableWhiteList", "1"),
+                ("ipWhiteList_0", "10.8.0.1"),
+                ("ipWhiteList_1", "10.8.0.2"),
+            ],
+        )
+        .await;
+    assert_ok(&created);
+    let attrs = c.call("GetTopicAttributes", &[("instanceId", &inst), ("topicName", "guarded")]).await;
+    assert_eq!(attrs["ipWhiteList"], serde_json::json!(["10.8.0.1", "10.8.0.2"]), "{attrs}");
+    assert_eq!(attrs["enableWhiteList"], 1);
+    let removed = c
+        .call("DeleteTopicIpwhitelist", &[("instanceId", &inst), ("topicName", "guarded"), ("ip_0", "10.8.0.1")])
+        .await;
+    assert_ok(&removed);
+    let attrs = c.call("GetTopicAttributes", &[("instanceId", &inst), ("topicName", "guarded")]).await;
+    assert_eq!(attrs["ipWhiteList"], serde_json::json!(["10.8.0.2"]));
+    let twice = c
+        .call(
+            "AddTopicIpwhitelist",
+            &[
+                ("instanceId", &inst),
+                ("topicName", "guarded"),
+                ("ipWhiteList_0", "1.1.1.1"),
+                ("ipWhiteList.0", "2.2.2.2"),
+            ],
+        )
+        .await;
+    assert_err(&twice, 4000);
+    assert_message_mentions(&twice, "ipWhiteList.0");
 }
 
 #[tokio::test]
@@ -876,12 +963,31 @@ async fn list_consumer_group_reads_groups_and_offsets_from_the_model() {
     let topic_id =
         c.call("GetTopicAttributes", &[("instanceId", &inst), ("topicName", "tes")]).await["topicId"].clone();
     {
-        let mut model = srv.state.store.kafka.write();
-        let i = model.instances.get_mut(&inst).unwrap();
-        i.append("tes", 1, vec![(None, Some(b"v".to_vec())); 12]).unwrap();
-        i.commit_offset("console-consumer-1", "tes", 1, 10).unwrap();
-        i.commit_offset("console-consumer-1", "other", 0, 0).unwrap();
-        i.create_group("idle", "").unwrap();
+        // 12 messages produced on partition 1 (the broker advances the offsets), then commits.
+        let model = srv.state.store.kafka.read();
+        let s = Scope::ANY;
+        model.advance_offsets(s, &inst, "tes", 1, 12).unwrap();
+        model
+            .commit_offset(
+                s,
+                &inst,
+                OffsetCommit { group: "console-consumer-1", topic: "tes", partition: 1, offset: 10, produced_at: None },
+            )
+            .unwrap();
+        model
+            .commit_offset(
+                s,
+                &inst,
+                OffsetCommit {
+                    group: "console-consumer-1",
+                    topic: "other",
+                    partition: 0,
+                    offset: 0,
+                    produced_at: None,
+                },
+            )
+            .unwrap();
+        model.create_group(s, &inst, "idle", "", Vec::new()).unwrap();
     }
     let v = c.call("ListConsumerGroup", &[("instanceId", &inst)]).await;
     assert_ok(&v);
@@ -926,7 +1032,7 @@ async fn huge_counts_and_timestamps_get_documented_errors_not_crashes() {
     let srv = common::start().await;
     let c = Client::new(&srv);
     let inst = default_instance(&srv);
-    srv.state.store.kafka.write().instances.get_mut(&inst).unwrap().max_partitions = u32::MAX;
+    set_limits(&srv, &inst, InstanceUpdate { max_partitions: Some(u32::MAX), ..InstanceUpdate::default() });
     assert_ok(&create_topic(&c, &inst, "t", "8").await);
     // partitions held + requested overflows a u32: the quota refuses it, nothing is allocated.
     let v = create_topic(&c, &inst, "huge", &u32::MAX.to_string()).await;
@@ -945,7 +1051,7 @@ async fn huge_counts_and_timestamps_get_documented_errors_not_crashes() {
         assert_err(&v, 4000);
         assert_message_mentions(&v, "partitionNum");
     }
-    assert_eq!(srv.state.store.kafka.read().instances[&inst].partition_count(), 8);
+    assert_eq!(srv.state.store.kafka.read().read_instance(Scope::ANY, &inst, |i| i.partition_count()).unwrap(), 8);
     // A correctly signed timestamp at the ends of i64 is a replay error, not an arithmetic overflow.
     for ts in [i64::MIN, i64::MAX, -1] {
         let v = c.call("ListInstance", &[("Timestamp", &ts.to_string())]).await;
@@ -1030,4 +1136,68 @@ async fn every_action_refuses_a_bad_signature_and_changes_nothing() {
         assert_ok(&v);
     }
     assert_ne!(snapshot(), before);
+}
+
+/// Every parameter the seed marks required (是) is required: omitting it is 4000 naming it (issue 13 item
+/// 14). Optional ones (GetTopicAttributes' topicName, ListInstance's and ListConsumerGroup's filters) are not.
+#[tokio::test]
+async fn every_parameter_the_seed_marks_required_is_required() {
+    let srv = common::start().await;
+    let c = Client::new(&srv);
+    let inst = default_instance(&srv);
+    let i = inst.as_str();
+    assert_ok(&create_topic(&c, i, "seeded", "1").await);
+    let actions: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("CreateTopic", vec![("instanceId", i), ("topicName", "fresh"), ("partitionNum", "1"), ("replicaNum", "1")]),
+        ("SetTopicAttributes", vec![("instanceId", i), ("topicName", "seeded")]),
+        ("AddPartition", vec![("instanceId", i), ("topicName", "seeded"), ("partitionNum", "2")]),
+        ("ListTopic", vec![("instanceId", i)]),
+        ("GetTopicAttributes", vec![("instanceId", i)]),
+        ("SetForward", vec![("instanceId", i), ("topicName", "seeded"), ("status", "1")]),
+        ("GetInstanceAttributes", vec![("instanceId", i)]),
+        ("SetInstanceAttributes", vec![("instanceId", i)]),
+        ("AddTopicIpwhitelist", vec![("instanceId", i), ("topicName", "seeded"), ("ipWhiteList.0", "10.0.0.1")]),
+        ("DeleteTopicIpwhitelist", vec![("instanceId", i), ("topicName", "seeded"), ("Ip.0", "10.0.0.1")]),
+        ("DeleteTopic", vec![("instanceId", i), ("topicName", "seeded")]),
+    ];
+    for (action, params) in &actions {
+        for (n, (missing, _)) in params.iter().enumerate() {
+            let without: Vec<(&str, &str)> =
+                params.iter().enumerate().filter(|(m, _)| *m != n).map(|(_, p)| *p).collect();
+            let v = c.call(action, &without).await;
+            assert_err(&v, 4000);
+            let named = missing.replace(".0", ".n");
+            let message = v["message"].as_str().unwrap_or_default();
+            // The seed spells the removal array `Ip.n` in its table and `ip.n` in its example.
+            assert!(message.to_lowercase().contains(&named.to_lowercase()), "{action} without {missing}: {v}");
+        }
+    }
+    for action in ["ListInstance", "ListConsumerGroup"] {
+        assert_ok(&c.call(action, &[]).await);
+    }
+    for (action, params) in &actions {
+        assert_ok(&c.call(action, params).await);
+    }
+}
+
+/// Reads and rejected writes change nothing the storage layer sees: no dirty resource key and no new
+/// generation; an accepted write marks exactly its topic.
+#[tokio::test]
+async fn reads_and_rejected_writes_leave_nothing_to_store() {
+    use localyun::storage::Resources;
+    let srv = common::start().await;
+    let c = Client::new(&srv);
+    let inst = default_instance(&srv);
+    assert_ok(&create_topic(&c, &inst, "dup", "1").await);
+    srv.state.store.kafka.read().take_dirty();
+    let generation = srv.state.store.kafka.generation();
+    assert_err(&create_topic(&c, &inst, "dup", "1").await, 5100);
+    assert_ok(&c.call("ListTopic", &[("instanceId", &inst)]).await);
+    assert_ok(&c.call("GetTopicAttributes", &[("instanceId", &inst), ("topicName", "dup")]).await);
+    assert_ok(&c.call("ListInstance", &[]).await);
+    assert_eq!(srv.state.store.kafka.read().take_dirty(), Some(Vec::new()));
+    assert_eq!(srv.state.store.kafka.generation(), generation);
+    assert_ok(&create_topic(&c, &inst, "fresh", "1").await);
+    assert_eq!(srv.state.store.kafka.read().take_dirty(), Some(vec![format!("t/{inst}/fresh")]));
+    assert_ne!(srv.state.store.kafka.generation(), generation);
 }

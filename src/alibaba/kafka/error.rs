@@ -17,9 +17,10 @@ use axum::http::StatusCode;
 use crate::engine::kafka::KafkaError;
 
 #[derive(Debug, Clone, PartialEq)]
+/// An Alibaba Kafka error: HTTP status, code and message (see the module doc).
 pub enum AlibabaError {
     /// 400 MissingParameter: a required parameter is absent or empty.
-    MissingParameter(&'static str),
+    MissingParameter(String),
     /// 400 InvalidParameter: (name, why).
     InvalidParameter(String, String),
     /// 400 IncompleteSignature: no `Signature` parameter.
@@ -132,6 +133,17 @@ impl AlibabaError {
     }
 }
 
+impl From<crate::tencent::params_de::ParamError> for AlibabaError {
+    fn from(e: crate::tencent::params_de::ParamError) -> Self {
+        use crate::tencent::params_de::ParamError;
+        match e {
+            ParamError::Missing(name) => AlibabaError::MissingParameter(name),
+            ParamError::Invalid(name, why) => AlibabaError::InvalidParameter(name, why),
+            ParamError::Other(why) => AlibabaError::InvalidParameter("Parameters".into(), why),
+        }
+    }
+}
+
 impl From<KafkaError> for AlibabaError {
     fn from(e: KafkaError) -> Self {
         let text = e.to_string();
@@ -145,6 +157,10 @@ impl From<KafkaError> for AlibabaError {
             KafkaError::QuotaExceeded(why) => AlibabaError::QuotaExceeded(why),
             KafkaError::TooManyReplicas { .. } => AlibabaError::InvalidParameter("ReplicationFactor".into(), text),
             KafkaError::PartitionsCannotShrink { .. } => AlibabaError::InvalidParameter("PartitionNum".into(), text),
+            KafkaError::MinInsyncAboveReplicas { .. } => AlibabaError::InvalidParameter(
+                "MinInsyncReplicas".into(),
+                "It cannot exceed the replication factor.".into(),
+            ),
             // Instances are never created through this API; a clash here is a localyun bug.
             KafkaError::InstanceExists(_) => AlibabaError::Internal,
         }

@@ -1,84 +1,118 @@
 //! Consumer group actions: CreateConsumerGroup, GetConsumerList, GetConsumerProgress, DeleteConsumerGroup.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::error::AlibabaError;
 use super::topics::MAX_PAGE_SIZE;
-use super::wire::{remark, resource_name, Params, Reply};
-use super::{fields, find_instance, find_instance_mut, instance_id, region, tags_to_extra, ApiVersion, Ctx, TagList};
+use super::wire::{paging, remark, resource_name, Input, Params, Reply};
+use super::{check_instance_id, check_region, fields, to_tags, ApiVersion, Ctx, TagList};
 use crate::engine::kafka::{ConsumerGroup, KafkaInstance};
-
-/// `ConsumerId`: letters, digits, `_`, `-`, 3-64 characters, cut at 64 (seed DeleteConsumerGroup).
-fn consumer_id(p: &Params) -> Result<&str, AlibabaError> {
-    group_name(p.required("ConsumerId")?)
-}
 
 /// The rule for consumer group names (fixtures use it too); returns the name cut to 64 characters.
 pub fn group_name(name: &str) -> Result<&str, AlibabaError> {
     resource_name("ConsumerId", name)
 }
 
+/// The parameters of the group actions: `ConsumerId` (letters, digits, `_`, `-`, 3-64 characters, cut at 64,
+/// seed DeleteConsumerGroup), InstanceId, RegionId; CreateConsumerGroup (2019-09-16) adds Remark and tags.
+#[derive(Deserialize)]
+pub struct GroupRef {
+    #[serde(rename = "InstanceId")]
+    instance_id: String,
+    #[serde(rename = "RegionId")]
+    region_id: Option<String>,
+    #[serde(rename = "ConsumerId")]
+    consumer_id: String,
+    #[serde(rename = "Remark")]
+    remark: Option<String>,
+    #[serde(skip)]
+    tags: Vec<(String, String)>,
+}
+
+impl Input for GroupRef {
+    fn lists(&mut self, p: &Params) -> Result<(), AlibabaError> {
+        self.tags = p.tags()?;
+        Ok(())
+    }
+}
+
 /// Named in the seed's V1.0.3 release note without a page; built as the service has it: ConsumerId,
 /// InstanceId, RegionId (2018-10-15), plus an optional Remark and tags (2019-09-16).
-pub fn create_consumer_group(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, AlibabaError> {
-    let instance = instance_id(p)?;
-    let region = region(p, true)?;
-    let name = consumer_id(p)?;
+pub fn create_consumer_group(ctx: &Ctx<'_>, input: GroupRef) -> Result<Map<String, Value>, AlibabaError> {
+    let instance = check_instance_id(&input.instance_id)?;
+    let region = check_region(input.region_id.as_deref(), true)?;
+    let name = group_name(&input.consumer_id)?;
     let (note, tags) = match ctx.version {
         ApiVersion::V20181015 => ("", Vec::new()),
-        ApiVersion::V20190916 => (p.non_empty("Remark").unwrap_or(""), p.tags()?),
+        ApiVersion::V20190916 => (input.remark.as_deref().unwrap_or(""), to_tags(input.tags)),
     };
     remark("Remark", note)?;
-    let mut model = ctx.state.store.kafka.write();
-    let instance = find_instance_mut(&mut model, ctx, instance, region)?;
-    instance.create_group(name, note)?;
-    if !tags.is_empty() {
-        if let Some(group) = instance.groups.get_mut(name) {
-            group.extra.insert("Tags".into(), tags_to_extra(tags));
-        }
-    }
+    ctx.model.create_group(ctx.scope(region), instance, name, note, tags)?;
     Ok(Map::new())
 }
 
-pub fn get_consumer_list(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, AlibabaError> {
-    let instance = instance_id(p)?;
-    let region = region(p, true)?;
-    let model = ctx.state.store.kafka.read();
-    let instance = find_instance(&model, ctx, instance, region)?;
-    let groups = instance.groups_newest_first();
-    let vo = |g| ConsumerVo::of(g, instance, ctx.version);
-    let page = match ctx.version {
-        // The seed's version has no paging: every group, newest first.
-        ApiVersion::V20181015 => {
-            ConsumerPage { paging: None, consumer_list: ConsumerList { consumer_vo: groups.map(vo).collect() } }
-        }
-        ApiVersion::V20190916 => {
-            let (page, size) = p.paging(MAX_PAGE_SIZE)?;
-            let filter = p.non_empty("ConsumerId");
-            let skip = (page - 1).saturating_mul(size);
-            let (total, items): (usize, Vec<ConsumerVo<'_>>) = match filter {
-                None => (groups.len(), groups.skip(skip).take(size).map(vo).collect()),
-                Some(f) => {
-                    let mut total = 0;
-                    let mut items = Vec::new();
-                    for g in groups.filter(|g| g.name.contains(f)) {
-                        if total >= skip && items.len() < size {
-                            items.push(vo(g));
+/// GetConsumerList's parameters (paging and the name filter in 2019-09-16).
+#[derive(Deserialize)]
+pub struct GetConsumerList {
+    #[serde(rename = "InstanceId")]
+    instance_id: String,
+    #[serde(rename = "RegionId")]
+    region_id: Option<String>,
+    #[serde(rename = "CurrentPage")]
+    current_page: Option<i64>,
+    #[serde(rename = "PageSize")]
+    page_size: Option<i64>,
+    #[serde(rename = "ConsumerId")]
+    consumer_id: Option<String>,
+}
+
+impl Input for GetConsumerList {}
+
+/// GetConsumerList: groups newest first (2019-09-16: paged and filtered by name).
+pub fn get_consumer_list(ctx: &Ctx<'_>, input: GetConsumerList) -> Result<Reply, AlibabaError> {
+    let instance = check_instance_id(&input.instance_id)?;
+    let region = check_region(input.region_id.as_deref(), true)?;
+    let paged = match ctx.version {
+        ApiVersion::V20181015 => None,
+        ApiVersion::V20190916 => Some(paging(input.current_page, input.page_size, MAX_PAGE_SIZE)?),
+    };
+    let filter = input.consumer_id.as_deref();
+    ctx.model
+        .read_instance(ctx.scope(region), instance, |instance| {
+            let groups = instance.groups_newest_first();
+            let vo = |g| ConsumerVo::of(g, instance, ctx.version);
+            let page = match paged {
+                // The seed's version has no paging: every group, newest first.
+                None => {
+                    ConsumerPage { paging: None, consumer_list: ConsumerList { consumer_vo: groups.map(vo).collect() } }
+                }
+                Some((page, size)) => {
+                    let skip = (page - 1).saturating_mul(size);
+                    let (total, items): (usize, Vec<ConsumerVo<'_>>) = match filter {
+                        None => (groups.len(), groups.skip(skip).take(size).map(vo).collect()),
+                        Some(f) => {
+                            let mut total = 0;
+                            let mut items = Vec::new();
+                            for g in groups.filter(|g| g.name.contains(f)) {
+                                if total >= skip && items.len() < size {
+                                    items.push(vo(g));
+                                }
+                                total += 1;
+                            }
+                            (total, items)
                         }
-                        total += 1;
+                    };
+                    ConsumerPage {
+                        paging: Some(Paging { current_page: page, page_size: size, total }),
+                        consumer_list: ConsumerList { consumer_vo: items },
                     }
-                    (total, items)
                 }
             };
-            ConsumerPage {
-                paging: Some(Paging { current_page: page, page_size: size, total }),
-                consumer_list: ConsumerList { consumer_vo: items },
-            }
-        }
-    };
-    // Serialised while the read lock is held: the page borrows from the model, nothing is cloned.
-    Ok(ctx.reply(&page))
+            // Serialised while the instance's read lock is held: the page borrows from it, nothing is cloned.
+            ctx.reply(&page)
+        })
+        .map_err(AlibabaError::from)
 }
 
 /// GetConsumerList's fields: the paging fields (2019-09-16 only), then the list.
@@ -125,54 +159,55 @@ impl<'a> ConsumerVo<'a> {
             instance_id: &instance.id,
             region_id: &instance.region,
             remark: v2019.then_some(g.remark.as_str()),
-            tags: v2019.then(|| TagList::of(&g.extra)),
+            tags: v2019.then(|| TagList::of(&g.tags)),
         }
     }
 }
 
 /// Backlog per topic and partition, from the model: BrokerOffset is the partition's high watermark,
 /// ConsumerOffset the group's commit, LastTimestamp when the last consumed message was produced.
-pub fn get_consumer_progress(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, AlibabaError> {
-    let instance = instance_id(p)?;
-    let region = region(p, true)?;
-    let group = consumer_id(p)?;
-    let model = ctx.state.store.kafka.read();
-    let instance = find_instance(&model, ctx, instance, region)?;
-    let mut total_diff = 0i64;
-    let mut group_last = 0i64;
-    let mut topics = Vec::new();
-    for topic in instance.group_topics(group)? {
-        let mut topic_diff = 0i64;
-        let mut topic_last = 0i64;
-        let offsets: Vec<Value> = instance
-            .group_progress(group, topic)?
-            .iter()
-            .map(|pp| {
-                let last = instance.consumed_timestamp(group, topic, pp.partition);
-                topic_diff += pp.lag();
-                topic_last = topic_last.max(last);
-                json!({
-                    "Partition": pp.partition,
-                    "BrokerOffset": pp.broker_offset,
-                    "ConsumerOffset": pp.consumer_offset,
-                    "LastTimestamp": last,
+pub fn get_consumer_progress(ctx: &Ctx<'_>, input: GroupRef) -> Result<Map<String, Value>, AlibabaError> {
+    let instance = check_instance_id(&input.instance_id)?;
+    let region = check_region(input.region_id.as_deref(), true)?;
+    let group = group_name(&input.consumer_id)?;
+    let progress = ctx.model.read_instance(ctx.scope(region), instance, |instance| {
+        let mut total_diff = 0i64;
+        let mut group_last = 0i64;
+        let mut topics = Vec::new();
+        for topic in instance.group_topics(group)? {
+            let mut topic_diff = 0i64;
+            let mut topic_last = 0i64;
+            let offsets: Vec<Value> = instance
+                .group_progress(group, topic)?
+                .iter()
+                .map(|pp| {
+                    let last = instance.consumed_timestamp(group, topic, pp.partition).0;
+                    topic_diff += pp.lag();
+                    topic_last = topic_last.max(last);
+                    json!({
+                        "Partition": pp.partition,
+                        "BrokerOffset": pp.broker_offset,
+                        "ConsumerOffset": pp.consumer_offset,
+                        "LastTimestamp": last,
+                    })
                 })
-            })
-            .collect();
-        total_diff += topic_diff;
-        group_last = group_last.max(topic_last);
-        topics.push(json!({
-            "Topic": topic,
-            "TotalDiff": topic_diff,
-            "LastTimestamp": topic_last,
-            "OffsetList": { "OffsetList": offsets },
-        }));
-    }
-    let mut progress = json!({
-        "TotalDiff": total_diff,
-        "LastTimestamp": group_last,
-        "TopicList": { "TopicList": topics },
-    });
+                .collect();
+            total_diff += topic_diff;
+            group_last = group_last.max(topic_last);
+            topics.push(json!({
+                "Topic": topic,
+                "TotalDiff": topic_diff,
+                "LastTimestamp": topic_last,
+                "OffsetList": { "OffsetList": offsets },
+            }));
+        }
+        Ok::<_, crate::engine::kafka::KafkaError>(json!({
+            "TotalDiff": total_diff,
+            "LastTimestamp": group_last,
+            "TopicList": { "TopicList": topics },
+        }))
+    })??;
+    let mut progress = progress;
     if ctx.version == ApiVersion::V20190916 {
         // 2019-09-16 adds the group's rebalance history; localyun has no live members, so it is empty.
         if let Value::Object(m) = &mut progress {
@@ -182,11 +217,11 @@ pub fn get_consumer_progress(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Va
     Ok(fields(json!({ "ConsumerProgress": progress })))
 }
 
-pub fn delete_consumer_group(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, AlibabaError> {
-    let instance = instance_id(p)?;
-    let region = region(p, true)?;
-    let group = consumer_id(p)?;
-    let mut model = ctx.state.store.kafka.write();
-    find_instance_mut(&mut model, ctx, instance, region)?.delete_group(group)?;
+/// DeleteConsumerGroup.
+pub fn delete_consumer_group(ctx: &Ctx<'_>, input: GroupRef) -> Result<Map<String, Value>, AlibabaError> {
+    let instance = check_instance_id(&input.instance_id)?;
+    let region = check_region(input.region_id.as_deref(), true)?;
+    let group = group_name(&input.consumer_id)?;
+    ctx.model.delete_group(ctx.scope(region), instance, group)?;
     Ok(Map::new())
 }

@@ -1,25 +1,48 @@
 //! GetInstanceList: the caller's instances in a region (instances come from fixtures; this API creates none).
 
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
 use super::error::AlibabaError;
-use super::wire::{Params, Reply};
-use super::{region, ApiVersion, Ctx, TagList};
-use crate::engine::kafka::{InstanceStatus, KafkaInstance};
-use crate::engine::Cloud;
+use super::wire::{Input, Params, Reply};
+use super::{check_region, ApiVersion, Ctx, TagList};
+use crate::engine::kafka::{Billing, DiskType, InstanceStatus, KafkaInstance, Network};
 
-pub fn get_instance_list(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, AlibabaError> {
-    let region = region(p, true)?;
-    // 2019-09-16 filters: InstanceId.N, ResourceGroupId, Tag.N (absent in 2018-10-15, so ignored there).
+/// GetInstanceList's parameters: RegionId; 2019-09-16 adds the filters InstanceId.N, ResourceGroupId and
+/// Tag.N (absent in 2018-10-15, so ignored there).
+#[derive(Deserialize)]
+pub struct GetInstanceList {
+    #[serde(rename = "RegionId")]
+    region_id: Option<String>,
+    #[serde(rename = "ResourceGroupId")]
+    resource_group_id: Option<String>,
+    #[serde(skip)]
+    instance_ids: Vec<String>,
+    #[serde(skip)]
+    tags: Vec<(String, String)>,
+}
+
+impl Input for GetInstanceList {
+    fn lists(&mut self, p: &Params) -> Result<(), AlibabaError> {
+        self.instance_ids = p.repeat_list("InstanceId").into_iter().map(str::to_string).collect();
+        self.tags = p.tags()?;
+        Ok(())
+    }
+}
+
+/// GetInstanceList: the caller's instances in `RegionId` (2019-09-16: filtered by ids, group, tags).
+pub fn get_instance_list(ctx: &Ctx<'_>, input: GetInstanceList) -> Result<Reply, AlibabaError> {
+    let region = check_region(input.region_id.as_deref(), true)?;
     let (ids, resource_group, tags) = match ctx.version {
-        ApiVersion::V20181015 => (Vec::new(), None, Vec::new()),
-        ApiVersion::V20190916 => (p.repeat_list("InstanceId"), p.non_empty("ResourceGroupId"), p.tags()?),
+        ApiVersion::V20181015 => (&[][..], None, &[][..]),
+        ApiVersion::V20190916 => (&input.instance_ids[..], input.resource_group_id.as_deref(), &input.tags[..]),
     };
-    let model = ctx.state.store.kafka.read();
-    let items: Vec<InstanceVo<'_>> = model
-        .instances_of(Cloud::Alibaba, ctx.account, region)
-        .filter(|i| ids.is_empty() || ids.contains(&i.id.as_str()))
+    let handles = ctx.model.instances_of(ctx.scope(region));
+    // Each instance read-locked on its own, for the length of this answer.
+    let guards: Vec<_> = handles.iter().map(|h| h.read()).collect();
+    let items: Vec<InstanceVo<'_>> = guards
+        .iter()
+        .map(|g| &**g)
+        .filter(|i| ids.is_empty() || ids.contains(&i.id))
         .filter(|i| resource_group.is_none_or(|rg| resource_group_of(i) == rg))
         .filter(|i| tags.iter().all(|(k, v)| has_tag(i, k, v)))
         .map(|i| InstanceVo::of(i, ctx.version))
@@ -49,26 +72,35 @@ fn service_status(s: InstanceStatus) -> i64 {
 }
 
 fn resource_group_of(i: &KafkaInstance) -> &str {
-    i.extra.get("ResourceGroupId").and_then(Value::as_str).unwrap_or("rg-default")
+    i.attributes.resource_group.as_deref().unwrap_or("rg-default")
 }
 
 fn has_tag(i: &KafkaInstance, key: &str, value: &str) -> bool {
-    i.extra
-        .get("Tags")
-        .and_then(Value::as_array)
-        .is_some_and(|tags| tags.iter().any(|t| t["Key"] == key && (value.is_empty() || t["Value"] == value)))
+    i.attributes.tags.iter().any(|t| t.key == key && (value.is_empty() || t.value == value))
 }
 
-/// An attribute kept in the instance's `extra` as stored (any JSON), or its default.
-#[derive(Serialize)]
-#[serde(untagged)]
-enum Attr<'a, D> {
-    Stored(&'a Value),
-    Default(D),
+/// DeployType: 4 VPC and internet, 5 VPC only.
+fn deploy_type(n: Network) -> i64 {
+    match n {
+        Network::VpcAndInternet => 4,
+        Network::Vpc => 5,
+    }
 }
 
-fn attr<'a, D>(i: &'a KafkaInstance, key: &str, default: D) -> Attr<'a, D> {
-    i.extra.get(key).map_or(Attr::Default(default), Attr::Stored)
+/// PaidType: 0 subscription (prepaid), 1 pay-as-you-go.
+fn paid_type(b: Billing) -> i64 {
+    match b {
+        Billing::Subscription => 0,
+        Billing::PayAsYouGo => 1,
+    }
+}
+
+/// DiskType: 0 ultra cloud disk, 1 SSD.
+fn disk_type(d: DiskType) -> i64 {
+    match d {
+        DiskType::Ultra => 0,
+        DiskType::Ssd => 1,
+    }
 }
 
 /// An instance as GetInstanceList shows it; 2019-09-16 adds the fields of `InstanceMore`.
@@ -79,8 +111,8 @@ struct InstanceVo<'a> {
     name: &'a str,
     region_id: &'a str,
     create_time: i64,
-    expired_time: Attr<'a, i64>,
-    deploy_type: Attr<'a, i64>,
+    expired_time: i64,
+    deploy_type: i64,
     service_status: i64,
     end_point: String,
     ssl_end_point: String,
@@ -95,7 +127,7 @@ struct InstanceVo<'a> {
 #[derive(Serialize)]
 struct UpgradeInfo<'a> {
     #[serde(rename = "Current2OpenSourceVersion")]
-    open_source_version: Attr<'a, &'static str>,
+    open_source_version: &'a str,
 }
 
 #[derive(Serialize)]
@@ -105,11 +137,11 @@ struct InstanceMore<'a> {
     io_max: u32,
     eip_max: u32,
     disk_size: u32,
-    disk_type: Attr<'a, i64>,
+    disk_type: i64,
     msg_retain: u64,
     topic_num_limit: u32,
-    paid_type: Attr<'a, i64>,
-    spec_type: Attr<'a, &'static str>,
+    paid_type: i64,
+    spec_type: &'a str,
     service_version: &'static str,
     resource_group_id: &'a str,
     domain_endpoint: String,
@@ -120,35 +152,38 @@ struct InstanceMore<'a> {
 impl<'a> InstanceVo<'a> {
     fn of(i: &'a KafkaInstance, version: ApiVersion) -> Self {
         let endpoint = |port: u16| format!("{}:{port}", i.vip);
+        let a = &i.attributes;
         let more = (version == ApiVersion::V20190916).then(|| InstanceMore {
             zone_id: &i.zone_id,
             io_max: i.bandwidth_mbps,
             eip_max: 0,
             disk_size: i.disk_gb,
-            disk_type: attr(i, "DiskType", 0),
+            disk_type: disk_type(a.disk_type),
             msg_retain: i.msg_retention_minutes / 60,
             topic_num_limit: i.max_topics,
-            paid_type: attr(i, "PaidType", 0),
-            spec_type: attr(i, "SpecType", "normal"),
+            paid_type: paid_type(a.billing),
+            spec_type: a.edition.as_deref().unwrap_or("normal"),
             service_version: "2.2.0",
             resource_group_id: resource_group_of(i),
             domain_endpoint: endpoint(i.vport),
             ssl_domain_endpoint: endpoint(i.vport.saturating_add(1)),
-            tags: TagList::of(&i.extra),
+            tags: TagList::of(&a.tags),
         });
         InstanceVo {
             instance_id: &i.id,
             name: &i.name,
             region_id: &i.region,
-            create_time: i.created_at.saturating_mul(1000),
-            expired_time: attr(i, "ExpiredTime", 0),
-            deploy_type: attr(i, "DeployType", 5),
+            create_time: i.created_at_ms.0,
+            expired_time: a.expires_at.map_or(0, |t| t.0),
+            deploy_type: deploy_type(a.network),
             service_status: service_status(i.status),
             end_point: endpoint(i.vport),
             ssl_end_point: endpoint(i.vport.saturating_add(1)),
             vpc_id: &i.vpc_id,
             v_switch_id: &i.subnet_id,
-            upgrade_service_detail_info: UpgradeInfo { open_source_version: attr(i, "OpenSourceVersion", "0.10") },
+            upgrade_service_detail_info: UpgradeInfo {
+                open_source_version: a.kafka_version.as_deref().unwrap_or("0.10"),
+            },
             more,
         }
     }

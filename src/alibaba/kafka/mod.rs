@@ -12,8 +12,6 @@ pub mod signature;
 mod topics;
 mod wire;
 
-use std::collections::BTreeMap;
-
 use axum::http::Method;
 use axum::response::Response;
 use serde_json::{Map, Value};
@@ -21,13 +19,17 @@ use serde_json::{Map, Value};
 pub use error::AlibabaError;
 use wire::{Format, Params, Reply};
 
-use crate::credentials::{signatures_match, KeyLookup};
+use crate::auth::{AuthFailure, SignedRequest};
 use crate::engine::ids::stable_suffix;
-use crate::engine::kafka::{InstanceStatus, KafkaInstance, NewTopic};
+use crate::engine::kafka::{
+    with_model, Billing, DiskType, InstanceMeta, KafkaModel, Millis, Network, NewTopic, Scope, Tag,
+};
 use crate::engine::Cloud;
 use crate::http::{with_meta, ApiRequest, RequestMeta};
+use crate::registry::{Access, OperationInfo};
 use crate::state::AppState;
 
+/// The service name health, faults and the request log use.
 pub const VENDOR: &str = "alibaba-kafka";
 
 /// The seed's endpoint table (§2.2 / §2.6.4): the regions `RegionId` may name.
@@ -64,6 +66,8 @@ impl ApiVersion {
 /// What an action handler works with.
 pub struct Ctx<'a> {
     pub state: &'a AppState,
+    /// The Kafka model, under the store's read lock (commands lock single instances inside it).
+    pub model: &'a KafkaModel,
     pub account: &'a str,
     pub version: ApiVersion,
     /// The answer's format, request id and success `Message`, for handlers that serialise their answer
@@ -78,34 +82,70 @@ impl Ctx<'_> {
     pub fn reply<T: serde::Serialize + ?Sized>(&self, fields: &T) -> Reply {
         wire::typed_reply(self.format, self.request_id, self.message, fields)
     }
+
+    /// The caller's Alibaba instances, in `region` when the request names one.
+    pub fn scope<'r>(&'r self, region: Option<&'r str>) -> Scope<'r> {
+        Scope::owner(Cloud::Alibaba, self.account).in_region(region)
+    }
 }
 
-/// An action handler: most answer a JSON tree of fields; the list actions (the hot reads) answer typed
-/// views through `Ctx::reply`.
-#[derive(Copy, Clone)]
-enum Handler {
-    Tree(fn(&Ctx<'_>, &Params) -> Result<Map<String, Value>, AlibabaError>),
-    Typed(fn(&Ctx<'_>, &Params) -> Result<Reply, AlibabaError>),
+/// One declared operation: the Action, read or write, its success `Message` (the seed's Get* pages say
+/// `operation success.`, its Create/Delete pages `operation success`, without the period), and the handler
+/// that reads its typed input (`wire::Input`). Most handlers answer a JSON tree of fields; the list
+/// actions (the hot reads) answer typed views through `Ctx::reply`.
+struct Operation {
+    action: &'static str,
+    access: Access,
+    message: &'static str,
+    run: fn(&Ctx<'_>, &Params) -> Result<Reply, AlibabaError>,
 }
 
-/// The action table: handler and the success `Message` (the seed's Get* pages say `operation success.`,
-/// its Create/Delete pages `operation success`, without the period).
-fn action_handler(action: &str) -> Option<(Handler, &'static str)> {
-    const READ: &str = "operation success.";
-    const WRITE: &str = "operation success";
-    use Handler::{Tree, Typed};
-    Some(match action {
-        "GetInstanceList" => (Typed(instances::get_instance_list), READ),
-        "CreateTopic" => (Tree(topics::create_topic), WRITE),
-        "GetTopicList" => (Typed(topics::get_topic_list), READ),
-        "GetTopicStatus" => (Tree(topics::get_topic_status), READ),
-        "DeleteTopic" => (Tree(topics::delete_topic), WRITE),
-        "GetConsumerList" => (Typed(groups::get_consumer_list), READ),
-        "GetConsumerProgress" => (Tree(groups::get_consumer_progress), READ),
-        "DeleteConsumerGroup" => (Tree(groups::delete_consumer_group), WRITE),
-        "CreateConsumerGroup" => (Tree(groups::create_consumer_group), WRITE),
-        _ => return None,
-    })
+const READ: &str = "operation success.";
+const WRITE: &str = "operation success";
+
+/// An operation whose handler answers a tree of fields (`tree`) or a typed reply (`typed`).
+macro_rules! op {
+    ($action:literal, Read, typed $handler:path) => {
+        Operation { action: $action, access: Access::Read, message: READ, run: |ctx, p| $handler(ctx, p.input()?) }
+    };
+    ($action:literal, Read, tree $handler:path) => {
+        Operation {
+            action: $action,
+            access: Access::Read,
+            message: READ,
+            run: |ctx, p| Ok(Reply::Fields($handler(ctx, p.input()?)?)),
+        }
+    };
+    ($action:literal, Write, tree $handler:path) => {
+        Operation {
+            action: $action,
+            access: Access::Write,
+            message: WRITE,
+            run: |ctx, p| Ok(Reply::Fields($handler(ctx, p.input()?)?)),
+        }
+    };
+}
+
+/// The seed's 9 actions.
+static OPERATIONS: &[Operation] = &[
+    op!("GetInstanceList", Read, typed instances::get_instance_list),
+    op!("CreateTopic", Write, tree topics::create_topic),
+    op!("GetTopicList", Read, typed topics::get_topic_list),
+    op!("GetTopicStatus", Read, tree topics::get_topic_status),
+    op!("DeleteTopic", Write, tree topics::delete_topic),
+    op!("GetConsumerList", Read, typed groups::get_consumer_list),
+    op!("GetConsumerProgress", Read, tree groups::get_consumer_progress),
+    op!("DeleteConsumerGroup", Write, tree groups::delete_consumer_group),
+    op!("CreateConsumerGroup", Write, tree groups::create_consumer_group),
+];
+
+/// The declared operations, for the registry (admin API, fault injection, coverage).
+pub fn operations() -> Vec<OperationInfo> {
+    OPERATIONS.iter().map(|o| OperationInfo { name: o.action, access: o.access }).collect()
+}
+
+fn operation(action: &str) -> Option<&'static Operation> {
+    OPERATIONS.iter().find(|o| o.action == action)
 }
 
 pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
@@ -175,24 +215,24 @@ fn process(
     let action = params
         .non_empty("Action")
         .or_else(|| from_header("x-acs-action"))
-        .ok_or(AlibabaError::MissingParameter("Action"))?;
+        .ok_or_else(|| AlibabaError::MissingParameter("Action".into()))?;
     let version_text = params
         .non_empty("Version")
         .or_else(|| from_header("x-acs-version"))
-        .ok_or(AlibabaError::MissingParameter("Version"))?;
+        .ok_or_else(|| AlibabaError::MissingParameter("Version".into()))?;
     let version = ApiVersion::parse(version_text).ok_or_else(|| AlibabaError::InvalidVersion(version_text.into()))?;
-    let (handler, message) = action_handler(action).ok_or_else(|| AlibabaError::ActionNotFound(action.into()))?;
+    let op = operation(action).ok_or_else(|| AlibabaError::ActionNotFound(action.into()))?;
     let account = if acs3 { authenticate_acs3(state, req, meta)? } else { authenticate(state, req, params, meta)? };
     meta.account = Some(account.clone());
-    let ctx = Ctx { state, account: &account, version, format, request_id, message };
-    let reply = match handler {
-        Handler::Tree(handler) => Reply::Fields(handler(&ctx, params)?),
-        Handler::Typed(handler) => handler(&ctx, params)?,
-    };
-    Ok((message, reply))
+    // The model changes under its own per-instance locks; `with_model` tells persistence when it did.
+    let reply = with_model(&state.store.kafka, |model| {
+        let ctx = Ctx { state, model, account: &account, version, format, request_id, message: op.message };
+        (op.run)(&ctx, params)
+    })?;
+    Ok((op.message, reply))
 }
 
-/// Checks the common parameters, the key, the signature and the replay window; returns the account.
+/// Checks the common parameters, then runs the shared authentication sequence; returns the account.
 fn authenticate(
     state: &AppState,
     req: &ApiRequest,
@@ -210,35 +250,44 @@ fn authenticate(
     }
     let nonce = params.required("SignatureNonce")?;
     let timestamp = parse_timestamp(params.required("Timestamp")?)?;
-
-    let credentials = state.credentials.read();
-    let key = match credentials.lookup(key_id) {
-        KeyLookup::Known(key) => key,
-        KeyLookup::Unverified { account } => return Ok(account.to_string()),
-        KeyLookup::Unknown => return Err(AlibabaError::AccessKeyNotFound),
-    };
-    if !credentials.verifies_signatures() {
-        return Ok(key.account.clone());
-    }
-    let sts = signature::string_to_sign(req.method.as_str(), params.all());
-    let expected = signature::sign(key.secret.expose(), &sts);
-    if !signatures_match(expected.as_bytes(), signature.as_bytes()) {
-        meta.string_to_sign = Some(sts.clone());
-        return Err(AlibabaError::SignatureDoesNotMatch(sts));
-    }
-    check_replay(state, key_id, timestamp, nonce)?;
-    Ok(key.account.clone())
+    let signed = signed_request(state, key_id, signature, timestamp, nonce);
+    let outcome = crate::auth::authenticate(state, &signed, |secret| {
+        let sts = signature::string_to_sign(req.method.as_str(), params.all());
+        (signature::sign(secret, &sts), sts)
+    });
+    outcome.map_err(|failure| auth_error(failure, meta, |sts| sts))
 }
 
-/// The replay window: the timestamp within `state.nonces.window()` of now, the nonce not seen in it.
-fn check_replay(state: &AppState, key_id: &str, timestamp: i64, nonce: &str) -> Result<(), AlibabaError> {
-    if !state.nonces.timestamp_is_fresh(timestamp) {
-        return Err(AlibabaError::TimestampExpired);
+/// The shared sequence's input for this API (scope `alibaba`, the configured window).
+fn signed_request<'a>(
+    state: &AppState,
+    key_id: &'a str,
+    signature: &'a str,
+    timestamp: i64,
+    nonce: &'a str,
+) -> SignedRequest<'a> {
+    SignedRequest {
+        scope: "alibaba",
+        key_id,
+        signature,
+        timestamp: Some(timestamp),
+        nonce: Some(nonce),
+        window: state.nonces.window(),
     }
-    if !state.nonces.check_and_insert("alibaba", key_id, nonce) {
-        return Err(AlibabaError::NonceUsed);
+}
+
+/// The gateway's codes for the shared sequence's failures. `echoed` turns what the sequence reports as the
+/// string to sign (logged) into what the error message echoes.
+fn auth_error(failure: AuthFailure, meta: &mut RequestMeta, echoed: impl FnOnce(String) -> String) -> AlibabaError {
+    match failure {
+        AuthFailure::UnknownKey => AlibabaError::AccessKeyNotFound,
+        AuthFailure::SignatureMismatch { string_to_sign } => {
+            meta.string_to_sign = Some(string_to_sign.clone());
+            AlibabaError::SignatureDoesNotMatch(echoed(string_to_sign))
+        }
+        AuthFailure::Stale { .. } => AlibabaError::TimestampExpired,
+        AuthFailure::Replayed => AlibabaError::NonceUsed,
     }
-    Ok(())
 }
 
 /// ACS3-HMAC-SHA256 (the tea SDK's default): key, signed headers and signature from `Authorization`,
@@ -246,46 +295,49 @@ fn check_replay(state: &AppState, key_id: &str, timestamp: i64, nonce: &str) -> 
 fn authenticate_acs3(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> Result<String, AlibabaError> {
     let header = req.header("authorization").unwrap_or("");
     let auth = acs3::parse_authorization(header).ok_or(AlibabaError::IncompleteSignature)?;
-    let required_header =
-        |name: &'static str| req.header(name).filter(|v| !v.is_empty()).ok_or(AlibabaError::MissingParameter(name));
+    let required_header = |name: &'static str| {
+        req.header(name).filter(|v| !v.is_empty()).ok_or_else(|| AlibabaError::MissingParameter(name.into()))
+    };
     let timestamp = parse_timestamp(required_header("x-acs-date")?)?;
     let nonce = required_header("x-acs-signature-nonce")?;
-
-    let credentials = state.credentials.read();
-    let key = match credentials.lookup(auth.key_id) {
-        KeyLookup::Known(key) => key,
-        KeyLookup::Unverified { account } => return Ok(account.to_string()),
-        KeyLookup::Unknown => return Err(AlibabaError::AccessKeyNotFound),
-    };
-    if !credentials.verifies_signatures() {
-        return Ok(key.account.clone());
-    }
     // The replay check trusts the date and nonce only if the signature covers them; otherwise anyone could
-    // resend a captured request with a fresh nonce.
-    if !acs3::signs_headers(auth.signed_headers, &["x-acs-date", "x-acs-signature-nonce"]) {
-        return Err(AlibabaError::InvalidParameter(
+    // resend a captured request with a fresh nonce. (Checked when signatures are verified at all.)
+    let covers_replay_headers = acs3::signs_headers(auth.signed_headers, &["x-acs-date", "x-acs-signature-nonce"]);
+    let body_hash = crate::signing::sha256_hex(&req.body);
+    let claimed_hash = req.header("x-acs-content-sha256").unwrap_or(&body_hash).to_string();
+    let mut canonical = String::new();
+    let signed = signed_request(state, auth.key_id, auth.signature, timestamp, nonce);
+    let outcome = crate::auth::authenticate(state, &signed, |secret| {
+        canonical = acs3::canonical_request(
+            req.method.as_str(),
+            req.path(),
+            &req.query_pairs(),
+            auth.signed_headers,
+            |name| req.header(name).map(str::to_string),
+            &claimed_hash,
+        );
+        let sts = acs3::string_to_sign(&canonical);
+        let expected = if covers_replay_headers && claimed_hash == body_hash {
+            acs3::sign(secret, &sts)
+        } else {
+            // Never equal to a signature: the request fails as a mismatch, reported below by its cause.
+            String::new()
+        };
+        (expected, sts)
+    });
+    match outcome {
+        Ok(account) => Ok(account),
+        Err(AuthFailure::SignatureMismatch { .. }) if !covers_replay_headers => Err(AlibabaError::InvalidParameter(
             "SignedHeaders".into(),
             "It must include x-acs-date and x-acs-signature-nonce.".into(),
-        ));
+        )),
+        // The request log shows the canonical request; the message echoes the string to sign.
+        Err(failure) => Err(auth_error(failure, meta, |sts| sts)).inspect_err(|_| {
+            if meta.string_to_sign.is_some() {
+                meta.string_to_sign = Some(canonical.clone());
+            }
+        }),
     }
-    let body_hash = crate::signing::sha256_hex(&req.body);
-    let claimed_hash = req.header("x-acs-content-sha256").unwrap_or(&body_hash);
-    let canonical = acs3::canonical_request(
-        req.method.as_str(),
-        req.path(),
-        &req.query_pairs(),
-        auth.signed_headers,
-        |name| req.header(name).map(str::to_string),
-        claimed_hash,
-    );
-    let sts = acs3::string_to_sign(&canonical);
-    let expected = acs3::sign(key.secret.expose(), &sts);
-    if claimed_hash != body_hash || !signatures_match(expected.as_bytes(), auth.signature.as_bytes()) {
-        meta.string_to_sign = Some(canonical.clone());
-        return Err(AlibabaError::SignatureDoesNotMatch(sts));
-    }
-    check_replay(state, auth.key_id, timestamp, nonce)?;
-    Ok(key.account.clone())
 }
 
 /// `yyyy-MM-ddTHH:mm:ssZ` (UTC) to Unix seconds.
@@ -322,46 +374,33 @@ pub fn default_instance_id(account: &str, region: &str) -> String {
 
 /// A running (ServiceStatus 5) VPC instance with standard-edition attributes; its name is its id, as in
 /// the seed's GetInstanceList example.
-pub fn new_instance(account: &str, region: &str, id: &str) -> Result<KafkaInstance, String> {
+pub fn new_instance(account: &str, region: &str, id: &str) -> Result<InstanceMeta, String> {
     if !REGIONS.contains(&region) {
         return Err(format!("unknown Alibaba region {region:?} (one of {})", REGIONS.join(", ")));
     }
     if !wire::is_instance_id(id) {
         return Err(format!("Alibaba Kafka instance ids look like alikafka_pre-cn-xxxxxxxx, not {id:?}"));
     }
-    let now = chrono::Utc::now().timestamp();
     let seed = format!("alibaba/{account}/{region}/{id}");
-    let mut extra = BTreeMap::new();
-    // Attributes the neutral model does not interpret, in GetInstanceList's terms.
-    extra.insert("DeployType".to_string(), Value::from(5));
-    extra.insert("ExpiredTime".to_string(), Value::from((now + 365 * 24 * 3600) * 1000));
-    extra.insert("PaidType".to_string(), Value::from(if id.starts_with("alikafka_pre-") { 0 } else { 1 }));
-    extra.insert("SpecType".to_string(), Value::from("normal"));
-    extra.insert("DiskType".to_string(), Value::from(0));
-    extra.insert("OpenSourceVersion".to_string(), Value::from("0.10"));
-    Ok(KafkaInstance {
-        id: id.to_string(),
-        cloud: Cloud::Alibaba,
-        account: account.to_string(),
-        region: region.to_string(),
-        name: id.to_string(),
-        status: InstanceStatus::Running,
-        created_at: now,
-        brokers: 3,
-        bandwidth_mbps: 20,
-        disk_gb: 500,
-        vip: "127.0.0.1".into(),
-        vport: 9092,
-        vpc_id: format!("vpc-{}", stable_suffix(&seed, 21)),
-        subnet_id: format!("vsw-{}", stable_suffix(&format!("{seed}/vsw"), 21)),
-        zone_id: "zonea".into(),
-        msg_retention_minutes: 72 * 60,
-        max_topics: 1000,
-        max_partitions: 20_000,
-        extra,
-        topics: Default::default(),
-        groups: Default::default(),
-    })
+    let mut meta = InstanceMeta::new(id, Cloud::Alibaba, account, region);
+    meta.brokers = 3;
+    meta.bandwidth_mbps = 20;
+    meta.disk_gb = 500;
+    meta.vpc_id = format!("vpc-{}", stable_suffix(&seed, 21));
+    meta.subnet_id = format!("vsw-{}", stable_suffix(&format!("{seed}/vsw"), 21));
+    meta.zone_id = "zonea".into();
+    meta.msg_retention_minutes = 72 * 60;
+    meta.max_topics = 1000;
+    meta.max_partitions = 20_000;
+    let a = &mut meta.attributes;
+    a.expires_at = Some(Millis(meta.created_at_ms.0.saturating_add(365 * 24 * 3600 * 1000)));
+    a.network = Network::Vpc;
+    // `alikafka_pre-` instances are subscriptions, `alikafka_post-` ones pay-as-you-go.
+    a.billing = if id.starts_with("alikafka_pre-") { Billing::Subscription } else { Billing::PayAsYouGo };
+    a.edition = Some("normal".into());
+    a.disk_type = DiskType::Ultra;
+    a.kafka_version = Some("0.10".into());
+    Ok(meta)
 }
 
 /// A fixture topic, built by CreateTopic's own rules (the error is the API's message).
@@ -376,44 +415,17 @@ pub fn fixture_group_name(name: &str) -> Result<&str, String> {
 
 /// One default running instance per account and region of the seed's endpoint table.
 pub fn provision_defaults(state: &AppState, account: &str) {
-    state.store.kafka.write().provision_defaults(
-        REGIONS,
-        |region| default_instance_id(account, region),
-        |region, id| new_instance(account, region, id),
-    );
+    with_model(&state.store.kafka, |model| {
+        model.provision_defaults(
+            REGIONS,
+            |region| default_instance_id(account, region),
+            |region, id| new_instance(account, region, id),
+        )
+    });
 }
 
-/// The caller's instance named by `InstanceId`, which must lie in `region` when the request names one
-/// (another account's or region's instance is "not found").
-fn find_instance<'m>(
-    model: &'m crate::engine::kafka::KafkaModel,
-    ctx: &Ctx<'_>,
-    id: &str,
-    region: Option<&str>,
-) -> Result<&'m KafkaInstance, AlibabaError> {
-    let i = model.instance(Cloud::Alibaba, ctx.account, id)?;
-    if region.is_some_and(|r| r != i.region) {
-        return Err(AlibabaError::InstanceNotFound(id.to_string()));
-    }
-    Ok(i)
-}
-
-fn find_instance_mut<'m>(
-    model: &'m mut crate::engine::kafka::KafkaModel,
-    ctx: &Ctx<'_>,
-    id: &str,
-    region: Option<&str>,
-) -> Result<&'m mut KafkaInstance, AlibabaError> {
-    let i = model.instance_mut(Cloud::Alibaba, ctx.account, id)?;
-    if region.is_some_and(|r| r != i.region) {
-        return Err(AlibabaError::InstanceNotFound(id.to_string()));
-    }
-    Ok(i)
-}
-
-/// `InstanceId`: required and of the documented form.
-fn instance_id(p: &Params) -> Result<&str, AlibabaError> {
-    let id = p.required("InstanceId")?;
+/// `InstanceId` of the documented form.
+fn check_instance_id(id: &str) -> Result<&str, AlibabaError> {
     if !wire::is_instance_id(id) {
         return Err(AlibabaError::InvalidParameter(
             "InstanceId".into(),
@@ -424,32 +436,42 @@ fn instance_id(p: &Params) -> Result<&str, AlibabaError> {
 }
 
 /// `RegionId`, required or optional per action; when present it must be a region of the endpoint table.
-fn region(p: &Params, required: bool) -> Result<Option<&str>, AlibabaError> {
-    let r = if required { Some(p.required("RegionId")?) } else { p.non_empty("RegionId") };
-    if let Some(r) = r {
+fn check_region(region: Option<&str>, required: bool) -> Result<Option<&str>, AlibabaError> {
+    if required && region.is_none() {
+        return Err(AlibabaError::MissingParameter("RegionId".into()));
+    }
+    if let Some(r) = region {
         if !REGIONS.contains(&r) {
             return Err(AlibabaError::InvalidParameter("RegionId".into(), format!("Unknown region {r}.")));
         }
     }
-    Ok(r)
+    Ok(region)
 }
 
-/// `{"TagVO": [{"Key","Value"}...]}`, borrowing the tags kept in a resource's `extra` (none unless they are
-/// an array).
+/// `{"TagVO": [{"Key","Value"}...]}`, borrowing a resource's tags.
 #[derive(serde::Serialize)]
 struct TagList<'a> {
     #[serde(rename = "TagVO")]
-    tag_vo: &'a [Value],
+    tag_vo: Vec<TagVo<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct TagVo<'a> {
+    #[serde(rename = "Key")]
+    key: &'a str,
+    #[serde(rename = "Value")]
+    value: &'a str,
 }
 
 impl<'a> TagList<'a> {
-    fn of(extra: &'a BTreeMap<String, Value>) -> Self {
-        TagList { tag_vo: extra.get("Tags").and_then(Value::as_array).map_or(&[], Vec::as_slice) }
+    fn of(tags: &'a [Tag]) -> Self {
+        TagList { tag_vo: tags.iter().map(|t| TagVo { key: &t.key, value: &t.value }).collect() }
     }
 }
 
-fn tags_to_extra(tags: Vec<(String, String)>) -> Value {
-    Value::Array(tags.into_iter().map(|(k, v)| serde_json::json!({"Key": k, "Value": v})).collect())
+/// Tags from `Tag.N.Key` / `Tag.N.Value` pairs.
+fn to_tags(tags: Vec<(String, String)>) -> Vec<Tag> {
+    tags.into_iter().map(|(key, value)| Tag { key, value }).collect()
 }
 
 fn fields(v: Value) -> Map<String, Value> {

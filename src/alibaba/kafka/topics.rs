@@ -1,13 +1,12 @@
 //! Topic actions: CreateTopic, GetTopicList, GetTopicStatus, DeleteTopic.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::error::AlibabaError;
-use super::wire::{remark, resource_name, Params, Reply};
-use super::{fields, find_instance, find_instance_mut, instance_id, region, tags_to_extra, ApiVersion, Ctx, TagList};
-use crate::engine::kafka::{topic_id, KafkaInstance, NewTopic, Topic};
-use crate::engine::Cloud;
+use super::wire::{check_range, paging, remark, resource_name, Input, Params, Reply};
+use super::{check_instance_id, check_region, fields, to_tags, ApiVersion, Ctx, TagList};
+use crate::engine::kafka::{KafkaInstance, NewTopic, Topic, TopicConfig};
 
 /// Partitions of a topic created without `PartitionNum` (2018-10-15 has no such parameter). Undocumented;
 /// 12 is the console default and the most frequent count in the seed's GetTopicList example.
@@ -19,60 +18,93 @@ const CLOUD_REPLICAS: u32 = 3;
 /// Largest page of GetTopicList / GetConsumerList; also the default (the seed's example shows PageSize 10000).
 pub const MAX_PAGE_SIZE: i64 = 10_000;
 
-/// The `Topic` parameter, validated and cut to 64 characters as the seed documents.
-fn topic_param(p: &Params) -> Result<&str, AlibabaError> {
-    resource_name("Topic", p.required("Topic")?)
+/// CreateTopic's parameters: InstanceId, RegionId, Topic, Remark (2018-10-15), plus PartitionNum,
+/// LocalTopic, CompactTopic, ReplicationFactor, MinInsyncReplicas, Config and tags (2019-09-16).
+#[derive(Deserialize)]
+pub struct CreateTopic {
+    #[serde(rename = "InstanceId")]
+    instance_id: String,
+    #[serde(rename = "RegionId")]
+    region_id: Option<String>,
+    #[serde(rename = "Topic")]
+    topic: String,
+    #[serde(rename = "Remark")]
+    remark: String,
+    #[serde(rename = "PartitionNum")]
+    partition_num: Option<i64>,
+    #[serde(rename = "LocalTopic")]
+    local_topic: Option<bool>,
+    #[serde(rename = "CompactTopic")]
+    compact_topic: Option<bool>,
+    #[serde(rename = "ReplicationFactor")]
+    replication_factor: Option<i64>,
+    #[serde(rename = "MinInsyncReplicas")]
+    min_insync_replicas: Option<i64>,
+    #[serde(rename = "Config")]
+    config: Option<String>,
+    #[serde(skip)]
+    tags: Vec<(String, String)>,
 }
 
-pub fn create_topic(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, AlibabaError> {
-    let instance = instance_id(p)?;
-    let region = region(p, true)?;
-    let name = p.required("Topic")?;
-    let note = p.required("Remark")?;
+impl Input for CreateTopic {
+    fn lists(&mut self, p: &Params) -> Result<(), AlibabaError> {
+        self.tags = p.tags()?;
+        Ok(())
+    }
+}
+
+/// CreateTopic (2019-09-16 adds partitions, storage, compaction, replication, configs and tags).
+pub fn create_topic(ctx: &Ctx<'_>, input: CreateTopic) -> Result<Map<String, Value>, AlibabaError> {
+    let instance = check_instance_id(&input.instance_id)?;
+    let region = check_region(input.region_id.as_deref(), true)?;
     let mut partitions = i64::from(DEFAULT_PARTITIONS);
     let mut replicas = i64::from(CLOUD_REPLICAS);
-    let mut extra = std::collections::BTreeMap::new();
+    let mut config = TopicConfig::default();
+    let mut tags = Vec::new();
     if ctx.version == ApiVersion::V20190916 {
-        if let Some(n) = p.opt_int("PartitionNum", 1, i64::from(MAX_PARTITIONS))? {
+        if let Some(n) = check_range("PartitionNum", input.partition_num, 1, i64::from(MAX_PARTITIONS))? {
             partitions = n;
         }
-        let local = p.opt_bool("LocalTopic")?.unwrap_or(false);
-        let compact = p.opt_bool("CompactTopic")?.unwrap_or(false);
+        let local = input.local_topic.unwrap_or(false);
+        let compact = input.compact_topic.unwrap_or(false);
         if compact && !local {
             return Err(AlibabaError::InvalidParameter(
                 "CompactTopic".into(),
                 "Only local storage topics can be compact.".into(),
             ));
         }
-        if let Some(r) = p.opt_int("ReplicationFactor", 1, 3)? {
+        if let Some(r) = check_range("ReplicationFactor", input.replication_factor, 1, 3)? {
             if local {
                 replicas = r;
             }
         }
-        if let Some(m) = p.opt_int("MinInsyncReplicas", 1, 3)? {
+        if let Some(m) = check_range("MinInsyncReplicas", input.min_insync_replicas, 1, 3)? {
             if m > replicas {
                 return Err(AlibabaError::InvalidParameter(
                     "MinInsyncReplicas".into(),
                     "It cannot exceed the replication factor.".into(),
                 ));
             }
-            extra.insert("MinInsyncReplicas".to_string(), Value::from(m));
+            config.min_insync_replicas = m as u32;
         }
-        if let Some(config) = p.non_empty("Config") {
-            let parsed: Value = serde_json::from_str(config)
+        if let Some(text) = &input.config {
+            let parsed: Map<String, Value> = serde_json::from_str::<Value>(text)
                 .ok()
-                .filter(Value::is_object)
+                .and_then(|v| match v {
+                    Value::Object(m) => Some(m),
+                    _ => None,
+                })
                 .ok_or_else(|| AlibabaError::InvalidParameter("Config".into(), "It must be a JSON object.".into()))?;
-            extra.insert("Config".to_string(), parsed);
+            for (name, value) in &parsed {
+                config.set_kafka_config(name, value);
+            }
         }
-        extra.insert("LocalTopic".to_string(), Value::Bool(local));
-        extra.insert("CompactTopic".to_string(), Value::Bool(compact));
-        extra.insert("Tags".to_string(), tags_to_extra(p.tags()?));
+        config.local_storage = local;
+        config.compacted = compact;
+        tags = to_tags(input.tags);
     }
-    let spec = NewTopic { extra, ..new_topic(name, note, partitions, replicas)? };
-    let mut model = ctx.state.store.kafka.write();
-    let instance = find_instance_mut(&mut model, ctx, instance, region)?;
-    instance.create_topic(spec)?;
+    let spec = NewTopic { config, tags, ..new_topic(&input.topic, &input.remark, partitions, replicas)? };
+    ctx.model.create_topic(ctx.scope(region), instance, spec)?;
     Ok(Map::new())
 }
 
@@ -82,7 +114,7 @@ pub fn create_topic(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, Ali
 pub fn new_topic(name: &str, note: &str, partitions: i64, replicas: i64) -> Result<NewTopic, AlibabaError> {
     let name = resource_name("Topic", name)?;
     if note.is_empty() {
-        return Err(AlibabaError::MissingParameter("Remark"));
+        return Err(AlibabaError::MissingParameter("Remark".into()));
     }
     remark("Remark", note)?;
     let partitions = match u32::try_from(partitions) {
@@ -102,7 +134,8 @@ pub fn new_topic(name: &str, note: &str, partitions: i64, replicas: i64) -> Resu
         }
     };
     Ok(NewTopic {
-        id: topic_id(Cloud::Alibaba, name),
+        // Alibaba knows topics by name.
+        id: name.to_string(),
         name: name.to_string(),
         remark: note.to_string(),
         partitions,
@@ -111,37 +144,60 @@ pub fn new_topic(name: &str, note: &str, partitions: i64, replicas: i64) -> Resu
     })
 }
 
-pub fn get_topic_list(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, AlibabaError> {
-    let instance = instance_id(p)?;
+/// GetTopicList's parameters (paging and the name filter in 2019-09-16).
+#[derive(Deserialize)]
+pub struct GetTopicList {
+    #[serde(rename = "InstanceId")]
+    instance_id: String,
+    #[serde(rename = "RegionId")]
+    region_id: Option<String>,
+    #[serde(rename = "CurrentPage")]
+    current_page: Option<i64>,
+    #[serde(rename = "PageSize")]
+    page_size: Option<i64>,
+    #[serde(rename = "Topic")]
+    topic: Option<String>,
+}
+
+impl Input for GetTopicList {}
+
+/// GetTopicList: topics newest first, paged (2019-09-16: filtered by name).
+pub fn get_topic_list(ctx: &Ctx<'_>, input: GetTopicList) -> Result<Reply, AlibabaError> {
+    let instance = check_instance_id(&input.instance_id)?;
     // Listed as required, but the seed's own request example omits it; the SDKs send it.
-    let region = region(p, false)?;
-    let (page, size) = p.paging(MAX_PAGE_SIZE)?;
+    let region = check_region(input.region_id.as_deref(), false)?;
+    let (page, size) = paging(input.current_page, input.page_size, MAX_PAGE_SIZE)?;
     let filter = match ctx.version {
-        ApiVersion::V20190916 => p.non_empty("Topic"),
+        ApiVersion::V20190916 => input.topic.as_deref(),
         ApiVersion::V20181015 => None,
     };
-    let model = ctx.state.store.kafka.read();
-    let instance = find_instance(&model, ctx, instance, region)?;
-    let skip = (page - 1).saturating_mul(size);
-    let vo = |t| TopicVo::of(t, instance, ctx.version);
-    // Without a filter the total is known and the page is read straight off the creation order.
-    let (total, items): (usize, Vec<TopicVo<'_>>) = match filter {
-        None => (instance.topics.len(), instance.topics_newest_first().skip(skip).take(size).map(vo).collect()),
-        Some(f) => {
-            let mut total = 0;
-            let mut items = Vec::new();
-            for t in instance.topics_newest_first().filter(|t| t.name.contains(f)) {
-                if total >= skip && items.len() < size {
-                    items.push(vo(t));
+    ctx.model
+        .read_instance(ctx.scope(region), instance, |instance| {
+            let skip = (page - 1).saturating_mul(size);
+            let vo = |t| TopicVo::of(t, instance, ctx.version);
+            // Without a filter the total is known and the page is read straight off the creation order.
+            let (total, items): (usize, Vec<TopicVo<'_>>) = match filter {
+                None => {
+                    (instance.topics().len(), instance.topics_newest_first().skip(skip).take(size).map(vo).collect())
                 }
-                total += 1;
-            }
-            (total, items)
-        }
-    };
-    let page = TopicPage { current_page: page, page_size: size, total, topic_list: TopicList { topic_vo: items } };
-    // Serialised while the read lock is held: the page borrows from the model, nothing is cloned.
-    Ok(ctx.reply(&page))
+                Some(f) => {
+                    let mut total = 0;
+                    let mut items = Vec::new();
+                    for t in instance.topics_newest_first().filter(|t| t.name.contains(f)) {
+                        if total >= skip && items.len() < size {
+                            items.push(vo(t));
+                        }
+                        total += 1;
+                    }
+                    (total, items)
+                }
+            };
+            let page =
+                TopicPage { current_page: page, page_size: size, total, topic_list: TopicList { topic_vo: items } };
+            // Serialised while the instance's read lock is held: the page borrows from it, nothing is cloned.
+            ctx.reply(&page)
+        })
+        .map_err(AlibabaError::from)
 }
 
 #[derive(Serialize)]
@@ -183,30 +239,43 @@ struct TopicVo<'a> {
 
 impl<'a> TopicVo<'a> {
     fn of(t: &'a Topic, instance: &'a KafkaInstance, version: ApiVersion) -> Self {
-        let flag = |k: &str| t.extra.get(k).and_then(Value::as_bool).unwrap_or(false);
         TopicVo {
             topic: &t.name,
-            create_time: t.created_at_ms,
+            create_time: t.created_at_ms.0,
             remark: &t.remark,
             status: 0,
             status_name: "服务中",
             instance_id: &instance.id,
             region_id: &instance.region,
             partition_num: t.partitions.len(),
-            compact_topic: flag("CompactTopic"),
-            local_topic: flag("LocalTopic"),
-            tags: (version == ApiVersion::V20190916).then(|| TagList::of(&t.extra)),
+            compact_topic: t.config.compacted,
+            local_topic: t.config.local_storage,
+            tags: (version == ApiVersion::V20190916).then(|| TagList::of(&t.tags)),
         }
     }
 }
 
-pub fn get_topic_status(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, AlibabaError> {
-    let instance = instance_id(p)?;
-    let name = topic_param(p)?;
+/// The parameters of actions that name one topic (GetTopicStatus, DeleteTopic).
+#[derive(Deserialize)]
+pub struct TopicRef {
+    #[serde(rename = "InstanceId")]
+    instance_id: String,
+    #[serde(rename = "RegionId")]
+    region_id: Option<String>,
+    #[serde(rename = "Topic")]
+    topic: String,
+}
+
+impl Input for TopicRef {}
+
+/// GetTopicStatus: per-partition log start/end offsets and last write times, with totals.
+pub fn get_topic_status(ctx: &Ctx<'_>, input: TopicRef) -> Result<Map<String, Value>, AlibabaError> {
+    let instance = check_instance_id(&input.instance_id)?;
+    // The `Topic` parameter, validated and cut to 64 characters as the seed documents.
+    let name = resource_name("Topic", &input.topic)?;
     // The seed's GetTopicStatus takes no RegionId; the 2019-09-16 SDK sends one, which must then match.
-    let region = region(p, false)?;
-    let model = ctx.state.store.kafka.read();
-    let status = find_instance(&model, ctx, instance, region)?.topic_offsets(name)?;
+    let region = check_region(input.region_id.as_deref(), false)?;
+    let status = ctx.model.read_instance(ctx.scope(region), instance, |i| i.topic_offsets(name))??;
     let table: Vec<Value> = status
         .partitions
         .iter()
@@ -216,24 +285,24 @@ pub fn get_topic_status(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>,
                 "Topic": name,
                 "MinOffset": o.min_offset,
                 "MaxOffset": o.max_offset,
-                "LastUpdateTimestamp": o.last_update_ms,
+                "LastUpdateTimestamp": o.last_update.0,
             })
         })
         .collect();
     Ok(fields(json!({
         "TopicStatus": {
             "TotalCount": status.total_count,
-            "LastTimeStamp": status.last_update_ms,
+            "LastTimeStamp": status.last_update.0,
             "OffsetTable": { "OffsetTable": table },
         }
     })))
 }
 
-pub fn delete_topic(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, AlibabaError> {
-    let instance = instance_id(p)?;
-    let region = region(p, true)?;
-    let name = topic_param(p)?;
-    let mut model = ctx.state.store.kafka.write();
-    find_instance_mut(&mut model, ctx, instance, region)?.delete_topic(name)?;
+/// DeleteTopic, with every group's committed offsets on it.
+pub fn delete_topic(ctx: &Ctx<'_>, input: TopicRef) -> Result<Map<String, Value>, AlibabaError> {
+    let instance = check_instance_id(&input.instance_id)?;
+    let region = check_region(input.region_id.as_deref(), true)?;
+    let name = resource_name("Topic", &input.topic)?;
+    ctx.model.delete_topic(ctx.scope(region), instance, name)?;
     Ok(Map::new())
 }

@@ -6,11 +6,13 @@ use std::fmt::Write as _;
 
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::error::AlibabaError;
 use crate::http::ApiRequest;
+use crate::tencent::params_de::{from_params, Wording};
 
 /// A request's parameters by name. aliyunsdkcore sends everything in the query (even with POST), pop-core
 /// everything in a form body, so both are read and merged; the signature covers the union. A name given
@@ -21,7 +23,29 @@ pub struct Params {
     repeated: Option<String>,
 }
 
+/// How the Alibaba gateway words type errors.
+pub const WORDING: Wording = Wording {
+    not_integer: |v| format!("{v:?} is not an integer."),
+    not_boolean: |v| format!("{v:?} is not true or false."),
+};
+
+/// A declared operation's typed input: scalar parameters through serde (`#[serde(rename = "<wire name>")]`),
+/// RepeatList and tag parameters (`Name.N`, `Tag.N.Key`) added by `lists`.
+pub trait Input: DeserializeOwned {
+    /// Reads the list parameters the input has (none by default).
+    fn lists(&mut self, _p: &Params) -> Result<(), AlibabaError> {
+        Ok(())
+    }
+}
+
 impl Params {
+    /// The typed input of an operation.
+    pub fn input<I: Input>(&self) -> Result<I, AlibabaError> {
+        let mut input: I = from_params(self.map.iter().map(|(k, v)| (k.as_str(), v.as_str())), WORDING)?;
+        input.lists(self)?;
+        Ok(input)
+    }
+
     pub fn from_request(req: &ApiRequest) -> Self {
         let body_pairs = if req.method == Method::POST { req.form_pairs() } else { Vec::new() };
         Self::collect(req.query_pairs().into_iter().chain(body_pairs))
@@ -59,30 +83,7 @@ impl Params {
     }
 
     pub fn required(&self, name: &'static str) -> Result<&str, AlibabaError> {
-        self.non_empty(name).ok_or(AlibabaError::MissingParameter(name))
-    }
-
-    /// An optional integer in `min..=max`.
-    pub fn opt_int(&self, name: &'static str, min: i64, max: i64) -> Result<Option<i64>, AlibabaError> {
-        let Some(raw) = self.non_empty(name) else { return Ok(None) };
-        let v: i64 = raw
-            .trim()
-            .parse()
-            .map_err(|_| AlibabaError::InvalidParameter(name.into(), format!("{raw:?} is not an integer.")))?;
-        if v < min || v > max {
-            return Err(AlibabaError::InvalidParameter(name.into(), format!("{v} is outside {min}..{max}.")));
-        }
-        Ok(Some(v))
-    }
-
-    /// An optional boolean, spelled `true`/`false` as the SDKs send it.
-    pub fn opt_bool(&self, name: &'static str) -> Result<Option<bool>, AlibabaError> {
-        match self.non_empty(name) {
-            None => Ok(None),
-            Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
-            Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
-            Some(v) => Err(AlibabaError::InvalidParameter(name.into(), format!("{v:?} is not true or false."))),
-        }
+        self.non_empty(name).ok_or_else(|| AlibabaError::MissingParameter(name.into()))
     }
 
     /// A RepeatList `name.1`, `name.2`, ... (1-based, as aliyunsdkcore numbers them), in index order.
@@ -116,17 +117,27 @@ impl Params {
             .into_iter()
             .map(|(_, (key, value))| match key {
                 Some(k) if !k.is_empty() => Ok((k.to_string(), value.unwrap_or("").to_string())),
-                _ => Err(AlibabaError::MissingParameter("Tag.N.Key")),
+                _ => Err(AlibabaError::MissingParameter("Tag.N.Key".into())),
             })
             .collect()
     }
+}
 
-    /// Paging (`CurrentPage` from 1, `PageSize` 1..=`max`, default `max`), as (page, size).
-    pub fn paging(&self, max: i64) -> Result<(usize, usize), AlibabaError> {
-        let page = self.opt_int("CurrentPage", 1, i64::from(u32::MAX))?.unwrap_or(1) as usize;
-        let size = self.opt_int("PageSize", 1, max)?.unwrap_or(max) as usize;
-        Ok((page, size))
+/// `name` must lie in `min..=max` when given.
+pub fn check_range(name: &str, value: Option<i64>, min: i64, max: i64) -> Result<Option<i64>, AlibabaError> {
+    if let Some(v) = value {
+        if v < min || v > max {
+            return Err(AlibabaError::InvalidParameter(name.into(), format!("{v} is outside {min}..{max}.")));
+        }
     }
+    Ok(value)
+}
+
+/// Paging (`CurrentPage` from 1, `PageSize` 1..=`max`, default `max`), as (page, size).
+pub fn paging(current_page: Option<i64>, page_size: Option<i64>, max: i64) -> Result<(usize, usize), AlibabaError> {
+    let page = check_range("CurrentPage", current_page, 1, i64::from(u32::MAX))?.unwrap_or(1) as usize;
+    let size = check_range("PageSize", page_size, 1, max)?.unwrap_or(max) as usize;
+    Ok((page, size))
 }
 
 /// Response format: the seed says `Format` is optional, `json` or `xml`, default **xml** (seed §2.6.2; the

@@ -6,9 +6,10 @@ use serde_json::{json, Value};
 use crate::engine::kafka::KafkaError;
 
 #[derive(Debug, Clone, PartialEq)]
+/// A CKafka v2 error: code, codeDesc and message per the seed's error-code tables.
 pub enum TencentError {
     /// 4000: a required parameter is missing.
-    MissingParameter(&'static str),
+    MissingParameter(String),
     /// 4000: a parameter has a wrong type or value (name, reason).
     InvalidParameter(String, String),
     /// 4100: the signature does not match.
@@ -83,6 +84,17 @@ impl TencentError {
     }
 }
 
+impl From<crate::tencent::params_de::ParamError> for TencentError {
+    fn from(e: crate::tencent::params_de::ParamError) -> Self {
+        use crate::tencent::params_de::ParamError;
+        match e {
+            ParamError::Missing(name) => TencentError::MissingParameter(name),
+            ParamError::Invalid(name, why) => TencentError::InvalidParameter(name, why),
+            ParamError::Other(why) => TencentError::InvalidParameter("parameters".into(), why),
+        }
+    }
+}
+
 impl From<KafkaError> for TencentError {
     fn from(e: KafkaError) -> Self {
         use module::*;
@@ -99,6 +111,9 @@ impl From<KafkaError> for TencentError {
             KafkaError::QuotaExceeded(_) => TencentError::OperationFailed(QUOTA_EXCEEDED, text),
             KafkaError::PartitionsCannotShrink { .. } => TencentError::InvalidParameter("partitionNum".into(), text),
             KafkaError::TooManyReplicas { .. } => TencentError::InvalidParameter("replicaNum".into(), text),
+            KafkaError::MinInsyncAboveReplicas { .. } => {
+                TencentError::InvalidParameter("minInsyncReplicas".into(), text)
+            }
         }
     }
 }

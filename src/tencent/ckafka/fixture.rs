@@ -32,9 +32,6 @@ pub fn apply(state: &AppState, section: &Value) -> Result<(), String> {
 
 /// Removes every Tencent instance (with its topics and groups), or one account's.
 pub fn clear(state: &AppState, account: Option<&str>) {
-    let mut model = state.store.kafka.write();
-    match account {
-        None => model.remove_cloud(Cloud::Tencent),
-        Some(a) => model.instances.retain(|_, i| !(i.cloud == Cloud::Tencent && i.account == a)),
-    }
+    let scope = crate::engine::kafka::Scope { cloud: Some(Cloud::Tencent), account, region: None };
+    crate::engine::kafka::with_model(&state.store.kafka, |model| model.remove_instances(scope));
 }

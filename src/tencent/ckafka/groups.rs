@@ -4,28 +4,45 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
+use serde::Deserialize;
+
 use super::error::TencentError;
-use super::topics::instance;
-use super::wire::{self, Params};
+use super::wire::{self, Input, Paging};
 use super::{Ctx, Reply};
 use crate::engine::kafka::KafkaInstance;
-use crate::engine::Cloud;
 
-pub fn list_consumer_group(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
-    let instance_id = p.get("instanceId").filter(|s| !s.is_empty());
-    let group_name = p.get("groupName").filter(|s| !s.is_empty());
+/// ListConsumerGroup's parameters (all optional).
+#[derive(Deserialize)]
+pub struct ListConsumerGroup {
+    #[serde(rename = "instanceId")]
+    instance_id: Option<String>,
+    #[serde(rename = "groupName")]
+    group_name: Option<String>,
+    #[serde(rename = "topicName")]
+    topic_name: Option<String>,
+    offset: Option<i64>,
+    limit: Option<i64>,
+}
+
+impl Input for ListConsumerGroup {}
+
+/// ListConsumerGroup: groups with their committed offsets per topic, paged (seed ListConsumerGroup).
+pub fn list_consumer_group(ctx: &Ctx<'_>, input: ListConsumerGroup) -> Result<Reply, TencentError> {
+    let group_name = input.group_name.as_deref();
     // The topic filter only applies together with a group name.
-    let topic_filter = group_name.and(p.get("topicName").filter(|s| !s.is_empty()));
-    let (offset, limit) = p.paging(50, 50)?;
-    let model = ctx.state.store.kafka.read();
-    let instances: Vec<&KafkaInstance> = match instance_id {
-        Some(id) => vec![instance(&model, ctx, id)?],
-        None => model.instances_of(Cloud::Tencent, ctx.account, Some(ctx.region)).collect(),
+    let topic_filter = group_name.and(input.topic_name.as_deref());
+    let (offset, limit) = Paging { offset: input.offset, limit: input.limit }.get(50, 50)?;
+    let handles = match &input.instance_id {
+        Some(id) => vec![ctx.model.instance(ctx.scope(), id)?],
+        None => ctx.model.instances_of(ctx.scope()),
     };
+    // Each instance read-locked on its own, for the length of this answer.
+    let guards: Vec<_> = handles.iter().map(|h| h.read()).collect();
+    let instances: Vec<&KafkaInstance> = guards.iter().map(|g| &**g).collect();
 
     let groups = instances
         .iter()
-        .flat_map(|i| i.groups.values().map(move |g| (*i, g)))
+        .flat_map(|i| i.groups().values().map(move |g| (*i, g)))
         .filter(|(_, g)| group_name.is_none_or(|n| g.name == n));
     let mut total = 0usize;
     let mut group_list = Map::new();

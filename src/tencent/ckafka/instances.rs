@@ -1,33 +1,55 @@
 //! Instance actions: ListInstance, GetInstanceAttributes, SetInstanceAttributes. CKafka v2 has no
 //! CreateInstance: instances come from fixtures.
 
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::error::TencentError;
-use super::topics::{instance, instance_mut};
-use super::wire::Params;
-use super::{ok, ok_empty, Ctx, Reply};
-use crate::engine::Cloud;
+use super::wire::{check_range, Input, Paging, Params};
+use super::{ok, ok_empty, status_code, Ctx, Reply};
+use crate::engine::kafka::InstanceUpdate;
+use crate::tencent::params_de::present;
 
-pub fn list_instance(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
-    let id_filter = p.get("instanceId").filter(|s| !s.is_empty());
-    let search = p.get("searchWord").filter(|s| !s.is_empty());
-    let statuses = p
-        .list(&["status"])
+/// ListInstance's parameters (all optional filters; `status.n` is an array).
+#[derive(Deserialize)]
+pub struct ListInstance {
+    #[serde(rename = "instanceId")]
+    instance_id: Option<String>,
+    #[serde(rename = "searchWord")]
+    search_word: Option<String>,
+    offset: Option<i64>,
+    limit: Option<i64>,
+    #[serde(skip)]
+    statuses: Vec<i64>,
+}
+
+impl Input for ListInstance {
+    fn lists(&mut self, p: &Params) -> Result<(), TencentError> {
+        self.statuses = p
+            .list(&["status"])
+            .iter()
+            .map(|s| match s.trim().parse::<i64>() {
+                Ok(v @ 0..=2) => Ok(v),
+                _ => Err(TencentError::InvalidParameter("status.n".into(), format!("{s:?} is not 0, 1 or 2"))),
+            })
+            .collect::<Result<Vec<i64>, _>>()?;
+        Ok(())
+    }
+}
+
+/// ListInstance: the caller's instances in the region, filtered by id, name and `status.n`, paged.
+pub fn list_instance(ctx: &Ctx<'_>, input: ListInstance) -> Result<Reply, TencentError> {
+    let (offset, limit) = Paging { offset: input.offset, limit: input.limit }.get(10, 20)?;
+    let (id_filter, search, statuses) = (input.instance_id.as_deref(), input.search_word.as_deref(), &input.statuses);
+    let matching: Vec<Value> = ctx
+        .model
+        .instances_of(ctx.scope())
         .iter()
-        .map(|s| match s.trim().parse::<i64>() {
-            Ok(v @ 0..=2) => Ok(v),
-            _ => Err(TencentError::InvalidParameter("status.n".into(), format!("{s:?} is not 0, 1 or 2"))),
-        })
-        .collect::<Result<Vec<i64>, _>>()?;
-    let (offset, limit) = p.paging(10, 20)?;
-    let model = ctx.state.store.kafka.read();
-    let matching: Vec<Value> = model
-        .instances_of(Cloud::Tencent, ctx.account, Some(ctx.region))
+        .map(|h| h.read())
         .filter(|i| id_filter.is_none_or(|id| i.id == id))
         .filter(|i| search.is_none_or(|s| i.name.contains(s)))
-        .filter(|i| statuses.is_empty() || statuses.contains(&i.status.code()))
-        .map(|i| json!({"instanceId": i.id, "instanceName": i.name, "status": i.status.code()}))
+        .filter(|i| statuses.is_empty() || statuses.contains(&status_code(i.status)))
+        .map(|i| json!({"instanceId": i.id, "instanceName": i.name, "status": status_code(i.status)}))
         .collect();
     let total = matching.len();
     let page: Vec<Value> = matching.into_iter().skip(offset).take(limit).collect();
@@ -37,27 +59,36 @@ pub fn list_instance(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
     ok(&fields)
 }
 
-pub fn get_instance_attributes(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
-    let id = p.required("instanceId")?;
-    let model = ctx.state.store.kafka.read();
-    let i = instance(&model, ctx, id)?;
-    let zone: Value = i.zone_id.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(i.zone_id.clone()));
-    let body = json!({
-        "instanceId": i.id,
-        "instanceName": i.name,
-        "vip": i.vip,
-        "vport": i.vport,
-        "status": i.status.code(),
-        "bandwidth": i.bandwidth_mbps,
-        "diskSize": i.disk_gb,
-        // The seed's table says `vpclId`, its example `vpcId`: both are sent.
-        "vpcId": i.vpc_id,
-        "vpclId": i.vpc_id,
-        "subnetId": i.subnet_id,
-        "zoneId": zone,
-        "maxRetentionTime": i.msg_retention_minutes,
-        "createTime": i.created_at,
-    });
+/// The parameters of actions that name one instance (GetInstanceAttributes).
+#[derive(Deserialize)]
+pub struct InstanceRef {
+    #[serde(rename = "instanceId")]
+    instance_id: String,
+}
+
+impl Input for InstanceRef {}
+
+/// GetInstanceAttributes: one instance's attributes (seed section GetInstanceAttributes).
+pub fn get_instance_attributes(ctx: &Ctx<'_>, input: InstanceRef) -> Result<Reply, TencentError> {
+    let body = ctx.model.read_instance(ctx.scope(), &input.instance_id, |i| {
+        let zone: Value = i.zone_id.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(i.zone_id.clone()));
+        json!({
+            "instanceId": i.id,
+            "instanceName": i.name,
+            "vip": i.vip,
+            "vport": i.vport,
+            "status": status_code(i.status),
+            "bandwidth": i.bandwidth_mbps,
+            "diskSize": i.disk_gb,
+            // The seed's table says `vpclId`, its example `vpcId`: both are sent.
+            "vpcId": i.vpc_id,
+            "vpclId": i.vpc_id,
+            "subnetId": i.subnet_id,
+            "zoneId": zone,
+            "maxRetentionTime": i.msg_retention_minutes,
+            "createTime": i.created_at_ms.as_secs(),
+        })
+    })?;
     ok(&body)
 }
 
@@ -72,20 +103,30 @@ pub fn check_instance_name(name: &str) -> Result<(), TencentError> {
     Ok(())
 }
 
-pub fn set_instance_attributes(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
-    let id = p.required("instanceId")?;
-    let name = p.get("instanceName");
-    if let Some(n) = name {
+/// SetInstanceAttributes' parameters; an empty `instanceName` is refused, not ignored.
+#[derive(Deserialize)]
+pub struct SetInstanceAttributes {
+    #[serde(rename = "instanceId")]
+    instance_id: String,
+    #[serde(rename = "instanceName", default, deserialize_with = "present")]
+    instance_name: Option<String>,
+    #[serde(rename = "msgRetentionTime")]
+    msg_retention_time: Option<i64>,
+}
+
+impl Input for SetInstanceAttributes {}
+
+/// SetInstanceAttributes: renames an instance and/or changes its retention (minutes).
+pub fn set_instance_attributes(ctx: &Ctx<'_>, input: SetInstanceAttributes) -> Result<Reply, TencentError> {
+    if let Some(n) = &input.instance_name {
         check_instance_name(n)?;
     }
-    let retention = p.opt_int_in("msgRetentionTime", 1, MAX_RETENTION_MINUTES)?;
-    let mut model = ctx.state.store.kafka.write();
-    let i = instance_mut(&mut model, ctx, id)?;
-    if let Some(n) = name {
-        i.name = n.to_string();
-    }
-    if let Some(r) = retention {
-        i.msg_retention_minutes = r as u64;
-    }
+    let retention = check_range("msgRetentionTime", input.msg_retention_time, 1, MAX_RETENTION_MINUTES)?;
+    let update = InstanceUpdate {
+        name: input.instance_name,
+        msg_retention_minutes: retention.map(|r| r as u64),
+        ..InstanceUpdate::default()
+    };
+    ctx.model.update_instance(ctx.scope(), &input.instance_id, update)?;
     ok_empty()
 }

@@ -9,6 +9,7 @@ mod instances;
 pub mod signature;
 mod topics;
 mod whitelist;
+pub use wire::Input;
 mod wire;
 
 use axum::http::Method;
@@ -17,13 +18,15 @@ use axum::response::Response;
 pub use error::TencentError;
 use wire::Params;
 
-use crate::credentials::{signatures_match, KeyLookup};
+use crate::auth::{AuthFailure, SignedRequest};
 use crate::engine::ids::stable_suffix;
-use crate::engine::kafka::{InstanceStatus, KafkaInstance, NewTopic};
+use crate::engine::kafka::{with_model, InstanceMeta, InstanceStatus, KafkaModel, NewTopic, Scope};
 use crate::engine::Cloud;
 use crate::http::{with_meta, ApiRequest, RequestMeta};
+use crate::registry::{Access, OperationInfo};
 use crate::state::AppState;
 
+/// The service name health, faults and the request log use.
 pub const VENDOR: &str = "tencent-ckafka";
 
 /// Regions accepted in `Region` (the seed's list plus Tencent's other public regions).
@@ -54,29 +57,58 @@ pub const REGIONS: &[&str] = &[
 /// What an action handler works with: the caller's account and region, and the shared state.
 pub struct Ctx<'a> {
     pub state: &'a AppState,
+    /// The Kafka model, under the store's read lock (commands lock single instances inside it).
+    pub model: &'a KafkaModel,
     pub account: &'a str,
     pub region: &'a str,
 }
 
-type Handler = fn(&Ctx<'_>, &Params) -> Result<Reply, TencentError>;
+impl Ctx<'_> {
+    /// The instances this caller may address: its own Tencent instances in the request's region.
+    pub fn scope(&self) -> Scope<'_> {
+        Scope::owner(Cloud::Tencent, self.account).in_region(Some(self.region))
+    }
+}
 
-fn action_handler(action: &str) -> Option<Handler> {
-    Some(match action {
-        "CreateTopic" => topics::create_topic,
-        "SetTopicAttributes" => topics::set_topic_attributes,
-        "DeleteTopic" => topics::delete_topic,
-        "AddPartition" => topics::add_partition,
-        "ListTopic" => topics::list_topic,
-        "GetTopicAttributes" => topics::get_topic_attributes,
-        "SetForward" => topics::set_forward,
-        "ListInstance" => instances::list_instance,
-        "GetInstanceAttributes" => instances::get_instance_attributes,
-        "SetInstanceAttributes" => instances::set_instance_attributes,
-        "ListConsumerGroup" => groups::list_consumer_group,
-        "AddTopicIpwhitelist" => whitelist::add_topic_ipwhitelist,
-        "DeleteTopicIpwhitelist" => whitelist::delete_topic_ipwhitelist,
-        _ => return None,
-    })
+/// One declared operation: the Action, whether it reads or writes, and the handler that reads its typed
+/// input (`wire::Input`) from the parameters.
+struct Operation {
+    action: &'static str,
+    access: Access,
+    run: fn(&Ctx<'_>, &Params) -> Result<Reply, TencentError>,
+}
+
+/// An operation whose handler takes its typed input.
+macro_rules! op {
+    ($action:literal, $access:ident, $handler:path) => {
+        Operation { action: $action, access: Access::$access, run: |ctx, p| $handler(ctx, p.input()?) }
+    };
+}
+
+/// The 13 documented actions.
+static OPERATIONS: &[Operation] = &[
+    op!("CreateTopic", Write, topics::create_topic),
+    op!("SetTopicAttributes", Write, topics::set_topic_attributes),
+    op!("DeleteTopic", Write, topics::delete_topic),
+    op!("AddPartition", Write, topics::add_partition),
+    op!("ListTopic", Read, topics::list_topic),
+    op!("GetTopicAttributes", Read, topics::get_topic_attributes),
+    op!("SetForward", Write, topics::set_forward),
+    op!("ListInstance", Read, instances::list_instance),
+    op!("GetInstanceAttributes", Read, instances::get_instance_attributes),
+    op!("SetInstanceAttributes", Write, instances::set_instance_attributes),
+    op!("ListConsumerGroup", Read, groups::list_consumer_group),
+    op!("AddTopicIpwhitelist", Write, whitelist::add_topic_ipwhitelist),
+    op!("DeleteTopicIpwhitelist", Write, whitelist::delete_topic_ipwhitelist),
+];
+
+/// The declared operations, for the registry (admin API, fault injection, coverage).
+pub fn operations() -> Vec<OperationInfo> {
+    OPERATIONS.iter().map(|o| OperationInfo { name: o.action, access: o.access }).collect()
+}
+
+fn operation(action: &str) -> Option<&'static Operation> {
+    OPERATIONS.iter().find(|o| o.action == action)
 }
 
 pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
@@ -104,15 +136,16 @@ fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> Result
     meta.action = action.clone();
     let account = authenticate(state, req, &params, meta)?;
     meta.account = Some(account.clone());
-    let handler = action_handler(&action).ok_or_else(|| TencentError::UnknownAction(action.clone()))?;
+    let op = operation(&action).ok_or_else(|| TencentError::UnknownAction(action.clone()))?;
     let region = params.required("Region")?;
     if !REGIONS.contains(&region) {
         return Err(TencentError::InvalidParameter("Region".into(), format!("unknown region {region:?}")));
     }
-    handler(&Ctx { state, account: &account, region }, &params)
+    // The model changes under its own per-instance locks; `with_model` tells persistence when it did.
+    with_model(&state.store.kafka, |model| (op.run)(&Ctx { state, model, account: &account, region }, &params))
 }
 
-/// Checks the common parameters, the key, the signature and the replay window; returns the account.
+/// Checks the common parameters, then runs the shared authentication sequence; returns the account.
 fn authenticate(
     state: &AppState,
     req: &ApiRequest,
@@ -126,32 +159,31 @@ fn authenticate(
     if nonce == 0 {
         return Err(TencentError::InvalidParameter("Nonce".into(), "must be a positive integer".into()));
     }
-    let credentials = state.credentials.read();
-    let key = match credentials.lookup(secret_id) {
-        KeyLookup::Known(key) => key,
-        KeyLookup::Unverified { account } => return Ok(account.to_string()),
-        KeyLookup::Unknown => return Err(TencentError::SecretIdNotFound),
+    let nonce_text = nonce.to_string();
+    let signed = SignedRequest {
+        scope: "tencent",
+        key_id: secret_id,
+        signature,
+        timestamp: Some(timestamp),
+        nonce: Some(&nonce_text),
+        window: state.nonces.window(),
     };
-    if !credentials.verifies_signatures() {
-        return Ok(key.account.clone());
-    }
-    let sts = signature::string_to_sign(req.method.as_str(), req.host(), params.all());
-    let expected = signature::sign(key.secret.expose(), params.get("SignatureMethod"), &sts);
-    if !signatures_match(expected.as_bytes(), signature.as_bytes()) {
-        meta.string_to_sign = Some(sts);
-        return Err(TencentError::SignatureMismatch);
-    }
-    if !state.nonces.timestamp_is_fresh(timestamp) {
-        return Err(TencentError::Replay(format!(
-            "Timestamp {timestamp} is more than {} seconds from the server's time {}",
-            state.nonces.window().as_secs(),
+    let outcome = crate::auth::authenticate(state, &signed, |secret| {
+        let sts = signature::string_to_sign(req.method.as_str(), req.host(), params.all());
+        (signature::sign(secret, params.get("SignatureMethod"), &sts), sts)
+    });
+    outcome.map_err(|failure| match failure {
+        AuthFailure::UnknownKey => TencentError::SecretIdNotFound,
+        AuthFailure::SignatureMismatch { string_to_sign } => {
+            meta.string_to_sign = Some(string_to_sign);
+            TencentError::SignatureMismatch
+        }
+        AuthFailure::Stale { window_secs } => TencentError::Replay(format!(
+            "Timestamp {timestamp} is more than {window_secs} seconds from the server's time {}",
             chrono::Utc::now().timestamp()
-        )));
-    }
-    if !state.nonces.check_and_insert("tencent", secret_id, &nonce.to_string()) {
-        return Err(TencentError::Replay(format!("Nonce {nonce} was already used")));
-    }
-    Ok(key.account.clone())
+        )),
+        AuthFailure::Replayed => TencentError::Replay(format!("Nonce {nonce} was already used")),
+    })
 }
 
 /// The Action a request names, without authenticating it (for fault injection and logs).
@@ -182,7 +214,7 @@ pub fn default_instance_id(account: &str, region: &str) -> String {
 }
 
 /// A running instance with CKafka's standard-edition attributes.
-pub fn new_instance(account: &str, region: &str, id: &str) -> Result<KafkaInstance, String> {
+pub fn new_instance(account: &str, region: &str, id: &str) -> Result<InstanceMeta, String> {
     if !REGIONS.contains(&region) {
         return Err(format!("unknown Tencent region {region:?}"));
     }
@@ -191,29 +223,25 @@ pub fn new_instance(account: &str, region: &str, id: &str) -> Result<KafkaInstan
     if !valid_id {
         return Err(format!("Tencent instance ids look like ckafka-xxxxxxxx, not {id:?}"));
     }
-    Ok(KafkaInstance {
-        id: id.to_string(),
-        cloud: Cloud::Tencent,
-        account: account.to_string(),
-        region: region.to_string(),
-        name: "localyun-default".into(),
-        status: InstanceStatus::Running,
-        created_at: chrono::Utc::now().timestamp(),
-        brokers: 3,
-        bandwidth_mbps: 40,
-        disk_gb: 500,
-        vip: "127.0.0.1".into(),
-        vport: 9092,
-        vpc_id: String::new(),
-        subnet_id: String::new(),
-        zone_id: "100003".into(),
-        msg_retention_minutes: 4320,
-        max_topics: 50_000,
-        max_partitions: 500_000,
-        extra: Default::default(),
-        topics: Default::default(),
-        groups: Default::default(),
-    })
+    let mut meta = InstanceMeta::new(id, Cloud::Tencent, account, region);
+    meta.name = "localyun-default".into();
+    meta.brokers = 3;
+    meta.bandwidth_mbps = 40;
+    meta.disk_gb = 500;
+    meta.zone_id = "100003".into();
+    meta.msg_retention_minutes = 4320;
+    meta.max_topics = 50_000;
+    meta.max_partitions = 500_000;
+    Ok(meta)
+}
+
+/// CKafka's instance status numbers (seed ListInstance: 0 creating, 1 running, 2 deleting).
+pub fn status_code(status: InstanceStatus) -> i64 {
+    match status {
+        InstanceStatus::Creating => 0,
+        InstanceStatus::Running => 1,
+        InstanceStatus::Deleting => 2,
+    }
 }
 
 /// A fixture topic, built by CreateTopic's own rules (the error is the API's message).
@@ -228,11 +256,13 @@ pub fn check_fixture_instance_name(name: &str) -> Result<(), String> {
 
 /// One default running instance per account and region.
 pub fn provision_defaults(state: &AppState, account: &str) {
-    state.store.kafka.write().provision_defaults(
-        REGIONS,
-        |region| default_instance_id(account, region),
-        |region, id| new_instance(account, region, id),
-    );
+    with_model(&state.store.kafka, |model| {
+        model.provision_defaults(
+            REGIONS,
+            |region| default_instance_id(account, region),
+            |region, id| new_instance(account, region, id),
+        )
+    });
 }
 
 /// A serialised JSON answer body.

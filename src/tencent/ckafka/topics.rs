@@ -1,46 +1,52 @@
 //! Topic actions: CreateTopic, SetTopicAttributes, DeleteTopic, AddPartition, ListTopic,
 //! GetTopicAttributes, SetForward.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::error::TencentError;
-use super::wire::{check_ips, check_name, Params, MAX_WHITELIST_IPS};
+use super::wire::{check_flag, check_ips, check_name, check_range, Input, Paging, Params, MAX_WHITELIST_IPS};
 use super::{ok, ok_empty, Ctx, Reply};
-use crate::engine::kafka::{topic_id, Forward, KafkaInstance, KafkaModel, NewTopic, Whitelist};
-use crate::engine::Cloud;
+use crate::engine::kafka::{Forward, NewTopic, Topic, TopicUpdate, Whitelist};
+use crate::tencent::params_de::present;
 
-/// The caller's instance in the request's region (another account's or region's is "not found").
-pub(super) fn instance<'m>(model: &'m KafkaModel, ctx: &Ctx<'_>, id: &str) -> Result<&'m KafkaInstance, TencentError> {
-    let i = model.instance(Cloud::Tencent, ctx.account, id)?;
-    if i.region != ctx.region {
-        return Err(crate::engine::kafka::KafkaError::InstanceNotFound(id.to_string()).into());
-    }
-    Ok(i)
+/// A Tencent topic id, `topic-` and 8 random characters.
+fn topic_id() -> String {
+    format!("topic-{}", crate::engine::ids::random_suffix(8))
 }
 
-pub(super) fn instance_mut<'m>(
-    model: &'m mut KafkaModel,
-    ctx: &Ctx<'_>,
-    id: &str,
-) -> Result<&'m mut KafkaInstance, TencentError> {
-    let i = model.instance_mut(Cloud::Tencent, ctx.account, id)?;
-    if i.region != ctx.region {
-        return Err(crate::engine::kafka::KafkaError::InstanceNotFound(id.to_string()).into());
-    }
-    Ok(i)
+/// CreateTopic's parameters (seed: instanceId, topicName, partitionNum, replicaNum required; note,
+/// enableWhiteList, ipWhiteList.n optional).
+#[derive(Deserialize)]
+pub struct CreateTopic {
+    #[serde(rename = "instanceId")]
+    instance_id: String,
+    #[serde(rename = "topicName")]
+    topic_name: String,
+    #[serde(rename = "partitionNum")]
+    partition_num: i64,
+    #[serde(rename = "replicaNum")]
+    replica_num: i64,
+    note: Option<String>,
+    #[serde(rename = "enableWhiteList")]
+    enable_white_list: Option<i64>,
+    #[serde(skip)]
+    ip_white_list: Vec<String>,
 }
 
-pub fn create_topic(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
-    let instance_id = p.required("instanceId")?;
-    let name = p.required("topicName")?;
-    let partitions: i64 = p.required_int("partitionNum")?;
-    let replicas: i64 = p.required_int("replicaNum")?;
-    let note = p.get("note").unwrap_or("");
-    let enable_whitelist = p.opt_flag("enableWhiteList")?.unwrap_or(false);
-    let ips = p.list(&["ipWhiteList"]);
+impl Input for CreateTopic {
+    fn lists(&mut self, p: &Params) -> Result<(), TencentError> {
+        self.ip_white_list = p.list(&["ipWhiteList"]);
+        Ok(())
+    }
+}
+
+/// CreateTopic: answers the new `topicId`.
+pub fn create_topic(ctx: &Ctx<'_>, input: CreateTopic) -> Result<Reply, TencentError> {
+    let enable_whitelist = check_flag("enableWhiteList", input.enable_white_list)?.unwrap_or(false);
+    let ips = input.ip_white_list;
     if enable_whitelist && ips.is_empty() {
-        return Err(TencentError::MissingParameter("ipWhiteList.n"));
+        return Err(TencentError::MissingParameter("ipWhiteList.n".into()));
     }
     check_ips("ipWhiteList.n", &ips)?;
     if ips.len() > MAX_WHITELIST_IPS {
@@ -49,12 +55,11 @@ pub fn create_topic(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
             format!("at most {MAX_WHITELIST_IPS} addresses"),
         ));
     }
-    let mut spec = new_topic(name, partitions, replicas, note)?;
+    let note = input.note.unwrap_or_default();
+    let mut spec = new_topic(&input.topic_name, input.partition_num, input.replica_num, &note)?;
     spec.whitelist = Whitelist { enabled: enable_whitelist, ips: dedup(ips) };
-    let mut model = ctx.state.store.kafka.write();
-    let instance = instance_mut(&mut model, ctx, instance_id)?;
-    let topic = instance.create_topic(spec)?;
-    ok(&json!({"topicId": topic.id}))
+    let id = ctx.model.create_topic(ctx.scope(), &input.instance_id, spec)?;
+    ok(&json!({"topicId": id}))
 }
 
 /// CreateTopic's rules for a topic's name, partition count, replica count and note, as a model spec.
@@ -74,7 +79,7 @@ pub fn new_topic(name: &str, partitions: i64, replicas: i64, note: &str) -> Resu
         check_name("note", note)?;
     }
     Ok(NewTopic {
-        id: topic_id(Cloud::Tencent, name),
+        id: topic_id(),
         name: name.to_string(),
         remark: note.to_string(),
         partitions,
@@ -94,74 +99,90 @@ fn dedup(ips: Vec<String>) -> Vec<String> {
     out
 }
 
-pub fn set_topic_attributes(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
-    let instance_id = p.required("instanceId")?;
-    let name = p.required("topicName")?;
-    let note = p.get("note");
-    if let Some(n) = note.filter(|n| !n.is_empty()) {
+/// SetTopicAttributes' parameters. An empty `note` clears the note.
+#[derive(Deserialize)]
+pub struct SetTopicAttributes {
+    #[serde(rename = "instanceId")]
+    instance_id: String,
+    #[serde(rename = "topicName")]
+    topic_name: String,
+    #[serde(default, deserialize_with = "present")]
+    note: Option<String>,
+    #[serde(rename = "enableWhiteList")]
+    enable_white_list: Option<i64>,
+    #[serde(rename = "minInsyncReplicas")]
+    min_insync_replicas: Option<i64>,
+    #[serde(rename = "uncleanLeaderElectionEnable")]
+    unclean_leader_election_enable: Option<i64>,
+    #[serde(rename = "retentionMs")]
+    retention_ms: Option<i64>,
+    #[serde(rename = "segmentMs")]
+    segment_ms: Option<i64>,
+}
+
+impl Input for SetTopicAttributes {}
+
+/// SetTopicAttributes: note, whitelist switch and Kafka settings; nothing changes when one is refused.
+pub fn set_topic_attributes(ctx: &Ctx<'_>, input: SetTopicAttributes) -> Result<Reply, TencentError> {
+    if let Some(n) = input.note.as_deref().filter(|n| !n.is_empty()) {
         check_name("note", n)?;
     }
-    let enable_whitelist = p.opt_flag("enableWhiteList")?;
-    let min_isr = p.opt_int_in("minInsyncReplicas", 1, 3)?;
-    let unclean = p.opt_flag("uncleanLeaderElectionEnable")?;
-    let retention = p.opt_int_in("retentionMs", 60_000, i64::MAX)?;
-    let segment = p.opt_int_in("segmentMs", 86_400_000, i64::MAX)?;
-    let mut model = ctx.state.store.kafka.write();
-    let topic = instance_mut(&mut model, ctx, instance_id)?.topic_mut(name)?;
-    if let Some(m) = min_isr {
-        if m as u32 > topic.replica_num {
-            return Err(TencentError::InvalidParameter(
-                "minInsyncReplicas".into(),
-                format!("cannot exceed the topic's {} replicas", topic.replica_num),
-            ));
-        }
-    }
-    if let Some(n) = note {
-        topic.remark = n.to_string();
-    }
-    if let Some(e) = enable_whitelist {
-        topic.whitelist.enabled = e;
-    }
-    if let Some(m) = min_isr {
-        topic.config.min_insync_replicas = m as u32;
-    }
-    if let Some(u) = unclean {
-        topic.config.unclean_leader_election = u;
-    }
-    if let Some(r) = retention {
-        topic.config.retention_ms = Some(r);
-    }
-    if let Some(s) = segment {
-        topic.config.segment_ms = Some(s);
-    }
+    let update = TopicUpdate {
+        remark: input.note,
+        whitelist_enabled: check_flag("enableWhiteList", input.enable_white_list)?,
+        min_insync_replicas: check_range("minInsyncReplicas", input.min_insync_replicas, 1, 3)?.map(|m| m as u32),
+        unclean_leader_election: check_flag("uncleanLeaderElectionEnable", input.unclean_leader_election_enable)?,
+        retention_ms: check_range("retentionMs", input.retention_ms, 60_000, i64::MAX)?,
+        segment_ms: check_range("segmentMs", input.segment_ms, 86_400_000, i64::MAX)?,
+    };
+    ctx.model.update_topic(ctx.scope(), &input.instance_id, &input.topic_name, update)?;
     ok_empty()
 }
 
-pub fn delete_topic(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
-    let instance_id = p.required("instanceId")?;
-    let name = p.required("topicName")?;
-    let mut model = ctx.state.store.kafka.write();
-    instance_mut(&mut model, ctx, instance_id)?.delete_topic(name)?;
+/// The parameters of the actions that name one topic (DeleteTopic).
+#[derive(Deserialize)]
+pub struct TopicRef {
+    #[serde(rename = "instanceId")]
+    instance_id: String,
+    #[serde(rename = "topicName")]
+    topic_name: String,
+}
+
+impl Input for TopicRef {}
+
+/// DeleteTopic, with every group's committed offsets on it.
+pub fn delete_topic(ctx: &Ctx<'_>, input: TopicRef) -> Result<Reply, TencentError> {
+    ctx.model.delete_topic(ctx.scope(), &input.instance_id, &input.topic_name)?;
     ok_empty()
 }
 
-pub fn add_partition(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
-    let instance_id = p.required("instanceId")?;
-    let name = p.required("topicName")?;
-    let total: i64 = p.required_int("partitionNum")?;
-    let total = u32::try_from(total).map_err(|_| {
+/// AddPartition's parameters: `partitionNum` is the new total.
+#[derive(Deserialize)]
+pub struct AddPartition {
+    #[serde(rename = "instanceId")]
+    instance_id: String,
+    #[serde(rename = "topicName")]
+    topic_name: String,
+    #[serde(rename = "partitionNum")]
+    partition_num: i64,
+}
+
+impl Input for AddPartition {}
+
+/// AddPartition: grows the topic to `partitionNum` partitions (a total, which must be larger).
+pub fn add_partition(ctx: &Ctx<'_>, input: AddPartition) -> Result<Reply, TencentError> {
+    let total = u32::try_from(input.partition_num).map_err(|_| {
         TencentError::InvalidParameter("partitionNum".into(), "must be a positive partition count".into())
     })?;
-    let mut model = ctx.state.store.kafka.write();
-    let instance = instance_mut(&mut model, ctx, instance_id)?;
-    let current = instance.topic(name)?.partitions.len() as u32;
+    let (scope, id, name) = (ctx.scope(), input.instance_id.as_str(), input.topic_name.as_str());
+    let current = ctx.model.topic_partition_count(scope, id, name)?;
     if total <= current {
         return Err(TencentError::InvalidParameter(
             "partitionNum".into(),
             format!("partitions only grow: the topic has {current}, partitionNum must be greater"),
         ));
     }
-    instance.grow_partitions(name, total)?;
+    ctx.model.grow_partitions(scope, id, name, total)?;
     ok_empty()
 }
 
@@ -175,7 +196,7 @@ struct TopicItem<'a> {
 }
 
 impl<'a> TopicItem<'a> {
-    fn of(t: &'a crate::engine::kafka::Topic) -> Self {
+    fn of(t: &'a Topic) -> Self {
         TopicItem { topic_id: &t.id, topic_name: &t.name, note: &t.remark }
     }
 }
@@ -188,39 +209,76 @@ struct TopicPage<'a> {
     topic_list: Vec<TopicItem<'a>>,
 }
 
-pub fn list_topic(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
-    let instance_id = p.required("instanceId")?;
-    let search = p.get("searchWord").filter(|s| !s.is_empty());
-    let (offset, limit) = p.paging(10, 20)?;
-    let model = ctx.state.store.kafka.read();
-    let instance = instance(&model, ctx, instance_id)?;
-    let page = match search {
-        // Without a filter the count is known and the page is a skip over the ordered map.
-        None => TopicPage {
-            total_count: instance.topics.len(),
-            topic_list: instance.topics.values().skip(offset).take(limit).map(TopicItem::of).collect(),
-        },
-        Some(word) => {
-            let mut page = TopicPage { total_count: 0, topic_list: Vec::with_capacity(limit) };
-            for t in instance.topics.values().filter(|t| t.name.contains(word)) {
-                if page.total_count >= offset && page.topic_list.len() < limit {
-                    page.topic_list.push(TopicItem::of(t));
-                }
-                page.total_count += 1;
-            }
-            page
-        }
-    };
-    // Serialised while the read lock is held: the page borrows from the model, nothing is cloned.
-    ok(&page)
+/// ListTopic's parameters.
+#[derive(Deserialize)]
+pub struct ListTopic {
+    #[serde(rename = "instanceId")]
+    instance_id: String,
+    #[serde(rename = "searchWord")]
+    search_word: Option<String>,
+    offset: Option<i64>,
+    limit: Option<i64>,
 }
 
-pub fn get_topic_attributes(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
-    let instance_id = p.required("instanceId")?;
-    // The seed marks topicName optional, but the answer describes one topic: it is needed.
-    let name = p.required("topicName")?;
-    let model = ctx.state.store.kafka.read();
-    let t = instance(&model, ctx, instance_id)?.topic(name)?;
+impl Input for ListTopic {}
+
+/// ListTopic: topics in creation order, filtered by `searchWord`, paged.
+pub fn list_topic(ctx: &Ctx<'_>, input: ListTopic) -> Result<Reply, TencentError> {
+    let (offset, limit) = Paging { offset: input.offset, limit: input.limit }.get(10, 20)?;
+    let search = input.search_word.as_deref();
+    ctx.model.read_instance(ctx.scope(), &input.instance_id, |instance| {
+        let topics = instance.topics();
+        let page = match search {
+            // Without a filter the count is known and the page is a skip over the ordered map.
+            None => TopicPage {
+                total_count: topics.len(),
+                topic_list: topics.values().skip(offset).take(limit).map(TopicItem::of).collect(),
+            },
+            Some(word) => {
+                let mut page = TopicPage { total_count: 0, topic_list: Vec::with_capacity(limit) };
+                for t in topics.values().filter(|t| t.name.contains(word)) {
+                    if page.total_count >= offset && page.topic_list.len() < limit {
+                        page.topic_list.push(TopicItem::of(t));
+                    }
+                    page.total_count += 1;
+                }
+                page
+            }
+        };
+        // Serialised while the instance's read lock is held: the page borrows from it, nothing is cloned.
+        ok(&page)
+    })?
+}
+
+/// GetTopicAttributes' parameters: the seed marks `topicName` optional (its example omits it).
+#[derive(Deserialize)]
+pub struct GetTopicAttributes {
+    #[serde(rename = "instanceId")]
+    instance_id: String,
+    #[serde(rename = "topicName")]
+    topic_name: Option<String>,
+}
+
+impl Input for GetTopicAttributes {}
+
+/// Without `topicName` (the seed's example) the answer describes the instance's first topic, in creation
+/// order; an instance without topics answers "topic not found".
+pub fn get_topic_attributes(ctx: &Ctx<'_>, input: GetTopicAttributes) -> Result<Reply, TencentError> {
+    ctx.model.read_instance(ctx.scope(), &input.instance_id, |instance| {
+        let t = match &input.topic_name {
+            Some(name) => instance.topic(name)?,
+            None => instance.topics().values().next().ok_or_else(|| {
+                TencentError::NotFound(
+                    super::error::module::TOPIC_NOT_FOUND,
+                    format!("instance {} has no topic", input.instance_id),
+                )
+            })?,
+        };
+        ok(&topic_attributes(t))
+    })?
+}
+
+fn topic_attributes(t: &Topic) -> Value {
     let partitions: Vec<Value> = (0..t.partitions.len())
         // Every replica of a local partition is in sync and its leader healthy (leaderStatus 0).
         .map(|i| json!({"partition": i, "leaderStatus": 0, "isrNum": t.replica_num, "replicaNum": t.replica_num}))
@@ -238,35 +296,47 @@ pub fn get_topic_attributes(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentE
     let forward = t.forward.as_ref().map(
         |f| json!({"cosBucket": f.cos_bucket, "interval": f.interval_secs, "status": if f.active { 0 } else { 1 }}),
     );
-    ok(&json!({
+    json!({
         "topicId": t.id,
         "partitionNum": t.partitions.len(),
         "note": t.remark,
         "enableWhiteList": u8::from(t.whitelist.enabled),
         "ipWhiteList": t.whitelist.ips,
-        "createTime": t.created_at_ms / 1000,
+        "createTime": t.created_at_ms.as_secs(),
         "partitions": partitions,
         "config": config,
         "forward": forward,
-    }))
+    })
 }
 
-pub fn set_forward(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, TencentError> {
-    let instance_id = p.required("instanceId")?;
-    let name = p.required("topicName")?;
-    let status = p.opt_int_in("status", 0, 1)?.ok_or(TencentError::MissingParameter("status"))?;
-    let interval = p.opt_int_in("interval", 300, 3600)?.unwrap_or(300) as u32;
-    let bucket = p.get("cosBucket").filter(|b| !b.is_empty());
-    if status == 0 && bucket.is_none() {
-        return Err(TencentError::MissingParameter("cosBucket"));
+/// SetForward's parameters (`cosBucket` required when `status` is 0).
+#[derive(Deserialize)]
+pub struct SetForward {
+    #[serde(rename = "instanceId")]
+    instance_id: String,
+    #[serde(rename = "topicName")]
+    topic_name: String,
+    status: Option<i64>,
+    interval: Option<i64>,
+    #[serde(rename = "cosBucket")]
+    cos_bucket: Option<String>,
+}
+
+impl Input for SetForward {}
+
+/// SetForward: `status` 0 starts forwarding to `cosBucket`, 1 stops it.
+pub fn set_forward(ctx: &Ctx<'_>, input: SetForward) -> Result<Reply, TencentError> {
+    let status =
+        check_range("status", input.status, 0, 1)?.ok_or_else(|| TencentError::MissingParameter("status".into()))?;
+    let interval = check_range("interval", input.interval, 300, 3600)?.unwrap_or(300) as u32;
+    if status == 0 && input.cos_bucket.is_none() {
+        return Err(TencentError::MissingParameter("cosBucket".into()));
     }
-    let mut model = ctx.state.store.kafka.write();
-    let topic = instance_mut(&mut model, ctx, instance_id)?.topic_mut(name)?;
-    if status == 0 {
-        topic.forward =
-            Some(Forward { cos_bucket: bucket.unwrap_or_default().to_string(), interval_secs: interval, active: true });
-    } else if let Some(f) = topic.forward.as_mut() {
-        f.active = false;
-    }
+    let forward = (status == 0).then(|| Forward {
+        cos_bucket: input.cos_bucket.unwrap_or_default(),
+        interval_secs: interval,
+        active: true,
+    });
+    ctx.model.set_forward(ctx.scope(), &input.instance_id, &input.topic_name, forward)?;
     ok_empty()
 }

@@ -7,9 +7,11 @@ use std::str::FromStr;
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::error::TencentError;
+use crate::tencent::params_de::{from_params, Wording};
 
 /// A request's parameters by their original key.
 pub struct Params {
@@ -19,10 +21,36 @@ pub struct Params {
     repeated: Option<String>,
 }
 
+/// How CKafka words type errors in its messages.
+pub const WORDING: Wording = Wording {
+    not_integer: |v| format!("{v:?} is not a valid integer"),
+    not_boolean: |v| format!("{v:?} is not 0 or 1"),
+};
+
+/// A declared operation's typed input: scalar parameters through serde (`#[serde(rename = "<wire name>")]`),
+/// array parameters (`name.n`) added by `lists`.
+pub trait Input: DeserializeOwned {
+    /// Reads the array parameters the input has (none by default).
+    fn lists(&mut self, _p: &Params) -> Result<(), TencentError> {
+        Ok(())
+    }
+}
+
 impl Params {
+    /// The parameters by key, with the seed's rule applied once for everything that reads them (the
+    /// signature and the actions alike): a `_` in a key becomes a `.` (`ipWhiteList_0` is `ipWhiteList.0`).
     pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
-        let (map, repeated) = crate::http::unique_params(pairs);
+        let normalised =
+            pairs.into_iter().map(|(k, v)| if k.contains('_') { (k.replace('_', "."), v) } else { (k, v) });
+        let (map, repeated) = crate::http::unique_params(normalised);
         Params { map, repeated }
+    }
+
+    /// The typed input of an operation.
+    pub fn input<I: Input>(&self) -> Result<I, TencentError> {
+        let mut input: I = from_params(self.map.iter().map(|(k, v)| (k.as_str(), v.as_str())), WORDING)?;
+        input.lists(self)?;
+        Ok(input)
     }
 
     /// 4000 when a parameter was given more than once.
@@ -45,7 +73,7 @@ impl Params {
     pub fn required(&self, name: &'static str) -> Result<&str, TencentError> {
         match self.get(name) {
             Some(v) if !v.is_empty() => Ok(v),
-            _ => Err(TencentError::MissingParameter(name)),
+            _ => Err(TencentError::MissingParameter(name.into())),
         }
     }
 
@@ -62,23 +90,7 @@ impl Params {
     }
 
     pub fn required_int<T: FromStr>(&self, name: &'static str) -> Result<T, TencentError> {
-        self.opt_int(name)?.ok_or(TencentError::MissingParameter(name))
-    }
-
-    /// An optional integer that must lie in `min..=max`.
-    pub fn opt_int_in(&self, name: &'static str, min: i64, max: i64) -> Result<Option<i64>, TencentError> {
-        let v = self.opt_int::<i64>(name)?;
-        if let Some(v) = v {
-            if v < min || v > max {
-                return Err(TencentError::InvalidParameter(name.into(), format!("{v} is outside {min}..={max}")));
-            }
-        }
-        Ok(v)
-    }
-
-    /// A 0/1 switch.
-    pub fn opt_flag(&self, name: &'static str) -> Result<Option<bool>, TencentError> {
-        Ok(self.opt_int_in(name, 0, 1)?.map(|v| v == 1))
+        self.opt_int(name)?.ok_or_else(|| TencentError::MissingParameter(name.into()))
     }
 
     /// The values of an array parameter `name.0`, `name.1`, ... in index order. Any of `prefixes` may
@@ -96,11 +108,35 @@ impl Params {
         items.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         items.into_iter().map(|(_, _, v)| v.clone()).collect()
     }
+}
 
-    /// Paging: offset (default 0) and limit (default `default`, at most `max`).
-    pub fn paging(&self, default: usize, max: usize) -> Result<(usize, usize), TencentError> {
-        let offset = self.opt_int_in("offset", 0, i64::from(u32::MAX))?.unwrap_or(0) as usize;
-        let limit = self.opt_int_in("limit", 1, max as i64)?.map_or(default, |v| v as usize);
+/// `name` must lie in `min..=max` when given.
+pub fn check_range(name: &str, value: Option<i64>, min: i64, max: i64) -> Result<Option<i64>, TencentError> {
+    if let Some(v) = value {
+        if v < min || v > max {
+            return Err(TencentError::InvalidParameter(name.into(), format!("{v} is outside {min}..={max}")));
+        }
+    }
+    Ok(value)
+}
+
+/// A 0/1 switch.
+pub fn check_flag(name: &str, value: Option<i64>) -> Result<Option<bool>, TencentError> {
+    Ok(check_range(name, value, 0, 1)?.map(|v| v == 1))
+}
+
+/// The paging parameters of the list actions (`offset`, `limit`).
+#[derive(serde::Deserialize, Debug, Default)]
+pub struct Paging {
+    pub offset: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+impl Paging {
+    /// Offset (default 0) and limit (default `default`, at most `max`).
+    pub fn get(&self, default: usize, max: usize) -> Result<(usize, usize), TencentError> {
+        let offset = check_range("offset", self.offset, 0, i64::from(u32::MAX))?.unwrap_or(0) as usize;
+        let limit = check_range("limit", self.limit, 1, max as i64)?.map_or(default, |v| v as usize);
         Ok((offset, limit))
     }
 }
@@ -165,6 +201,22 @@ mod tests {
         Params::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
     }
 
+    impl Input for Paging {}
+
+    impl Params {
+        fn input_raw<I: Input>(&self) -> I {
+            self.input().unwrap()
+        }
+    }
+
+    #[test]
+    fn underscores_in_keys_become_dots_once() {
+        let p = params(&[("status_0", "2"), ("ipWhiteList_1", "b"), ("ipWhiteList.0", "a")]);
+        assert_eq!(p.get("status.0"), Some("2"));
+        assert_eq!(p.list(&["ipWhiteList"]), vec!["a", "b"]);
+        assert!(params(&[("ip_0", "a"), ("ip.0", "b")]).check_no_repeats().is_err());
+    }
+
     #[test]
     fn arrays_come_in_index_order() {
         let p = params(&[("ip.10", "c"), ("ip.2", "b"), ("Ip.0", "a"), ("ipx", "no"), ("ip.n", "d")]);
@@ -199,7 +251,8 @@ mod tests {
             p.required_int::<u32>("partitionNum").unwrap_err(),
             TencentError::InvalidParameter("partitionNum".into(), "\"x\" is not a valid integer".into())
         );
-        assert!(p.paging(10, 20).is_err());
-        assert_eq!(p.required("topicName").unwrap_err(), TencentError::MissingParameter("topicName"));
+        let paging: Paging = p.input_raw();
+        assert!(paging.get(10, 20).is_err());
+        assert_eq!(p.required("topicName").unwrap_err(), TencentError::MissingParameter("topicName".into()));
     }
 }
