@@ -7,7 +7,7 @@ mod rocketmq_support;
 use rocketmq_support::*;
 use serde_json::Value;
 
-use localyun::engine::rocketmq::{MessageType, NewInstance, NewMessage};
+use localyun::engine::rocketmq::{Group, MessageType, NewInstance, NewMessage, Tunnel};
 
 #[tokio::test]
 async fn the_seed_curl_example_works_with_double_slash_and_without_instance_id() {
@@ -228,7 +228,7 @@ async fn instances_lifecycle_and_validation() {
 async fn at_most_500_instances_per_region() {
     let api = Api::start().await;
     {
-        let mut model = api.srv.state.store.rocketmq.write();
+        let model = api.srv.state.store.rocketmq.write();
         for n in 1..500 {
             model
                 .create_instance(NewInstance {
@@ -272,7 +272,7 @@ async fn tunnel_switch_returns_the_name_server_and_refuses_busy_brokers_without_
     let (_, body) = api.get("vpcTunnel/tunnelSwitch", &[("instanceId", &id), ("tunnelType", "anyTunnel")]).await;
     assert_ok(&body);
     assert_eq!(body["data"], "127.0.0.1:9876");
-    assert_eq!(api.srv.state.store.rocketmq.read().instances[&id].tunnel_type, "anyTunnel");
+    assert_eq!(api.srv.state.store.rocketmq.read().instance_by_id(&id).unwrap().read().tunnel(), Tunnel::Any);
     assert_err(
         &api.get("vpcTunnel/tunnelSwitch", &[("instanceId", &id), ("tunnelType", "someTunnel")]).await,
         "BIZ_FIELD_CHECK_INVALID",
@@ -285,7 +285,7 @@ async fn tunnel_switch_returns_the_name_server_and_refuses_busy_brokers_without_
     // 700 messages in the last minute: InTps > 10.
     api.create_topic(&id, "T_busy", "0").await;
     {
-        let mut model = api.srv.state.store.rocketmq.write();
+        let model = api.srv.state.store.rocketmq.write();
         for _ in 0..700 {
             model.send(&id, "T_busy", NewMessage::new("a", "", "x")).unwrap();
         }
@@ -295,7 +295,7 @@ async fn tunnel_switch_returns_the_name_server_and_refuses_busy_brokers_without_
     let mut forced = switch.to_vec();
     forced.push(("force", "true"));
     assert_ok(&api.get("vpcTunnel/tunnelSwitch", &forced).await.1);
-    assert_eq!(api.srv.state.store.rocketmq.read().instances[&id].vswitch_id, "vsw-1");
+    assert_eq!(api.srv.state.store.rocketmq.read().instance_by_id(&id).unwrap().read().vswitch_id(), "vsw-1");
 }
 
 #[tokio::test]
@@ -385,7 +385,7 @@ async fn topics_lifecycle_and_validation() {
     api.create_group(&ns, "GID_sub").await;
     api.srv.state.store.rocketmq.write().subscribe(&ns, "GID_sub", "T_page0", "*").unwrap();
     assert_ok(&api.get("topic/delete", &[("instanceId", &ns), ("topic", "T_page0")]).await.1);
-    assert!(api.srv.state.store.rocketmq.read().instances[&ns].groups["GID_sub"].subscriptions.is_empty());
+    assert!(group_of(&api, &ns, "GID_sub", |g| g.subscriptions().is_empty()));
     assert_err(&api.get("topic/get", &[("instanceId", &ns), ("topic", "T_page0")]).await, "BIZ_TOPIC_NOT_FOUND");
 }
 
@@ -420,7 +420,7 @@ async fn topic_sub_detail_lists_online_groups_only() {
     api.create_group(&id, "GID_online").await;
     api.create_group(&id, "GID_offline").await;
     {
-        let mut model = api.srv.state.store.rocketmq.write();
+        let model = api.srv.state.store.rocketmq.write();
         let client = localyun::engine::rocketmq::ConsumerClient::new("c1", "10.0.0.5", &[("T_sd", "a || b")]);
         model.connect_consumer(&id, "GID_online", client).unwrap();
         model.subscribe(&id, "GID_offline", "T_sd", "*").unwrap();
@@ -455,7 +455,7 @@ async fn groups_lifecycle_validation_and_ownership_codes() {
     api.create_group(&id, "GID_producer").await;
     api.create_topic(&id, "T_g", "0").await;
     {
-        let mut model = api.srv.state.store.rocketmq.write();
+        let model = api.srv.state.store.rocketmq.write();
         let msg = NewMessage { producer_group: Some("GID_producer".into()), ..NewMessage::new("a", "", "x") };
         model.send(&id, "T_g", msg).unwrap();
     }
@@ -482,7 +482,7 @@ async fn groups_lifecycle_validation_and_ownership_codes() {
 
     // consumerUpdate switches consumption in the model.
     assert_ok(&api.get("group/consumerUpdate", &[("groupid", "GID_orders"), ("readEnable", "false")]).await.1);
-    assert!(!api.srv.state.store.rocketmq.read().instances[&id].groups["GID_orders"].read_enable);
+    assert!(!group_of(&api, &id, "GID_orders", |g| g.read_enable()));
     assert_err(
         &api.get("group/consumerUpdate", &[("groupId", "GID_orders"), ("readEnable", "no")]).await,
         "BIZ_FIELD_CHECK_INVALID",
@@ -643,10 +643,18 @@ async fn accounts_reset_and_model_round_trips() {
     api.create_topic(&api.default_instance(), "T_reset", "0").await;
     let snapshot = serde_json::to_string(&*api.srv.state.store.rocketmq.read()).unwrap();
     let restored: localyun::engine::rocketmq::RocketMqModel = serde_json::from_str(&snapshot).unwrap();
-    assert!(restored.instances[&api.default_instance()].topics.contains_key("T_reset"));
-    let mut model = api.srv.state.store.rocketmq.write();
+    assert!(restored.instance_by_id(&api.default_instance()).unwrap().read().has_topic("T_reset"));
+    let model = api.srv.state.store.rocketmq.write();
     model.remove_account(common::ACCOUNT);
-    assert_eq!(model.instances_of(common::ACCOUNT, REGION).count(), 0);
-    assert_eq!(model.instances_of(ACCOUNT_B, REGION).count(), 1);
+    assert_eq!(model.instances_of(common::ACCOUNT, REGION).len(), 0);
+    assert_eq!(model.instances_of(ACCOUNT_B, REGION).len(), 1);
     let _ = MessageType::Normal;
+}
+
+/// A fact about a group, read under its instance's lock.
+fn group_of<R>(api: &Api, instance: &str, group: &str, f: impl FnOnce(&Group) -> R) -> R {
+    let model = api.srv.state.store.rocketmq.read();
+    let handle = model.instance_by_id(instance).unwrap();
+    let instance = handle.read();
+    f(instance.group(group).unwrap())
 }

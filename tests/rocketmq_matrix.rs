@@ -33,7 +33,7 @@ async fn world() -> World {
     api.create_topic(&instance, "T_x", "0").await;
     api.create_group(&instance, "GID_x").await;
     let msg_id = {
-        let mut model = api.srv.state.store.rocketmq.write();
+        let model = api.srv.state.store.rocketmq.write();
         model.connect_consumer(&instance, "GID_x", ConsumerClient::new("c1", "10.0.0.5", &[("T_x", "*")])).unwrap();
         model.send(&instance, "T_x", NewMessage::new("a", "k1", "body")).unwrap()
     };
@@ -347,7 +347,7 @@ async fn conflicting_writes_are_refused_with_the_documented_code() {
     let namespaced = w.api.new_instance("namespaced-one").await;
     let name = {
         let model = w.api.srv.state.store.rocketmq.read();
-        let name = model.instances.get(&namespaced).unwrap().name.clone();
+        let name = model.instance_by_id(&namespaced).unwrap().read().name().to_string();
         name
     };
     for (route, params, code) in duplicate_cases() {

@@ -4,7 +4,7 @@
 mod common;
 mod rocketmq_support;
 
-use localyun::engine::rocketmq::{ConsumerClient, NewMessage};
+use localyun::engine::rocketmq::{ConsumerClient, Millis, NewMessage};
 use rocketmq_support::*;
 use serde_json::Value;
 
@@ -39,7 +39,7 @@ async fn get_by_id_and_by_key_return_stored_messages() {
     let mut msg = NewMessage::new("TagA", "order-1", "hello");
     msg.user_properties.insert("color".into(), "red".into());
     msg.born_host = Some("10.0.0.9:50000".into());
-    msg.born_ms = Some(1_000);
+    msg.born_ms = Some(Millis::from_ms(1_000));
     let msg_id = send(&api, &id, "T_m", msg);
     let other = send(&api, &id, "T_m", NewMessage::new("TagB", "order-1", "again"));
     send(&api, &id, "T_m", NewMessage::new("TagB", "order-2", "x"));
@@ -103,10 +103,10 @@ async fn paged_topic_queries_use_tasks_and_time_ranges() {
     let (api, id) = setup().await;
     for n in 0..12 {
         let msg =
-            NewMessage { store_ms: Some(10_000 + n * 1000), ..NewMessage::new("a", &format!("k{n}"), &n.to_string()) };
+            NewMessage { store_ms: Some(Millis::from_ms(10_000 + n * 1000)), ..NewMessage::new("a", &format!("k{n}"), &n.to_string()) };
         send(&api, &id, "T_m", msg);
     }
-    send(&api, &id, "T_m", NewMessage { store_ms: Some(50_000), ..NewMessage::new("a", "late", "late") });
+    send(&api, &id, "T_m", NewMessage { store_ms: Some(Millis::from_ms(50_000)), ..NewMessage::new("a", "late", "late") });
     let first =
         [("topic", "T_m"), ("beginTime", "10000"), ("endTime", "21000"), ("currentPage", "1"), ("pageSize", "5")];
     let (_, body) = api.get("message/getByPagedTopic", &first).await;
@@ -201,13 +201,13 @@ async fn accumulation_counts_the_backlog_and_consumption_reduces_it() {
 async fn timed_messages_wait_for_their_delivery_time() {
     let (api, id) = setup().await;
     let later = now_ms() + 3_600_000;
-    let msg_id = send(&api, &id, "T_m", NewMessage { start_deliver_ms: Some(later), ..NewMessage::new("a", "", "t") });
+    let msg_id = send(&api, &id, "T_m", NewMessage { start_deliver_ms: Some(Millis::from_ms(later)), ..NewMessage::new("a", "", "t") });
     let (_, body) = api.get("consumer/accumulate", &[("groupId", "GID_m")]).await;
     assert_eq!(body["data"]["totalDiff"], 0);
     let (_, body) = api.get("message/getById", &[("topic", "T_m"), ("msgId", &msg_id)]).await;
     let props = body["data"]["propertyList"].as_array().unwrap();
     assert!(props.iter().any(|p| p["name"] == "__STARTDELIVERTIME" && p["value"] == later.to_string()));
-    let too_late = NewMessage { start_deliver_ms: Some(now_ms() + 41 * 86_400_000), ..NewMessage::new("a", "", "t") };
+    let too_late = NewMessage { start_deliver_ms: Some(Millis::from_ms(now_ms() + 41 * 86_400_000)), ..NewMessage::new("a", "", "t") };
     assert!(api.srv.state.store.rocketmq.write().send(&id, "T_m", too_late).is_err());
 }
 
@@ -254,7 +254,7 @@ async fn consumer_status_and_connections_reflect_clients() {
     assert_eq!(clients, vec!["c1", "c2"]);
     assert_eq!(body["data"][0]["clientAddr"], "10.0.0.5:53412");
     {
-        let mut model = api.srv.state.store.rocketmq.write();
+        let model = api.srv.state.store.rocketmq.write();
         model.disconnect_consumer(&id, "GID_m", "c1").unwrap();
         model.disconnect_consumer(&id, "GID_m", "c2").unwrap();
     }
@@ -280,7 +280,7 @@ async fn timespan_and_offset_reset_move_consumption() {
                 &api,
                 &id,
                 "T_m",
-                NewMessage { store_ms: Some(100_000 + n * 1000), ..NewMessage::new("a", "", &n.to_string()) },
+                NewMessage { store_ms: Some(Millis::from_ms(100_000 + n * 1000)), ..NewMessage::new("a", "", &n.to_string()) },
             )
         })
         .collect();
@@ -344,7 +344,7 @@ async fn trace_tells_consumed_filtered_pending_and_offline() {
     api.create_group(&id, "GID_tags").await;
     api.create_group(&id, "GID_offline").await;
     {
-        let mut model = api.srv.state.store.rocketmq.write();
+        let model = api.srv.state.store.rocketmq.write();
         model.connect_consumer(&id, "GID_tags", ConsumerClient::new("c9", "10.0.0.9", &[("T_m", "b")])).unwrap();
         model.subscribe(&id, "GID_offline", "T_m", "*").unwrap();
     }
@@ -376,7 +376,7 @@ async fn trends_count_input_and_output_per_period() {
             &api,
             &id,
             "T_m",
-            NewMessage { store_ms: Some(base + offset), ..NewMessage::new("a", "", &n.to_string()) },
+            NewMessage { store_ms: Some(Millis::from_ms(base + offset)), ..NewMessage::new("a", "", &n.to_string()) },
         );
     }
     let begin = base.to_string();
@@ -444,18 +444,7 @@ async fn trends_count_input_and_output_per_period() {
 #[tokio::test]
 async fn dead_letters_are_queried_and_resent_back_to_the_group() {
     let (api, id) = setup().await;
-    api.srv
-        .state
-        .store
-        .rocketmq
-        .write()
-        .instances
-        .get_mut(&id)
-        .unwrap()
-        .groups
-        .get_mut("GID_m")
-        .unwrap()
-        .max_reconsume_times = 2;
+    api.srv.state.store.rocketmq.read().set_max_reconsume_times(common::ACCOUNT, REGION, &id, "GID_m", 2).unwrap();
     let msg_id = send(&api, &id, "T_m", NewMessage::new("a", "dlq-key", "poison"));
     // First delivery and two retries fail: the third failure dead-letters the message.
     for attempt in 0..3 {

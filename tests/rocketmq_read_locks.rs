@@ -9,7 +9,7 @@ mod rocketmq_support;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use localyun::engine::rocketmq::{ConsumerClient, NewMessage};
+use localyun::engine::rocketmq::{ConsumerClient, Millis, NewMessage};
 use rocketmq_support::*;
 use serde_json::Value;
 
@@ -44,11 +44,11 @@ async fn setup() -> Setup {
     api.create_group(&id, "GID_r").await;
     let due_ms = now_ms() + DUE_IN_MS;
     let msg_id = {
-        let mut model = api.srv.state.store.rocketmq.write();
+        let model = api.srv.state.store.rocketmq.write();
         model.connect_consumer(&id, "GID_r", ConsumerClient::new("c1", "10.0.0.5", &[("T_r", "*")])).unwrap();
         model.send(&id, "T_r", NewMessage::new("a", "k", "now")).unwrap();
         model
-            .send(&id, "T_r", NewMessage { start_deliver_ms: Some(due_ms), ..NewMessage::new("a", "k", "later") })
+            .send(&id, "T_r", NewMessage { start_deliver_ms: Some(Millis::from_ms(due_ms)), ..NewMessage::new("a", "k", "later") })
             .unwrap()
     };
     // Any answered request saves what changed so far (here: the test's own writes to the model).

@@ -125,7 +125,7 @@ impl Api {
 
     pub fn instance_of(&self, account: &str) -> String {
         let model = self.srv.state.store.rocketmq.read();
-        let id = model.instances_of(account, REGION).find(|i| !i.independent_naming).unwrap().id.clone();
+        let id = model.resolve_instance(account, REGION, None).unwrap();
         id
     }
 

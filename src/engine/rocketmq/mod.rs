@@ -536,10 +536,6 @@ impl Instance {
     fn group_mut(&mut self, id: &str) -> Result<&mut Group> {
         self.groups.get_mut(id).ok_or_else(|| RocketMqError::GroupNotFound(id.to_string()))
     }
-
-    fn owned_by(&self, account: &str, region: &str) -> bool {
-        !self.deleted && self.meta.account == account && self.meta.region == region
-    }
 }
 
 /// Read access to one instance. Writes go through the model's command methods (which record what changed),
@@ -1101,7 +1097,7 @@ impl RocketMqModel {
 
     // ---------------------------------------------------------------------------------------- groups
 
-    /// Creates a group; returns its remark.
+    /// Creates a group.
     pub fn create_group(&self, account: &str, region: &str, instance_id: &str, id: &str, remark: &str) -> Result<()> {
         check_group_id(id)?;
         let entry = self
