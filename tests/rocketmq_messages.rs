@@ -219,7 +219,10 @@ async fn consumer_status_and_connections_reflect_clients() {
     assert_ok(&body);
     let d = &body["data"];
     assert_eq!((d["online"].clone(), d["totalDiff"].clone()), (true.into(), 1.into()));
-    assert_eq!(d["consumeModel"], "CLUSTERING");
+    // ConsumerStatusDo types consumeModel as Long (issue 13 item 14): RocketMQ's MessageModel ordinal,
+    // 1 CLUSTERING (0 BROADCASTING, checked below); the per-client info keeps the documented string.
+    assert_eq!(d["consumeModel"], 1);
+    assert!(d["consumeModel"].is_i64());
     assert_eq!((d["subscriptionSame"].clone(), d["rebalanceOK"].clone()), (true.into(), true.into()));
     assert_eq!(d["ConnectionSet"][0]["clientId"], "c1");
     assert_eq!(d["ConnectionSet"][0]["remoteIP"], "10.0.0.5");
@@ -229,6 +232,7 @@ async fn consumer_status_and_connections_reflect_clients() {
         api.get("consumer/status", &[("groupId", "GID_m"), ("detail", "true"), ("needJstack", "true")]).await;
     let info = &body["data"]["ConsumerConnectionInfoList"][0];
     assert_eq!(info["consumeType"], "PUSH");
+    assert_eq!(info["consumeModel"], "CLUSTERING");
     assert_eq!(info["SubscriptionSet"][0]["topic"], "T_m");
     assert_eq!(info["SubscriptionSet"][0]["subString"], "*");
     assert_eq!(info["RunningDataList"][0]["groupId"], "GID_m");
@@ -247,6 +251,12 @@ async fn consumer_status_and_connections_reflect_clients() {
         (body["data"]["subscriptionSame"].clone(), body["data"]["rebalanceOK"].clone()),
         (false.into(), false.into())
     );
+    let mut broadcasting = ConsumerClient::new("c3", "10.0.0.7", &[("T_m", "*")]);
+    broadcasting.message_model = localyun::engine::rocketmq::MessageModel::Broadcasting;
+    api.srv.state.store.rocketmq.read().connect_consumer(&id, "GID_m", broadcasting).unwrap();
+    let (_, body) = api.get("consumer/status", &[("groupId", "GID_m")]).await;
+    assert_eq!(body["data"]["consumeModel"], 0, "{body}");
+    api.srv.state.store.rocketmq.read().disconnect_consumer(&id, "GID_m", "c3").unwrap();
 
     let (_, body) = api.get("consumer/getConnection", &[("groupId", "GID_m")]).await;
     assert_ok(&body);
