@@ -301,7 +301,9 @@ async fn rocketmq_list_answers_keep_their_bytes() {
             }
             for (n, t) in names.iter().enumerate() {
                 let (created, modified) = (1_700_000_000_000 + n as i64, 1_700_000_500_000 + n as i64);
-                model.set_topic_times(ACCOUNT, region, id, t, Millis::from_ms(created), Millis::from_ms(modified)).unwrap();
+                model
+                    .set_topic_times(ACCOUNT, region, id, t, Millis::from_ms(created), Millis::from_ms(modified))
+                    .unwrap();
             }
         }
     }

@@ -102,11 +102,18 @@ fn crc32(data: &[u8]) -> u32 {
 async fn paged_topic_queries_use_tasks_and_time_ranges() {
     let (api, id) = setup().await;
     for n in 0..12 {
-        let msg =
-            NewMessage { store_ms: Some(Millis::from_ms(10_000 + n * 1000)), ..NewMessage::new("a", &format!("k{n}"), &n.to_string()) };
+        let msg = NewMessage {
+            store_ms: Some(Millis::from_ms(10_000 + n * 1000)),
+            ..NewMessage::new("a", &format!("k{n}"), &n.to_string())
+        };
         send(&api, &id, "T_m", msg);
     }
-    send(&api, &id, "T_m", NewMessage { store_ms: Some(Millis::from_ms(50_000)), ..NewMessage::new("a", "late", "late") });
+    send(
+        &api,
+        &id,
+        "T_m",
+        NewMessage { store_ms: Some(Millis::from_ms(50_000)), ..NewMessage::new("a", "late", "late") },
+    );
     let first =
         [("topic", "T_m"), ("beginTime", "10000"), ("endTime", "21000"), ("currentPage", "1"), ("pageSize", "5")];
     let (_, body) = api.get("message/getByPagedTopic", &first).await;
@@ -201,13 +208,21 @@ async fn accumulation_counts_the_backlog_and_consumption_reduces_it() {
 async fn timed_messages_wait_for_their_delivery_time() {
     let (api, id) = setup().await;
     let later = now_ms() + 3_600_000;
-    let msg_id = send(&api, &id, "T_m", NewMessage { start_deliver_ms: Some(Millis::from_ms(later)), ..NewMessage::new("a", "", "t") });
+    let msg_id = send(
+        &api,
+        &id,
+        "T_m",
+        NewMessage { start_deliver_ms: Some(Millis::from_ms(later)), ..NewMessage::new("a", "", "t") },
+    );
     let (_, body) = api.get("consumer/accumulate", &[("groupId", "GID_m")]).await;
     assert_eq!(body["data"]["totalDiff"], 0);
     let (_, body) = api.get("message/getById", &[("topic", "T_m"), ("msgId", &msg_id)]).await;
     let props = body["data"]["propertyList"].as_array().unwrap();
     assert!(props.iter().any(|p| p["name"] == "__STARTDELIVERTIME" && p["value"] == later.to_string()));
-    let too_late = NewMessage { start_deliver_ms: Some(Millis::from_ms(now_ms() + 41 * 86_400_000)), ..NewMessage::new("a", "", "t") };
+    let too_late = NewMessage {
+        start_deliver_ms: Some(Millis::from_ms(now_ms() + 41 * 86_400_000)),
+        ..NewMessage::new("a", "", "t")
+    };
     assert!(api.srv.state.store.rocketmq.write().send(&id, "T_m", too_late).is_err());
 }
 
@@ -290,7 +305,10 @@ async fn timespan_and_offset_reset_move_consumption() {
                 &api,
                 &id,
                 "T_m",
-                NewMessage { store_ms: Some(Millis::from_ms(100_000 + n * 1000)), ..NewMessage::new("a", "", &n.to_string()) },
+                NewMessage {
+                    store_ms: Some(Millis::from_ms(100_000 + n * 1000)),
+                    ..NewMessage::new("a", "", &n.to_string())
+                },
             )
         })
         .collect();

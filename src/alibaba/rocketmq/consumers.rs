@@ -97,7 +97,8 @@ pub fn status(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
             let mut running = Vec::new();
             let mut subscriptions = Vec::new();
             for (topic, expression) in &c.subscriptions {
-                let (ok_tps, failed_tps, failed_hour) = instance.running_data(group_id, topic).map_err(consumer_side)?;
+                let (ok_tps, failed_tps, failed_hour) =
+                    instance.running_data(group_id, topic).map_err(consumer_side)?;
                 running.push(json!({
                     "groupId": group.id(),
                     "topic": topic,

@@ -10,9 +10,7 @@ use super::input::parse;
 use super::topics::{one_of, within};
 use super::wire::{Paging, Params, Reply};
 use super::Ctx;
-use crate::engine::rocketmq::{
-    body_crc, properties, store_size, Message, Millis, QueryPage, MAX_PAGES, MAX_PAGE_SIZE,
-};
+use crate::engine::rocketmq::{body_crc, properties, store_size, Message, Millis, QueryPage, MAX_PAGES, MAX_PAGE_SIZE};
 
 /// Most points a statistics answer may hold (a week at one-minute periods is 10080).
 const MAX_TREND_POINTS: i64 = 10_080;
@@ -240,8 +238,7 @@ pub fn topic_input_tps(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
         kind: input.kind,
     })?;
     let instance_id = ctx.settled(input.instance_id.as_deref())?;
-    let series =
-        ctx.instance(&instance_id)?.read().topic_input_series(&input.topic, t.begin, t.end, t.period_ms)?;
+    let series = ctx.instance(&instance_id)?.read().topic_input_series(&input.topic, t.begin, t.end, t.period_ms)?;
     let title = format!("{} input {}", input.topic, if t.tps { "TPS" } else { "total" });
     Ok(trend_reply(title, series, &t))
 }
@@ -269,8 +266,7 @@ pub fn group_output_tps(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
     })?;
     let (topic, group) = (input.topic.as_str(), input.group_id.as_str());
     let handle = ctx.instance(&ctx.instance_id(input.instance_id.as_deref())?)?;
-    let series =
-        handle.read().group_output_series(group, topic, t.begin, t.end, t.period_ms).map_err(consumer_side)?;
+    let series = handle.read().group_output_series(group, topic, t.begin, t.end, t.period_ms).map_err(consumer_side)?;
     let title = format!("{group} output {} on {topic}", if t.tps { "TPS" } else { "total" });
     Ok(trend_reply(title, series, &t))
 }

@@ -28,9 +28,7 @@ use wire::{Params, Reply};
 
 use crate::auth::{authenticate, AuthFailure, SignedRequest};
 use crate::engine::ids::stable_suffix;
-use crate::engine::rocketmq::{
-    ConsumerClient, MessageModel, NewInstance, RocketMqModel, DEFAULT_MAX_RECONSUME_TIMES,
-};
+use crate::engine::rocketmq::{ConsumerClient, MessageModel, NewInstance, RocketMqModel, DEFAULT_MAX_RECONSUME_TIMES};
 use crate::http::{with_meta, ApiRequest, RequestMeta};
 use crate::registry::{Access, OperationInfo};
 use crate::state::AppState;
@@ -242,7 +240,9 @@ fn authenticate_request(state: &AppState, params: &Params, meta: &mut RequestMet
         AuthFailure::UnknownKey => ApiError::auth("the _accesskey is unknown"),
         AuthFailure::SignatureMismatch { string_to_sign } => {
             meta.string_to_sign = Some(string_to_sign);
-            ApiError::auth("signature mismatch: sign the values of all other parameters in sorted key order with HmacSHA1")
+            ApiError::auth(
+                "signature mismatch: sign the values of all other parameters in sorted key order with HmacSHA1",
+            )
         }
         AuthFailure::Stale { window_secs } => ApiError::auth(format!("the request is older than {window_secs} s")),
         AuthFailure::Replayed => ApiError::auth("the request was already used"),

@@ -379,7 +379,8 @@ impl Instance {
     pub fn trace(&self, topic: &str, msg_id: &str) -> Result<Vec<MessageTrack>> {
         let topic_ref = self.topic(topic)?;
         let log = self.topic_log(topic);
-        let m = log.find(msg_id).ok_or_else(|| RocketMqError::NoMessage(format!("message {msg_id} in topic {topic}")))?;
+        let m =
+            log.find(msg_id).ok_or_else(|| RocketMqError::NoMessage(format!("message {msg_id} in topic {topic}")))?;
         let mut out = Vec::new();
         for group in self.groups.values() {
             let Some(sub) = group.subscriptions.get(topic) else { continue };
@@ -414,7 +415,13 @@ impl Instance {
     }
 
     /// Messages stored in a topic per `period_ms` bucket from `begin` to `end`: (bucket start, count).
-    pub fn topic_input_series(&self, topic: &str, begin: Millis, end: Millis, period_ms: i64) -> Result<Vec<(Millis, u64)>> {
+    pub fn topic_input_series(
+        &self,
+        topic: &str,
+        begin: Millis,
+        end: Millis,
+        period_ms: i64,
+    ) -> Result<Vec<(Millis, u64)>> {
         self.topic(topic)?;
         Ok(bucket(self.topic_log(topic).all_messages().map(|m| m.store_ms), begin, end, period_ms))
     }
@@ -976,7 +983,10 @@ mod tests {
         let m = setup();
         let first = m.send("I1", "t", NewMessage::new("a", "", "x")).unwrap();
         let too_big = NewMessage { body: vec![0; MAX_BODY_BYTES + 1], ..NewMessage::default() };
-        assert_eq!(m.send("I1", "t", too_big).unwrap_err(), RocketMqError::Invalid(Field::Body, format!("at most {MAX_BODY_BYTES} bytes")));
+        assert_eq!(
+            m.send("I1", "t", too_big).unwrap_err(),
+            RocketMqError::Invalid(Field::Body, format!("at most {MAX_BODY_BYTES} bytes"))
+        );
         let second = m.send("I1", "t", NewMessage::new("a", "", "y")).unwrap();
         assert_eq!(first, offset_msg_id(0));
         assert_eq!(second, offset_msg_id(1));

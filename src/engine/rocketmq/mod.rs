@@ -116,9 +116,15 @@ pub enum RocketMqError {
     /// The group exists but does not subscribe the topic (group, topic).
     SubscriptionNotFound(String, String),
     /// The group id is already taken by the caller; `consumer` tells which role the existing group plays.
-    GroupExists { group: String, consumer: bool },
+    GroupExists {
+        group: String,
+        consumer: bool,
+    },
     /// The group id is taken by another account.
-    GroupOwnedByOther { group: String, consumer: bool },
+    GroupOwnedByOther {
+        group: String,
+        consumer: bool,
+    },
     ConsumerNotOnline(String),
     NoMessage(String),
     GrantExists(String),
@@ -782,14 +788,21 @@ impl RocketMqModel {
         let mut catalog = self.catalog.write();
         if !catalog.regions.contains_key(region_id) {
             let id = catalog.regions.len() as i64 + 1;
-            catalog.regions.insert(region_id.to_string(), Region { id, region_id: region_id.into(), name: name.into() });
+            catalog
+                .regions
+                .insert(region_id.to_string(), Region { id, region_id: region_id.into(), name: name.into() });
             drop(catalog);
             self.mark(region_key(region_id));
         }
     }
 
     pub fn region(&self, region_id: &str) -> Result<Region> {
-        self.catalog.read().regions.get(region_id).cloned().ok_or_else(|| RocketMqError::RegionNotFound(region_id.to_string()))
+        self.catalog
+            .read()
+            .regions
+            .get(region_id)
+            .cloned()
+            .ok_or_else(|| RocketMqError::RegionNotFound(region_id.to_string()))
     }
 
     /// Every region, in id order.
@@ -804,7 +817,12 @@ impl RocketMqModel {
         }
         if !catalog.clusters.iter().any(|c| c.region_id == region_id && c.name == name) {
             let now = Millis::now();
-            catalog.clusters.push(Cluster { region_id: region_id.into(), name: name.into(), created_ms: now, modified_ms: now });
+            catalog.clusters.push(Cluster {
+                region_id: region_id.into(),
+                name: name.into(),
+                created_ms: now,
+                modified_ms: now,
+            });
             drop(catalog);
             self.mark(region_key(region_id));
         }
@@ -937,7 +955,14 @@ impl RocketMqModel {
     }
 
     /// Switches how clients reach the instance; returns the name server address clients use.
-    pub fn switch_tunnel(&self, account: &str, region: &str, id: &str, tunnel: Tunnel, vswitch_id: &str) -> Result<String> {
+    pub fn switch_tunnel(
+        &self,
+        account: &str,
+        region: &str,
+        id: &str,
+        tunnel: Tunnel,
+        vswitch_id: &str,
+    ) -> Result<String> {
         let name_server = self.with_owned(account, region, id, |i| {
             i.meta.tunnel_type = tunnel;
             i.meta.vswitch_id = vswitch_id.to_string();
@@ -969,7 +994,12 @@ impl RocketMqModel {
 
     /// Runs `f` with the shared-scope lock held when `instance` has no namespace (names must then be unique
     /// across every instance without one), passing the other instances of that scope.
-    fn in_naming_scope<R>(&self, entry: &Entry, id: &str, f: impl FnOnce(&[(String, Entry)]) -> Result<R>) -> Result<R> {
+    fn in_naming_scope<R>(
+        &self,
+        entry: &Entry,
+        id: &str,
+        f: impl FnOnce(&[(String, Entry)]) -> Result<R>,
+    ) -> Result<R> {
         if entry.independent_naming {
             return f(&[]);
         }
@@ -1010,7 +1040,10 @@ impl RocketMqModel {
             }
             let capacity = instance.meta.topic_capacity;
             if instance.topics.len() >= capacity as usize {
-                return Err(RocketMqError::QuotaExceeded(Quota::Topics { instance: instance_id.to_string(), capacity }));
+                return Err(RocketMqError::QuotaExceeded(Quota::Topics {
+                    instance: instance_id.to_string(),
+                    capacity,
+                }));
             }
             let queues = if message_type == MessageType::GlobalOrder { 1 } else { DEFAULT_QUEUES };
             let now = Millis::now();
@@ -1144,7 +1177,14 @@ impl RocketMqModel {
     }
 
     /// Switches a group's consumption on or off.
-    pub fn set_read_enable(&self, account: &str, region: &str, instance_id: &str, id: &str, enable: bool) -> Result<()> {
+    pub fn set_read_enable(
+        &self,
+        account: &str,
+        region: &str,
+        instance_id: &str,
+        id: &str,
+        enable: bool,
+    ) -> Result<()> {
         self.with_owned(account, region, instance_id, |i| {
             i.group_mut(id)?.read_enable = enable;
             Ok(())
@@ -1245,11 +1285,18 @@ impl RocketMqModel {
     /// user's topic without a namespace, or one granted to the caller) is `NotTopicOwner`; otherwise
     /// `TopicNotFound`. Called with no instance lock held.
     fn not_owned(&self, account: &str, instance_id: &str, topic: &str) -> RocketMqError {
-        let others: Vec<Entry> =
-            self.instances.read().iter().filter(|(id, e)| id.as_str() != instance_id && e.account != account).map(|(_, e)| e.clone()).collect();
+        let others: Vec<Entry> = self
+            .instances
+            .read()
+            .iter()
+            .filter(|(id, e)| id.as_str() != instance_id && e.account != account)
+            .map(|(_, e)| e.clone())
+            .collect();
         let foreign = others.iter().any(|e| {
             let i = e.cell.read();
-            i.topics.get(topic).is_some_and(|t| !i.meta.independent_naming || t.grants.iter().any(|g| g.user == account))
+            i.topics
+                .get(topic)
+                .is_some_and(|t| !i.meta.independent_naming || t.grants.iter().any(|g| g.user == account))
         });
         if foreign {
             RocketMqError::NotTopicOwner(topic.to_string())
@@ -1266,7 +1313,8 @@ impl RocketMqModel {
         let _account = account_lock.lock();
         let removed: Vec<(String, Entry)> = {
             let mut instances = self.instances.write();
-            let ids: Vec<String> = instances.iter().filter(|(_, e)| e.account == account).map(|(k, _)| k.clone()).collect();
+            let ids: Vec<String> =
+                instances.iter().filter(|(_, e)| e.account == account).map(|(k, _)| k.clone()).collect();
             ids.into_iter().filter_map(|id| instances.remove(&id).map(|e| (id, e))).collect()
         };
         for (id, entry) in &removed {
@@ -1341,7 +1389,10 @@ mod tests {
         assert!(check_group_id("GID_a").is_ok());
         assert!(check_group_id("GID-a").is_ok());
         // The seed's group/create allows only GID_/GID- (legacy CID ids are not created any more).
-        assert_eq!(check_group_id("CID_a").unwrap_err(), invalid(Field::GroupId, "must start with \"GID_\" or \"GID-\""));
+        assert_eq!(
+            check_group_id("CID_a").unwrap_err(),
+            invalid(Field::GroupId, "must start with \"GID_\" or \"GID-\"")
+        );
         assert!(check_group_id("CID-a").is_err());
         assert!(check_group_id("GID_").is_err());
         assert!(check_group_id("PID_a").is_err());
@@ -1365,7 +1416,10 @@ mod tests {
             RocketMqError::QuotaExceeded(Quota::Topics { instance: "I1".into(), capacity: 2 })
         );
         assert_eq!(m.instance("a", "mq-private", "I1").unwrap().read().topic("t2").unwrap().queue_count(), 1);
-        assert_eq!(m.delete_instance("a", "mq-private", "I1").unwrap_err(), RocketMqError::InstanceNotEmpty("I1".into()));
+        assert_eq!(
+            m.delete_instance("a", "mq-private", "I1").unwrap_err(),
+            RocketMqError::InstanceNotEmpty("I1".into())
+        );
     }
 
     #[test]

@@ -292,17 +292,21 @@ impl InstanceDoc {
                 topic.queue_count = queues.len() as u32;
             }
             queues.resize_with(topic.queue_count as usize, MemoryQueue::default);
-            store.topics.insert(
-                name.clone(),
-                TopicLog { queues, scheduled: doc.scheduled, next_queue: doc.next_queue },
-            );
+            store
+                .topics
+                .insert(name.clone(), TopicLog { queues, scheduled: doc.scheduled, next_queue: doc.next_queue });
             topics.insert(name, topic);
         }
         let mut groups = BTreeMap::new();
         for (id, doc) in self.groups {
             store.groups.insert(
                 id.clone(),
-                GroupLog { retry: doc.retry, dead_letters: doc.dead_letters, failures: doc.failures, events: doc.events },
+                GroupLog {
+                    retry: doc.retry,
+                    dead_letters: doc.dead_letters,
+                    failures: doc.failures,
+                    events: doc.events,
+                },
             );
             groups.insert(id, doc.group);
         }
