@@ -218,7 +218,10 @@ async fn timed_messages_wait_for_their_delivery_time() {
     assert_eq!(body["data"]["totalDiff"], 0);
     let (_, body) = api.get("message/getById", &[("topic", "T_m"), ("msgId", &msg_id)]).await;
     let props = body["data"]["propertyList"].as_array().unwrap();
-    assert!(props.iter().any(|p| p["name"] == "__STARTDELIVERTIME" && p["value"] == later.to_string()));
+    assert!(props
+        .iter()
+        .any(|p| p["name"] == "__STARTDELIVERTIME"
+            && p["value"].as_str().and_then(|v| v.parse::<i64>().ok()) == Some(later)));
     let too_late = NewMessage {
         start_deliver_ms: Some(Millis::from_ms(now_ms() + 41 * 86_400_000)),
         ..NewMessage::new("a", "", "t")
@@ -398,7 +401,9 @@ async fn trace_tells_consumed_filtered_pending_and_offline() {
 #[tokio::test]
 async fn trends_count_input_and_output_per_period() {
     let (api, id) = setup().await;
-    let base = 1_700_000_040_000i64 - 1_700_000_040_000 % 60_000;
+    // A whole minute (1_700_000_040_000 is a multiple of 60_000).
+    let base = 1_700_000_040_000i64;
+    assert_eq!(base % 60_000, 0);
     for (n, offset) in [0, 10_000, 70_000].into_iter().enumerate() {
         send(
             &api,

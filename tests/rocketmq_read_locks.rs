@@ -7,7 +7,7 @@
 mod common;
 mod rocketmq_support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use localyun::engine::rocketmq::{group_key, topic_key, ConsumerClient, Millis, NewMessage};
@@ -64,12 +64,12 @@ async fn setup() -> Setup {
     Setup { api, msg_id, due_ms, file, _dir: TempDir(dir) }
 }
 
-fn file_state(file: &PathBuf) -> (SystemTime, Vec<u8>) {
+fn file_state(file: &Path) -> (SystemTime, Vec<u8>) {
     (std::fs::metadata(file).unwrap().modified().unwrap(), std::fs::read(file).unwrap())
 }
 
 /// The timed messages still waiting and the messages in queues of `T_r`, as the saved file holds them.
-fn saved_counts(file: &PathBuf) -> (usize, usize) {
+fn saved_counts(file: &Path) -> (usize, usize) {
     let saved: Value = serde_json::from_slice(&localyun::persist::read_state_file(file, "rocketmq").unwrap()).unwrap();
     let instance = saved["instances"].as_object().unwrap().values().find(|i| i["topics"].get("T_r").is_some()).unwrap();
     let topic = &instance["topics"]["T_r"];

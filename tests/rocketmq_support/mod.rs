@@ -124,9 +124,7 @@ impl Api {
     }
 
     pub fn instance_of(&self, account: &str) -> String {
-        let model = self.srv.state.store.rocketmq.read();
-        let id = model.resolve_instance(account, REGION, None).unwrap();
-        id
+        self.srv.state.store.rocketmq.read().resolve_instance(account, REGION, None).unwrap()
     }
 
     /// Creates a namespaced instance through the API and returns its id.

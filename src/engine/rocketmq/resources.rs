@@ -429,7 +429,7 @@ mod tests {
         m.grants("a", R, "I1", "t").unwrap();
         let task = m.start_topic_query("a", "I1", "t", Millis::from_ms(0), Millis::now()).unwrap();
         m.query_page("a", "I1", &task, (Some("t"), None), 1, 20).unwrap();
-        assert_eq!(m.settle_due("I1").unwrap(), false);
+        assert!(!m.settle_due("I1").unwrap());
         assert_eq!(drained(&m), Vec::<String>::new());
         assert_eq!(m.change_count(), changes, "a read or a refused write counted as a change");
     }
