@@ -46,7 +46,7 @@ async fn post_form_bodies_and_mixed_case_parameters_are_accepted() {
     let (_, body) = api.get("topic/get", &[("topic", "T_rem")]).await;
     assert_eq!(body["data"]["remark"], "a b+c");
     // The seed spells group ids `groupid` on group/create.
-    let (_, body) = api.get("group/create", &[("groupid", "GID_lower")]).await;
+    let (_, body) = api.get("group/create", &[("instanceid", &api.default_instance()), ("groupid", "GID_lower")]).await;
     assert_ok(&body);
 }
 
@@ -440,21 +440,30 @@ async fn topic_sub_detail_lists_online_groups_only() {
 async fn groups_lifecycle_validation_and_ownership_codes() {
     let api = Api::start().await;
     let id = api.default_instance();
-    let (_, body) = api.get("group/create", &[("groupId", "GID_orders"), ("remark", "billing")]).await;
+    let (_, body) =
+        api.get("group/create", &[("instanceId", &id), ("groupId", "GID_orders"), ("remark", "billing")]).await;
     assert_ok(&body);
     assert_eq!(body["data"]["remark"], "billing");
     api.create_group(&id, "GID-dash").await;
     // The seed's group/create takes only "GID_"/"GID-" ids (issue 13 item 14): legacy CID ids are refused.
     let too_long = format!("GID_{}", "x".repeat(61));
     for bad in ["CID_legacy", "CID-legacy", "PID_x", "orders", "GID_", "GID_a b", too_long.as_str()] {
-        let (_, body) = api.get("group/create", &[("groupId", bad)]).await;
+        let (_, body) = api.get("group/create", &[("instanceId", &id), ("groupId", bad)]).await;
         assert_error_body(&body, "BIZ_FIELD_CHECK_INVALID");
         assert!(body["dynamicMessage"].as_str().unwrap().contains("groupId"), "{bad}: {body}");
     }
-    assert_err(&api.get("group/create", &[]).await, "BIZ_FIELD_CHECK_INVALID");
+    assert_err(&api.get("group/create", &[("instanceId", &id)]).await, "BIZ_FIELD_CHECK_INVALID");
+    // instanceId is required on group/create, without the namespace exception other routes document
+    // (seed 2.6.5.1: "instanceId 是 需创建的Group ID所对应的实例ID").
+    let (_, body) = api.get("group/create", &[("groupId", "GID_no_instance")]).await;
+    assert_error_body(&body, "BIZ_FIELD_CHECK_INVALID");
+    assert_eq!(body["dynamicMessage"], "missing required parameter instanceId");
     // Duplicates: a consumer group is BIZ_SUBSCRIPTION_EXISTED; a group only producers used is
     // BIZ_PUBLISHER_EXISTED; another user's group is *_BELONG_TO_OTHER_USER.
-    assert_err(&api.get("group/create", &[("groupId", "GID_orders")]).await, "BIZ_SUBSCRIPTION_EXISTED");
+    assert_err(
+        &api.get("group/create", &[("instanceId", &id), ("groupId", "GID_orders")]).await,
+        "BIZ_SUBSCRIPTION_EXISTED",
+    );
     api.create_group(&id, "GID_producer").await;
     api.create_topic(&id, "T_g", "0").await;
     {
@@ -462,10 +471,17 @@ async fn groups_lifecycle_validation_and_ownership_codes() {
         let msg = NewMessage { producer_group: Some("GID_producer".into()), ..NewMessage::new("a", "", "x") };
         model.send(&id, "T_g", msg).unwrap();
     }
-    assert_err(&api.get("group/create", &[("groupId", "GID_producer")]).await, "BIZ_PUBLISHER_EXISTED");
-    assert_err(&api.get_b("group/create", &[("groupId", "GID_orders")]).await, "BIZ_CONSUMER_ID_BELONG_TO_OTHER_USER");
     assert_err(
-        &api.get_b("group/create", &[("groupId", "GID_producer")]).await,
+        &api.get("group/create", &[("instanceId", &id), ("groupId", "GID_producer")]).await,
+        "BIZ_PUBLISHER_EXISTED",
+    );
+    let id_b = api.instance_of(ACCOUNT_B);
+    assert_err(
+        &api.get_b("group/create", &[("instanceId", &id_b), ("groupId", "GID_orders")]).await,
+        "BIZ_CONSUMER_ID_BELONG_TO_OTHER_USER",
+    );
+    assert_err(
+        &api.get_b("group/create", &[("instanceId", &id_b), ("groupId", "GID_producer")]).await,
         "BIZ_PRODUCER_ID_BELONG_TO_OTHER_USER",
     );
     // A namespaced instance has its own names.

@@ -113,7 +113,9 @@ fn validation_cases() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, &
         ("topic/update", vec![("topic", "T_x"), ("perm", "5")], FIELD),
         ("topic/listNames", vec![("__preventCache", "soon")], FIELD),
         ("topic/subDetail", vec![], FIELD),
-        ("group/create", vec![("groupId", "XID_group")], FIELD),
+        ("group/create", vec![("instanceId", "{I}"), ("groupId", "XID_group")], FIELD),
+        ("group/create", vec![("instanceId", "{I}"), ("groupId", "CID_legacy")], FIELD),
+        ("group/create", vec![("groupId", "GID_new")], FIELD),
         ("group/delete", vec![], FIELD),
         ("group/list", vec![("__preventCache", "soon")], FIELD),
         ("group/subDetail", vec![], FIELD),
@@ -285,7 +287,7 @@ fn duplicate_cases() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, &'
         ),
         ("instance/update", vec![("instanceId", "{I}"), ("instanceName", "{NS}")], FIELD),
         ("topic/create", vec![("topic", "T_x"), ("orderType", "0")], "BIZ_TOPIC_EXISTED"),
-        ("group/create", vec![("groupId", "GID_x")], "BIZ_SUBSCRIPTION_EXISTED"),
+        ("group/create", vec![("instanceId", "{I}"), ("groupId", "GID_x")], "BIZ_SUBSCRIPTION_EXISTED"),
         (
             "empower/create",
             vec![("instanceId", "{I}"), ("topic", "T_x"), ("empowerUser", "300000000003"), ("relation", "4")],
@@ -455,7 +457,7 @@ async fn malformed_requests_are_client_errors_and_change_nothing() {
     let long_topic = "T".repeat(1_000_000);
     w.refused_via("topic/create", &[("topic", &long_topic), ("orderType", "0")], FIELD, post.clone()).await;
     let long_group = format!("GID_{}", "g".repeat(1_000_000));
-    w.refused_via("group/create", &[("groupId", &long_group)], FIELD, post.clone()).await;
+    w.refused_via("group/create", &[("instanceId", "{I}"), ("groupId", &long_group)], FIELD, post.clone()).await;
     w.refused_via("instance/update", &[("instanceId", "{I}"), ("instanceName", &long_topic)], FIELD, post).await;
     // Unknown routes and methods.
     w.refused("topic/rename", &[("topic", "T_x")], "ONS_SERVICE_UNSUPPORTED").await;

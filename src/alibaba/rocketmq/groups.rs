@@ -12,14 +12,16 @@ use super::{model_name, Ctx};
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct CreateGroup {
+    /// Required here without the namespace exception the other routes document (seed 2.6.5.1:
+    /// "instanceld 是 需创建的Group ID所对应的实例ID").
+    instance_id: String,
     group_id: String,
     remark: Option<String>,
-    instance_id: Option<String>,
 }
 
 pub fn create(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
     let input: CreateGroup = parse(p)?;
-    let instance_id = ctx.instance_id(input.instance_id.as_deref())?;
+    let instance_id = ctx.instance_id(Some(&input.instance_id))?;
     let remark = input.remark.unwrap_or_default();
     ctx.model.create_group(ctx.account, ctx.region, &instance_id, &input.group_id, &remark)?;
     // The seed documents one answer field, `remark`.
