@@ -56,14 +56,17 @@ pub const NAME_SERVER: &str = "127.0.0.1:9876";
 pub struct Millis(i64);
 
 impl Millis {
+    /// The current time.
     pub fn now() -> Millis {
         Millis(super::now_ms())
     }
 
+    /// From milliseconds since the epoch.
     pub const fn from_ms(ms: i64) -> Millis {
         Millis(ms)
     }
 
+    /// Milliseconds since the epoch.
     pub const fn as_ms(self) -> i64 {
         self.0
     }
@@ -101,6 +104,7 @@ pub enum Quota {
     Topics { instance: String, capacity: u32 },
 }
 
+/// Why the model refused an operation, in its own terms (facades map these onto their codes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RocketMqError {
     /// A value breaks a documented rule (which value, why).
@@ -175,12 +179,14 @@ impl std::fmt::Display for RocketMqError {
 
 impl std::error::Error for RocketMqError {}
 
+/// A model operation's outcome.
 pub type Result<T> = std::result::Result<T, RocketMqError>;
 
 fn invalid(field: Field, why: impl Into<String>) -> RocketMqError {
     RocketMqError::Invalid(field, why.into())
 }
 
+/// A region (the `mq-private` Apsara Stack region and any a fixture adds).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Region {
     /// The database number the region list reports.
@@ -189,6 +195,7 @@ pub struct Region {
     pub name: String,
 }
 
+/// A broker cluster of a region.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Cluster {
     pub region_id: String,
@@ -214,6 +221,7 @@ pub const PERM_READ: u8 = 4;
 pub const PERM_WRITE: u8 = 2;
 pub const PERM_READ_WRITE: u8 = 6;
 
+/// How a group's consumers share messages: each message to one consumer, or to every consumer.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum MessageModel {
@@ -284,6 +292,7 @@ pub struct Topic {
     grants: Vec<Grant>,
 }
 
+/// A stored message as the model hands it out (a copy; the message store keeps the original).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Message {
     pub msg_id: String,
@@ -309,6 +318,7 @@ pub struct Message {
     pub producer_group: Option<String>,
 }
 
+/// A group's subscription to one topic.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Subscription {
     /// Tag expression: `*` or `tagA || tagB`.
@@ -392,18 +402,23 @@ impl Group {
         }
     }
 
+    /// The id.
     pub fn id(&self) -> &str {
         &self.id
     }
+    /// The free-text remark.
     pub fn remark(&self) -> &str {
         &self.remark
     }
+    /// When it was created.
     pub fn created(&self) -> Millis {
         self.created_ms
     }
+    /// Whether the group may consume (the consumption switch).
     pub fn read_enable(&self) -> bool {
         self.read_enable
     }
+    /// Retries before a failed message goes to the dead-letter queue.
     pub fn max_reconsume_times(&self) -> u32 {
         self.max_reconsume_times
     }
@@ -415,45 +430,58 @@ impl Group {
     pub fn subscriptions(&self) -> &BTreeMap<String, Subscription> {
         &self.subscriptions
     }
+    /// The consumer clients connected now.
     pub fn clients(&self) -> &[ConsumerClient] {
         &self.clients
     }
+    /// Whether any consumer client is connected.
     pub fn online(&self) -> bool {
         !self.clients.is_empty()
     }
 }
 
 impl Topic {
+    /// The name.
     pub fn name(&self) -> &str {
         &self.name
     }
+    /// The account that created the topic.
     pub fn owner(&self) -> &str {
         &self.owner
     }
+    /// The kind of message the topic carries.
     pub fn message_type(&self) -> MessageType {
         self.message_type
     }
+    /// The free-text remark.
     pub fn remark(&self) -> &str {
         &self.remark
     }
+    /// Permission bits (`PERM_*`).
     pub fn perm(&self) -> u8 {
         self.perm
     }
+    /// When it was created.
     pub fn created(&self) -> Millis {
         self.created_ms
     }
+    /// When its settings last changed.
     pub fn modified(&self) -> Millis {
         self.modified_ms
     }
+    /// Number of consume queues.
     pub fn queue_count(&self) -> u32 {
         self.queue_count
     }
+    /// Grants of the topic to other users.
     pub fn grants(&self) -> &[Grant] {
         &self.grants
     }
+    /// Whether the permission allows consuming.
     pub fn readable(&self) -> bool {
         self.perm & PERM_READ != 0
     }
+    /// Whether the permission allows producing.
     pub fn writable(&self) -> bool {
         self.perm & PERM_WRITE != 0
     }
@@ -472,45 +500,59 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// The id.
     pub fn id(&self) -> &str {
         &self.meta.id
     }
+    /// The owning account.
     pub fn account(&self) -> &str {
         &self.meta.account
     }
+    /// The region id.
     pub fn region(&self) -> &str {
         &self.meta.region
     }
+    /// The cluster it runs in.
     pub fn cluster(&self) -> &str {
         &self.meta.cluster
     }
+    /// The name.
     pub fn name(&self) -> &str {
         &self.meta.name
     }
+    /// The free-text remark.
     pub fn remark(&self) -> &str {
         &self.meta.remark
     }
+    /// With a namespace: names are unique inside the instance only.
     pub fn independent_naming(&self) -> bool {
         self.meta.independent_naming
     }
+    /// Send TPS limit.
     pub fn max_send_tps(&self) -> i64 {
         self.meta.max_send_tps
     }
+    /// Receive TPS limit.
     pub fn max_receive_tps(&self) -> i64 {
         self.meta.max_receive_tps
     }
+    /// Most topics the instance may hold.
     pub fn topic_capacity(&self) -> u32 {
         self.meta.topic_capacity
     }
+    /// When it was created.
     pub fn created(&self) -> Millis {
         self.meta.created_ms
     }
+    /// How clients reach the brokers.
     pub fn tunnel(&self) -> Tunnel {
         self.meta.tunnel_type
     }
+    /// The vSwitch of a single-tunnel switch (empty otherwise).
     pub fn vswitch_id(&self) -> &str {
         &self.meta.vswitch_id
     }
+    /// The name server address clients use.
     pub fn name_server(&self) -> &str {
         &self.meta.name_server
     }
@@ -518,9 +560,11 @@ impl Instance {
     pub fn topics(&self) -> impl ExactSizeIterator<Item = &Topic> {
         self.topics.values()
     }
+    /// A topic by name.
     pub fn topic(&self, name: &str) -> Result<&Topic> {
         self.topics.get(name).ok_or_else(|| RocketMqError::TopicNotFound(name.to_string()))
     }
+    /// Whether the topic exists.
     pub fn has_topic(&self, name: &str) -> bool {
         self.topics.contains_key(name)
     }
@@ -528,9 +572,11 @@ impl Instance {
     pub fn groups(&self) -> impl ExactSizeIterator<Item = &Group> {
         self.groups.values()
     }
+    /// A group by id.
     pub fn group(&self, id: &str) -> Result<&Group> {
         self.groups.get(id).ok_or_else(|| RocketMqError::GroupNotFound(id.to_string()))
     }
+    /// Whether the group exists.
     pub fn has_group(&self, id: &str) -> bool {
         self.groups.contains_key(id)
     }
@@ -759,6 +805,7 @@ impl RocketMqModel {
         self.instances.read().keys().cloned().collect()
     }
 
+    /// Whether an instance id is taken (by any account).
     pub fn instance_exists(&self, id: &str) -> bool {
         self.instances.read().contains_key(id)
     }
@@ -784,6 +831,7 @@ impl RocketMqModel {
 
     // ------------------------------------------------------------------------------------ regions, clusters
 
+    /// Adds a region unless it exists.
     pub fn add_region(&self, region_id: &str, name: &str) {
         let mut catalog = self.catalog.write();
         if !catalog.regions.contains_key(region_id) {
@@ -796,6 +844,8 @@ impl RocketMqModel {
         }
     }
 
+    /// The region id.
+    /// A region by id.
     pub fn region(&self, region_id: &str) -> Result<Region> {
         self.catalog
             .read()
@@ -810,6 +860,7 @@ impl RocketMqModel {
         self.catalog.read().regions.values().cloned().collect()
     }
 
+    /// Adds a cluster to a region unless it exists.
     pub fn add_cluster(&self, region_id: &str, name: &str) -> Result<()> {
         let mut catalog = self.catalog.write();
         if !catalog.regions.contains_key(region_id) {
@@ -829,6 +880,7 @@ impl RocketMqModel {
         Ok(())
     }
 
+    /// The clusters of a region.
     pub fn clusters_in(&self, region_id: &str) -> Vec<Cluster> {
         self.catalog.read().clusters.iter().filter(|c| c.region_id == region_id).cloned().collect()
     }
@@ -1016,6 +1068,7 @@ impl RocketMqModel {
 
     // ---------------------------------------------------------------------------------------- topics
 
+    /// Creates a topic (name rules, the naming scope's uniqueness, the instance's topic capacity).
     pub fn create_topic(
         &self,
         account: &str,
@@ -1094,6 +1147,7 @@ impl RocketMqModel {
         Ok(())
     }
 
+    /// Sets a topic's permission bits (6, 4 or 2).
     pub fn set_topic_perm(&self, account: &str, region: &str, instance_id: &str, name: &str, perm: u8) -> Result<()> {
         if ![PERM_READ_WRITE, PERM_READ, PERM_WRITE].contains(&perm) {
             return Err(invalid(Field::Perm, "must be 6 (read and write), 4 (write forbidden) or 2 (read forbidden)"));
@@ -1165,6 +1219,7 @@ impl RocketMqModel {
         Ok(())
     }
 
+    /// Deletes a group with its retry and dead-letter queues.
     pub fn delete_group(&self, account: &str, region: &str, instance_id: &str, id: &str) -> Result<()> {
         self.with_owned(account, region, instance_id, |i| {
             i.groups.remove(id).ok_or_else(|| RocketMqError::GroupNotFound(id.to_string()))?;
@@ -1241,6 +1296,7 @@ impl RocketMqModel {
         Ok(())
     }
 
+    /// Withdraws a grant of a topic the caller owns.
     pub fn revoke(&self, account: &str, region: &str, instance_id: &str, topic: &str, user: &str) -> Result<()> {
         self.owned_topic_write(account, region, instance_id, topic, |t| {
             let before = t.grants.len();
