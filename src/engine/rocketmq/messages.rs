@@ -20,7 +20,7 @@ pub const MAX_PROPERTY_BYTES: usize = 32767;
 pub const MAX_DELAY_MS: i64 = 40 * 24 * 3600 * 1000;
 /// Paged queries remembered at once.
 const MAX_QUERY_TASKS: usize = 1000;
-/// Pages a paged query can reach (seed: currentPage "最大值为50") and the largest page.
+/// Pages a paged query can reach (the seed caps the page number at 50) and the largest page.
 pub const MAX_PAGES: usize = 50;
 pub const MAX_PAGE_SIZE: usize = 50;
 /// Window over which TPS figures are averaged.
@@ -45,6 +45,7 @@ pub struct NewMessage {
 }
 
 impl NewMessage {
+    /// A message with a tag and one key (either may be empty: none) and a text body.
     pub fn new(tag: &str, key: &str, body: &str) -> NewMessage {
         NewMessage {
             tag: (!tag.is_empty()).then(|| tag.to_string()),
@@ -55,6 +56,7 @@ impl NewMessage {
     }
 }
 
+/// What became of one delivery to a group.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
@@ -64,6 +66,7 @@ pub enum Outcome {
     Failed,
 }
 
+/// One entry of a group's consumption history.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ConsumeEvent {
     pub topic: String,
@@ -116,6 +119,7 @@ impl QueryTasks {
     }
 }
 
+/// One page of a paged message query.
 pub struct QueryPage {
     pub task_id: String,
     pub max_page_count: usize,
@@ -125,6 +129,7 @@ pub struct QueryPage {
     pub messages: Vec<Message>,
 }
 
+/// A group's backlog on one topic.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicBacklog {
     pub topic: String,
@@ -135,6 +140,7 @@ pub struct TopicBacklog {
     pub delay_time: i64,
 }
 
+/// A group's backlog over every topic it subscribes, with its consumption rate (messages per second).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Accumulation {
     pub online: bool,
@@ -146,6 +152,7 @@ pub struct Accumulation {
     pub topics: Vec<TopicBacklog>,
 }
 
+/// The stored time range of a topic and the store time of the newest message a group consumed from it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimeSpan {
     pub min_timestamp: Millis,
@@ -153,14 +160,16 @@ pub struct TimeSpan {
     pub consume_timestamp: Millis,
 }
 
+/// Where a consumer offset reset moves a group's position.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ResetTarget {
     /// Skip every stored message.
     Latest,
-    /// Consume again from the first message stored at or after this time (`type=1`).
+    /// Consume again from the first message stored at or after this time.
     Time(Millis),
 }
 
+/// Whether a group consumed a message, as RocketMQ's message trace reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrackType {
     Consumed,
@@ -171,6 +180,7 @@ pub enum TrackType {
 }
 
 impl TrackType {
+    /// RocketMQ's name of the state.
     pub fn as_str(self) -> &'static str {
         match self {
             TrackType::Consumed => "CONSUMED",
@@ -182,6 +192,7 @@ impl TrackType {
     }
 }
 
+/// One group's consumption state of a message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessageTrack {
     pub group: String,
