@@ -319,7 +319,10 @@ async fn a_fault_reaches_rocketmq_as_success_false() {
     assert_eq!(body["code"], 409, "{body}");
     assert_eq!(body["dynamicMessage"], "injected", "{body}");
     assert!(body["data"].is_null() && body["requestId"].as_str().is_some_and(|r| !r.is_empty()), "{body}");
-    assert!(s.state.store.rocketmq.read().instances[&rocketmq_instance(ACCOUNT)].topics.is_empty());
+    assert_eq!(
+        s.state.store.rocketmq.read().instance_by_id(&rocketmq_instance(ACCOUNT)).unwrap().read().topics().len(),
+        0
+    );
     let logged = last_logged(&ep).await;
     assert_eq!(
         (logged["vendor"].as_str(), logged["error_code"].as_str()),

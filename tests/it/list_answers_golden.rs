@@ -298,15 +298,23 @@ async fn rocketmq_list_answers_keep_their_bytes() {
             .await;
     assert!(g.contains("\"success\":true"), "{g}");
     {
-        let mut model = srv.state.store.rocketmq.write();
+        use localyun::engine::rocketmq::Millis;
+        let model = srv.state.store.rocketmq.read();
+        let region = rocketmq_support::REGION;
         for id in [&default, &namespaced] {
-            let i = model.instance_mut(ACCOUNT, rocketmq_support::REGION, id).unwrap();
-            for (n, t) in i.topics.values_mut().enumerate() {
-                t.created_ms = 1_700_000_000_000 + n as i64;
-                t.modified_ms = 1_700_000_500_000 + n as i64;
+            let names: Vec<String> = {
+                let handle = model.instance(ACCOUNT, region, id).unwrap();
+                let names = handle.read().topics().map(|t| t.name().to_string()).collect();
+                names
+            };
+            if names.iter().any(|t| t == "T_tx") {
+                model.set_topic_perm(ACCOUNT, region, id, "T_tx", 4).unwrap();
             }
-            if let Some(t) = i.topics.get_mut("T_tx") {
-                t.perm = 4;
+            for (n, t) in names.iter().enumerate() {
+                let (created, modified) = (1_700_000_000_000 + n as i64, 1_700_000_500_000 + n as i64);
+                model
+                    .set_topic_times(ACCOUNT, region, id, t, Millis::from_ms(created), Millis::from_ms(modified))
+                    .unwrap();
             }
         }
     }

@@ -33,7 +33,7 @@ async fn world() -> World {
     api.create_topic(&instance, "T_x", "0").await;
     api.create_group(&instance, "GID_x").await;
     let msg_id = {
-        let mut model = api.srv.state.store.rocketmq.write();
+        let model = api.srv.state.store.rocketmq.write();
         model.connect_consumer(&instance, "GID_x", ConsumerClient::new("c1", "10.0.0.5", &[("T_x", "*")])).unwrap();
         model.send(&instance, "T_x", NewMessage::new("a", "k1", "body")).unwrap()
     };
@@ -113,7 +113,9 @@ fn validation_cases() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, &
         ("topic/update", vec![("topic", "T_x"), ("perm", "5")], FIELD),
         ("topic/listNames", vec![("__preventCache", "soon")], FIELD),
         ("topic/subDetail", vec![], FIELD),
-        ("group/create", vec![("groupId", "XID_group")], FIELD),
+        ("group/create", vec![("instanceId", "{I}"), ("groupId", "XID_group")], FIELD),
+        ("group/create", vec![("instanceId", "{I}"), ("groupId", "CID_legacy")], FIELD),
+        ("group/create", vec![("groupId", "GID_new")], FIELD),
         ("group/delete", vec![], FIELD),
         ("group/list", vec![("__preventCache", "soon")], FIELD),
         ("group/subDetail", vec![], FIELD),
@@ -285,7 +287,7 @@ fn duplicate_cases() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, &'
         ),
         ("instance/update", vec![("instanceId", "{I}"), ("instanceName", "{NS}")], FIELD),
         ("topic/create", vec![("topic", "T_x"), ("orderType", "0")], "BIZ_TOPIC_EXISTED"),
-        ("group/create", vec![("groupId", "GID_x")], "BIZ_SUBSCRIPTION_EXISTED"),
+        ("group/create", vec![("instanceId", "{I}"), ("groupId", "GID_x")], "BIZ_SUBSCRIPTION_EXISTED"),
         (
             "empower/create",
             vec![("instanceId", "{I}"), ("topic", "T_x"), ("empowerUser", "300000000003"), ("relation", "4")],
@@ -347,7 +349,7 @@ async fn conflicting_writes_are_refused_with_the_documented_code() {
     let namespaced = w.api.new_instance("namespaced-one").await;
     let name = {
         let model = w.api.srv.state.store.rocketmq.read();
-        let name = model.instances.get(&namespaced).unwrap().name.clone();
+        let name = model.instance_by_id(&namespaced).unwrap().read().name().to_string();
         name
     };
     for (route, params, code) in duplicate_cases() {
@@ -455,7 +457,7 @@ async fn malformed_requests_are_client_errors_and_change_nothing() {
     let long_topic = "T".repeat(1_000_000);
     w.refused_via("topic/create", &[("topic", &long_topic), ("orderType", "0")], FIELD, post.clone()).await;
     let long_group = format!("GID_{}", "g".repeat(1_000_000));
-    w.refused_via("group/create", &[("groupId", &long_group)], FIELD, post.clone()).await;
+    w.refused_via("group/create", &[("instanceId", "{I}"), ("groupId", &long_group)], FIELD, post.clone()).await;
     w.refused_via("instance/update", &[("instanceId", "{I}"), ("instanceName", &long_topic)], FIELD, post).await;
     // Unknown routes and methods.
     w.refused("topic/rename", &[("topic", "T_x")], "ONS_SERVICE_UNSUPPORTED").await;
@@ -498,4 +500,89 @@ async fn malformed_requests_are_client_errors_and_change_nothing() {
     let status = r.status().as_u16();
     assert_auth_failed(&(status, r.json().await.unwrap()));
     assert_eq!(w.snapshot(), before);
+}
+
+/// Every parameter the seed's tables mark required (是否必需: 是) is required: leaving out any one of them is
+/// BIZ_FIELD_CHECK_INVALID naming that parameter. `instanceId` appears where the seed gives no exception for
+/// instances without a namespace (the other routes resolve the caller's such instance; tested above).
+#[tokio::test]
+async fn every_parameter_the_seed_marks_required_is_required() {
+    let w = world().await;
+    let i = w.instance.as_str();
+    let m = w.msg_id.as_str();
+    let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("vpcTunnel/tunnelSwitch", vec![("tunnelType", "anyTunnel"), ("instanceId", i)]),
+        ("instance/baseInfo", vec![("instanceId", i)]),
+        (
+            "instance/create",
+            vec![
+                ("cluster", "localyun-cluster"),
+                ("instanceName", "required-check"),
+                ("independentNaming", "true"),
+                ("maxSendTps", "1"),
+                ("maxReceiveTps", "1"),
+            ],
+        ),
+        ("instance/delete", vec![("instanceId", i)]),
+        ("instance/update", vec![("instanceId", i)]),
+        ("topic/create", vec![("topic", "T_req"), ("orderType", "0")]),
+        ("topic/delete", vec![("topic", "T_x")]),
+        ("topic/get", vec![("topic", "T_x")]),
+        ("topic/listInPage", vec![("instanceId", i)]),
+        ("topic/update", vec![("topic", "T_x"), ("perm", "6")]),
+        ("topic/subDetail", vec![("topic", "T_x")]),
+        ("group/create", vec![("instanceId", i), ("groupId", "GID_req")]),
+        ("group/delete", vec![("groupId", "GID_x")]),
+        ("group/subDetail", vec![("groupId", "GID_x")]),
+        ("group/consumerUpdate", vec![("groupId", "GID_x"), ("readEnable", "true")]),
+        ("consumer/accumulate", vec![("groupId", "GID_x")]),
+        ("consumer/status", vec![("groupId", "GID_x")]),
+        ("consumer/getConnection", vec![("groupId", "GID_x")]),
+        ("consumer/timespan", vec![("groupId", "GID_x"), ("topic", "T_x")]),
+        ("consumer/resetOffset", vec![("groupId", "GID_x"), ("topic", "T_x"), ("type", "0")]),
+        ("message/trace", vec![("topic", "T_x"), ("msgId", m)]),
+        ("message/getById", vec![("msgId", m), ("topic", "T_x")]),
+        ("message/getByKey", vec![("topic", "T_x"), ("key", "k1")]),
+        ("message/getByPagedTopic", vec![("topic", "T_x"), ("beginTime", "0"), ("endTime", "1"), ("currentPage", "1")]),
+        (
+            "trend/topicInputTps",
+            vec![("topic", "T_x"), ("beginTime", "0"), ("endTime", "1"), ("period", "1"), ("type", "0")],
+        ),
+        (
+            "trend/groupOutputTps",
+            vec![
+                ("topic", "T_x"),
+                ("groupId", "GID_x"),
+                ("beginTime", "0"),
+                ("endTime", "1"),
+                ("period", "1"),
+                ("type", "0"),
+            ],
+        ),
+        (
+            "empower/create",
+            vec![("instanceId", i), ("empowerUser", "300000000009"), ("topic", "T_x"), ("relation", "6")],
+        ),
+        ("empower/createBySub", vec![("instanceId", i), ("empowerUser", "sub9"), ("topic", "T_x"), ("relation", "6")]),
+        ("empower/delete", vec![("instanceId", i), ("empowerUser", "300000000003"), ("topic", "T_x")]),
+        ("empower/list", vec![("instanceId", i), ("empowerUser", "300000000003"), ("topic", "T_x")]),
+        ("message/getByIdInDLQ", vec![("GroupId", "GID_x"), ("MsgId", m)]),
+        (
+            "message/getByPagedDLQ",
+            vec![("GroupId", "GID_x"), ("BeginTime", "0"), ("EndTime", "1"), ("CurrentPage", "1")],
+        ),
+        ("message/resendByIdInDLQ", vec![("MsgId", m), ("GroupId", "GID_x")]),
+    ];
+    for (route, params) in cases {
+        for left_out in 0..params.len() {
+            let name = params[left_out].0;
+            let partial: Vec<(&str, &str)> =
+                params.iter().enumerate().filter(|(n, _)| *n != left_out).map(|(_, p)| *p).collect();
+            let (status, body) = w.api.get(route, &partial).await;
+            assert_eq!(status, 200, "{route} without {name}: {body}");
+            assert_eq!(body["dynamicCode"], FIELD, "{route} without {name}: {body}");
+            let message = body["dynamicMessage"].as_str().unwrap().to_ascii_lowercase();
+            assert_eq!(message, format!("missing required parameter {}", name.to_ascii_lowercase()), "{route}");
+        }
+    }
 }

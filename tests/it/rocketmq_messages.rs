@@ -3,7 +3,7 @@
 
 use crate::rocketmq_support;
 
-use localyun::engine::rocketmq::{ConsumerClient, NewMessage};
+use localyun::engine::rocketmq::{ConsumerClient, Millis, NewMessage};
 use rocketmq_support::*;
 use serde_json::Value;
 
@@ -38,7 +38,7 @@ async fn get_by_id_and_by_key_return_stored_messages() {
     let mut msg = NewMessage::new("TagA", "order-1", "hello");
     msg.user_properties.insert("color".into(), "red".into());
     msg.born_host = Some("10.0.0.9:50000".into());
-    msg.born_ms = Some(1_000);
+    msg.born_ms = Some(Millis::from_ms(1_000));
     let msg_id = send(&api, &id, "T_m", msg);
     let other = send(&api, &id, "T_m", NewMessage::new("TagB", "order-1", "again"));
     send(&api, &id, "T_m", NewMessage::new("TagB", "order-2", "x"));
@@ -101,11 +101,18 @@ fn crc32(data: &[u8]) -> u32 {
 async fn paged_topic_queries_use_tasks_and_time_ranges() {
     let (api, id) = setup().await;
     for n in 0..12 {
-        let msg =
-            NewMessage { store_ms: Some(10_000 + n * 1000), ..NewMessage::new("a", &format!("k{n}"), &n.to_string()) };
+        let msg = NewMessage {
+            store_ms: Some(Millis::from_ms(10_000 + n * 1000)),
+            ..NewMessage::new("a", &format!("k{n}"), &n.to_string())
+        };
         send(&api, &id, "T_m", msg);
     }
-    send(&api, &id, "T_m", NewMessage { store_ms: Some(50_000), ..NewMessage::new("a", "late", "late") });
+    send(
+        &api,
+        &id,
+        "T_m",
+        NewMessage { store_ms: Some(Millis::from_ms(50_000)), ..NewMessage::new("a", "late", "late") },
+    );
     let first =
         [("topic", "T_m"), ("beginTime", "10000"), ("endTime", "21000"), ("currentPage", "1"), ("pageSize", "5")];
     let (_, body) = api.get("message/getByPagedTopic", &first).await;
@@ -200,13 +207,24 @@ async fn accumulation_counts_the_backlog_and_consumption_reduces_it() {
 async fn timed_messages_wait_for_their_delivery_time() {
     let (api, id) = setup().await;
     let later = now_ms() + 3_600_000;
-    let msg_id = send(&api, &id, "T_m", NewMessage { start_deliver_ms: Some(later), ..NewMessage::new("a", "", "t") });
+    let msg_id = send(
+        &api,
+        &id,
+        "T_m",
+        NewMessage { start_deliver_ms: Some(Millis::from_ms(later)), ..NewMessage::new("a", "", "t") },
+    );
     let (_, body) = api.get("consumer/accumulate", &[("groupId", "GID_m")]).await;
     assert_eq!(body["data"]["totalDiff"], 0);
     let (_, body) = api.get("message/getById", &[("topic", "T_m"), ("msgId", &msg_id)]).await;
     let props = body["data"]["propertyList"].as_array().unwrap();
-    assert!(props.iter().any(|p| p["name"] == "__STARTDELIVERTIME" && p["value"] == later.to_string()));
-    let too_late = NewMessage { start_deliver_ms: Some(now_ms() + 41 * 86_400_000), ..NewMessage::new("a", "", "t") };
+    assert!(props
+        .iter()
+        .any(|p| p["name"] == "__STARTDELIVERTIME"
+            && p["value"].as_str().and_then(|v| v.parse::<i64>().ok()) == Some(later)));
+    let too_late = NewMessage {
+        start_deliver_ms: Some(Millis::from_ms(now_ms() + 41 * 86_400_000)),
+        ..NewMessage::new("a", "", "t")
+    };
     assert!(api.srv.state.store.rocketmq.write().send(&id, "T_m", too_late).is_err());
 }
 
@@ -218,7 +236,10 @@ async fn consumer_status_and_connections_reflect_clients() {
     assert_ok(&body);
     let d = &body["data"];
     assert_eq!((d["online"].clone(), d["totalDiff"].clone()), (true.into(), 1.into()));
-    assert_eq!(d["consumeModel"], "CLUSTERING");
+    // ConsumerStatusDo types consumeModel as Long (issue 13 item 14): RocketMQ's MessageModel ordinal,
+    // 1 CLUSTERING (0 BROADCASTING, checked below); the per-client info keeps the documented string.
+    assert_eq!(d["consumeModel"], 1);
+    assert!(d["consumeModel"].is_i64());
     assert_eq!((d["subscriptionSame"].clone(), d["rebalanceOK"].clone()), (true.into(), true.into()));
     assert_eq!(d["ConnectionSet"][0]["clientId"], "c1");
     assert_eq!(d["ConnectionSet"][0]["remoteIP"], "10.0.0.5");
@@ -228,6 +249,7 @@ async fn consumer_status_and_connections_reflect_clients() {
         api.get("consumer/status", &[("groupId", "GID_m"), ("detail", "true"), ("needJstack", "true")]).await;
     let info = &body["data"]["ConsumerConnectionInfoList"][0];
     assert_eq!(info["consumeType"], "PUSH");
+    assert_eq!(info["consumeModel"], "CLUSTERING");
     assert_eq!(info["SubscriptionSet"][0]["topic"], "T_m");
     assert_eq!(info["SubscriptionSet"][0]["subString"], "*");
     assert_eq!(info["RunningDataList"][0]["groupId"], "GID_m");
@@ -246,6 +268,12 @@ async fn consumer_status_and_connections_reflect_clients() {
         (body["data"]["subscriptionSame"].clone(), body["data"]["rebalanceOK"].clone()),
         (false.into(), false.into())
     );
+    let mut broadcasting = ConsumerClient::new("c3", "10.0.0.7", &[("T_m", "*")]);
+    broadcasting.message_model = localyun::engine::rocketmq::MessageModel::Broadcasting;
+    api.srv.state.store.rocketmq.read().connect_consumer(&id, "GID_m", broadcasting).unwrap();
+    let (_, body) = api.get("consumer/status", &[("groupId", "GID_m")]).await;
+    assert_eq!(body["data"]["consumeModel"], 0, "{body}");
+    api.srv.state.store.rocketmq.read().disconnect_consumer(&id, "GID_m", "c3").unwrap();
 
     let (_, body) = api.get("consumer/getConnection", &[("groupId", "GID_m")]).await;
     assert_ok(&body);
@@ -253,7 +281,7 @@ async fn consumer_status_and_connections_reflect_clients() {
     assert_eq!(clients, vec!["c1", "c2"]);
     assert_eq!(body["data"][0]["clientAddr"], "10.0.0.5:53412");
     {
-        let mut model = api.srv.state.store.rocketmq.write();
+        let model = api.srv.state.store.rocketmq.write();
         model.disconnect_consumer(&id, "GID_m", "c1").unwrap();
         model.disconnect_consumer(&id, "GID_m", "c2").unwrap();
     }
@@ -279,7 +307,10 @@ async fn timespan_and_offset_reset_move_consumption() {
                 &api,
                 &id,
                 "T_m",
-                NewMessage { store_ms: Some(100_000 + n * 1000), ..NewMessage::new("a", "", &n.to_string()) },
+                NewMessage {
+                    store_ms: Some(Millis::from_ms(100_000 + n * 1000)),
+                    ..NewMessage::new("a", "", &n.to_string())
+                },
             )
         })
         .collect();
@@ -343,7 +374,7 @@ async fn trace_tells_consumed_filtered_pending_and_offline() {
     api.create_group(&id, "GID_tags").await;
     api.create_group(&id, "GID_offline").await;
     {
-        let mut model = api.srv.state.store.rocketmq.write();
+        let model = api.srv.state.store.rocketmq.write();
         model.connect_consumer(&id, "GID_tags", ConsumerClient::new("c9", "10.0.0.9", &[("T_m", "b")])).unwrap();
         model.subscribe(&id, "GID_offline", "T_m", "*").unwrap();
     }
@@ -369,13 +400,15 @@ async fn trace_tells_consumed_filtered_pending_and_offline() {
 #[tokio::test]
 async fn trends_count_input_and_output_per_period() {
     let (api, id) = setup().await;
-    let base = 1_700_000_040_000i64 - 1_700_000_040_000 % 60_000;
+    // A whole minute (1_700_000_040_000 is a multiple of 60_000).
+    let base = 1_700_000_040_000i64;
+    assert_eq!(base % 60_000, 0);
     for (n, offset) in [0, 10_000, 70_000].into_iter().enumerate() {
         send(
             &api,
             &id,
             "T_m",
-            NewMessage { store_ms: Some(base + offset), ..NewMessage::new("a", "", &n.to_string()) },
+            NewMessage { store_ms: Some(Millis::from_ms(base + offset)), ..NewMessage::new("a", "", &n.to_string()) },
         );
     }
     let begin = base.to_string();
@@ -443,18 +476,7 @@ async fn trends_count_input_and_output_per_period() {
 #[tokio::test]
 async fn dead_letters_are_queried_and_resent_back_to_the_group() {
     let (api, id) = setup().await;
-    api.srv
-        .state
-        .store
-        .rocketmq
-        .write()
-        .instances
-        .get_mut(&id)
-        .unwrap()
-        .groups
-        .get_mut("GID_m")
-        .unwrap()
-        .max_reconsume_times = 2;
+    api.srv.state.store.rocketmq.read().set_max_reconsume_times(common::ACCOUNT, REGION, &id, "GID_m", 2).unwrap();
     let msg_id = send(&api, &id, "T_m", NewMessage::new("a", "dlq-key", "poison"));
     // First delivery and two retries fail: the third failure dead-letters the message.
     for attempt in 0..3 {

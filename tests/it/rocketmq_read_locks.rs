@@ -1,14 +1,16 @@
-//! RocketMQ read routes that first move due timed messages (consumer/*, message/trace, trend/*, later pages of
-//! paged queries) take the write lock only when a timed message has come due. Plain reads leave the model's
-//! generation alone, so with `--data-dir` they never rewrite the model's file; a read after a timed message
-//! came due moves it, and that move is persisted.
+//! RocketMQ read routes that first move due timed messages (consumer/*, message/trace, trend/*) take the
+//! instance's write lock only when a timed message has come due; paged queries (first page included) are
+//! reads. Plain reads leave the model's generation alone, so with `--data-dir` they never rewrite the model's
+//! file; a read after a timed message came due moves it, and that move is persisted. Reads and refused
+//! writes leave no dirty resource key for the journal; a write marks exactly the resources it changed.
 
 use crate::rocketmq_support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use localyun::engine::rocketmq::{ConsumerClient, NewMessage};
+use localyun::engine::rocketmq::{group_key, topic_key, ConsumerClient, Millis, NewMessage};
+use localyun::storage::Resources;
 use rocketmq_support::*;
 use serde_json::Value;
 
@@ -43,11 +45,15 @@ async fn setup() -> Setup {
     api.create_group(&id, "GID_r").await;
     let due_ms = now_ms() + DUE_IN_MS;
     let msg_id = {
-        let mut model = api.srv.state.store.rocketmq.write();
+        let model = api.srv.state.store.rocketmq.write();
         model.connect_consumer(&id, "GID_r", ConsumerClient::new("c1", "10.0.0.5", &[("T_r", "*")])).unwrap();
         model.send(&id, "T_r", NewMessage::new("a", "k", "now")).unwrap();
         model
-            .send(&id, "T_r", NewMessage { start_deliver_ms: Some(due_ms), ..NewMessage::new("a", "k", "later") })
+            .send(
+                &id,
+                "T_r",
+                NewMessage { start_deliver_ms: Some(Millis::from_ms(due_ms)), ..NewMessage::new("a", "k", "later") },
+            )
             .unwrap()
     };
     // Any answered request saves what changed so far (here: the test's own writes to the model).
@@ -57,12 +63,12 @@ async fn setup() -> Setup {
     Setup { api, msg_id, due_ms, file, _dir: TempDir(dir) }
 }
 
-fn file_state(file: &PathBuf) -> (SystemTime, Vec<u8>) {
+fn file_state(file: &Path) -> (SystemTime, Vec<u8>) {
     (std::fs::metadata(file).unwrap().modified().unwrap(), std::fs::read(file).unwrap())
 }
 
 /// The timed messages still waiting and the messages in queues of `T_r`, as the saved file holds them.
-fn saved_counts(file: &PathBuf) -> (usize, usize) {
+fn saved_counts(file: &Path) -> (usize, usize) {
     let saved: Value = serde_json::from_slice(&localyun::persist::read_state_file(file, "rocketmq").unwrap()).unwrap();
     let instance = saved["instances"].as_object().unwrap().values().find(|i| i["topics"].get("T_r").is_some()).unwrap();
     let topic = &instance["topics"]["T_r"];
@@ -116,7 +122,9 @@ async fn read_everything(api: &Api, msg_id: &str, task_id: &str) {
 async fn plain_reads_take_no_write_lock_and_never_rewrite_the_data_file() {
     let s = setup().await;
     let model = &s.api.srv.state.store.rocketmq;
-    // Starting a paged query stores its task (a write); its later pages are reads.
+    // Starting a paged query and reading its later pages are reads alike: the task is runtime state.
+    let generation = model.generation();
+    let before = file_state(&s.file);
     let now = now_ms().to_string();
     let (_, first) = s
         .api
@@ -127,9 +135,6 @@ async fn plain_reads_take_no_write_lock_and_never_rewrite_the_data_file() {
         .await;
     assert_ok(&first);
     let task_id = first["data"]["taskId"].as_str().unwrap().to_string();
-
-    let generation = model.generation();
-    let before = file_state(&s.file);
     for _ in 0..3 {
         read_everything(&s.api, &s.msg_id, &task_id).await;
     }
@@ -210,4 +215,79 @@ async fn independent_setups(n: usize) -> Vec<Setup> {
         out.push(setup().await);
     }
     out
+}
+
+#[tokio::test]
+async fn reads_and_refused_writes_leave_no_dirty_key_and_writes_mark_theirs() {
+    let s = setup().await;
+    let api = &s.api;
+    let id = api.default_instance();
+    let empower = [("instanceId", id.as_str()), ("topic", "T_r"), ("empowerUser", "300000000003"), ("relation", "6")];
+    assert_ok(&api.get("empower/create", &empower).await.1);
+    let model = || api.srv.state.store.rocketmq.read();
+    let dirty = || model().take_dirty().expect("the RocketMQ model tracks its resource keys");
+    dirty();
+
+    let now = now_ms().to_string();
+    let paged =
+        [("topic", "T_r"), ("beginTime", "0"), ("endTime", now.as_str()), ("currentPage", "1"), ("pageSize", "5")];
+    let (_, first) = api.get("message/getByPagedTopic", &paged).await;
+    assert_ok(&first);
+    let task_id = first["data"]["taskId"].as_str().unwrap().to_string();
+    read_everything(api, &s.msg_id, &task_id).await;
+    let dlq = [("GroupId", "GID_r"), ("beginTime", "0"), ("endTime", now.as_str()), ("currentPage", "1")];
+    for (route, params) in [
+        ("region/list", vec![]),
+        ("cluster/list", vec![]),
+        ("instance/list", vec![]),
+        ("instance/baseInfo", vec![("instanceId", id.as_str())]),
+        ("topic/listInPage", vec![("instanceId", id.as_str())]),
+        ("topic/listNames", vec![]),
+        ("topic/subDetail", vec![("topic", "T_r")]),
+        ("group/subDetail", vec![("groupId", "GID_r")]),
+        ("empower/list", vec![("instanceId", id.as_str()), ("topic", "T_r"), ("empowerUser", "300000000003")]),
+        ("message/getByPagedDLQ", dlq.to_vec()),
+        ("message/getByIdInDLQ", vec![("GroupId", "GID_r"), ("MsgId", s.msg_id.as_str())]),
+    ] {
+        let (status, _) = api.get(route, &params).await;
+        assert_eq!(status, 200, "{route}");
+    }
+    assert_eq!(dirty(), Vec::<String>::new(), "a read marked a resource changed");
+
+    // Refused writes: validation failures, duplicates, unknown resources, rule violations.
+    let refused: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("topic/create", vec![("topic", "T_r"), ("orderType", "0")]),
+        ("topic/create", vec![("topic", "T_new"), ("orderType", "3")]),
+        ("topic/create", vec![("topic", "T_new")]),
+        ("topic/update", vec![("topic", "T_r"), ("perm", "3")]),
+        ("topic/delete", vec![("topic", "T_none")]),
+        ("group/create", vec![("instanceId", id.as_str()), ("groupId", "GID_r")]),
+        ("group/create", vec![("instanceId", id.as_str()), ("groupId", "CID_legacy")]),
+        ("group/delete", vec![("groupId", "GID_none")]),
+        ("group/consumerUpdate", vec![("groupId", "GID_r"), ("readEnable", "maybe")]),
+        ("instance/update", vec![("instanceId", id.as_str()), ("instanceName", "x")]),
+        ("instance/delete", vec![("instanceId", id.as_str())]),
+        ("consumer/resetOffset", vec![("groupId", "GID_r"), ("topic", "T_none"), ("type", "0")]),
+        ("empower/create", empower.to_vec()),
+        ("empower/delete", vec![("instanceId", id.as_str()), ("topic", "T_r"), ("empowerUser", "400000000004")]),
+        ("message/resendByIdInDLQ", vec![("GroupId", "GID_r"), ("MsgId", "nope")]),
+        ("vpcTunnel/tunnelSwitch", vec![("instanceId", id.as_str()), ("tunnelType", "someTunnel")]),
+    ];
+    for (route, params) in refused {
+        let (_, body) = api.get(route, &params).await;
+        assert_eq!(body["success"], false, "{route} {params:?}: {body}");
+    }
+    assert_eq!(dirty(), Vec::<String>::new(), "a refused write marked a resource changed");
+
+    // Writes mark exactly their resources.
+    assert_ok(&api.get("topic/create", &[("topic", "T_new"), ("orderType", "0")]).await.1);
+    assert_eq!(dirty(), vec![topic_key(&id, "T_new")]);
+    assert_ok(&api.get("group/consumerUpdate", &[("groupId", "GID_r"), ("readEnable", "false")]).await.1);
+    assert_eq!(dirty(), vec![group_key(&id, "GID_r")]);
+    let key = topic_key(&id, "T_r");
+    assert_ok(&api.get("topic/update", &[("topic", "T_r"), ("perm", "4")]).await.1);
+    assert_eq!(dirty(), vec![key.clone()]);
+    let topic = model().resource(&key).expect("the topic resource");
+    assert_eq!(topic["perm"], 4);
+    assert!(!topic.to_string().contains("messages"), "message payloads leaked into {topic}");
 }

@@ -2,82 +2,105 @@
 //! from the model's offsets, stored messages, connected clients and consumption history. A missing group is
 //! BIZ_SUBSCRIPTION_NOT_FOUND ("目标订阅关系GID找不到").
 
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::{consumer_side, ApiError};
+use super::input::parse;
+use super::topics::one_of;
 use super::wire::{Params, Reply};
 use super::{connection_json, model_name, Ctx};
-use parking_lot::RwLockReadGuard;
 
-use crate::engine::rocketmq::{ResetTarget, RocketMqError, RocketMqModel, TopicBacklog};
+use crate::engine::rocketmq::{InstanceHandle, MessageModel, Millis, ResetTarget, RocketMqError, TopicBacklog};
 
-/// For a read: the model under the read lock with due timed messages moved (see `Ctx::settled_read`), the
-/// resolved instance, and a check that the group exists.
-fn prepare_read<'a>(
-    ctx: &Ctx<'a>,
-    p: &Params,
-    group: &str,
-) -> Result<(RwLockReadGuard<'a, RocketMqModel>, String), ApiError> {
-    let (model, instance_id) = ctx.settled_read(p)?;
-    model.instance(ctx.account, ctx.region, &instance_id)?.group(group).map_err(consumer_side)?;
-    Ok((model, instance_id))
-}
-
-/// For a write: resolves the instance, moves due timed messages into their queues and checks the group exists.
-fn prepare_write(ctx: &Ctx<'_>, model: &mut RocketMqModel, p: &Params, group: &str) -> Result<String, ApiError> {
-    let instance_id = ctx.instance_id(model, p)?;
-    let instance = model.instance_mut(ctx.account, ctx.region, &instance_id)?;
-    instance.settle_due();
-    instance.group(group).map_err(consumer_side)?;
-    Ok(instance_id)
+/// For a read: the instance with due timed messages moved (see `Ctx::settled`), after a check that the
+/// group exists.
+fn prepare_read(ctx: &Ctx<'_>, instance_id: Option<&str>, group: &str) -> Result<InstanceHandle, ApiError> {
+    let handle = ctx.instance(&ctx.settled(instance_id)?)?;
+    handle.read().group(group).map_err(consumer_side)?;
+    Ok(handle)
 }
 
 fn backlog_json(b: &TopicBacklog) -> Value {
-    json!({"topic": b.topic, "totalDiff": b.total_diff, "lastTimestamp": b.last_timestamp, "delayTime": b.delay_time})
+    json!({
+        "topic": b.topic,
+        "totalDiff": b.total_diff,
+        "lastTimestamp": b.last_timestamp.as_ms(),
+        "delayTime": b.delay_time,
+    })
+}
+
+/// ConsumerStatusDo types `consumeModel` as Long (its per-client ConsumerConnectionInfoDo spells the same
+/// fact as a CLUSTERING/BROADCASTING string): the number is RocketMQ's `MessageModel` ordinal, 0 BROADCASTING
+/// and 1 CLUSTERING.
+fn consume_model_code(m: MessageModel) -> i64 {
+    match m {
+        MessageModel::Broadcasting => 0,
+        MessageModel::Clustering => 1,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Accumulate {
+    group_id: String,
+    detail: Option<bool>,
+    instance_id: Option<String>,
 }
 
 pub fn accumulate(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
-    let group = p.required("groupId")?;
-    let detail = p.opt_bool("detail")?.unwrap_or(false);
-    let (model, instance_id) = prepare_read(ctx, p, group)?;
-    let acc = model.accumulation(&instance_id, group).map_err(consumer_side)?;
-    let topics: Vec<Value> = if detail { acc.topics.iter().map(backlog_json).collect() } else { Vec::new() };
+    let input: Accumulate = parse(p)?;
+    let handle = prepare_read(ctx, input.instance_id.as_deref(), &input.group_id)?;
+    let acc = handle.read().accumulation(&input.group_id).map_err(consumer_side)?;
+    let topics: Vec<Value> =
+        if input.detail.unwrap_or(false) { acc.topics.iter().map(backlog_json).collect() } else { Vec::new() };
     // `onLine` with a capital L, as the seed spells it for this route (consumer/status says `online`).
     Ok(Reply::data(json!({
         "onLine": acc.online,
         "totalDiff": acc.total_diff,
         "consumeTps": acc.consume_tps,
-        "lastTimestamp": acc.last_timestamp,
+        "lastTimestamp": acc.last_timestamp.as_ms(),
         "delayTime": acc.delay_time,
         "DetailInTopicList": topics,
     })))
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Status {
+    group_id: String,
+    detail: Option<bool>,
+    need_jstack: Option<bool>,
+    instance_id: Option<String>,
+}
+
 pub fn status(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
-    let group_id = p.required("groupId")?;
-    let detail = p.opt_bool("detail")?.unwrap_or(false);
+    let input: Status = parse(p)?;
+    let group_id = input.group_id.as_str();
+    let detail = input.detail.unwrap_or(false);
     // Jstack needs detail ("如需打印Jstack信息，请确保您的入参Detail设置为true"); without it, it is ignored.
-    let need_jstack = p.opt_bool("needJstack")?.unwrap_or(false) && detail;
-    let (model, instance_id) = prepare_read(ctx, p, group_id)?;
-    let acc = model.accumulation(&instance_id, group_id).map_err(consumer_side)?;
-    let instance = model.instance(ctx.account, ctx.region, &instance_id)?;
+    let need_jstack = input.need_jstack.unwrap_or(false) && detail;
+    let handle = prepare_read(ctx, input.instance_id.as_deref(), group_id)?;
+    let instance = handle.read();
+    let acc = instance.accumulation(group_id).map_err(consumer_side)?;
     let group = instance.group(group_id).map_err(consumer_side)?;
     if need_jstack && !group.online() {
         // A thread dump comes from a live client.
         return Err(RocketMqError::ConsumerNotOnline(group_id.to_string()).into());
     }
-    let subscription_same = group.clients.windows(2).all(|w| matches!(w, [a, b] if a.subscriptions == b.subscriptions));
+    let clients = group.clients();
+    let subscription_same = clients.windows(2).all(|w| matches!(w, [a, b] if a.subscriptions == b.subscriptions));
     let rebalance_ok = group.online() && subscription_same;
     let mut infos: Vec<Value> = Vec::new();
     if detail {
-        for c in &group.clients {
+        for c in clients {
             let mut running = Vec::new();
             let mut subscriptions = Vec::new();
             for (topic, expression) in &c.subscriptions {
                 let (ok_tps, failed_tps, failed_hour) =
-                    model.running_data(&instance_id, group_id, topic).map_err(consumer_side)?;
+                    instance.running_data(group_id, topic).map_err(consumer_side)?;
                 running.push(json!({
-                    "groupId": group.id,
+                    "groupId": group.id(),
                     "topic": topic,
                     "rt": 0.0,
                     "okTps": ok_tps,
@@ -92,7 +115,7 @@ pub fn status(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
                 subscriptions.push(json!({
                     "topic": topic,
                     "subString": expression,
-                    "subVersion": group.subscriptions.get(topic).map_or(0, |s| s.version),
+                    "subVersion": group.subscriptions().get(topic).map_or(0, |s| s.version),
                     "tagsSet": tags,
                 }));
             }
@@ -116,8 +139,8 @@ pub fn status(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
                 "consumeModel": model_name(c.message_model),
                 "consumeType": c.consume_type,
                 "threadCount": c.thread_count,
-                "startTimeStamp": c.started_ms,
-                "lastTimeStamp": c.last_seen_ms,
+                "startTimeStamp": c.started_ms.as_ms(),
+                "lastTimeStamp": c.last_seen_ms.as_ms(),
                 "SubscriptionSet": subscriptions,
                 "RunningDataList": running,
                 "Jstack": jstack,
@@ -130,54 +153,85 @@ pub fn status(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
         "totalDiff": acc.total_diff,
         // ConsumerStatusDo types consumeTps as Long.
         "consumeTps": acc.consume_tps.round() as i64,
-        "lastTimestamp": acc.last_timestamp,
+        "lastTimestamp": acc.last_timestamp.as_ms(),
         "delayTime": acc.delay_time,
-        // Typed Long in the seed's table, but the values it names are CLUSTERING/BROADCASTING.
-        "consumeModel": model_name(group.message_model),
+        "consumeModel": consume_model_code(group.message_model()),
         "subscriptionSame": subscription_same,
         "rebalanceOK": rebalance_ok,
-        "ConnectionSet": group.clients.iter().map(connection_json).collect::<Vec<Value>>(),
+        "ConnectionSet": clients.iter().map(connection_json).collect::<Vec<Value>>(),
         "DetailInTopicList": topics,
         "ConsumerConnectionInfoList": infos,
     })))
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GroupInput {
+    group_id: String,
+    instance_id: Option<String>,
+}
+
 pub fn get_connection(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
-    let group_id = p.required("groupId")?;
-    let model = ctx.state.store.rocketmq.read();
-    let instance = model.instance(ctx.account, ctx.region, &ctx.instance_id(&model, p)?)?;
-    let group = instance.group(group_id).map_err(consumer_side)?;
+    let input: GroupInput = parse(p)?;
+    let handle = ctx.instance(&ctx.instance_id(input.instance_id.as_deref())?)?;
+    let instance = handle.read();
+    let group = instance.group(&input.group_id).map_err(consumer_side)?;
     if !group.online() {
-        return Err(RocketMqError::ConsumerNotOnline(group_id.to_string()).into());
+        return Err(RocketMqError::ConsumerNotOnline(input.group_id).into());
     }
-    Ok(Reply::data(Value::from(group.clients.iter().map(connection_json).collect::<Vec<Value>>())))
+    Ok(Reply::data(Value::from(group.clients().iter().map(connection_json).collect::<Vec<Value>>())))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GroupTopic {
+    group_id: String,
+    topic: String,
+    instance_id: Option<String>,
 }
 
 /// The seed describes `minTimeStamp` as the newest and `maxTimeStamp` as the earliest stored message, the
 /// reverse of their names; localyun follows the names (min = earliest, max = newest).
 pub fn timespan(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
-    let group = p.required("groupId")?;
-    let topic = p.required("topic")?;
-    let (model, instance_id) = prepare_read(ctx, p, group)?;
-    let span = model.time_span(&instance_id, group, topic).map_err(consumer_side)?;
+    let input: GroupTopic = parse(p)?;
+    let handle = prepare_read(ctx, input.instance_id.as_deref(), &input.group_id)?;
+    let span = handle.read().time_span(&input.group_id, &input.topic).map_err(consumer_side)?;
     Ok(Reply::data(json!({
-        "topic": topic,
-        "minTimeStamp": span.min_timestamp,
-        "maxTimeStamp": span.max_timestamp,
-        "consumeTimeStamp": span.consume_timestamp,
+        "topic": input.topic,
+        "minTimeStamp": span.min_timestamp.as_ms(),
+        "maxTimeStamp": span.max_timestamp.as_ms(),
+        "consumeTimeStamp": span.consume_timestamp.as_ms(),
     })))
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResetOffset {
+    group_id: String,
+    topic: String,
+    #[serde(rename = "type")]
+    kind: i64,
+    /// Text until `type` says it is used: with type 0 it is ignored, whatever it holds.
+    reset_time: Option<String>,
+    instance_id: Option<String>,
+}
+
 pub fn reset_offset(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
-    let group = p.required("groupId")?;
-    let topic = p.required("topic")?;
-    let target = match p.required_enum("type", &[0, 1])? {
+    let input: ResetOffset = parse(p)?;
+    let target = match one_of("type", input.kind, &[0, 1])? {
         0 => ResetTarget::Latest,
         // resetTime "仅仅在Type为1时生效": required then, ignored otherwise.
-        _ => ResetTarget::Time(p.required_i64("resetTime")?),
+        _ => {
+            let v = input.reset_time.ok_or_else(|| ApiError::field("missing required parameter resetTime"))?;
+            let ms = v
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| ApiError::field(format!("parameter resetTime: {v:?} is not an integer")))?;
+            ResetTarget::Time(Millis::from_ms(ms))
+        }
     };
-    let mut model = ctx.state.store.rocketmq.write();
-    let instance_id = prepare_write(ctx, &mut model, p, group)?;
-    model.reset_offset(&instance_id, group, topic, target).map_err(consumer_side)?;
+    let instance_id = ctx.instance_id(input.instance_id.as_deref())?;
+    ctx.instance(&instance_id)?.read().group(&input.group_id).map_err(consumer_side)?;
+    ctx.model.reset_offset(&instance_id, &input.group_id, &input.topic, target).map_err(consumer_side)?;
     Ok(Reply::empty())
 }

@@ -14,7 +14,7 @@
 
 use axum::http::StatusCode;
 
-use crate::engine::rocketmq::RocketMqError;
+use crate::engine::rocketmq::{Field, Quota, RocketMqError};
 
 /// The authentication failure's code (not in the seed's table, which has none for it).
 pub const AUTH_FAILED: &str = "AUTH_FAILED";
@@ -69,10 +69,52 @@ impl ApiError {
     }
 }
 
+/// The parameter that carries an engine value on this API.
+fn parameter(field: Field) -> &'static str {
+    match field {
+        Field::Cluster => "cluster",
+        Field::InstanceId => "instanceId",
+        Field::InstanceName => "instanceName",
+        Field::MaxSendTps => "maxSendTps",
+        Field::MaxReceiveTps => "maxReceiveTps",
+        Field::TopicCapacity => "topicCapacity",
+        Field::Topic => "topic",
+        Field::GroupId => "groupId",
+        Field::Perm => "perm",
+        Field::Relation => "relation",
+        Field::Grantee => "empowerUser",
+        Field::Body => "body",
+        Field::Properties => "properties",
+        Field::DeliverTime => "startDeliverTime",
+        Field::QueryTask => "taskId",
+        Field::Page => "currentPage",
+    }
+}
+
+/// An engine error as this API describes it (`dynamicMessage`), naming parameters as the seed does.
+pub fn describe(e: &RocketMqError) -> String {
+    match e {
+        RocketMqError::Invalid(field, why) => format!("invalid parameter {}: {why}", parameter(*field)),
+        RocketMqError::QuotaExceeded(quota) => match quota {
+            Quota::InstancesPerRegion => format!(
+                "quota exceeded: at most {} instances per region",
+                crate::engine::rocketmq::MAX_INSTANCES_PER_REGION
+            ),
+            Quota::SharedInstance => {
+                "quota exceeded: at most 1 instance without a namespace (independentNaming=false) per region".into()
+            }
+            Quota::Topics { instance, capacity } => {
+                format!("quota exceeded: instance {instance} holds its topicCapacity of {capacity} topics")
+            }
+        },
+        other => other.to_string(),
+    }
+}
+
 impl From<RocketMqError> for ApiError {
     /// The management-side mapping: a missing group is BIZ_PUBLISH_INFO_NOT_FOUND ("请求的GID没有找到").
     fn from(e: RocketMqError) -> ApiError {
-        let detail = e.to_string();
+        let detail = describe(&e);
         let code = match e {
             RocketMqError::Invalid(..)
             | RocketMqError::InstanceNotFound(_)

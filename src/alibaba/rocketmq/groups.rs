@@ -1,48 +1,71 @@
 //! Group routes: group/create, delete, list, subDetail, consumerUpdate. A missing group here is
 //! BIZ_PUBLISH_INFO_NOT_FOUND ("请求的GID没有找到").
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::error::ApiError;
+use super::input::parse;
 use super::wire::{Params, Reply};
 use super::{model_name, Ctx};
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateGroup {
+    /// Required here without the namespace exception the other routes document (seed 2.6.5.1:
+    /// "instanceld 是 需创建的Group ID所对应的实例ID").
+    instance_id: String,
+    group_id: String,
+    remark: Option<String>,
+}
+
 pub fn create(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
-    let group_id = p.required("groupId")?;
-    let remark = p.get("remark").unwrap_or("");
-    let mut model = ctx.state.store.rocketmq.write();
-    let instance_id = ctx.instance_id(&model, p)?;
-    let group = model.create_group(ctx.account, ctx.region, &instance_id, group_id, remark)?;
+    let input: CreateGroup = parse(p)?;
+    let instance_id = ctx.instance_id(Some(&input.instance_id))?;
+    let remark = input.remark.unwrap_or_default();
+    ctx.model.create_group(ctx.account, ctx.region, &instance_id, &input.group_id, &remark)?;
     // The seed documents one answer field, `remark`.
-    Ok(Reply::data(json!({"remark": group.remark})))
+    Ok(Reply::data(json!({"remark": remark})))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GroupInput {
+    group_id: String,
+    instance_id: Option<String>,
 }
 
 pub fn delete(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
-    let group_id = p.required("groupId")?;
-    let mut model = ctx.state.store.rocketmq.write();
-    let instance_id = ctx.instance_id(&model, p)?;
-    model.delete_group(ctx.account, ctx.region, &instance_id, group_id)?;
+    let input: GroupInput = parse(p)?;
+    let instance_id = ctx.instance_id(input.instance_id.as_deref())?;
+    ctx.model.delete_group(ctx.account, ctx.region, &instance_id, &input.group_id)?;
     Ok(Reply::empty())
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListGroups {
+    group_id: Option<String>,
+    instance_id: Option<String>,
+}
+
 pub fn list(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
-    let filter = p.get("groupId");
-    let model = ctx.state.store.rocketmq.read();
-    let instance = model.instance(ctx.account, ctx.region, &ctx.instance_id(&model, p)?)?;
+    let input: ListGroups = parse(p)?;
+    let filter = input.group_id.as_deref();
+    let handle = ctx.instance(&ctx.instance_id(input.instance_id.as_deref())?)?;
+    let instance = handle.read();
     let groups: Vec<GroupView<'_>> = instance
-        .groups
-        .values()
-        .filter(|g| filter.is_none_or(|f| g.id == f))
+        .groups()
+        .filter(|g| filter.is_none_or(|f| g.id() == f))
         .map(|g| GroupView {
             owner: ctx.account,
-            instance_id: &instance.id,
-            group_id: &g.id,
-            independent_naming: instance.independent_naming,
-            remark: &g.remark,
+            instance_id: instance.id(),
+            group_id: g.id(),
+            independent_naming: instance.independent_naming(),
+            remark: g.remark(),
         })
         .collect();
-    // Serialised while the read lock is held: the list borrows from the model, nothing is cloned.
+    // Serialised while the instance's read lock is held: the list borrows from the model, nothing is cloned.
     Ok(Reply::typed(&groups, None, ctx.request_id))
 }
 
@@ -59,28 +82,34 @@ struct GroupView<'a> {
 
 /// The topics an online group subscribes; an offline group shows none ("如果Group不在线则查不到数据").
 pub fn sub_detail(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
-    let group_id = p.required("groupId")?;
-    let model = ctx.state.store.rocketmq.read();
-    let instance = model.instance(ctx.account, ctx.region, &ctx.instance_id(&model, p)?)?;
-    let group = instance.group(group_id).map_err(super::error::consumer_side)?;
+    let input: GroupInput = parse(p)?;
+    let handle = ctx.instance(&ctx.instance_id(input.instance_id.as_deref())?)?;
+    let instance = handle.read();
+    let group = instance.group(&input.group_id).map_err(super::error::consumer_side)?;
     let subscriptions: Vec<Value> = if group.online() {
-        group.subscriptions.iter().map(|(t, s)| json!({"topic": t, "subString": s.expression})).collect()
+        group.subscriptions().iter().map(|(t, s)| json!({"topic": t, "subString": s.expression})).collect()
     } else {
         Vec::new()
     };
     Ok(Reply::data(json!({
-        "groupId": group.id,
+        "groupId": group.id(),
         "online": group.online(),
-        "messageModel": model_name(group.message_model),
+        "messageModel": model_name(group.message_model()),
         "SubscriptionDataList": subscriptions,
     })))
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConsumerUpdate {
+    group_id: String,
+    read_enable: bool,
+    instance_id: Option<String>,
+}
+
 pub fn consumer_update(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
-    let group_id = p.required("groupId")?;
-    let read_enable = p.required_bool("readEnable")?;
-    let mut model = ctx.state.store.rocketmq.write();
-    let instance_id = ctx.instance_id(&model, p)?;
-    model.instance_mut(ctx.account, ctx.region, &instance_id)?.group_mut(group_id)?.read_enable = read_enable;
+    let input: ConsumerUpdate = parse(p)?;
+    let instance_id = ctx.instance_id(input.instance_id.as_deref())?;
+    ctx.model.set_read_enable(ctx.account, ctx.region, &instance_id, &input.group_id, input.read_enable)?;
     Ok(Reply::empty())
 }

@@ -11,6 +11,7 @@ mod empower;
 mod error;
 pub mod fixture;
 mod groups;
+mod input;
 mod instances;
 mod messages;
 pub mod signature;
@@ -26,12 +27,11 @@ use serde_json::Value;
 pub use error::ApiError;
 use wire::{Params, Reply};
 
-use crate::credentials::{signatures_match, KeyLookup};
+use crate::auth::{authenticate, AuthFailure, SignedRequest};
 use crate::engine::ids::stable_suffix;
-use crate::engine::rocketmq::{
-    ConsumerClient, MessageModel, MessageType, NewInstance, RocketMqModel, DEFAULT_MAX_RECONSUME_TIMES,
-};
+use crate::engine::rocketmq::{ConsumerClient, MessageModel, NewInstance, RocketMqModel, DEFAULT_MAX_RECONSUME_TIMES};
 use crate::http::{with_meta, ApiRequest, RequestMeta};
+use crate::registry::{Access, OperationInfo};
 use crate::state::AppState;
 
 pub const VENDOR: &str = "alibaba-rocketmq";
@@ -44,87 +44,109 @@ pub const DEFAULT_CLUSTER: &str = "localyun-cluster";
 pub const DEFAULT_INSTANCE_NAME: &str = "localyun-default";
 const DEFAULT_TPS: i64 = 5000;
 
-/// What a route handler works with: the caller's account and region, and the shared state.
+/// What a route handler works with: the caller's account and region, and the model (under the store's read
+/// lock: the model locks each instance itself, so requests on different instances run side by side).
 pub struct Ctx<'a> {
-    pub state: &'a AppState,
+    pub model: RwLockReadGuard<'a, RocketMqModel>,
     pub account: &'a str,
     pub region: &'a str,
     /// For routes that serialise their whole answer themselves (`Reply::typed`).
     pub request_id: &'a str,
 }
 
-impl<'a> Ctx<'a> {
+impl Ctx<'_> {
     /// The instance a request means: `instanceId` when given, else the caller's instance without a namespace.
-    pub fn instance_id(&self, model: &RocketMqModel, p: &Params) -> Result<String, ApiError> {
-        Ok(model.resolve_instance(self.account, self.region, p.get("instanceId"))?)
+    pub fn instance_id(&self, given: Option<&str>) -> Result<String, ApiError> {
+        Ok(self.model.resolve_instance(self.account, self.region, given)?)
     }
 
-    /// The model under the read lock and the request's instance, after moving that instance's due timed
-    /// messages into their queues. Reads that depend on queue contents (consumer state, traces, trends) use
-    /// it: when nothing is due, which is the common case, no write lock is taken, so a plain read never marks
-    /// the model changed (with `--data-dir`, every write guard makes the model be saved again). Only when a
-    /// timed message has come due is the write lock taken, briefly, to move it.
-    pub fn settled_read(&self, p: &Params) -> Result<(RwLockReadGuard<'a, RocketMqModel>, String), ApiError> {
-        let store = &self.state.store.rocketmq;
-        let model = store.read();
-        let instance_id = self.instance_id(&model, p)?;
-        if !model.instance(self.account, self.region, &instance_id)?.has_due() {
-            return Ok((model, instance_id));
-        }
-        drop(model);
-        store.write().instance_mut(self.account, self.region, &instance_id)?.settle_due();
-        // Another request may have changed the model between the two locks: the caller looks the instance up
-        // again under this read lock, so a deleted instance is reported as missing.
-        Ok((store.read(), instance_id))
+    /// The caller's instance, for reading.
+    pub fn instance(&self, id: &str) -> Result<crate::engine::rocketmq::InstanceHandle, ApiError> {
+        Ok(self.model.instance(self.account, self.region, id)?)
+    }
+
+    /// Resolves the instance and moves its due timed messages into their queues first. Reads that depend on
+    /// queue contents (consumer state, traces, trends) use it: when nothing is due, which is the common case,
+    /// nothing is locked for writing and nothing changes; only when a timed message has come due is the
+    /// instance's write lock taken, briefly, to move it (a message-store change, not a resource change).
+    pub fn settled(&self, given: Option<&str>) -> Result<String, ApiError> {
+        let id = self.instance_id(given)?;
+        self.model.settle_due(&id)?;
+        Ok(id)
     }
 }
 
 type Handler = fn(&Ctx<'_>, &Params) -> Result<Reply, ApiError>;
 
-/// Route name (`resource/verb`) to handler: every route of seed section 2.6.
-fn route_handler(route: &str) -> Option<Handler> {
-    Some(match route {
-        "region/list" => instances::region_list,
-        "cluster/list" => instances::cluster_list,
-        // The seed's path is `vpcTunnel/tunnelSwitch`; it files the route under instance management.
-        "vpcTunnel/tunnelSwitch" | "instance/tunnelSwitch" => instances::tunnel_switch,
-        "instance/baseInfo" => instances::base_info,
-        "instance/create" => instances::create,
-        "instance/delete" => instances::delete,
-        "instance/list" => instances::list,
-        "instance/update" => instances::update,
-        "topic/create" => topics::create,
-        "topic/delete" => topics::delete,
-        "topic/get" => topics::get,
-        "topic/listInPage" => topics::list_in_page,
-        "topic/update" => topics::update,
-        "topic/listNames" => topics::list_names,
-        "topic/subDetail" => topics::sub_detail,
-        "group/create" => groups::create,
-        "group/delete" => groups::delete,
-        "group/list" => groups::list,
-        "group/subDetail" => groups::sub_detail,
-        "group/consumerUpdate" => groups::consumer_update,
-        "consumer/accumulate" => consumers::accumulate,
-        "consumer/status" => consumers::status,
-        "consumer/getConnection" => consumers::get_connection,
-        "consumer/timespan" => consumers::timespan,
-        "consumer/resetOffset" => consumers::reset_offset,
-        "message/trace" => messages::trace,
-        "message/getById" => messages::get_by_id,
-        "message/getByKey" => messages::get_by_key,
-        "message/getByPagedTopic" => messages::get_by_paged_topic,
-        "message/getByIdInDLQ" => messages::get_by_id_in_dlq,
-        "message/getByPagedDLQ" => messages::get_by_paged_dlq,
-        "message/resendByIdInDLQ" => messages::resend_by_id_in_dlq,
-        "trend/topicInputTps" => messages::topic_input_tps,
-        "trend/groupOutputTps" => messages::group_output_tps,
-        "empower/create" => empower::create,
-        "empower/createBySub" => empower::create_by_sub,
-        "empower/delete" => empower::delete,
-        "empower/list" => empower::list,
-        _ => return None,
-    })
+/// One declared operation: the route, whether it reads or writes, and its handler. Each handler starts by
+/// deserialising its typed input from the parameters (see `input`), so a write is validated before any
+/// instance lock is taken.
+struct Operation {
+    name: &'static str,
+    access: Access,
+    handler: Handler,
+}
+
+const fn read(name: &'static str, handler: Handler) -> Operation {
+    Operation { name, access: Access::Read, handler }
+}
+
+const fn write(name: &'static str, handler: Handler) -> Operation {
+    Operation { name, access: Access::Write, handler }
+}
+
+/// Every route of seed section 2.6.
+const OPERATIONS: &[Operation] = &[
+    read("region/list", instances::region_list),
+    read("cluster/list", instances::cluster_list),
+    // The seed's path is `vpcTunnel/tunnelSwitch`; it files the route under instance management.
+    write("vpcTunnel/tunnelSwitch", instances::tunnel_switch),
+    write("instance/tunnelSwitch", instances::tunnel_switch),
+    read("instance/baseInfo", instances::base_info),
+    write("instance/create", instances::create),
+    write("instance/delete", instances::delete),
+    read("instance/list", instances::list),
+    write("instance/update", instances::update),
+    write("topic/create", topics::create),
+    write("topic/delete", topics::delete),
+    read("topic/get", topics::get),
+    read("topic/listInPage", topics::list_in_page),
+    write("topic/update", topics::update),
+    read("topic/listNames", topics::list_names),
+    read("topic/subDetail", topics::sub_detail),
+    write("group/create", groups::create),
+    write("group/delete", groups::delete),
+    read("group/list", groups::list),
+    read("group/subDetail", groups::sub_detail),
+    write("group/consumerUpdate", groups::consumer_update),
+    read("consumer/accumulate", consumers::accumulate),
+    read("consumer/status", consumers::status),
+    read("consumer/getConnection", consumers::get_connection),
+    read("consumer/timespan", consumers::timespan),
+    write("consumer/resetOffset", consumers::reset_offset),
+    read("message/trace", messages::trace),
+    read("message/getById", messages::get_by_id),
+    read("message/getByKey", messages::get_by_key),
+    // A paged query's first page fixes the matching messages in a runtime task: still a read.
+    read("message/getByPagedTopic", messages::get_by_paged_topic),
+    read("message/getByIdInDLQ", messages::get_by_id_in_dlq),
+    read("message/getByPagedDLQ", messages::get_by_paged_dlq),
+    write("message/resendByIdInDLQ", messages::resend_by_id_in_dlq),
+    read("trend/topicInputTps", messages::topic_input_tps),
+    read("trend/groupOutputTps", messages::group_output_tps),
+    write("empower/create", empower::create),
+    write("empower/createBySub", empower::create_by_sub),
+    write("empower/delete", empower::delete),
+    read("empower/list", empower::list),
+];
+
+fn operation(route: &str) -> Option<&'static Operation> {
+    OPERATIONS.iter().find(|o| o.name == route)
+}
+
+/// Every declared operation, for the vendor registry.
+pub fn operations() -> Vec<OperationInfo> {
+    OPERATIONS.iter().map(|o| OperationInfo { name: o.name, access: o.access }).collect()
 }
 
 /// `resource/verb` from `/json/resource/verb`, `//json/resource/verb/` and the like.
@@ -137,7 +159,10 @@ fn route_of(path: &str) -> Option<String> {
 pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
     let mut meta = RequestMeta::new(VENDOR);
     let request_id = uuid::Uuid::new_v4().to_string().to_uppercase();
-    let (status, body) = match process(state, &req, &request_id, &mut meta) {
+    let changes_before = state.store.rocketmq.read().change_count();
+    let outcome = process(state, &req, &request_id, &mut meta);
+    mark_changed_for_snapshots(state, changes_before);
+    let (status, body) = match outcome {
         Ok(reply) => (StatusCode::OK, wire::success(reply, &request_id)),
         Err(e) => {
             tracing::debug!(code = e.code, detail = %e.detail, "rocketmq request rejected");
@@ -146,6 +171,16 @@ pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
         }
     };
     with_meta(wire::json_response(status, body), meta)
+}
+
+/// Bridge to the whole-model persistence (`crate::persist`), which saves a model when its store generation
+/// moved: requests work under the store's read lock, so when the model counted a change during this request
+/// (and only then, and only with `--data-dir`) a momentary write guard marks it changed. Once storage
+/// journals [`crate::storage::Resources`] keys this goes: the journal reads `take_dirty` instead.
+fn mark_changed_for_snapshots(state: &AppState, changes_before: u64) {
+    if state.persistence.is_some() && state.store.rocketmq.read().change_count() != changes_before {
+        drop(state.store.rocketmq.write());
+    }
 }
 
 fn process(state: &AppState, req: &ApiRequest, request_id: &str, meta: &mut RequestMeta) -> Result<Reply, ApiError> {
@@ -158,51 +193,61 @@ fn process(state: &AppState, req: &ApiRequest, request_id: &str, meta: &mut Requ
         _ => return Err(ApiError::new("METHOD_NOT_ALLOWED", "only GET and POST are supported")),
     }
     let params = Params::from_pairs(pairs);
-    let account = authenticate(state, &params, meta)?;
+    let account = authenticate_request(state, &params, meta)?;
     meta.account = Some(account.clone());
     // `__preventCache` is documented only as "用于CSRF校验，设置为系统当前时间即可" (a ms timestamp against
     // caching/CSRF): required and a Long, but the seed documents no freshness window and no uniqueness, so
     // neither is enforced (a replay check would reject the seed's own fixed example value).
     params.required_i64("__preventCache")?;
-    let handler = route_handler(&route).ok_or_else(|| {
+    let operation = operation(&route).ok_or_else(|| {
         ApiError::new("ONS_SERVICE_UNSUPPORTED", format!("route /json/{route} is not part of the Open API"))
     })?;
+    let model = state.store.rocketmq.read();
     let region = if route == "region/list" {
         // The one route without `_regionId` ("获取regionId列表接口除外").
         String::new()
     } else {
         let region = params.required("_regionId")?.to_string();
-        state.store.rocketmq.read().region(&region)?;
+        model.region(&region)?;
         region
     };
-    handler(&Ctx { state, account: &account, region: &region, request_id }, &params)
+    let ctx = Ctx { model, account: &account, region: &region, request_id };
+    let reply = (operation.handler)(&ctx, &params);
+    drop(ctx);
+    reply
 }
 
-/// Checks `_accesskey` and `_signature` and returns the caller's account. Every failure here is
-/// AUTH_FAILED (HTTP 403), including a missing `_accesskey` or `_signature`: without them the caller is
-/// unknown. Lenient mode skips only the HMAC.
-fn authenticate(state: &AppState, params: &Params, meta: &mut RequestMeta) -> Result<String, ApiError> {
+/// Checks `_accesskey` and `_signature` through the shared sequence (`crate::auth`) and returns the caller's
+/// account. Every failure here is AUTH_FAILED (HTTP 403), including a missing `_accesskey` or `_signature`:
+/// without them the caller is unknown. Lenient mode skips only the HMAC. The scheme has no timestamp and no
+/// nonce (see `__preventCache` above), so the window and replay steps do not apply.
+fn authenticate_request(state: &AppState, params: &Params, meta: &mut RequestMeta) -> Result<String, ApiError> {
     let access_key = params.get("_accesskey").ok_or_else(|| ApiError::auth("missing _accesskey"))?;
     let given = params.get("_signature").ok_or_else(|| ApiError::auth("missing _signature"))?;
-    let credentials = state.credentials.read();
-    let key = match credentials.lookup(access_key) {
-        KeyLookup::Known(key) => key,
-        KeyLookup::Unverified { account } => return Ok(account.to_string()),
-        KeyLookup::Unknown => return Err(ApiError::auth("the _accesskey is unknown")),
-    };
-    if !credentials.verifies_signatures() {
-        return Ok(key.account.clone());
-    }
-    let sts = signature::string_to_sign(params.pairs());
-    let expected = signature::sign(key.secret.expose(), &sts);
     let given = signature::normalise_received(given);
-    if !signatures_match(expected.as_bytes(), given.as_bytes()) {
-        meta.string_to_sign = Some(sts);
-        return Err(ApiError::auth(
-            "signature mismatch: sign the values of all other parameters in sorted key order with HmacSHA1",
-        ));
-    }
-    Ok(key.account.clone())
+    let request = SignedRequest {
+        scope: VENDOR,
+        key_id: access_key,
+        signature: &given,
+        timestamp: None,
+        nonce: None,
+        window: state.nonces.window(),
+    };
+    authenticate(state, &request, |secret| {
+        let sts = signature::string_to_sign(params.pairs());
+        (signature::sign(secret, &sts), sts)
+    })
+    .map_err(|failure| match failure {
+        AuthFailure::UnknownKey => ApiError::auth("the _accesskey is unknown"),
+        AuthFailure::SignatureMismatch { string_to_sign } => {
+            meta.string_to_sign = Some(string_to_sign);
+            ApiError::auth(
+                "signature mismatch: sign the values of all other parameters in sorted key order with HmacSHA1",
+            )
+        }
+        AuthFailure::Stale { window_secs } => ApiError::auth(format!("the request is older than {window_secs} s")),
+        AuthFailure::Replayed => ApiError::auth("the request was already used"),
+    })
 }
 
 /// The route a request names, without authenticating it (for fault injection and logs).
@@ -233,11 +278,11 @@ pub fn new_instance_id(account: &str) -> String {
 /// The `mq-private` region with one cluster, and one instance without a namespace per account (so that
 /// `instanceId` may be omitted, as in the seed's curl example).
 pub fn provision_defaults(state: &AppState, account: &str) {
-    let mut model = state.store.rocketmq.write();
+    let model = state.store.rocketmq.write();
     model.add_region(DEFAULT_REGION, DEFAULT_REGION_NAME);
     let _ = model.add_cluster(DEFAULT_REGION, DEFAULT_CLUSTER);
     let id = default_instance_id(account);
-    if !model.instances.contains_key(&id) {
+    if !model.instance_exists(&id) {
         let _ = model.create_instance(NewInstance {
             id,
             account: account.to_string(),
@@ -288,7 +333,7 @@ pub fn provision_defaults(state: &AppState, account: &str) {
 pub fn apply_fixtures(state: &AppState, section: &Value) -> Result<(), String> {
     let section: FixtureSection = serde_json::from_value(section.clone()).map_err(|e| e.to_string())?;
     let default_account = state.credentials.read().default_account().to_string();
-    let mut model = state.store.rocketmq.write();
+    let model = state.store.rocketmq.write();
     for (n, r) in section.regions.iter().enumerate() {
         if r.id.is_empty() {
             return Err(format!("regions[{n}]: id must not be empty"));
@@ -296,21 +341,22 @@ pub fn apply_fixtures(state: &AppState, section: &Value) -> Result<(), String> {
         model.add_region(&r.id, r.name.as_deref().unwrap_or(&r.id));
         let clusters = if r.clusters.is_empty() { vec![DEFAULT_CLUSTER.to_string()] } else { r.clusters.clone() };
         for c in clusters {
-            model.add_cluster(&r.id, &c).map_err(|e| format!("regions[{n}]: {e}"))?;
+            model.add_cluster(&r.id, &c).map_err(|e| format!("regions[{n}]: {}", error::describe(&e)))?;
         }
     }
     for (n, spec) in section.instances.into_iter().enumerate() {
         let entry = format!("instances[{n}]");
+        let fail = |at: &str, e: crate::engine::rocketmq::RocketMqError| format!("{at}: {}", error::describe(&e));
         let account = spec.account.clone().unwrap_or_else(|| default_account.clone());
         let region = spec.region.clone().unwrap_or_else(|| DEFAULT_REGION.to_string());
         let id = spec.id.clone().unwrap_or_else(|| default_instance_id(&account));
-        if !model.instances.contains_key(&id) {
+        if !model.instance_exists(&id) {
             let name = spec.name.clone().ok_or_else(|| format!("{entry}: a new instance needs a name"))?;
             let cluster = match &spec.cluster {
                 Some(c) => c.clone(),
                 None => model
                     .clusters_in(&region)
-                    .next()
+                    .first()
                     .map(|c| c.name.clone())
                     .ok_or_else(|| format!("{entry}: region {region} has no cluster"))?,
             };
@@ -327,41 +373,45 @@ pub fn apply_fixtures(state: &AppState, section: &Value) -> Result<(), String> {
                     max_receive_tps: spec.max_receive_tps.unwrap_or(DEFAULT_TPS),
                     topic_capacity: spec.topic_capacity,
                 })
-                .map_err(|e| format!("{entry}: {e}"))?;
+                .map_err(|e| fail(&entry, e))?;
         }
-        let instance = model.instance(&account, &region, &id).map_err(|e| format!("{entry}: {e}"))?;
-        let (account, region) = (instance.account.clone(), instance.region.clone());
+        let handle = model.instance(&account, &region, &id).map_err(|e| fail(&entry, e))?;
         for (t, topic) in spec.topics.iter().enumerate() {
             let here = format!("{entry}.topics[{t}]");
-            if model.instance(&account, &region, &id).is_ok_and(|i| i.topics.contains_key(&topic.name)) {
+            if handle.read().has_topic(&topic.name) {
                 continue;
             }
-            let message_type = MessageType::from_code(topic.order_type.unwrap_or(0))
+            let message_type = topics::message_type(topic.order_type.unwrap_or(0))
                 .ok_or_else(|| format!("{here}: order_type must be 0, 1, 2, 4 or 5"))?;
             model
                 .create_topic(&account, &region, &id, &topic.name, message_type, topic.remark.as_deref().unwrap_or(""))
-                .map_err(|e| format!("{here}: {e}"))?;
+                .map_err(|e| fail(&here, e))?;
             if let Some(perm) = topic.perm {
-                model.set_topic_perm(&account, &region, &id, &topic.name, perm).map_err(|e| format!("{here}: {e}"))?;
+                model.set_topic_perm(&account, &region, &id, &topic.name, perm).map_err(|e| fail(&here, e))?;
             }
         }
         for (g, group) in spec.groups.iter().enumerate() {
             let here = format!("{entry}.groups[{g}]");
-            let exists = model.instance(&account, &region, &id).is_ok_and(|i| i.groups.contains_key(&group.id));
-            if !exists {
+            if !handle.read().has_group(&group.id) {
                 model
                     .create_group(&account, &region, &id, &group.id, group.remark.as_deref().unwrap_or(""))
-                    .map_err(|e| format!("{here}: {e}"))?;
+                    .map_err(|e| fail(&here, e))?;
             }
             for (topic, expression) in &group.subscriptions {
-                model.subscribe(&id, &group.id, topic, expression).map_err(|e| format!("{here}: {e}"))?;
+                model.subscribe(&id, &group.id, topic, expression).map_err(|e| fail(&here, e))?;
             }
-            let g = model
-                .instance_mut(&account, &region, &id)
-                .and_then(|i| i.group_mut(&group.id))
-                .map_err(|e| format!("{here}: {e}"))?;
-            g.read_enable = group.read_enable.unwrap_or(true);
-            g.max_reconsume_times = group.max_reconsume_times.unwrap_or(DEFAULT_MAX_RECONSUME_TIMES);
+            model
+                .set_read_enable(&account, &region, &id, &group.id, group.read_enable.unwrap_or(true))
+                .map_err(|e| fail(&here, e))?;
+            model
+                .set_max_reconsume_times(
+                    &account,
+                    &region,
+                    &id,
+                    &group.id,
+                    group.max_reconsume_times.unwrap_or(DEFAULT_MAX_RECONSUME_TIMES),
+                )
+                .map_err(|e| fail(&here, e))?;
         }
     }
     Ok(())
@@ -443,7 +493,10 @@ struct GroupFixture {
 
 /// Message model names as the API prints them.
 pub(crate) fn model_name(m: MessageModel) -> &'static str {
-    m.as_str()
+    match m {
+        MessageModel::Clustering => "CLUSTERING",
+        MessageModel::Broadcasting => "BROADCASTING",
+    }
 }
 
 /// Connection fields the seed's ConnectionDo lists.
@@ -467,8 +520,23 @@ mod tests {
         assert_eq!(route_of("//json/topic/create/").as_deref(), Some("topic/create"));
         assert_eq!(route_of("/json//topic//create").as_deref(), Some("topic/create"));
         assert_eq!(route_of("/jsonx/a"), None);
-        assert!(route_handler("topic/create").is_some());
-        assert!(route_handler("topic/nope").is_none());
+        assert!(operation("topic/create").is_some());
+        assert!(operation("topic/nope").is_none());
+    }
+
+    #[test]
+    fn every_route_is_declared_once_with_its_access() {
+        let ops = operations();
+        assert_eq!(ops.len(), 39);
+        let mut names: Vec<&str> = ops.iter().map(|o| o.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ops.len());
+        let access = |name: &str| ops.iter().find(|o| o.name == name).map(|o| o.access);
+        assert_eq!(access("topic/create"), Some(Access::Write));
+        assert_eq!(access("message/getByPagedTopic"), Some(Access::Read));
+        assert_eq!(access("consumer/resetOffset"), Some(Access::Write));
+        assert_eq!(access("empower/list"), Some(Access::Read));
     }
 
     #[test]

@@ -55,38 +55,6 @@ impl Params {
     pub fn required_i64(&self, name: &str) -> Result<i64, ApiError> {
         self.opt_i64(name)?.ok_or_else(|| ApiError::field(format!("missing required parameter {name}")))
     }
-
-    /// An integer that must be one of `allowed`.
-    pub fn required_enum(&self, name: &str, allowed: &[i64]) -> Result<i64, ApiError> {
-        let v = self.required_i64(name)?;
-        if !allowed.contains(&v) {
-            return Err(ApiError::field(format!("parameter {name}: {v} is not one of {allowed:?}")));
-        }
-        Ok(v)
-    }
-
-    /// An optional integer in `min..=max`, with a default.
-    pub fn int_in(&self, name: &str, min: i64, max: i64, default: i64) -> Result<i64, ApiError> {
-        let v = self.opt_i64(name)?.unwrap_or(default);
-        if v < min || v > max {
-            return Err(ApiError::field(format!("parameter {name}: {v} is outside {min}..{max}")));
-        }
-        Ok(v)
-    }
-
-    /// `true` or `false` (any case).
-    pub fn opt_bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
-            Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
-            Some(v) => Err(ApiError::field(format!("parameter {name}: {v:?} is not true or false"))),
-        }
-    }
-
-    pub fn required_bool(&self, name: &str) -> Result<bool, ApiError> {
-        self.opt_bool(name)?.ok_or_else(|| ApiError::field(format!("missing required parameter {name}")))
-    }
 }
 
 /// What a route answers: `data` as a JSON tree and, for paged answers, the envelope's paging fields; or the
@@ -219,7 +187,7 @@ mod tests {
         ]);
         assert_eq!(p.get("groupId"), Some("GID_a"));
         assert_eq!(p.get("instanceId"), None);
-        assert_eq!(p.opt_bool("detail").unwrap(), Some(true));
+        assert_eq!(p.get("DETAIL"), Some("TRUE"));
         assert_eq!(p.required("topic").unwrap_err().code, "BIZ_FIELD_CHECK_INVALID");
     }
 

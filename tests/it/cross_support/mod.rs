@@ -422,7 +422,10 @@ pub async fn create_everything(ep: &Endpoint) -> Everything {
 
     rocketmq_ok(&rocketmq(ep, key, "topic/create", &[("topic", "T_cross"), ("orderType", "0"), ("remark", "x")]).await);
     for group in ["GID_cross", "GID_doomed"] {
-        rocketmq_ok(&rocketmq(ep, key, "group/create", &[("groupId", group)]).await);
+        rocketmq_ok(
+            &rocketmq(ep, key, "group/create", &[("instanceId", &rocketmq_instance(ACCOUNT)), ("groupId", group)])
+                .await,
+        );
     }
     rocketmq_ok(&rocketmq(ep, key, "group/delete", &[("groupId", "GID_doomed")]).await);
 
@@ -621,7 +624,10 @@ pub async fn create_for_b(ep: &Endpoint, project: &str) {
         )
         .await,
     );
-    rocketmq_ok(&rocketmq(ep, KEY_OF_B, "group/create", &[("groupId", "GID_b")]).await);
+    rocketmq_ok(
+        &rocketmq(ep, KEY_OF_B, "group/create", &[("instanceId", &rocketmq_instance(ACCOUNT_B)), ("groupId", "GID_b")])
+            .await,
+    );
     let created = eventgrid(ep, KEY_OF_B, "POST", project, "/channels", &[], Some(&json!({"name": "b-ch"}))).await;
     eventgrid_ok(&created);
 }

@@ -124,9 +124,7 @@ impl Api {
     }
 
     pub fn instance_of(&self, account: &str) -> String {
-        let model = self.srv.state.store.rocketmq.read();
-        let id = model.instances_of(account, REGION).find(|i| !i.independent_naming).unwrap().id.clone();
-        id
+        self.srv.state.store.rocketmq.read().resolve_instance(account, REGION, None).unwrap()
     }
 
     /// Creates a namespaced instance through the API and returns its id.
