@@ -1,7 +1,7 @@
 //! RocketMQ `/json` Open API: consumer, message, statistics and dead-letter routes, answered from messages and
 //! consumers put into the model through its own API.
 
-use crate::rocketmq_support;
+use crate::{common, rocketmq_support};
 
 use localyun::engine::rocketmq::{ConsumerClient, Millis, NewMessage};
 use rocketmq_support::*;
