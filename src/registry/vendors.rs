@@ -47,7 +47,7 @@ impl VendorApi for TencentCkafka {
         "4000"
     }
     fn operations(&self) -> Vec<OperationInfo> {
-        TENCENT_OPERATIONS.to_vec()
+        tencent::ckafka::operations()
     }
     fn provision(&self, state: &AppState, account: &str) {
         tencent::ckafka::provision_defaults(state, account)
@@ -99,7 +99,7 @@ impl VendorApi for AlibabaKafka {
         "InvalidParameter"
     }
     fn operations(&self) -> Vec<OperationInfo> {
-        ALIBABA_KAFKA_OPERATIONS.to_vec()
+        alibaba::kafka::operations()
     }
     fn provision(&self, state: &AppState, account: &str) {
         alibaba::kafka::provision_defaults(state, account)
@@ -142,7 +142,7 @@ impl VendorApi for AlibabaRocketmq {
         "BIZ_FIELD_CHECK_INVALID"
     }
     fn operations(&self) -> Vec<OperationInfo> {
-        ROCKETMQ_OPERATIONS.to_vec()
+        alibaba::rocketmq::operations()
     }
     fn provision(&self, state: &AppState, account: &str) {
         alibaba::rocketmq::provision_defaults(state, account)
@@ -232,75 +232,8 @@ impl VendorApi for HuaweiEventgrid {
 
 // The operation lists, written from the vendor modules' current action tables until each vendor module
 // exports `operations()` from its own table (TODO(lead, at merge): replace each list with that call).
-const TENCENT_OPERATIONS: &[OperationInfo] = &[
-    OperationInfo { name: "CreateTopic", access: Write },
-    OperationInfo { name: "SetTopicAttributes", access: Write },
-    OperationInfo { name: "DeleteTopic", access: Write },
-    OperationInfo { name: "AddPartition", access: Write },
-    OperationInfo { name: "ListTopic", access: Read },
-    OperationInfo { name: "GetTopicAttributes", access: Read },
-    OperationInfo { name: "SetForward", access: Write },
-    OperationInfo { name: "ListInstance", access: Read },
-    OperationInfo { name: "GetInstanceAttributes", access: Read },
-    OperationInfo { name: "SetInstanceAttributes", access: Write },
-    OperationInfo { name: "ListConsumerGroup", access: Read },
-    OperationInfo { name: "AddTopicIpwhitelist", access: Write },
-    OperationInfo { name: "DeleteTopicIpwhitelist", access: Write },
-];
 
-const ALIBABA_KAFKA_OPERATIONS: &[OperationInfo] = &[
-    OperationInfo { name: "GetInstanceList", access: Read },
-    OperationInfo { name: "CreateTopic", access: Write },
-    OperationInfo { name: "GetTopicList", access: Read },
-    OperationInfo { name: "GetTopicStatus", access: Read },
-    OperationInfo { name: "DeleteTopic", access: Write },
-    OperationInfo { name: "GetConsumerList", access: Read },
-    OperationInfo { name: "GetConsumerProgress", access: Read },
-    OperationInfo { name: "DeleteConsumerGroup", access: Write },
-    OperationInfo { name: "CreateConsumerGroup", access: Write },
-];
 
-const ROCKETMQ_OPERATIONS: &[OperationInfo] = &[
-    OperationInfo { name: "region/list", access: Read },
-    OperationInfo { name: "cluster/list", access: Read },
-    OperationInfo { name: "vpcTunnel/tunnelSwitch", access: Write },
-    OperationInfo { name: "instance/tunnelSwitch", access: Write },
-    OperationInfo { name: "instance/baseInfo", access: Read },
-    OperationInfo { name: "instance/create", access: Write },
-    OperationInfo { name: "instance/delete", access: Write },
-    OperationInfo { name: "instance/list", access: Read },
-    OperationInfo { name: "instance/update", access: Write },
-    OperationInfo { name: "topic/create", access: Write },
-    OperationInfo { name: "topic/delete", access: Write },
-    OperationInfo { name: "topic/get", access: Read },
-    OperationInfo { name: "topic/listInPage", access: Read },
-    OperationInfo { name: "topic/update", access: Write },
-    OperationInfo { name: "topic/listNames", access: Read },
-    OperationInfo { name: "topic/subDetail", access: Read },
-    OperationInfo { name: "group/create", access: Write },
-    OperationInfo { name: "group/delete", access: Write },
-    OperationInfo { name: "group/list", access: Read },
-    OperationInfo { name: "group/subDetail", access: Read },
-    OperationInfo { name: "group/consumerUpdate", access: Write },
-    OperationInfo { name: "consumer/accumulate", access: Read },
-    OperationInfo { name: "consumer/status", access: Read },
-    OperationInfo { name: "consumer/getConnection", access: Read },
-    OperationInfo { name: "consumer/timespan", access: Read },
-    OperationInfo { name: "consumer/resetOffset", access: Write },
-    OperationInfo { name: "message/trace", access: Read },
-    OperationInfo { name: "message/getById", access: Read },
-    OperationInfo { name: "message/getByKey", access: Read },
-    OperationInfo { name: "message/getByPagedTopic", access: Read },
-    OperationInfo { name: "message/getByIdInDLQ", access: Read },
-    OperationInfo { name: "message/getByPagedDLQ", access: Read },
-    OperationInfo { name: "message/resendByIdInDLQ", access: Write },
-    OperationInfo { name: "trend/topicInputTps", access: Read },
-    OperationInfo { name: "trend/groupOutputTps", access: Read },
-    OperationInfo { name: "empower/create", access: Write },
-    OperationInfo { name: "empower/createBySub", access: Write },
-    OperationInfo { name: "empower/delete", access: Write },
-    OperationInfo { name: "empower/list", access: Read },
-];
 
 const EVENTGRID_OPERATIONS: &[OperationInfo] = &[
     OperationInfo { name: "ListApiVersions", access: Read },
