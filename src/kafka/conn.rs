@@ -70,7 +70,12 @@ async fn serve(broker: Arc<KafkaBroker>, instance: String, stream: TcpStream, pe
         let answer = match handle_frame(&broker, &instance, peer, local_port, frame).await {
             Ok(a) => a,
             Err(e) => {
-                tracing::debug!(%peer, error = %e, "closing Kafka connection: malformed request");
+                // A response that cannot be encoded is our bug, not the client's: say so louder.
+                if e.to_string().contains("encode") {
+                    tracing::warn!(%peer, error = %e, "closing Kafka connection: response not encodable");
+                } else {
+                    tracing::debug!(%peer, error = %e, "closing Kafka connection: malformed request");
+                }
                 return;
             }
         };

@@ -469,8 +469,7 @@ fn list_offsets(broker: &KafkaBroker, origin: &Origin, r: ListOffsetsRequest) ->
                     let mut out = list_offsets_response::ListOffsetsPartitionResponse::default()
                         .with_partition_index(lp.partition_index)
                         .with_timestamp(-1)
-                        .with_offset(-1)
-                        .with_leader_epoch(0);
+                        .with_offset(-1);
                     let Some(t) = topic
                         .as_ref()
                         .filter(|t| lp.partition_index >= 0 && (lp.partition_index as u32) < t.partitions)
