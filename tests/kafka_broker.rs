@@ -4,17 +4,16 @@
 
 mod alibaba_support;
 mod common;
+mod kafka_support;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::protocol::{Decodable, StrBytes};
+use kafka_protocol::records::{Compression, Record};
 use localyun::kafka::{KafkaBroker, KafkaOptions};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -22,6 +21,7 @@ use tokio::net::TcpStream;
 
 use alibaba_support::{hmac_sha1_b64, string_to_sign};
 use common::{TestServer, ACCOUNT, KEY_ID, SECRET};
+use kafka_support::{batch, decode, now_ms, record, s, Conn};
 
 const REGION: &str = "cn-hangzhou";
 
@@ -68,130 +68,6 @@ async fn setup() -> (TestServer, std::sync::Arc<KafkaBroker>, String, SocketAddr
     let broker = localyun::kafka::start_with(srv.state.clone(), KafkaOptions::ephemeral()).await;
     let addr = broker.address_of(&id).expect("the instance has a listener");
     (srv, broker, id, addr)
-}
-
-// ---- a raw Kafka client ----
-
-struct Conn {
-    stream: TcpStream,
-    correlation: i32,
-}
-
-fn s(v: &str) -> StrBytes {
-    StrBytes::from_string(v.to_string())
-}
-
-impl Conn {
-    async fn open(addr: SocketAddr) -> Conn {
-        Conn { stream: TcpStream::connect(addr).await.unwrap(), correlation: 0 }
-    }
-
-    async fn send_raw(&mut self, key: ApiKey, version: i16, body: &RequestKind) -> i32 {
-        self.correlation += 1;
-        let mut buf = BytesMut::new();
-        buf.put_u32(0);
-        RequestHeader::default()
-            .with_request_api_key(key as i16)
-            .with_request_api_version(version)
-            .with_correlation_id(self.correlation)
-            .with_client_id(Some(s("kafka-broker-test")))
-            .encode(&mut buf, key.request_header_version(version))
-            .unwrap();
-        body.encode(&mut buf, version).unwrap();
-        let len = (buf.len() - 4) as u32;
-        buf[0..4].copy_from_slice(&len.to_be_bytes());
-        self.stream.write_all(&buf).await.unwrap();
-        self.correlation
-    }
-
-    async fn read_frame(&mut self) -> Option<Bytes> {
-        let mut len = [0u8; 4];
-        self.stream.read_exact(&mut len).await.ok()?;
-        let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
-        self.stream.read_exact(&mut body).await.ok()?;
-        Some(Bytes::from(body))
-    }
-
-    async fn call(&mut self, key: ApiKey, version: i16, body: RequestKind) -> ResponseKind {
-        let correlation = self.send_raw(key, version, &body).await;
-        let mut frame = self.read_frame().await.expect("a response");
-        let header = ResponseHeader::decode(&mut frame, key.response_header_version(version)).unwrap();
-        assert_eq!(header.correlation_id, correlation);
-        ResponseKind::decode(key, &mut frame, version).unwrap()
-    }
-
-    async fn produce(&mut self, topic: &str, partition: i32, acks: i16, batch: Bytes) -> (i16, i64) {
-        let req = ProduceRequest::default().with_acks(acks).with_timeout_ms(5000).with_topic_data(vec![
-            produce_request::TopicProduceData::default().with_name(TopicName(s(topic))).with_partition_data(vec![
-                produce_request::PartitionProduceData::default().with_index(partition).with_records(Some(batch)),
-            ]),
-        ]);
-        let ResponseKind::Produce(r) = self.call(ApiKey::Produce, 9, RequestKind::Produce(req)).await else {
-            panic!("not a produce response")
-        };
-        let p = &r.responses[0].partition_responses[0];
-        (p.error_code, p.base_offset)
-    }
-
-    async fn fetch(
-        &mut self,
-        topic: &str,
-        partition: i32,
-        offset: i64,
-        max_wait_ms: i32,
-    ) -> fetch_response::PartitionData {
-        let req = FetchRequest::default()
-            .with_replica_id(BrokerId(-1))
-            .with_max_wait_ms(max_wait_ms)
-            .with_min_bytes(1)
-            .with_max_bytes(1 << 20)
-            .with_session_epoch(-1)
-            .with_topics(vec![fetch_request::FetchTopic::default().with_topic(TopicName(s(topic))).with_partitions(
-                vec![fetch_request::FetchPartition::default()
-                    .with_partition(partition)
-                    .with_fetch_offset(offset)
-                    .with_partition_max_bytes(1 << 20)],
-            )]);
-        let ResponseKind::Fetch(r) = self.call(ApiKey::Fetch, 12, RequestKind::Fetch(req)).await else {
-            panic!("not a fetch response")
-        };
-        r.responses[0].partitions[0].clone()
-    }
-}
-
-fn record(key: &str, value: &str, ts: i64, seq: i32) -> Record {
-    let mut headers = indexmap::IndexMap::new();
-    headers.insert(s("trace"), Some(Bytes::from_static(b"abc")));
-    Record {
-        transactional: false,
-        control: false,
-        delete_horizon: false,
-        partition_leader_epoch: 0,
-        producer_id: -1,
-        producer_epoch: -1,
-        timestamp_type: TimestampType::Creation,
-        offset: seq as i64,
-        sequence: seq,
-        timestamp: ts,
-        key: Some(Bytes::copy_from_slice(key.as_bytes())),
-        value: Some(Bytes::copy_from_slice(value.as_bytes())),
-        headers,
-    }
-}
-
-fn batch(records: &[Record], compression: Compression) -> Bytes {
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(&mut buf, records, &RecordEncodeOptions { version: 2, compression }).unwrap();
-    buf.freeze()
-}
-
-fn decode(records: &Option<Bytes>) -> Vec<Record> {
-    let mut b = records.clone().unwrap_or_default();
-    RecordBatchDecoder::decode_all(&mut b).unwrap().into_iter().flat_map(|set| set.records).collect()
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 // ---- tests ----
