@@ -564,3 +564,27 @@ async fn every_served_api_answers_at_every_served_version() {
     assert!(tried > 80, "only {tried} API versions tried");
     broker.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_topic_deleted_through_the_api_loses_its_data_and_a_new_one_starts_empty() {
+    let (srv, broker, id, addr) = setup().await;
+    let mut c = Conn::open(addr).await;
+    assert_eq!(c.produce("orders", 0, 1, batch(&[record("k", "old", now_ms(), 0)], Compression::None)).await, (0, 0));
+    let r = alibaba(&srv, "DeleteTopic", &[("InstanceId", &id), ("RegionId", REGION), ("Topic", "orders")]).await;
+    assert_eq!(r["Success"], true, "{r}");
+    assert_eq!(c.produce("orders", 0, 1, batch(&[record("k", "gone", now_ms(), 0)], Compression::None)).await.0, 3);
+    assert_eq!(c.fetch("orders", 0, 0, 0).await.error_code, 3);
+    // Created again under the same name (one partition more): a new, empty log, grown live.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let r = alibaba(
+        &srv,
+        "CreateTopic",
+        &[("InstanceId", &id), ("RegionId", REGION), ("Topic", "orders"), ("Remark", "again"), ("PartitionNum", "4")],
+    )
+    .await;
+    assert_eq!(r["Success"], true, "{r}");
+    let p = c.fetch("orders", 0, 0, 0).await;
+    assert_eq!((p.error_code, p.high_watermark), (0, 0));
+    assert_eq!(c.produce("orders", 3, 1, batch(&[record("k", "new", now_ms(), 0)], Compression::None)).await, (0, 0));
+    broker.shutdown().await;
+}
