@@ -120,11 +120,23 @@ impl Logs {
             Some(dir) => PartitionLog::open(&dir.join(key.partition.to_string()))?,
             None => PartitionLog::in_memory(),
         };
+        // Idempotent producers' last sequences come back from the batch headers, so a retry of a batch
+        // acknowledged before a restart is still recognised as a duplicate.
+        let mut producers: HashMap<i64, ProducerSeq> = HashMap::new();
+        for b in log.batches() {
+            let Ok(h) = crate::storage::log::BatchHeader::parse(&b.data) else { continue };
+            if h.producer_id >= 0 && h.base_sequence >= 0 {
+                let last_seq = h.base_sequence.wrapping_add(h.last_offset_delta);
+                producers.entry(h.producer_id).or_default().record(
+                    h.producer_epoch,
+                    h.base_sequence,
+                    last_seq,
+                    b.base_offset,
+                );
+            }
+        }
         let mut parts = self.parts.lock();
-        Ok(parts
-            .entry(key.clone())
-            .or_insert_with(|| Arc::new(Mutex::new(Part { log, producers: HashMap::new() })))
-            .clone())
+        Ok(parts.entry(key.clone()).or_insert_with(|| Arc::new(Mutex::new(Part { log, producers }))).clone())
     }
 
     /// Every open log key.
@@ -162,5 +174,71 @@ impl Logs {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::{Bytes, BytesMut};
+    use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+
+    fn idempotent_batch(producer_id: i64, first_seq: i32, n: i32) -> Bytes {
+        let records: Vec<Record> = (0..n)
+            .map(|i| Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: 0,
+                producer_id,
+                producer_epoch: 0,
+                timestamp_type: TimestampType::Creation,
+                offset: i64::from(i),
+                sequence: first_seq + i,
+                timestamp: 1_000,
+                key: None,
+                value: Some(Bytes::from_static(b"v")),
+                headers: Default::default(),
+            })
+            .collect();
+        let mut buf = BytesMut::new();
+        RecordBatchEncoder::encode(
+            &mut buf,
+            &records,
+            &RecordEncodeOptions { version: 2, compression: Compression::None },
+        )
+        .unwrap();
+        buf.freeze()
+    }
+
+    #[test]
+    fn producer_sequences_are_recovered_from_the_log() {
+        let root =
+            std::env::temp_dir().join(format!("localyun-logs-{}-{}", std::process::id(), crate::engine::now_ms()));
+        let key = PartKey { instance: "i".into(), topic: "t".into(), topic_created_ms: 1, partition: 0 };
+        {
+            let logs = Logs::new(Some(root.clone()));
+            let part = logs.get(&key).unwrap();
+            let mut p = part.lock();
+            for (first, n) in [(0, 3), (3, 2)] {
+                let batches = crate::storage::log::split_batches(&idempotent_batch(7, first, n)).unwrap();
+                let (h, data) = &batches[0];
+                p.log.append(h, data).unwrap();
+            }
+            p.log.sync().unwrap();
+        }
+        let logs = Logs::new(Some(root.clone()));
+        let part = logs.get(&key).unwrap();
+        let p = part.lock();
+        assert_eq!(p.log.end_offset(), 5);
+        let seq = p.producers.get(&7).expect("producer 7 recovered");
+        assert_eq!(seq.check(0, 3, 4), SeqCheck::Duplicate(3));
+        assert_eq!(seq.check(0, 5, 5), SeqCheck::Append);
+        assert_eq!(seq.check(0, 9, 9), SeqCheck::OutOfOrder);
+        drop(p);
+        // A topic that no longer exists loses its files.
+        logs.drop_deleted(|_, _, _| false);
+        assert!(std::fs::read_dir(root.join("i")).unwrap().next().is_none());
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

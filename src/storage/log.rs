@@ -387,6 +387,11 @@ impl PartitionLog {
         self.batches.iter().max_by_key(|b| b.max_timestamp).map(|b| (b.last_offset, b.max_timestamp))
     }
 
+    /// Every batch held, oldest first (recovery rebuilds idempotent-producer state from their headers).
+    pub fn batches(&self) -> impl Iterator<Item = &StoredBatch> {
+        self.batches.iter()
+    }
+
     /// Drops batches whose newest record is older than `now_ms - retention_ms` (never the last batch, so
     /// the end offset survives), and the closed segment files entirely behind the new start.
     pub fn enforce_retention(&mut self, retention_ms: i64, now_ms: i64) -> std::io::Result<()> {
