@@ -28,3 +28,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r tests/sdk/requirements.txt
 LOCALYUN_BIN="$PWD/target/debug/localyun" .venv/bin/python -m pytest -q tests/sdk
+
+step "Kafka client tests (tests/clients: kafka-python, confluent-kafka, kcat, kafkajs)"
+bash tests/clients/run.sh

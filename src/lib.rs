@@ -16,6 +16,7 @@ pub mod fixtures;
 pub mod fuzzing;
 pub mod http;
 pub mod huawei;
+pub mod kafka;
 pub mod paging;
 pub mod persist;
 pub mod registry;

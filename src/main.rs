@@ -36,6 +36,8 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    // The Kafka data plane: a broker per Kafka instance (see src/kafka/mod.rs).
+    let kafka = localyun::kafka::start(&state).await;
     let result = localyun::server::serve(&config, app, localyun::server::shutdown_signal(), |bound, tls| {
         let default_key_present = state.credentials.read().keys().any(|k| k.key_id == DEFAULT_KEY_ID);
         println!("localyun {} ready", env!("CARGO_PKG_VERSION"));
@@ -59,6 +61,9 @@ async fn main() -> std::process::ExitCode {
         println!("  auth: {:?}; health: http://{}/_localyun/health", config.auth, bound.http);
     })
     .await;
+    if let Some(kafka) = kafka {
+        kafka.shutdown().await;
+    }
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -27,3 +27,4 @@ pub trait Resources: serde::Serialize + serde::de::DeserializeOwned + Default + 
         Err(format!("this model does not journal resource keys (key {key:?})"))
     }
 }
+pub mod log;

@@ -10,6 +10,7 @@ mod alibaba_support;
 mod common;
 mod cross_support;
 mod huawei_support;
+mod kafka_support;
 mod rocketmq_support;
 
 mod admin;
@@ -18,6 +19,8 @@ mod alibaba_kafka;
 mod alibaba_kafka_acs3;
 mod fixtures_all_vendors;
 mod fixtures_load;
+mod kafka_broker;
+mod kafka_tencent;
 mod fuzz_corpus;
 mod huawei_eventgrid;
 mod huawei_eventgrid_delivery;

@@ -604,6 +604,29 @@ impl KafkaModel {
         })
     }
 
+    /// Mirrors a partition's log offsets from the data plane's message log (which is their durable source:
+    /// the broker reports them again after recovery), so the management APIs show them. Marks no resource
+    /// dirty: a produce must not cost a management-state write. Unknown instance, topic or partition: no-op.
+    pub fn mirror_log_offsets(
+        &self,
+        instance: &str,
+        topic: &str,
+        partition: u32,
+        log_start: i64,
+        high_watermark: i64,
+        last_update: Millis,
+    ) {
+        let Ok(slot) = self.slot(Scope::ANY, instance) else { return };
+        let mut i = slot.instance.write();
+        if let Some(p) = i.topics.get_mut(topic).and_then(|t| t.partitions.get_mut(partition as usize)) {
+            p.log_start_offset = log_start;
+            p.high_watermark = high_watermark;
+            if last_update.0 > 0 {
+                p.last_update = last_update;
+            }
+        }
+    }
+
     /// Moves a partition's log start forward (retention or DeleteRecords); never past the high watermark,
     /// never backwards. Errors: `TopicNotFound`, `PartitionNotFound`.
     pub fn trim_log(

@@ -1,0 +1,319 @@
+//! The Kafka data plane: every Kafka instance of either vendor (Tencent CKafka, Alibaba Kafka) is a real
+//! Kafka broker at the address its management API answers (`vip:vport`), speaking the wire protocol
+//! through the `kafka-protocol` crate.
+//!
+//! Design:
+//! - **Listeners.** One TCP listener per distinct listen address. An instance listens on
+//!   `<listen host>:<vport + port offset>`; the listen host is the HTTP host setting (127.0.0.1 by
+//!   default). Several instances answering the same vport cannot share one socket: the address goes to
+//!   one of them, chosen deterministically: the default account's first, among them the default Tencent
+//!   instance of [`cluster::DEFAULT_REGION`] (so `127.0.0.1:9092` is the default account's ap-guangzhou
+//!   CKafka instance), then Tencent before Alibaba, then the oldest, then by id; the others are logged as unreachable until their vport differs. With
+//!   [`KafkaOptions::ephemeral`] (tests) every instance gets its own free port instead, which
+//!   [`KafkaBroker::address_of`] tells. A reconcile loop (every [`RECONCILE_EVERY`]) starts listeners
+//!   for instances created later through the APIs and stops those of deleted instances.
+//! - **Metadata** advertises one broker (node 0) at the advertised host (setting, else the instance's
+//!   vip) and the listener's port; every partition is led by it.
+//! - **Logs** live in [`crate::storage::log`] (in memory; with `--data-dir` segment files under
+//!   `<data-dir>/logs/`). After each append the partition's offsets are reported to the management
+//!   model through [`cluster`], so GetTopicStatus / GetConsumerProgress / ListConsumerGroup show them.
+//! - **Topics are managed by the cloud APIs**: both vendors' guides say to create topics and groups
+//!   beforehand in the console or API (seed alibaba-kafka-dev-guide.txt, "创建资源": "请提前创建 Topic 和
+//!   Consumer Group"), so Metadata never auto-creates and CreateTopics / DeleteTopics / CreatePartitions
+//!   are refused with POLICY_VIOLATION. Consumer groups are created on the fly on first use, as Kafka does.
+//! - No SASL and no TLS yet (PLAINTEXT only).
+
+pub mod cluster;
+pub mod conn;
+pub mod group;
+pub mod handlers;
+pub mod logs;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::state::AppState;
+
+/// How often listeners are reconciled with the model and retention / session expiry run.
+pub const RECONCILE_EVERY: Duration = Duration::from_secs(1);
+
+/// Largest request frame accepted (Kafka's socket.request.max.bytes default, 100 MiB). A bigger length
+/// prefix closes the connection.
+pub const MAX_FRAME_BYTES: usize = 100 * 1024 * 1024;
+
+/// Data-plane settings. From the environment with [`KafkaOptions::from_env`]:
+/// - `LOCALYUN_KAFKA=off` disables every listener;
+/// - `LOCALYUN_KAFKA_PORT_OFFSET=N` listens on `vport + N` (e.g. to run two localyuns side by side);
+/// - `LOCALYUN_KAFKA_ADVERTISED_HOST=name` is the host Metadata and FindCoordinator answer (e.g. the
+///   service name in a compose file), default: the instance's vip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaOptions {
+    pub enabled: bool,
+    /// Host the listeners bind (the HTTP listener's host by default).
+    pub listen_host: IpAddr,
+    pub port_offset: i32,
+    /// Bind every instance to its own free port (tests); ignores vport and the offset.
+    pub ephemeral: bool,
+    pub advertised_host: Option<String>,
+}
+
+impl KafkaOptions {
+    /// The options the binary uses: the environment variables above, the HTTP host.
+    pub fn from_env(state: &AppState) -> KafkaOptions {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        KafkaOptions {
+            enabled: !matches!(var("LOCALYUN_KAFKA").as_deref().map(str::trim), Some("off" | "0" | "false" | "no")),
+            listen_host: state.config.host,
+            port_offset: var("LOCALYUN_KAFKA_PORT_OFFSET").and_then(|v| v.trim().parse().ok()).unwrap_or(0),
+            ephemeral: false,
+            advertised_host: var("LOCALYUN_KAFKA_ADVERTISED_HOST"),
+        }
+    }
+
+    /// Every instance on its own free loopback port (for tests).
+    pub fn ephemeral() -> KafkaOptions {
+        KafkaOptions {
+            enabled: true,
+            listen_host: IpAddr::from([127, 0, 0, 1]),
+            port_offset: 0,
+            ephemeral: true,
+            advertised_host: None,
+        }
+    }
+}
+
+struct Listener {
+    instance: String,
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+/// The running data plane. Dropping it does not stop it: call [`KafkaBroker::shutdown`].
+pub struct KafkaBroker {
+    pub(crate) state: AppState,
+    pub(crate) options: KafkaOptions,
+    pub(crate) logs: logs::Logs,
+    pub(crate) groups: group::Coordinator,
+    /// Bumped after every append; long-polling fetches wait on it.
+    pub(crate) appended: watch::Sender<u64>,
+    pub(crate) next_producer_id: std::sync::atomic::AtomicI64,
+    /// Listen key (instance id when ephemeral, else port) -> listener.
+    listeners: Mutex<HashMap<String, Listener>>,
+    /// Addresses that failed to bind (logged once).
+    failed: Mutex<std::collections::HashSet<String>>,
+    stop: watch::Sender<bool>,
+    reconciler: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Starts the data plane with the binary's options (see [`KafkaOptions::from_env`]). Returns None when
+/// disabled. The binary calls this after building the state, and [`KafkaBroker::shutdown`] on exit.
+pub async fn start(state: &AppState) -> Option<Arc<KafkaBroker>> {
+    let options = KafkaOptions::from_env(state);
+    if !options.enabled {
+        tracing::info!("Kafka data plane disabled (LOCALYUN_KAFKA=off)");
+        return None;
+    }
+    Some(start_with(state.clone(), options).await)
+}
+
+/// Starts the data plane with explicit options: recovers logs (with `--data-dir`), binds the listeners,
+/// and runs the reconcile loop.
+pub async fn start_with(state: AppState, options: KafkaOptions) -> Arc<KafkaBroker> {
+    let root = state.config.data_dir.as_ref().map(|d| d.join("logs"));
+    let broker = Arc::new(KafkaBroker {
+        logs: logs::Logs::new(root),
+        groups: group::Coordinator::default(),
+        appended: watch::channel(0).0,
+        next_producer_id: std::sync::atomic::AtomicI64::new(initial_producer_id()),
+        listeners: Mutex::new(HashMap::new()),
+        failed: Mutex::new(Default::default()),
+        stop: watch::channel(false).0,
+        reconciler: Mutex::new(None),
+        state,
+        options,
+    });
+    broker.recover();
+    broker.reconcile().await;
+    let b = broker.clone();
+    let mut stop = broker.stop.subscribe();
+    let task = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(RECONCILE_EVERY) => {}
+                _ = stop.changed() => return,
+            }
+            b.reconcile().await;
+            b.housekeeping();
+        }
+    });
+    *broker.reconciler.lock() = Some(task);
+    broker
+}
+
+/// Producer ids start from the clock so ids handed out before a restart are not reused after it.
+fn initial_producer_id() -> i64 {
+    crate::engine::now_ms().max(1) * 1000
+}
+
+impl KafkaBroker {
+    /// The address an instance's listener is bound to, once it is.
+    pub fn address_of(&self, instance: &str) -> Option<SocketAddr> {
+        self.listeners.lock().values().find(|l| l.instance == instance).map(|l| l.addr)
+    }
+
+    /// Stops every listener and the reconcile loop (open connections end with their listener task).
+    pub async fn shutdown(&self) {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.reconciler.lock().take() {
+            t.abort();
+        }
+        let listeners: Vec<Listener> = self.listeners.lock().drain().map(|(_, l)| l).collect();
+        for l in listeners {
+            l.task.abort();
+        }
+    }
+
+    /// Opens every partition log found on disk for existing topics and reports its offsets to the model
+    /// (the log is the truth for offsets after a restart).
+    fn recover(&self) {
+        if self.state.config.data_dir.is_none() {
+            return;
+        }
+        self.logs.drop_deleted(|i, t, c| cluster::topic(&self.state, i, t).is_some_and(|ti| ti.created_at_ms == c));
+        for inst in cluster::instances(&self.state) {
+            for t in cluster::topics(&self.state, &inst.id).unwrap_or_default() {
+                for p in 0..t.partitions {
+                    let key = logs::PartKey {
+                        instance: inst.id.clone(),
+                        topic: t.name.clone(),
+                        topic_created_ms: t.created_at_ms,
+                        partition: p,
+                    };
+                    match self.logs.get(&key) {
+                        Ok(part) => {
+                            let part = part.lock();
+                            cluster::record_log_offsets(
+                                &self.state,
+                                &inst.id,
+                                &t.name,
+                                p,
+                                part.log.log_start_offset(),
+                                part.log.end_offset(),
+                                part.log.last_append_ms(),
+                            );
+                        }
+                        Err(e) => {
+                            tracing::error!(topic = %t.name, partition = p, error = %e, "cannot open partition log")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Retention, deleted topics' logs, group session expiry.
+    fn housekeeping(&self) {
+        let state = &self.state;
+        self.logs.drop_deleted(|i, t, c| cluster::topic(state, i, t).is_some_and(|ti| ti.created_at_ms == c));
+        self.groups.retain_instances(|i| cluster::instance_exists(state, i));
+        self.groups.tick();
+        let now = crate::engine::now_ms();
+        for key in self.logs.keys() {
+            let Some(t) = cluster::topic(state, &key.instance, &key.topic) else { continue };
+            let Ok(part) = self.logs.get(&key) else { continue };
+            let mut part = part.lock();
+            let before = part.log.log_start_offset();
+            if let Err(e) = part.log.enforce_retention(t.effective_retention_ms(), now) {
+                tracing::warn!(error = %e, "log retention failed");
+            }
+            if part.log.log_start_offset() != before {
+                let (s, e, l) = (part.log.log_start_offset(), part.log.end_offset(), part.log.last_append_ms());
+                drop(part);
+                cluster::record_log_offsets(state, &key.instance, &key.topic, key.partition, s, e, l);
+            }
+        }
+    }
+
+    /// Binds listeners for instances that have none and stops those of deleted instances.
+    async fn reconcile(self: &Arc<Self>) {
+        let default_account = cluster::default_account(&self.state);
+        let mut instances = cluster::instances(&self.state);
+        // The deterministic owner of a shared address comes first.
+        instances.sort_by_key(|i| (i.account != default_account, !i.is_default, i.cloud, i.created_at, i.id.clone()));
+        let mut wanted: Vec<(String, String, u16)> = Vec::new(); // (listen key, instance, port)
+        let mut taken = std::collections::HashSet::new();
+        for i in &instances {
+            if self.options.ephemeral {
+                wanted.push((i.id.clone(), i.id.clone(), 0));
+                continue;
+            }
+            let port = i32::from(i.vport) + self.options.port_offset;
+            let Ok(port) = u16::try_from(port) else { continue };
+            if port == 0 {
+                continue;
+            }
+            if taken.insert(port) {
+                wanted.push((port.to_string(), i.id.clone(), port));
+            } else if self.failed.lock().insert(format!("shared/{}", i.id)) {
+                // Common today (every instance answers vport 9092), so not a warning per instance.
+                tracing::debug!(instance = %i.id, port, "another instance already serves Kafka on this port");
+            }
+        }
+        let wanted_keys: std::collections::HashSet<&String> = wanted.iter().map(|(k, _, _)| k).collect();
+        {
+            let mut listeners = self.listeners.lock();
+            let stale: Vec<String> = listeners
+                .iter()
+                .filter(|(k, l)| {
+                    !wanted_keys.contains(k) || !wanted.iter().any(|(wk, wi, _)| wk == *k && *wi == l.instance)
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in stale {
+                if let Some(l) = listeners.remove(&k) {
+                    l.task.abort();
+                }
+            }
+        }
+        for (key, instance, port) in wanted {
+            if self.listeners.lock().contains_key(&key) {
+                continue;
+            }
+            let addr = SocketAddr::new(self.options.listen_host, port);
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(listener) => {
+                    let bound = listener.local_addr().unwrap_or(addr);
+                    let task = tokio::spawn(conn::accept_loop(self.clone(), instance.clone(), listener));
+                    tracing::debug!(instance = %instance, addr = %bound, "Kafka listener up");
+                    self.listeners.lock().insert(key, Listener { instance, addr: bound, task });
+                }
+                Err(e) => {
+                    if self.failed.lock().insert(key.clone()) {
+                        tracing::warn!(instance = %instance, %addr, error = %e, "cannot listen for Kafka clients");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The host Metadata advertises for an instance.
+    pub(crate) fn advertised_host(&self, instance: &str) -> String {
+        if let Some(h) = &self.options.advertised_host {
+            return h.clone();
+        }
+        if self.options.ephemeral {
+            return self.options.listen_host.to_string();
+        }
+        cluster::instances(&self.state)
+            .into_iter()
+            .find(|i| i.id == instance)
+            .map(|i| i.vip)
+            .unwrap_or_else(|| self.options.listen_host.to_string())
+    }
+}

@@ -1,0 +1,136 @@
+//! A raw Kafka protocol client for the data-plane tests: requests encoded with the `kafka-protocol` crate,
+//! as a client library would, over one TCP connection.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+pub struct Conn {
+    pub stream: TcpStream,
+    pub correlation: i32,
+}
+
+pub fn s(v: &str) -> StrBytes {
+    StrBytes::from_string(v.to_string())
+}
+
+impl Conn {
+    pub async fn open(addr: SocketAddr) -> Conn {
+        Conn { stream: TcpStream::connect(addr).await.unwrap(), correlation: 0 }
+    }
+
+    pub async fn send_raw(&mut self, key: ApiKey, version: i16, body: &RequestKind) -> i32 {
+        self.correlation += 1;
+        let mut buf = BytesMut::new();
+        buf.put_u32(0);
+        RequestHeader::default()
+            .with_request_api_key(key as i16)
+            .with_request_api_version(version)
+            .with_correlation_id(self.correlation)
+            .with_client_id(Some(s("kafka-broker-test")))
+            .encode(&mut buf, key.request_header_version(version))
+            .unwrap();
+        body.encode(&mut buf, version).unwrap();
+        let len = (buf.len() - 4) as u32;
+        buf[0..4].copy_from_slice(&len.to_be_bytes());
+        self.stream.write_all(&buf).await.unwrap();
+        self.correlation
+    }
+
+    pub async fn read_frame(&mut self) -> Option<Bytes> {
+        let mut len = [0u8; 4];
+        self.stream.read_exact(&mut len).await.ok()?;
+        let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+        self.stream.read_exact(&mut body).await.ok()?;
+        Some(Bytes::from(body))
+    }
+
+    pub async fn call(&mut self, key: ApiKey, version: i16, body: RequestKind) -> ResponseKind {
+        let correlation = self.send_raw(key, version, &body).await;
+        let mut frame = self.read_frame().await.expect("a response");
+        let header = ResponseHeader::decode(&mut frame, key.response_header_version(version)).unwrap();
+        assert_eq!(header.correlation_id, correlation);
+        ResponseKind::decode(key, &mut frame, version).unwrap()
+    }
+
+    pub async fn produce(&mut self, topic: &str, partition: i32, acks: i16, batch: Bytes) -> (i16, i64) {
+        let req = ProduceRequest::default().with_acks(acks).with_timeout_ms(5000).with_topic_data(vec![
+            produce_request::TopicProduceData::default().with_name(TopicName(s(topic))).with_partition_data(vec![
+                produce_request::PartitionProduceData::default().with_index(partition).with_records(Some(batch)),
+            ]),
+        ]);
+        let ResponseKind::Produce(r) = self.call(ApiKey::Produce, 9, RequestKind::Produce(req)).await else {
+            panic!("not a produce response")
+        };
+        let p = &r.responses[0].partition_responses[0];
+        (p.error_code, p.base_offset)
+    }
+
+    pub async fn fetch(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        max_wait_ms: i32,
+    ) -> fetch_response::PartitionData {
+        let req = FetchRequest::default()
+            .with_replica_id(BrokerId(-1))
+            .with_max_wait_ms(max_wait_ms)
+            .with_min_bytes(1)
+            .with_max_bytes(1 << 20)
+            .with_session_epoch(-1)
+            .with_topics(vec![fetch_request::FetchTopic::default().with_topic(TopicName(s(topic))).with_partitions(
+                vec![fetch_request::FetchPartition::default()
+                    .with_partition(partition)
+                    .with_fetch_offset(offset)
+                    .with_partition_max_bytes(1 << 20)],
+            )]);
+        let ResponseKind::Fetch(r) = self.call(ApiKey::Fetch, 12, RequestKind::Fetch(req)).await else {
+            panic!("not a fetch response")
+        };
+        r.responses[0].partitions[0].clone()
+    }
+}
+
+pub fn record(key: &str, value: &str, ts: i64, seq: i32) -> Record {
+    let mut headers = indexmap::IndexMap::new();
+    headers.insert(s("trace"), Some(Bytes::from_static(b"abc")));
+    Record {
+        transactional: false,
+        control: false,
+        delete_horizon: false,
+        partition_leader_epoch: 0,
+        producer_id: -1,
+        producer_epoch: -1,
+        timestamp_type: TimestampType::Creation,
+        offset: seq as i64,
+        sequence: seq,
+        timestamp: ts,
+        key: Some(Bytes::copy_from_slice(key.as_bytes())),
+        value: Some(Bytes::copy_from_slice(value.as_bytes())),
+        headers,
+    }
+}
+
+pub fn batch(records: &[Record], compression: Compression) -> Bytes {
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(&mut buf, records, &RecordEncodeOptions { version: 2, compression }).unwrap();
+    buf.freeze()
+}
+
+pub fn decode(records: &Option<Bytes>) -> Vec<Record> {
+    let mut b = records.clone().unwrap_or_default();
+    RecordBatchDecoder::decode_all(&mut b).unwrap().into_iter().flat_map(|set| set.records).collect()
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
