@@ -91,12 +91,7 @@ fn clear_service(state: &AppState, service: Service, account: Option<&str>) {
         Service::HuaweiEventgrid => match account {
             // Project bindings are identities, not resources (as for an account reset): a vendor reset keeps
             // them, so another account cannot take over a project that was bound at runtime.
-            None => {
-                let mut model = state.store.eventbus.write();
-                let projects = std::mem::take(&mut model.projects);
-                *model = Default::default();
-                model.projects = projects;
-            }
+            None => state.store.eventbus.write().reset_keep_projects(),
             Some(a) => state.store.eventbus.write().remove_account(a),
         },
     }

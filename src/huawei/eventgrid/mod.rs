@@ -15,6 +15,7 @@ pub mod spec;
 mod subscriptions;
 mod wire;
 
+use crate::engine::eventbus::Millis;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -26,7 +27,6 @@ pub use error::EgError;
 use spec::ApiSpec;
 use wire::{Body, Query};
 
-use crate::engine::now_ms;
 use crate::http::{with_meta, ApiRequest, RequestMeta};
 use crate::state::AppState;
 
@@ -170,7 +170,7 @@ pub enum Reply {
 }
 
 fn request_id() -> String {
-    format!("{}-{}-localyun", uuid::Uuid::new_v4().simple(), now_ms())
+    format!("{}-{}-localyun", uuid::Uuid::new_v4().simple(), crate::engine::now_ms())
 }
 
 pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
@@ -273,7 +273,7 @@ fn resolve_project(state: &AppState, account: &str, project: &str) -> Result<(),
         }
         return Err(EgError::NoPermission(format!("project {project} belongs to another account")));
     }
-    state.store.eventbus.write().bind_project(project, account, now_ms()).map_err(EgError::from)
+    state.store.eventbus.write().bind_project(project, account, Millis::now()).map_err(EgError::from)
 }
 
 /// Default resources of an account: every project bound to it gets the default channel and official sources.
@@ -281,7 +281,7 @@ pub fn provision_defaults(state: &AppState, account: &str) {
     let mut model = state.store.eventbus.write();
     let projects: Vec<String> = model.projects_of(account).cloned().collect();
     for project in projects {
-        model.provision_project(&project, now_ms());
+        model.provision_project(&project, Millis::now());
     }
 }
 
@@ -290,7 +290,7 @@ pub fn bind_fixture_projects(state: &AppState, account: &str, project_ids: &[Str
     let mut model = state.store.eventbus.write();
     for project in project_ids {
         check_project_id(project).map_err(|e| format!("huawei_project_ids: {}", e.detail()))?;
-        model.bind_project(project, account, now_ms()).map_err(|e| format!("huawei_project_ids: {e}"))?;
+        model.bind_project(project, account, Millis::now()).map_err(|e| format!("huawei_project_ids: {e}"))?;
     }
     Ok(())
 }
@@ -359,10 +359,7 @@ pub fn apply_fixtures(state: &AppState, section: &Value) -> Result<(), String> {
         {
             let mut model = state.store.eventbus.write();
             for (quota, limit) in &p.quotas {
-                if !crate::engine::eventbus::QUOTAS.iter().any(|(q, _, _)| q == quota) {
-                    return Err(format!("{at}.quotas: unknown quota type {quota}"));
-                }
-                model.quota_overrides.entry(p.id.clone()).or_default().insert(quota.clone(), *limit);
+                model.set_quota(&p.id, quota, *limit).map_err(|e| format!("{at}.quotas: {e}"))?;
             }
         }
         for (c, ch) in p.channels.into_iter().enumerate() {
