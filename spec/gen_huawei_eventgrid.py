@@ -23,6 +23,13 @@ MANUAL = {
     # The seed's own request example of the connection APIs sends `"type": {}`; localyun takes it as absent.
     "5.7.1": {"type": {"empty_object_is_absent": True}},
     "5.7.3": {"type": {"empty_object_is_absent": True}},
+    # Enumerations the seed writes only in prose or examples; the SDK's enums (huaweicloud-sdk-go-v3
+    # services/eg/v1/model) agree. OPENAPI_3_0 is the seed's example format, JSON_SCHEMA_DRAFT_6 the SDK's.
+    "5.6.2": {"compatibility": {"enum": ["NONE", "FORWARD", "BACKWARD", "FULL"]},
+              "format": {"enum": ["JSON_SCHEMA_DRAFT_6", "OPENAPI_3_0"]}},
+    "5.6.4": {"compatibility": {"enum": ["NONE", "FORWARD", "BACKWARD", "FULL"]}},
+    "5.8.1": {"type": {"enum": ["TARGET_CONNECTION", "CUSTOM_SOURCE_RABBITMQ"]}},
+    "5.8.2": {"type": {"enum": ["TARGET_CONNECTION", "CUSTOM_SOURCE_RABBITMQ"]}},
 }
 
 # Fields whose defects appendix 7.2 gives their own code (EG.00513004 invalid filter parameters).

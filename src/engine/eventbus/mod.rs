@@ -4,6 +4,7 @@
 //! itself (HTTP, retries) runs outside the lock, in the facade's runtime.
 
 pub mod filter;
+pub mod schemas;
 pub mod traces;
 pub mod transform;
 
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+pub use schemas::{infer_schema, EventSchema, SchemaVersion};
 pub use traces::{
     AttemptDetail, DeliveryStatus, EventRecord, SubscriptionTrace, TargetTrace, Traces, MAX_ATTEMPT_DETAILS,
     MAX_TRACED_EVENTS,
@@ -303,6 +305,11 @@ struct Flat {
     endpoints: BTreeMap<String, Endpoint>,
     #[serde(default)]
     quota_overrides: BTreeMap<String, BTreeMap<String, u32>>,
+    #[serde(default)]
+    schemas: BTreeMap<String, EventSchema>,
+    /// project -> the service agencies created for it.
+    #[serde(default)]
+    agencies: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// Borrowed view of [`Flat`] for serialising without copying the model.
@@ -315,6 +322,8 @@ struct FlatRef<'a> {
     connections: BTreeMap<&'a str, &'a Connection>,
     endpoints: BTreeMap<&'a str, &'a Endpoint>,
     quota_overrides: BTreeMap<&'a str, &'a BTreeMap<String, u32>>,
+    schemas: BTreeMap<&'a str, &'a EventSchema>,
+    agencies: BTreeMap<&'a str, &'a BTreeSet<String>>,
 }
 
 /// Everything of one project. Resources are found by (project, id); a project never sees another's.
@@ -329,6 +338,9 @@ struct Project {
     subscriptions: BTreeMap<String, Subscription>,
     connections: BTreeMap<String, Connection>,
     endpoints: BTreeMap<String, Endpoint>,
+    schemas: BTreeMap<String, EventSchema>,
+    /// Service agencies created (CreateAgencies), by name.
+    agencies: BTreeSet<String>,
     /// (channel id, event source name) -> the subscriptions that subscribe to it: PutEvents looks its
     /// candidates up here instead of scanning every subscription.
     route_index: HashMap<(String, String), BTreeSet<String>>,
@@ -379,6 +391,7 @@ impl Project {
         keys.extend(self.subscriptions.keys().map(|id| key(Kind::Subscription, project, id)));
         keys.extend(self.connections.keys().map(|id| key(Kind::Connection, project, id)));
         keys.extend(self.endpoints.keys().map(|id| key(Kind::Endpoint, project, id)));
+        keys.extend(self.schemas.keys().map(|id| key(Kind::Schema, project, id)));
         keys
     }
 }
@@ -394,6 +407,7 @@ enum Kind {
     Subscription,
     Connection,
     Endpoint,
+    Schema,
 }
 
 impl Kind {
@@ -405,11 +419,12 @@ impl Kind {
             Kind::Subscription => "sub",
             Kind::Connection => "conn",
             Kind::Endpoint => "ep",
+            Kind::Schema => "schema",
         }
     }
 
     fn parse(prefix: &str) -> Option<Kind> {
-        [Kind::Project, Kind::Channel, Kind::Source, Kind::Subscription, Kind::Connection, Kind::Endpoint]
+        [Kind::Project, Kind::Channel, Kind::Source, Kind::Subscription, Kind::Connection, Kind::Endpoint, Kind::Schema]
             .into_iter()
             .find(|k| k.prefix() == prefix)
     }
@@ -429,6 +444,8 @@ struct Binding {
     account: String,
     #[serde(default)]
     quotas: BTreeMap<String, u32>,
+    #[serde(default)]
+    agencies: BTreeSet<String>,
 }
 
 /// The event bus. State is private: handlers read through queries and change it through commands, which
@@ -451,6 +468,8 @@ impl Serialize for EventBusModel {
             connections: BTreeMap::new(),
             endpoints: BTreeMap::new(),
             quota_overrides: BTreeMap::new(),
+            schemas: BTreeMap::new(),
+            agencies: BTreeMap::new(),
         };
         for (id, p) in &self.projects {
             if !p.account.is_empty() {
@@ -464,6 +483,10 @@ impl Serialize for EventBusModel {
             flat.subscriptions.extend(p.subscriptions.iter().map(|(k, v)| (k.as_str(), v)));
             flat.connections.extend(p.connections.iter().map(|(k, v)| (k.as_str(), v)));
             flat.endpoints.extend(p.endpoints.iter().map(|(k, v)| (k.as_str(), v)));
+            flat.schemas.extend(p.schemas.iter().map(|(k, v)| (k.as_str(), v)));
+            if !p.agencies.is_empty() {
+                flat.agencies.insert(id, &p.agencies);
+            }
         }
         flat.serialize(serializer)
     }
@@ -493,6 +516,12 @@ impl<'de> Deserialize<'de> for EventBusModel {
         }
         for (_, e) in flat.endpoints {
             model.projects.entry(e.project_id.clone()).or_default().endpoints.insert(e.id.clone(), e);
+        }
+        for (_, schema) in flat.schemas {
+            model.projects.entry(schema.project_id.clone()).or_default().schemas.insert(schema.id.clone(), schema);
+        }
+        for (project, agencies) in flat.agencies {
+            model.projects.entry(project).or_default().agencies = agencies;
         }
         Ok(model)
     }
@@ -1031,6 +1060,122 @@ impl EventBusModel {
         Ok(())
     }
 
+    // ---- event schemas ----
+
+    pub fn schema(&self, project: &str, id: &str) -> Result<&EventSchema> {
+        match self.project(project) {
+            Some(p) => get(&p.schemas, "event schema", id),
+            None => not_found("event schema", id),
+        }
+    }
+
+    pub fn schemas_of<'a>(&'a self, project: &'a str) -> impl Iterator<Item = &'a EventSchema> + 'a {
+        self.project(project).into_iter().flat_map(|p| p.schemas.values())
+    }
+
+    /// Creates a schema whose `versions` holds its first version; names are unique per project.
+    pub fn create_schema(&mut self, schema: EventSchema) -> Result<&EventSchema> {
+        let project = schema.project_id.clone();
+        if self.schemas_of(&project).any(|s| s.name == schema.name) {
+            return Err(EventBusError::NameDuplicated { kind: "event schema", name: schema.name });
+        }
+        if schema.versions.is_empty() {
+            return Err(EventBusError::Invalid("an event schema starts with one version".into()));
+        }
+        let id = schema.id.clone();
+        self.touch(key(Kind::Schema, &project, &id));
+        Ok(self.project_mut(&project).schemas.entry(id).or_insert(schema))
+    }
+
+    /// Changes a schema's description and compatibility.
+    pub fn update_schema(
+        &mut self,
+        project: &str,
+        id: &str,
+        description: Option<String>,
+        compatibility: Option<String>,
+        now: Millis,
+    ) -> Result<&EventSchema> {
+        let mut schema = self.schema(project, id)?.clone();
+        if let Some(d) = description {
+            schema.description = d;
+        }
+        if let Some(c) = compatibility {
+            schema.compatibility = c;
+        }
+        schema.updated_ms = now;
+        self.touch(key(Kind::Schema, project, id));
+        self.project_mut(project).schemas.insert(id.to_string(), schema);
+        self.schema(project, id)
+    }
+
+    pub fn delete_schema(&mut self, project: &str, id: &str) -> Result<()> {
+        self.schema(project, id)?;
+        self.project_mut(project).schemas.remove(id);
+        self.touch(key(Kind::Schema, project, id));
+        Ok(())
+    }
+
+    /// Adds a version (numbered after every version the schema ever had) and returns it.
+    pub fn add_schema_version(
+        &mut self,
+        project: &str,
+        id: &str,
+        version_id: String,
+        definition: String,
+        now: Millis,
+    ) -> Result<SchemaVersion> {
+        let mut schema = self.schema(project, id)?.clone();
+        let version = SchemaVersion {
+            id: version_id,
+            version: schema.next_version,
+            format: schema.format.clone(),
+            definition,
+            created_ms: now,
+            updated_ms: now,
+        };
+        schema.next_version += 1;
+        schema.versions.push(version.clone());
+        schema.updated_ms = now;
+        self.touch(key(Kind::Schema, project, id));
+        self.project_mut(project).schemas.insert(id.to_string(), schema);
+        Ok(version)
+    }
+
+    /// Deletes one version; the last remaining version cannot go (delete the schema instead).
+    pub fn delete_schema_version(&mut self, project: &str, id: &str, version: u32, now: Millis) -> Result<()> {
+        let mut schema = self.schema(project, id)?.clone();
+        if schema.version(version).is_none() {
+            return not_found("event schema version", &format!("{id}/{version}"));
+        }
+        if schema.versions.len() == 1 {
+            return Err(EventBusError::Conflict(format!(
+                "version {version} is the only version of event schema {}; delete the schema instead",
+                schema.name
+            )));
+        }
+        schema.versions.retain(|v| v.version != version);
+        schema.updated_ms = now;
+        self.touch(key(Kind::Schema, project, id));
+        self.project_mut(project).schemas.insert(id.to_string(), schema);
+        Ok(())
+    }
+
+    // ---- service agencies ----
+
+    pub fn agencies_of(&self, project: &str) -> impl Iterator<Item = &String> {
+        self.project(project).into_iter().flat_map(|p| p.agencies.iter())
+    }
+
+    /// Records a service agency (idempotent: an existing one changes nothing and marks nothing).
+    pub fn create_agency(&mut self, project: &str, name: &str) {
+        if self.agencies_of(project).any(|a| a == name) {
+            return;
+        }
+        self.project_mut(project).agencies.insert(name.to_string());
+        self.touch(project_key(project));
+    }
+
     // ---- events ----
 
     /// The delivering subscriptions of a channel that take this event: candidates come from the
@@ -1054,14 +1199,17 @@ impl crate::storage::Resources for EventBusModel {
         let project = self.project(parts.next()?)?;
         let id = parts.next();
         let value = match (kind, id) {
-            (Kind::Project, None) => {
-                serde_json::to_value(Binding { account: project.account.clone(), quotas: project.quotas.clone() })
-            }
+            (Kind::Project, None) => serde_json::to_value(Binding {
+                account: project.account.clone(),
+                quotas: project.quotas.clone(),
+                agencies: project.agencies.clone(),
+            }),
             (Kind::Channel, Some(id)) => serde_json::to_value(project.channels.get(id)?),
             (Kind::Source, Some(id)) => serde_json::to_value(project.sources.get(id)?),
             (Kind::Subscription, Some(id)) => serde_json::to_value(project.subscriptions.get(id)?),
             (Kind::Connection, Some(id)) => serde_json::to_value(project.connections.get(id)?),
             (Kind::Endpoint, Some(id)) => serde_json::to_value(project.endpoints.get(id)?),
+            (Kind::Schema, Some(id)) => serde_json::to_value(project.schemas.get(id)?),
             _ => return None,
         };
         value.ok()
@@ -1077,7 +1225,7 @@ impl crate::storage::Resources for EventBusModel {
             (Kind::Project, None, Some(v)) => {
                 let binding: Binding = serde_json::from_value(v).map_err(bad)?;
                 let p = self.project_mut(project);
-                (p.account, p.quotas) = (binding.account, binding.quotas);
+                (p.account, p.quotas, p.agencies) = (binding.account, binding.quotas, binding.agencies);
             }
             (Kind::Project, None, None) => {
                 self.projects.remove(project);
@@ -1115,6 +1263,13 @@ impl crate::storage::Resources for EventBusModel {
                 match v {
                     Some(v) => drop(p.endpoints.insert(id.into(), serde_json::from_value(v).map_err(bad)?)),
                     None => drop(p.endpoints.remove(id)),
+                }
+            }
+            (Kind::Schema, Some(id), v) => {
+                let p = self.project_mut(project);
+                match v {
+                    Some(v) => drop(p.schemas.insert(id.into(), serde_json::from_value(v).map_err(bad)?)),
+                    None => drop(p.schemas.remove(id)),
                 }
             }
             _ => return Err(format!("malformed resource key {key:?}")),

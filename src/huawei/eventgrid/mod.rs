@@ -5,11 +5,13 @@
 //! `auth`, delivery in `delivery`, one file per resource family.
 
 mod auth;
+mod catalog;
 mod channels;
 mod delivery;
 mod error;
 mod events;
 mod misc;
+mod schemas;
 mod sources;
 pub mod spec;
 mod subscriptions;
@@ -95,6 +97,21 @@ pub const SERVED: &[(&str, Handler)] = &[
     ("ListEndpoints", Handler::Project(misc::list_endpoints)),
     ("UpdateEndpoint", Handler::Project(misc::update_endpoint)),
     ("DeleteEndpoint", Handler::Project(misc::delete_endpoint)),
+    ("DiscoverEventSchemaFromData", Handler::Project(schemas::discover)),
+    ("CreateEventSchema", Handler::Project(schemas::create)),
+    ("ListEventSchema", Handler::Project(schemas::list)),
+    ("UpdateEventSchema", Handler::Project(schemas::update)),
+    ("ShowDetailOfEventSchema", Handler::Project(schemas::show)),
+    ("DeleteEventSchema", Handler::Project(schemas::delete)),
+    ("CreateEventSchemaVersion", Handler::Project(schemas::create_version)),
+    ("ListEventSchemaVersions", Handler::Project(schemas::list_versions)),
+    ("ShowDetailOfEventSchemaVersion", Handler::Project(schemas::show_version)),
+    ("DeleteEventSchemaVersion", Handler::Project(schemas::delete_version)),
+    ("ListAgencies", Handler::Project(catalog::list_agencies)),
+    ("CreateAgencies", Handler::Project(catalog::create_agencies)),
+    ("ListTriggers", Handler::Project(catalog::list_triggers)),
+    ("ListWorkflowTriggers", Handler::Project(catalog::list_workflow_triggers)),
+    ("ShowListOfEventSample", Handler::Project(catalog::list_samples)),
 ];
 
 fn handler_of(name: &str) -> Option<Handler> {

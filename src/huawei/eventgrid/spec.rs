@@ -37,6 +37,9 @@ pub struct Field {
     /// The seed's name rule as a regular expression over ASCII (`^[A-Za-z0-9][A-Za-z0-9._-]*$`).
     #[serde(default)]
     pub pattern: Option<String>,
+    /// The values the field may take, when the seed enumerates them.
+    #[serde(default, rename = "enum")]
+    pub allowed: Option<Vec<String>>,
     /// An object `{}` counts as the field's absence (the seed's own example sends one).
     #[serde(default)]
     pub empty_object_is_absent: bool,
@@ -208,6 +211,11 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 fn check_string(field: &Field, s: &str) -> Result<(), EgError> {
+    if let Some(allowed) = &field.allowed {
+        if !allowed.iter().any(|a| a == s) {
+            return Err(EgError::Parameter(format!("{} must be one of {}, not {s:?}", field.name, allowed.join(", "))));
+        }
+    }
     let chars = s.chars().count();
     if let Some(max) = field.max_length {
         if chars > max {
