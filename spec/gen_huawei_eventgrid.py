@@ -30,6 +30,15 @@ MANUAL = {
     "5.6.4": {"compatibility": {"enum": ["NONE", "FORWARD", "BACKWARD", "FULL"]}},
     "5.8.1": {"type": {"enum": ["TARGET_CONNECTION", "CUSTOM_SOURCE_RABBITMQ"]}},
     "5.8.2": {"type": {"enum": ["TARGET_CONNECTION", "CUSTOM_SOURCE_RABBITMQ"]}},
+    # Event streams: START and PAUSE (the SDK's enumeration; the seed's example is PAUSE).
+    "5.14.6": {"operation": {"enum": ["START", "PAUSE"]}},
+    # Router jobs: the one scene the seed documents; operations START (the seed's example), STOP and RESTART.
+    "5.16.1": {"scene_type": {"enum": ["DISASTER_BACKUP"]}},
+    "5.16.5": {"scene_type": {"enum": ["DISASTER_BACKUP"]}},
+    "5.16.6": {"operation": {"enum": ["START", "STOP", "RESTART"]}},
+    "5.16.7": {"validate_type": {"enum": ["SOURCE_NETWORK", "SINK_NETWORK"]}},
+    "5.16.8": {"offset": {"minimum": 0, "maximum": 10000}, "limit": {"minimum": 10, "maximum": 1000}},
+    "5.17.2": {"source_type": {"enum": ["KAFKA", "ROCKETMQ", "DCS"]}, "sink_type": {"enum": ["KAFKA", "ROCKETMQ", "DCS"]}},
 }
 
 # Fields whose defects appendix 7.2 gives their own code (EG.00513004 invalid filter parameters).

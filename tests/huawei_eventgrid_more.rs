@@ -258,3 +258,283 @@ async fn new_resources_are_journaled_and_reads_leave_no_dirty_key() {
     eg.post("/schemas", &json!({"name": "s", "compatibility": "NONE", "definition": definition("integer")})).await;
     assert_eq!(eg.srv.state.store.eventbus.read().take_dirty().unwrap(), Vec::<String>::new());
 }
+
+fn kafka_stream(name: &str) -> Value {
+    json!({
+        "name": name,
+        "description": "orders to the archive",
+        "source": {"source_kafka": {"instance_id": "i-1", "addr": "127.0.0.1:9092", "group": "g", "topic": "orders",
+            "seek_to": "latest", "user_name": "u", "password": "p@ss"}},
+        "sink": {"sink_kafka": {"topic": "archive", "connectionId": "c-1"}},
+        "rule_config": {"filter": {"source": [{"op": "StringIn", "values": ["orders"]}]}, "transform": {"type": "ORIGINAL"}},
+        "option": {"thread_num": 2, "batch_window": {"count": 10, "time": 3, "interval": 1}},
+    })
+}
+
+#[tokio::test]
+async fn event_stream_lifecycle_and_states() {
+    let eg = Eg::start().await;
+    let created = eg.post("/eventstreamings", &kafka_stream("s1")).await;
+    let id = created.ok()["eventStreamingID"].as_str().unwrap().to_string();
+    let shown = eg.get(&format!("/eventstreamings/{id}"), &[]).await.ok().clone();
+    assert_eq!(shown["id"], id.as_str());
+    assert_eq!(shown["name"], "s1");
+    assert_eq!(shown["status"], "running", "a new stream runs (the seed's example state)");
+    assert_eq!(shown["source"]["source_kafka"]["topic"], "orders");
+    assert_eq!(shown["source"]["source_kafka"]["password"], Value::Null, "secrets never come back");
+    assert_eq!(shown["sink"]["sink_kafka"]["topic"], "archive");
+    assert_eq!(shown["option"]["thread_num"], 2);
+    for field in ["description", "rule_config", "created_time", "updated_time"] {
+        assert!(shown.get(field).is_some(), "{field}");
+    }
+    // PAUSE, PAUSE again (conflict), START.
+    let op = |operation: &str| json!({"operation": operation});
+    let path = format!("/eventstreamings/operate/{id}");
+    assert_eq!(eg.post(&path, &op("PAUSE")).await.ok()["eventStreamingID"], id.as_str());
+    assert_eq!(eg.get(&format!("/eventstreamings/{id}"), &[]).await.ok()["status"], "paused");
+    let (s, c, m) = CONFLICT;
+    eg.post(&path, &op("PAUSE")).await.assert_error(s, c, m);
+    eg.post(&path, &op("START")).await.ok();
+    assert_eq!(eg.get(&format!("/eventstreamings/{id}"), &[]).await.ok()["status"], "running");
+    let (s, c, m) = PARAMETER;
+    eg.post(&path, &op("STOP")).await.assert_error(s, c, m);
+    // List, update (keeps the state), duplicate name.
+    let list = eg.get("/eventstreamings", &[]).await.ok().clone();
+    assert_eq!((list["total"].as_u64(), list["items"][0]["id"].as_str()), (Some(1), Some(id.as_str())));
+    let mut changed = kafka_stream("s1-renamed");
+    changed["sink"] = json!({"sink_fg": {"urn": "urn:fss:cn-north-4:p:function:default:f:latest", "invoke_type": "ASYNC", "agency": "EG_AGENCY"}});
+    eg.put(&format!("/eventstreamings/{id}"), &changed).await.ok();
+    let shown = eg.get(&format!("/eventstreamings/{id}"), &[]).await.ok().clone();
+    assert_eq!((shown["name"].as_str(), shown["status"].as_str()), (Some("s1-renamed"), Some("running")));
+    assert!(shown["sink"]["sink_fg"].is_object());
+    eg.post("/eventstreamings", &kafka_stream("other")).await.ok();
+    let (s, c, m) = DUPLICATE;
+    eg.put(&format!("/eventstreamings/{id}"), &kafka_stream("other")).await.assert_error(s, c, m);
+    eg.post("/eventstreamings", &kafka_stream("other")).await.assert_error(s, c, m);
+    // Delete, then 404 everywhere.
+    assert_eq!(eg.delete(&format!("/eventstreamings/{id}")).await.status, 204);
+    let (s, c, m) = NOT_FOUND;
+    eg.get(&format!("/eventstreamings/{id}"), &[]).await.assert_error(s, c, m);
+    eg.put(&format!("/eventstreamings/{id}"), &kafka_stream("s1")).await.assert_error(s, c, m);
+    eg.post(&path, &op("START")).await.assert_error(s, c, m);
+    eg.delete(&format!("/eventstreamings/{id}")).await.assert_error(s, c, m);
+}
+
+#[tokio::test]
+async fn event_stream_validation() {
+    let eg = Eg::start().await;
+    let (s, c, m) = PARAMETER;
+    let mut two_sinks = kafka_stream("x");
+    two_sinks["sink"]["sink_obs"] = json!({"obs_bucket": "b"});
+    let mut no_source = kafka_stream("x");
+    no_source["source"] = json!({});
+    let mut bad_threads = kafka_stream("x");
+    bad_threads["option"]["thread_num"] = json!("many");
+    let mut no_name = kafka_stream("x");
+    no_name.as_object_mut().unwrap().remove("name");
+    let mut no_sink = kafka_stream("x");
+    no_sink.as_object_mut().unwrap().remove("sink");
+    for body in [two_sinks, no_source, bad_threads, no_name, no_sink] {
+        eg.post("/eventstreamings", &body).await.assert_error(s, c, m);
+    }
+    eg.get("/eventstreamings", &[("limit", "0")]).await.assert_error(s, c, m);
+    assert_eq!(eg.get("/eventstreamings", &[]).await.ok()["total"], 0);
+}
+
+fn cluster_body(name: &str) -> Value {
+    json!({"name": name, "source_type": "KAFKA", "sink_type": "KAFKA", "vpc_id": "vpc-1", "subnet_id": "subnet-1",
+        "zone_names": "az0", "public_access_enabled": false})
+}
+
+fn kafka_side(side: &str, instance: &str) -> Value {
+    json!({format!("{side}_kafka"): {"config_type": "CLOUD", "region": "cn-north-4", "project_id": "p",
+        "instance_id": instance, "cluster_alias": side, "address": "127.0.0.1:9092", "password": "secret"}})
+}
+
+/// Waits until a cluster leaves CREATING.
+async fn running_cluster(eg: &Eg, name: &str) -> String {
+    let created = eg.post("/eventrouter/clusters", &cluster_body(name)).await.ok().clone();
+    assert_eq!(created["status"], "CREATING");
+    let id = created["cluster_id"].as_str().unwrap().to_string();
+    for _ in 0..50 {
+        if eg.get(&format!("/eventrouter/clusters/{id}"), &[]).await.ok()["status"] == "RUNNING" {
+            return id;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("cluster {id} never became RUNNING");
+}
+
+#[tokio::test]
+async fn router_cluster_lifecycle() {
+    let eg = Eg::start().await;
+    let zones = eg.get("/eventrouter/clusters/availability-zone", &[]).await.ok().clone();
+    assert!(zones["zone_names"].as_array().unwrap().contains(&json!("az0")));
+    let id = running_cluster(&eg, "c1").await;
+    let shown = eg.get(&format!("/eventrouter/clusters/{id}"), &[]).await.ok().clone();
+    for (field, value) in [
+        ("name", json!("c1")),
+        ("source_type", json!("KAFKA")),
+        ("sink_type", json!("KAFKA")),
+        ("vpc_id", json!("vpc-1")),
+        ("subnet_id", json!("subnet-1")),
+        ("zone_names", json!("az0")),
+        ("job_count", json!(0)),
+        ("charging_mode", json!("postPaid")),
+    ] {
+        assert_eq!(shown[field], value, "{field} of {shown}");
+    }
+    assert!(shown["created_time"].as_str().unwrap().ends_with('Z'));
+    let list = eg.get("/eventrouter/clusters", &[("fuzzy_name", "C")]).await.ok().clone();
+    assert_eq!(list["total"], 1);
+    assert_eq!(eg.get("/eventrouter/clusters", &[("fuzzy_name", "zz")]).await.ok()["total"], 0);
+    let updated = eg.put(&format!("/eventrouter/clusters/{id}"), &json!({"name": "c1b", "description": "d"})).await;
+    let updated = updated.ok().clone();
+    assert_eq!((updated["name"].as_str(), updated["description"].as_str()), (Some("c1b"), Some("d")));
+    // A cluster with a job cannot go.
+    let job =
+        eg.post("/eventrouter/jobs", &json!({"cluster_id": id, "name": "j", "scene_type": "DISASTER_BACKUP"})).await;
+    let job_id = job.ok()["job_id"].as_str().unwrap().to_string();
+    assert_eq!(eg.get(&format!("/eventrouter/clusters/{id}"), &[]).await.ok()["job_count"], 1);
+    let (s, c, m) = CONFLICT;
+    eg.delete(&format!("/eventrouter/clusters/{id}")).await.assert_error(s, c, m);
+    eg.delete(&format!("/eventrouter/jobs/{job_id}")).await.ok();
+    eg.delete(&format!("/eventrouter/clusters/{id}")).await.ok();
+    let (s, c, m) = NOT_FOUND;
+    eg.get(&format!("/eventrouter/clusters/{id}"), &[]).await.assert_error(s, c, m);
+    eg.put(&format!("/eventrouter/clusters/{id}"), &json!({"name": "x"})).await.assert_error(s, c, m);
+    eg.delete(&format!("/eventrouter/clusters/{id}")).await.assert_error(s, c, m);
+    // Validation.
+    let (s, c, m) = PARAMETER;
+    let mut mixed = cluster_body("m");
+    mixed["sink_type"] = json!("ROCKETMQ");
+    let mut bad_type = cluster_body("m");
+    bad_type["source_type"] = json!("MQTT");
+    let mut bad_zone = cluster_body("m");
+    bad_zone["zone_names"] = json!("az9");
+    let mut public = cluster_body("m");
+    public["public_access_enabled"] = json!(true);
+    let mut long = cluster_body("m");
+    long["name"] = json!("n".repeat(129));
+    let mut no_vpc = cluster_body("m");
+    no_vpc.as_object_mut().unwrap().remove("vpc_id");
+    for body in [mixed, bad_type, bad_zone, public, long, no_vpc] {
+        eg.post("/eventrouter/clusters", &body).await.assert_error(s, c, m);
+    }
+    eg.post("/eventrouter/clusters", &cluster_body("dup")).await.ok();
+    let (s, c, m) = DUPLICATE;
+    eg.post("/eventrouter/clusters", &cluster_body("dup")).await.assert_error(s, c, m);
+}
+
+#[tokio::test]
+async fn router_job_lifecycle_states_and_validation() {
+    let eg = Eg::start().await;
+    // A job cannot be created in a cluster that is still CREATING.
+    let creating = eg.post("/eventrouter/clusters", &cluster_body("early")).await.ok()["cluster_id"].clone();
+    let (s, c, m) = CONFLICT;
+    eg.post("/eventrouter/jobs", &json!({"cluster_id": creating, "name": "j0", "scene_type": "DISASTER_BACKUP"}))
+        .await
+        .assert_error(s, c, m);
+    let cluster = running_cluster(&eg, "c").await;
+    // Without configuration: NO_CONFIGURATION, and START is refused.
+    let job = eg
+        .post("/eventrouter/jobs", &json!({"cluster_id": cluster, "name": "j1", "scene_type": "DISASTER_BACKUP"}))
+        .await;
+    let job = job.ok().clone();
+    assert_eq!(job["status"], "NO_CONFIGURATION");
+    assert_eq!((job["source_type"].as_str(), job["vpc_id"].as_str()), (Some("KAFKA"), Some("vpc-1")));
+    let id = job["job_id"].as_str().unwrap().to_string();
+    let action = format!("/eventrouter/jobs/{id}/action");
+    let (s, c, m) = CONFLICT;
+    eg.post(&action, &json!({"operation": "START"})).await.assert_error(s, c, m);
+    // Configured: WAIT_START → RUNNING → STOPPED → RUNNING.
+    let configured = json!({"cluster_id": cluster, "name": "j1", "scene_type": "DISASTER_BACKUP",
+        "source_config": kafka_side("source", "i-src"), "sink_config": kafka_side("sink", "i-dst"),
+        "advance_config": {"kafka2kafka": {"topics": "orders", "replica_cnt": 3, "seek_to": "latest",
+            "compress_alg": "NONE", "is_sync_progress": true, "is_add_header": false}}});
+    let updated = eg.put(&format!("/eventrouter/jobs/{id}"), &configured).await.ok().clone();
+    assert_eq!(updated["status"], "WAIT_START");
+    assert_eq!(updated["source_config"]["source_kafka"]["password"], Value::Null, "secrets never come back");
+    assert_eq!(updated["sink_config"]["sink_kafka"]["instance_id"], "i-dst");
+    eg.post(&action, &json!({"operation": "STOP"})).await.assert_error(s, c, m);
+    assert_eq!(eg.post(&action, &json!({"operation": "START"})).await.ok()["job_id"], id.as_str());
+    let shown = eg.get(&format!("/eventrouter/jobs/{id}"), &[]).await.ok().clone();
+    assert_eq!((shown["status"].as_str(), shown["source_status"].as_str()), (Some("RUNNING"), Some("NORMAL")));
+    eg.post(&action, &json!({"operation": "START"})).await.assert_error(s, c, m);
+    eg.post(&action, &json!({"operation": "STOP"})).await.ok();
+    assert_eq!(eg.get(&format!("/eventrouter/jobs/{id}"), &[]).await.ok()["status"], "STOPPED");
+    eg.post(&action, &json!({"operation": "RESTART"})).await.ok();
+    assert_eq!(eg.get(&format!("/eventrouter/jobs/{id}"), &[]).await.ok()["status"], "RUNNING");
+    // List filters.
+    assert_eq!(eg.get("/eventrouter/jobs", &[("cluster_id", &cluster)]).await.ok()["total"], 1);
+    assert_eq!(eg.get("/eventrouter/jobs", &[("status", "RUNNING")]).await.ok()["total"], 1);
+    assert_eq!(eg.get("/eventrouter/jobs", &[("status", "STOPPED")]).await.ok()["total"], 0);
+    assert_eq!(eg.get("/eventrouter/jobs", &[("sink_instance_id", "i-dst")]).await.ok()["total"], 1);
+    assert_eq!(eg.get("/eventrouter/jobs", &[("sink_region", "cn-east-3")]).await.ok()["total"], 0);
+    assert_eq!(eg.get("/eventrouter/jobs", &[("fuzzy_name", "J1")]).await.ok()["total"], 1);
+    // Sync detail: nothing moved, limits checked.
+    let detail = eg.post(&format!("/eventrouter/jobs/{id}/syncDetail"), &json!({"offset": 0, "limit": 10})).await;
+    let detail = detail.ok().clone();
+    assert_eq!((detail["total"].as_u64(), detail["type"].as_str()), (Some(0), Some("KAFKA")));
+    assert_eq!(detail["items_kafka"], json!([]));
+    let (s, c, m) = PARAMETER;
+    eg.post(&format!("/eventrouter/jobs/{id}/syncDetail"), &json!({"offset": 0, "limit": 5}))
+        .await
+        .assert_error(s, c, m);
+    eg.post(&format!("/eventrouter/jobs/{id}/syncDetail"), &json!({"offset": 10001, "limit": 10}))
+        .await
+        .assert_error(s, c, m);
+    // Validation of configurations: wrong side type, missing required nested fields, unknown operation.
+    let mut wrong = configured.clone();
+    wrong["sink_config"] = json!({"sink_rocketmq": {"config_type": "CLOUD", "region": "r", "project_id": "p", "cluster_alias": "b", "address": "a"}});
+    let mut missing = configured.clone();
+    missing["source_config"]["source_kafka"].as_object_mut().unwrap().remove("region");
+    let mut bad_scene = configured.clone();
+    bad_scene["scene_type"] = json!("MIGRATION");
+    for body in [wrong, missing, bad_scene] {
+        eg.put(&format!("/eventrouter/jobs/{id}"), &body).await.assert_error(s, c, m);
+    }
+    eg.post(&action, &json!({"operation": "EXPLODE"})).await.assert_error(s, c, m);
+    eg.post(&action, &json!({})).await.assert_error(s, c, m);
+    // ValidateEventRouterJob: both checks, or the one asked for.
+    let v = eg
+        .post(
+            "/eventrouter/jobs/validation",
+            &json!({"cluster_id": cluster, "source_config": kafka_side("source", "i")}),
+        )
+        .await;
+    let results = v.ok()["results"].clone();
+    assert_eq!(results[0]["check_item_name"], "SOURCE_NETWORK");
+    assert_eq!(results[0]["status"], "SUCCESS");
+    assert_eq!(results[1]["check_item_name"], "SINK_NETWORK");
+    assert_eq!(results[1]["status"], "FAILED");
+    assert!(results[1]["reason"].as_str().is_some_and(|r| !r.is_empty()));
+    let one = eg
+        .call(
+            "POST",
+            "/eventrouter/jobs/validation",
+            &[("validate_type", "SINK_NETWORK")],
+            Some(&json!({"cluster_id": cluster, "sink_config": kafka_side("sink", "i")})),
+        )
+        .await;
+    let one = one.ok()["results"].clone();
+    assert_eq!((one.as_array().unwrap().len(), one[0]["status"].as_str()), (1, Some("SUCCESS")));
+    eg.call(
+        "POST",
+        "/eventrouter/jobs/validation",
+        &[("validate_type", "EVERYTHING")],
+        Some(&json!({"cluster_id": cluster})),
+    )
+    .await
+    .assert_error(s, c, m);
+    let (s, c, m) = NOT_FOUND;
+    eg.post("/eventrouter/jobs/validation", &json!({"cluster_id": "nope"})).await.assert_error(s, c, m);
+    // Delete, then 404.
+    assert_eq!(eg.delete(&format!("/eventrouter/jobs/{id}")).await.ok()["job_id"], id.as_str());
+    eg.get(&format!("/eventrouter/jobs/{id}"), &[]).await.assert_error(s, c, m);
+    eg.post(&action, &json!({"operation": "START"})).await.assert_error(s, c, m);
+    eg.delete(&format!("/eventrouter/jobs/{id}")).await.assert_error(s, c, m);
+    eg.post("/eventrouter/jobs", &json!({"cluster_id": "nope", "name": "j", "scene_type": "DISASTER_BACKUP"}))
+        .await
+        .assert_error(s, c, m);
+}

@@ -5,6 +5,7 @@
 
 pub mod filter;
 pub mod schemas;
+pub mod streams;
 pub mod traces;
 pub mod transform;
 
@@ -17,6 +18,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 pub use schemas::{infer_schema, EventSchema, SchemaVersion};
+pub use streams::{EventStream, JobOperation, JobStatus, RouterCluster, RouterJob, StreamStatus};
 pub use traces::{
     AttemptDetail, DeliveryStatus, EventRecord, SubscriptionTrace, TargetTrace, Traces, MAX_ATTEMPT_DETAILS,
     MAX_TRACED_EVENTS,
@@ -307,6 +309,12 @@ struct Flat {
     quota_overrides: BTreeMap<String, BTreeMap<String, u32>>,
     #[serde(default)]
     schemas: BTreeMap<String, EventSchema>,
+    #[serde(default)]
+    streams: BTreeMap<String, EventStream>,
+    #[serde(default)]
+    router_clusters: BTreeMap<String, RouterCluster>,
+    #[serde(default)]
+    router_jobs: BTreeMap<String, RouterJob>,
     /// project -> the service agencies created for it.
     #[serde(default)]
     agencies: BTreeMap<String, BTreeSet<String>>,
@@ -323,6 +331,9 @@ struct FlatRef<'a> {
     endpoints: BTreeMap<&'a str, &'a Endpoint>,
     quota_overrides: BTreeMap<&'a str, &'a BTreeMap<String, u32>>,
     schemas: BTreeMap<&'a str, &'a EventSchema>,
+    streams: BTreeMap<&'a str, &'a EventStream>,
+    router_clusters: BTreeMap<&'a str, &'a RouterCluster>,
+    router_jobs: BTreeMap<&'a str, &'a RouterJob>,
     agencies: BTreeMap<&'a str, &'a BTreeSet<String>>,
 }
 
@@ -339,6 +350,9 @@ struct Project {
     connections: BTreeMap<String, Connection>,
     endpoints: BTreeMap<String, Endpoint>,
     schemas: BTreeMap<String, EventSchema>,
+    streams: BTreeMap<String, EventStream>,
+    router_clusters: BTreeMap<String, RouterCluster>,
+    router_jobs: BTreeMap<String, RouterJob>,
     /// Service agencies created (CreateAgencies), by name.
     agencies: BTreeSet<String>,
     /// (channel id, event source name) -> the subscriptions that subscribe to it: PutEvents looks its
@@ -392,6 +406,9 @@ impl Project {
         keys.extend(self.connections.keys().map(|id| key(Kind::Connection, project, id)));
         keys.extend(self.endpoints.keys().map(|id| key(Kind::Endpoint, project, id)));
         keys.extend(self.schemas.keys().map(|id| key(Kind::Schema, project, id)));
+        keys.extend(self.streams.keys().map(|id| key(Kind::Stream, project, id)));
+        keys.extend(self.router_clusters.keys().map(|id| key(Kind::Cluster, project, id)));
+        keys.extend(self.router_jobs.keys().map(|id| key(Kind::Job, project, id)));
         keys
     }
 }
@@ -408,6 +425,9 @@ enum Kind {
     Connection,
     Endpoint,
     Schema,
+    Stream,
+    Cluster,
+    Job,
 }
 
 impl Kind {
@@ -420,13 +440,27 @@ impl Kind {
             Kind::Connection => "conn",
             Kind::Endpoint => "ep",
             Kind::Schema => "schema",
+            Kind::Stream => "es",
+            Kind::Cluster => "erc",
+            Kind::Job => "erj",
         }
     }
 
     fn parse(prefix: &str) -> Option<Kind> {
-        [Kind::Project, Kind::Channel, Kind::Source, Kind::Subscription, Kind::Connection, Kind::Endpoint, Kind::Schema]
-            .into_iter()
-            .find(|k| k.prefix() == prefix)
+        [
+            Kind::Project,
+            Kind::Channel,
+            Kind::Source,
+            Kind::Subscription,
+            Kind::Connection,
+            Kind::Endpoint,
+            Kind::Schema,
+            Kind::Stream,
+            Kind::Cluster,
+            Kind::Job,
+        ]
+        .into_iter()
+        .find(|k| k.prefix() == prefix)
     }
 }
 
@@ -469,6 +503,9 @@ impl Serialize for EventBusModel {
             endpoints: BTreeMap::new(),
             quota_overrides: BTreeMap::new(),
             schemas: BTreeMap::new(),
+            streams: BTreeMap::new(),
+            router_clusters: BTreeMap::new(),
+            router_jobs: BTreeMap::new(),
             agencies: BTreeMap::new(),
         };
         for (id, p) in &self.projects {
@@ -484,6 +521,9 @@ impl Serialize for EventBusModel {
             flat.connections.extend(p.connections.iter().map(|(k, v)| (k.as_str(), v)));
             flat.endpoints.extend(p.endpoints.iter().map(|(k, v)| (k.as_str(), v)));
             flat.schemas.extend(p.schemas.iter().map(|(k, v)| (k.as_str(), v)));
+            flat.streams.extend(p.streams.iter().map(|(k, v)| (k.as_str(), v)));
+            flat.router_clusters.extend(p.router_clusters.iter().map(|(k, v)| (k.as_str(), v)));
+            flat.router_jobs.extend(p.router_jobs.iter().map(|(k, v)| (k.as_str(), v)));
             if !p.agencies.is_empty() {
                 flat.agencies.insert(id, &p.agencies);
             }
@@ -519,6 +559,15 @@ impl<'de> Deserialize<'de> for EventBusModel {
         }
         for (_, schema) in flat.schemas {
             model.projects.entry(schema.project_id.clone()).or_default().schemas.insert(schema.id.clone(), schema);
+        }
+        for (_, x) in flat.streams {
+            model.projects.entry(x.project_id.clone()).or_default().streams.insert(x.id.clone(), x);
+        }
+        for (_, x) in flat.router_clusters {
+            model.projects.entry(x.project_id.clone()).or_default().router_clusters.insert(x.id.clone(), x);
+        }
+        for (_, x) in flat.router_jobs {
+            model.projects.entry(x.project_id.clone()).or_default().router_jobs.insert(x.id.clone(), x);
         }
         for (project, agencies) in flat.agencies {
             model.projects.entry(project).or_default().agencies = agencies;
@@ -1161,6 +1210,163 @@ impl EventBusModel {
         Ok(())
     }
 
+    // ---- event streams ----
+
+    pub fn stream(&self, project: &str, id: &str) -> Result<&EventStream> {
+        match self.project(project) {
+            Some(p) => get(&p.streams, "event stream", id),
+            None => not_found("event stream", id),
+        }
+    }
+
+    pub fn streams_of<'a>(&'a self, project: &'a str) -> impl Iterator<Item = &'a EventStream> + 'a {
+        self.project(project).into_iter().flat_map(|p| p.streams.values())
+    }
+
+    /// Creates a stream, or replaces one (same id) after an update; names are unique per project.
+    pub fn put_stream(&mut self, stream: EventStream, replace: bool) -> Result<&EventStream> {
+        let project = stream.project_id.clone();
+        if replace {
+            self.stream(&project, &stream.id)?;
+        }
+        if self.streams_of(&project).any(|s| s.name == stream.name && s.id != stream.id) {
+            return Err(EventBusError::NameDuplicated { kind: "event stream", name: stream.name });
+        }
+        let id = stream.id.clone();
+        self.touch(key(Kind::Stream, &project, &id));
+        self.project_mut(&project).streams.insert(id.clone(), stream);
+        self.stream(&project, &id)
+    }
+
+    /// Moves a stream to `status`; the same status again is refused (nothing to do).
+    pub fn set_stream_status(&mut self, project: &str, id: &str, status: StreamStatus, now: Millis) -> Result<()> {
+        let mut stream = self.stream(project, id)?.clone();
+        if stream.status == status {
+            return Err(EventBusError::Conflict(format!(
+                "event stream {} is already {}",
+                stream.name,
+                status.as_str()
+            )));
+        }
+        stream.status = status;
+        stream.updated_ms = now;
+        self.touch(key(Kind::Stream, project, id));
+        self.project_mut(project).streams.insert(id.to_string(), stream);
+        Ok(())
+    }
+
+    pub fn delete_stream(&mut self, project: &str, id: &str) -> Result<()> {
+        self.stream(project, id)?;
+        self.project_mut(project).streams.remove(id);
+        self.touch(key(Kind::Stream, project, id));
+        Ok(())
+    }
+
+    // ---- event-router clusters and jobs ----
+
+    pub fn router_cluster(&self, project: &str, id: &str) -> Result<&RouterCluster> {
+        match self.project(project) {
+            Some(p) => get(&p.router_clusters, "event-router cluster", id),
+            None => not_found("event-router cluster", id),
+        }
+    }
+
+    pub fn router_clusters_of<'a>(&'a self, project: &'a str) -> impl Iterator<Item = &'a RouterCluster> + 'a {
+        self.project(project).into_iter().flat_map(|p| p.router_clusters.values())
+    }
+
+    /// How many jobs a cluster has.
+    pub fn cluster_job_count(&self, project: &str, cluster_id: &str) -> usize {
+        self.router_jobs_of(project).filter(|j| j.cluster_id == cluster_id).count()
+    }
+
+    /// Creates a cluster, or replaces one (same id) after an update; names are unique per project.
+    pub fn put_router_cluster(&mut self, cluster: RouterCluster, replace: bool) -> Result<&RouterCluster> {
+        let project = cluster.project_id.clone();
+        if replace {
+            self.router_cluster(&project, &cluster.id)?;
+        }
+        if self.router_clusters_of(&project).any(|c| c.name == cluster.name && c.id != cluster.id) {
+            return Err(EventBusError::NameDuplicated { kind: "event-router cluster", name: cluster.name });
+        }
+        let id = cluster.id.clone();
+        self.touch(key(Kind::Cluster, &project, &id));
+        self.project_mut(&project).router_clusters.insert(id.clone(), cluster);
+        self.router_cluster(&project, &id)
+    }
+
+    /// Deletes a cluster that has no jobs.
+    pub fn delete_router_cluster(&mut self, project: &str, id: &str) -> Result<()> {
+        let cluster = self.router_cluster(project, id)?;
+        let jobs = self.cluster_job_count(project, id);
+        if jobs > 0 {
+            return Err(EventBusError::Conflict(format!(
+                "event-router cluster {} still has {jobs} jobs",
+                cluster.name
+            )));
+        }
+        self.project_mut(project).router_clusters.remove(id);
+        self.touch(key(Kind::Cluster, project, id));
+        Ok(())
+    }
+
+    pub fn router_job(&self, project: &str, id: &str) -> Result<&RouterJob> {
+        match self.project(project) {
+            Some(p) => get(&p.router_jobs, "event-router job", id),
+            None => not_found("event-router job", id),
+        }
+    }
+
+    pub fn router_jobs_of<'a>(&'a self, project: &'a str) -> impl Iterator<Item = &'a RouterJob> + 'a {
+        self.project(project).into_iter().flat_map(|p| p.router_jobs.values())
+    }
+
+    /// Creates a job (or replaces one after an update) in a RUNNING cluster; names are unique per project.
+    pub fn put_router_job(&mut self, job: RouterJob, replace: bool, now: Millis) -> Result<&RouterJob> {
+        let project = job.project_id.clone();
+        if replace {
+            let old = self.router_job(&project, &job.id)?;
+            if old.cluster_id != job.cluster_id {
+                return Err(EventBusError::Invalid(format!(
+                    "cluster_id: job {} belongs to cluster {}",
+                    old.name, old.cluster_id
+                )));
+            }
+        }
+        let cluster = self.router_cluster(&project, &job.cluster_id)?;
+        if cluster.status(now) != "RUNNING" {
+            return Err(EventBusError::Conflict(format!(
+                "event-router cluster {} is {}, not RUNNING",
+                cluster.name,
+                cluster.status(now)
+            )));
+        }
+        if self.router_jobs_of(&project).any(|j| j.name == job.name && j.id != job.id) {
+            return Err(EventBusError::NameDuplicated { kind: "event-router job", name: job.name });
+        }
+        let id = job.id.clone();
+        self.touch(key(Kind::Job, &project, &id));
+        self.project_mut(&project).router_jobs.insert(id.clone(), job);
+        self.router_job(&project, &id)
+    }
+
+    /// Applies an operation to a job (see [`RouterJob::after`]).
+    pub fn operate_router_job(&mut self, project: &str, id: &str, operation: JobOperation, now: Millis) -> Result<()> {
+        let mut job = self.router_job(project, id)?.clone();
+        job.status = job.after(operation).map_err(EventBusError::Conflict)?;
+        job.updated_ms = now;
+        self.touch(key(Kind::Job, project, id));
+        self.project_mut(project).router_jobs.insert(id.to_string(), job);
+        Ok(())
+    }
+
+    pub fn delete_router_job(&mut self, project: &str, id: &str) -> Result<()> {
+        self.router_job(project, id)?;
+        self.project_mut(project).router_jobs.remove(id);
+        self.touch(key(Kind::Job, project, id));
+        Ok(())
+    }
+
     // ---- service agencies ----
 
     pub fn agencies_of(&self, project: &str) -> impl Iterator<Item = &String> {
@@ -1210,6 +1416,9 @@ impl crate::storage::Resources for EventBusModel {
             (Kind::Connection, Some(id)) => serde_json::to_value(project.connections.get(id)?),
             (Kind::Endpoint, Some(id)) => serde_json::to_value(project.endpoints.get(id)?),
             (Kind::Schema, Some(id)) => serde_json::to_value(project.schemas.get(id)?),
+            (Kind::Stream, Some(id)) => serde_json::to_value(project.streams.get(id)?),
+            (Kind::Cluster, Some(id)) => serde_json::to_value(project.router_clusters.get(id)?),
+            (Kind::Job, Some(id)) => serde_json::to_value(project.router_jobs.get(id)?),
             _ => return None,
         };
         value.ok()
@@ -1270,6 +1479,27 @@ impl crate::storage::Resources for EventBusModel {
                 match v {
                     Some(v) => drop(p.schemas.insert(id.into(), serde_json::from_value(v).map_err(bad)?)),
                     None => drop(p.schemas.remove(id)),
+                }
+            }
+            (Kind::Stream, Some(id), v) => {
+                let p = self.project_mut(project);
+                match v {
+                    Some(v) => drop(p.streams.insert(id.into(), serde_json::from_value(v).map_err(bad)?)),
+                    None => drop(p.streams.remove(id)),
+                }
+            }
+            (Kind::Cluster, Some(id), v) => {
+                let p = self.project_mut(project);
+                match v {
+                    Some(v) => drop(p.router_clusters.insert(id.into(), serde_json::from_value(v).map_err(bad)?)),
+                    None => drop(p.router_clusters.remove(id)),
+                }
+            }
+            (Kind::Job, Some(id), v) => {
+                let p = self.project_mut(project);
+                match v {
+                    Some(v) => drop(p.router_jobs.insert(id.into(), serde_json::from_value(v).map_err(bad)?)),
+                    None => drop(p.router_jobs.remove(id)),
                 }
             }
             _ => return Err(format!("malformed resource key {key:?}")),

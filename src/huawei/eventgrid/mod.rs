@@ -14,6 +14,7 @@ mod misc;
 mod schemas;
 mod sources;
 pub mod spec;
+mod streams;
 mod subscriptions;
 mod wire;
 
@@ -112,6 +113,26 @@ pub const SERVED: &[(&str, Handler)] = &[
     ("ListTriggers", Handler::Project(catalog::list_triggers)),
     ("ListWorkflowTriggers", Handler::Project(catalog::list_workflow_triggers)),
     ("ShowListOfEventSample", Handler::Project(catalog::list_samples)),
+    ("CreateEventStreaming", Handler::Project(streams::create_stream)),
+    ("ListEventStreaming", Handler::Project(streams::list_streams)),
+    ("UpdateEventStreaming", Handler::Project(streams::update_stream)),
+    ("ShowEventStreaming", Handler::Project(streams::show_stream)),
+    ("DeleteEventStreaming", Handler::Project(streams::delete_stream)),
+    ("ResumeEventStreaming", Handler::Project(streams::operate_stream)),
+    ("ListAvailabilityZones", Handler::Project(streams::list_zones)),
+    ("CreateEventRouterCluster", Handler::Project(streams::create_cluster)),
+    ("ListEventRouterClusters", Handler::Project(streams::list_clusters)),
+    ("ShowEventRouterCluster", Handler::Project(streams::show_cluster)),
+    ("UpdateEventRouterCluster", Handler::Project(streams::update_cluster)),
+    ("DeleteEventRouterCluster", Handler::Project(streams::delete_cluster)),
+    ("CreateEventRouterJob", Handler::Project(streams::create_job)),
+    ("ListEventRouterJobs", Handler::Project(streams::list_jobs)),
+    ("ShowEventRouterJob", Handler::Project(streams::show_job)),
+    ("UpdateEventRouterJob", Handler::Project(streams::update_job)),
+    ("DeleteEventRouterJob", Handler::Project(streams::delete_job)),
+    ("ExecuteEventRouterJobOperation", Handler::Project(streams::operate_job)),
+    ("ValidateEventRouterJob", Handler::Project(streams::validate_job)),
+    ("ShowEventRouterTaskSyncDetail", Handler::Project(streams::sync_detail)),
 ];
 
 fn handler_of(name: &str) -> Option<Handler> {
@@ -160,6 +181,8 @@ pub fn operations() -> Vec<crate::registry::OperationInfo> {
 /// What a handler works with: the caller's account and project, the request and the shared state.
 pub struct Ctx<'a> {
     pub state: &'a AppState,
+    /// The API's description (for handlers that check nested objects against it).
+    pub api: &'static ApiSpec,
     pub req: &'a ApiRequest,
     pub account: String,
     pub project: String,
@@ -259,6 +282,7 @@ fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta, request_i
     resolve_project(state, &principal.account, &project)?;
     let ctx = Ctx {
         state,
+        api: route.api,
         req,
         account: principal.account,
         project,

@@ -37,6 +37,12 @@ pub struct Field {
     /// The seed's name rule as a regular expression over ASCII (`^[A-Za-z0-9][A-Za-z0-9._-]*$`).
     #[serde(default)]
     pub pattern: Option<String>,
+    /// The object type (a table of the same API's definitions) an `object` field holds.
+    #[serde(default, rename = "ref")]
+    pub reference: Option<String>,
+    /// What an `array` holds: `{"type": ...}` or `{"ref": ...}`.
+    #[serde(default)]
+    pub items: Option<Value>,
     /// The values the field may take, when the seed enumerates them.
     #[serde(default, rename = "enum")]
     pub allowed: Option<Vec<String>>,
@@ -80,6 +86,17 @@ pub struct ApiSpec {
     /// Response body fields by status code.
     #[serde(default)]
     pub responses: BTreeMap<String, Vec<Field>>,
+    /// The nested object types of the request and of the response, by the seed's table name.
+    #[serde(default)]
+    pub definitions: Definitions,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Definitions {
+    #[serde(default)]
+    pub request: BTreeMap<String, Vec<Field>>,
+    #[serde(default)]
+    pub response: BTreeMap<String, Vec<Field>>,
 }
 
 #[derive(Deserialize)]
@@ -292,45 +309,95 @@ impl ApiSpec {
 
     /// Checks the top level of a JSON object body: required fields present (not null), each present
     /// field of the declared JSON type, strings within the seed's length and name rules, integers within
-    /// its bounds. Nested objects are checked by the handlers, which know their variants.
+    /// its bounds. Nested objects are checked by the handlers that ask for it ([`ApiSpec::validate_nested`]).
     pub fn validate_body(&self, body: &serde_json::Map<String, Value>) -> Result<(), EgError> {
-        for field in &self.params.body {
-            let value = body
-                .get(&field.name)
-                .filter(|v| !v.is_null())
-                .filter(|v| !(field.empty_object_is_absent && v.as_object().is_some_and(|o| o.is_empty())));
-            let Some(value) = value else {
-                if field.required {
-                    return Err(EgError::Parameter(format!("{} is required", field.name)));
-                }
-                continue;
-            };
-            let got = type_name(value);
-            let fits = match field.ty.as_str() {
-                "number" => matches!(got, "integer" | "number"),
-                // The seed's examples write some integers as numeric strings.
-                "integer" => got == "integer" || value.as_str().is_some_and(|s| s.trim().parse::<i64>().is_ok()),
-                "string" => got == "string",
-                other => got == other,
-            };
-            if !fits {
-                let why = format!("{} must be of type {}, not {got}", field.name, field.ty);
-                return Err(match field.error_code.as_deref() {
-                    Some("EG.00513004") => EgError::Filter(why),
-                    _ => EgError::Parameter(why),
-                });
+        check_fields(&self.params.body, body, "", None)
+    }
+
+    /// Checks a JSON object against one of this API's request object types (e.g. `KafkaParameters`), and
+    /// recursively the object types its fields name. `path` prefixes the field names in messages.
+    pub fn validate_nested(&self, type_name: &str, value: &Value, path: &str) -> Result<(), EgError> {
+        let Some(fields) = self.definitions.request.get(type_name) else { return Ok(()) };
+        match value {
+            Value::Object(map) => check_fields(fields, map, path, Some(&self.definitions.request)),
+            _ => Err(EgError::Parameter(format!("{path} must be an object"))),
+        }
+    }
+}
+
+fn check_fields(
+    fields: &[Field],
+    body: &serde_json::Map<String, Value>,
+    path: &str,
+    nested: Option<&BTreeMap<String, Vec<Field>>>,
+) -> Result<(), EgError> {
+    for field in fields {
+        let value = body
+            .get(&field.name)
+            .filter(|v| !v.is_null())
+            .filter(|v| !(field.empty_object_is_absent && v.as_object().is_some_and(|o| o.is_empty())));
+        let name = if path.is_empty() { field.name.clone() } else { format!("{path}.{}", field.name) };
+        let Some(value) = value else {
+            if field.required {
+                return Err(EgError::Parameter(format!("{name} is required")));
             }
-            match value {
-                Value::String(s) if field.ty == "string" => check_string(field, s)?,
-                Value::Number(n) => {
-                    if let Some(n) = n.as_i64() {
-                        check_integer(field, n)?;
+            continue;
+        };
+        let got = type_name(value);
+        let fits = match field.ty.as_str() {
+            "number" => matches!(got, "integer" | "number"),
+            // The seed's examples write some integers as numeric strings.
+            "integer" => got == "integer" || value.as_str().is_some_and(|s| s.trim().parse::<i64>().is_ok()),
+            "string" => got == "string",
+            other => got == other,
+        };
+        if !fits {
+            let why = format!("{name} must be of type {}, not {got}", field.ty);
+            return Err(match field.error_code.as_deref() {
+                Some("EG.00513004") => EgError::Filter(why),
+                _ => EgError::Parameter(why),
+            });
+        }
+        match value {
+            Value::String(s) if field.ty == "string" => {
+                check_string(field, s).map_err(|e| prefix(e, path))?;
+            }
+            Value::Number(n) => {
+                if let Some(n) = n.as_i64() {
+                    check_integer(field, n).map_err(|e| prefix(e, path))?;
+                }
+            }
+            Value::Object(map) => {
+                if let (Some(defs), Some(r)) = (nested, &field.reference) {
+                    if let Some(inner) = defs.get(r) {
+                        check_fields(inner, map, &name, nested)?;
                     }
                 }
-                _ => {}
             }
+            Value::Array(list) => {
+                let item_ref = field.items.as_ref().and_then(|i| i.get("ref")).and_then(Value::as_str);
+                if let (Some(defs), Some(r)) = (nested, item_ref) {
+                    if let Some(inner) = defs.get(r) {
+                        for (i, item) in list.iter().enumerate() {
+                            let at = format!("{name}[{i}]");
+                            match item {
+                                Value::Object(map) => check_fields(inner, map, &at, nested)?,
+                                _ => return Err(EgError::Parameter(format!("{at} must be an object"))),
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
         }
-        Ok(())
+    }
+    Ok(())
+}
+
+fn prefix(e: EgError, path: &str) -> EgError {
+    match e {
+        EgError::Parameter(d) if !path.is_empty() => EgError::Parameter(format!("{path}.{d}")),
+        other => other,
     }
 }
 
