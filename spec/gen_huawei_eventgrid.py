@@ -41,6 +41,9 @@ MANUAL = {
     "5.17.2": {"source_type": {"enum": ["KAFKA", "ROCKETMQ", "DCS"]}, "sink_type": {"enum": ["KAFKA", "ROCKETMQ", "DCS"]}},
 }
 
+# POST APIs that change nothing (checks, inference, progress queries): their access is "read".
+READ_ONLY = {"CheckPutEvents", "DiscoverEventSchemaFromData", "ValidateEventRouterJob", "ShowEventRouterTaskSyncDetail"}
+
 # Fields whose defects appendix 7.2 gives their own code (EG.00513004 invalid filter parameters).
 ERROR_CODES = {"filter": "EG.00513004"}
 
@@ -49,10 +52,12 @@ ERROR_CODES = {"filter": "EG.00513004"}
 # version document of v1 is what huaweicloudsdkcore asks for next to ListApiVersions.
 EXTRA = [
     {"name": "ShowApiVersion", "section": "3 / 5.10", "title": "查询 API 版本 v1", "method": "GET", "path": "/v1",
+     "access": "read",
      "params": {"path": [], "query": [], "header": [], "body": []},
      "responses": {"200": [{"name": "version", "type": "object", "description": "the v1 version document"}]},
      "definitions": {"request": {}, "response": {}}},
     {"name": "KeystoneCreateToken", "section": "3.2", "title": "获取用户Token (IAM)", "method": "POST",
+     "access": "write",
      "path": "/v3/auth/tokens", "params": {"path": [], "query": [], "header": [], "body": [
          {"name": "auth", "required": True, "type": "object", "description": "IAM password or AK/SK identity and scope"}]},
      "responses": {"201": [{"name": "token", "type": "object", "description": "the issued token (X-Subject-Token header)"}]},
@@ -207,6 +212,7 @@ def parse(lines):
                     api["definitions"][side].setdefault(name, fields)
                 continue
             j += 1
+        api["access"] = "read" if api.get("method") == "GET" or api["name"] in READ_ONLY else "write"
         apis.append(api)
     return apis
 

@@ -81,6 +81,9 @@ pub struct ApiSpec {
     pub method: String,
     /// The path template, e.g. `/v1/{project_id}/channels/{channel_id}`.
     pub path: String,
+    /// `read` (GET, and the POST checks and queries that change nothing) or `write`.
+    #[serde(default)]
+    pub access: String,
     #[serde(default)]
     pub params: Params,
     /// Response body fields by status code.
@@ -272,9 +275,13 @@ fn check_integer(field: &Field, n: i64) -> Result<(), EgError> {
 }
 
 impl ApiSpec {
-    /// Whether the API only reads state (GET) or may change it.
+    /// Whether the API only reads state (the description's `access`, else GET) or may change it.
     pub fn reads_only(&self) -> bool {
-        self.method == "GET"
+        match self.access.as_str() {
+            "read" => true,
+            "write" => false,
+            _ => self.method == "GET",
+        }
     }
 
     /// Checks the query parameters the description types: integers parse and lie within the seed's
@@ -413,6 +420,9 @@ mod tests {
             assert!(matches!(api.method.as_str(), "GET" | "POST" | "PUT" | "DELETE"), "{}", api.name);
             assert!(api.path.starts_with('/'), "{}", api.name);
         }
+        assert!(spec.api("ValidateEventRouterJob").unwrap().reads_only());
+        assert!(!spec.api("CreateChannel").unwrap().reads_only());
+        assert!(spec.api("ListChannels").unwrap().reads_only());
         let names: std::collections::BTreeSet<&str> = spec.apis().iter().map(|a| a.name.as_str()).collect();
         assert_eq!(names.len(), spec.apis().len(), "API names are unique");
     }
