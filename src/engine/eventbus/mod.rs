@@ -64,6 +64,9 @@ pub enum EventBusError {
     NotModifiable(String),
     #[error("{0}")]
     Conflict(String),
+    /// The resource is still being created and cannot be deleted yet.
+    #[error("{kind} {id} is still being created")]
+    StillCreating { kind: &'static str, id: String },
     #[error("project {0} belongs to another account")]
     ProjectOfAnotherAccount(String),
 }
@@ -1043,7 +1046,7 @@ impl EventBusModel {
     pub fn delete_connection(&mut self, project: &str, id: &str) -> Result<()> {
         let connection = self.connection(project, id)?;
         if connection.status == "CREATING" {
-            return Err(EventBusError::Conflict("CREATING".into()));
+            return Err(EventBusError::StillCreating { kind: "connection", id: id.to_string() });
         }
         let used = self.subscriptions_of(project).flat_map(|s| s.targets.iter()).any(|t| {
             t.connection_id.as_deref() == Some(id)
