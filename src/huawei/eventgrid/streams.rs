@@ -5,8 +5,10 @@
 //! and sink of one type) and the states (clusters CREATING → RUNNING; jobs NO_CONFIGURATION / WAIT_START →
 //! RUNNING ⇄ STOPPED; streams running ⇄ paused).
 //!
-//! Records are not moved: the stream and job documents say what to move; moving Kafka records needs the
-//! Kafka data plane (see the module documentation of the event bus engine).
+//! Records are not moved yet: the stream and job documents say what to move. Moving them needs the Kafka
+//! data plane (a consumer of a local topic's log from the stream's `seek_to` position, the rule_config's
+//! filter and transform from the event bus engine, and a producer into the sink topic or a webhook call),
+//! driven by the stream's status. Until that exists a running stream is recorded, not executed.
 
 use serde_json::{json, Map, Value};
 
