@@ -118,11 +118,12 @@ fn publish(
     let mut jobs = Vec::new();
     let mut forwards = Vec::new();
     {
-        // Routing only reads the model (the index gives the candidates); each trace is recorded under the
-        // trace store's own short lock, so a 1,000-event batch never holds a write lock.
-        let model = state.store.eventbus.read();
-        let channel_name = model.channel(project, channel_id)?.name.clone();
+        // Routing only reads the model (the index gives the candidates), under a read lock taken per
+        // event, and each trace is recorded under the trace store's own short lock: a 1,000-event batch
+        // never holds a write lock, and a writer waits for one event at most.
+        let channel_name = state.store.eventbus.read().channel(project, channel_id)?.name.clone();
         for event in events {
+            let model = state.store.eventbus.read();
             let mut check = validate_event(&event);
             if let (Ok(()), Some(name)) = (&check, official_source) {
                 if event.get("source").and_then(Value::as_str) != Some(name) {
