@@ -5,7 +5,6 @@ use axum::http::request::Parts;
 use axum::response::Response;
 use serde_json::Value;
 
-use super::Access::{Read, Write};
 use super::{BoxFuture, Claim, OperationInfo, VendorApi};
 use crate::fixtures::AccountFixture;
 use crate::http::ApiRequest;
@@ -211,7 +210,7 @@ impl VendorApi for HuaweiEventgrid {
         "EG.00513000"
     }
     fn operations(&self) -> Vec<OperationInfo> {
-        EVENTGRID_OPERATIONS.to_vec()
+        huawei::eventgrid::operations()
     }
     fn provision(&self, state: &AppState, account: &str) {
         huawei::eventgrid::provision_defaults(state, account)
@@ -235,47 +234,3 @@ impl VendorApi for HuaweiEventgrid {
 
 
 
-const EVENTGRID_OPERATIONS: &[OperationInfo] = &[
-    OperationInfo { name: "ListApiVersions", access: Read },
-    OperationInfo { name: "ShowApiVersion", access: Read },
-    OperationInfo { name: "KeystoneCreateToken", access: Write },
-    OperationInfo { name: "CreateSubscription", access: Write },
-    OperationInfo { name: "ListSubscriptions", access: Read },
-    OperationInfo { name: "UpdateSubscription", access: Write },
-    OperationInfo { name: "ShowDetailOfSubscription", access: Read },
-    OperationInfo { name: "DeleteSubscription", access: Write },
-    OperationInfo { name: "UpdateSubscriptionSource", access: Write },
-    OperationInfo { name: "CreateSubscriptionTarget", access: Write },
-    OperationInfo { name: "UpdateSubscriptionTarget", access: Write },
-    OperationInfo { name: "ShowDetailOfSubscriptionTarget", access: Read },
-    OperationInfo { name: "DeleteSubscriptionTarget", access: Write },
-    OperationInfo { name: "ExecuteSubscriptionOperation", access: Write },
-    OperationInfo { name: "ListObsBuckets", access: Read },
-    OperationInfo { name: "CreateChannel", access: Write },
-    OperationInfo { name: "ListChannels", access: Read },
-    OperationInfo { name: "UpdateChannel", access: Write },
-    OperationInfo { name: "ShowDetailOfChannel", access: Read },
-    OperationInfo { name: "DeleteChannel", access: Write },
-    OperationInfo { name: "ShowDetailOfEventTrace", access: Read },
-    OperationInfo { name: "ShowDetailOfEvent", access: Read },
-    OperationInfo { name: "ListTracedEvents", access: Read },
-    OperationInfo { name: "PutEvents", access: Write },
-    OperationInfo { name: "PutOfficialEvents", access: Write },
-    OperationInfo { name: "CheckPutEvents", access: Read },
-    OperationInfo { name: "CreateEventSource", access: Write },
-    OperationInfo { name: "ListEventSources", access: Read },
-    OperationInfo { name: "UpdateEventSource", access: Write },
-    OperationInfo { name: "ShowDetailOfEventSource", access: Read },
-    OperationInfo { name: "DeleteEventSource", access: Write },
-    OperationInfo { name: "ListEventTarget", access: Read },
-    OperationInfo { name: "CreateConnection", access: Write },
-    OperationInfo { name: "ListConnections", access: Read },
-    OperationInfo { name: "UpdateConnection", access: Write },
-    OperationInfo { name: "ShowDetailOfConnection", access: Read },
-    OperationInfo { name: "DeleteConnection", access: Write },
-    OperationInfo { name: "ListQuotas", access: Read },
-    OperationInfo { name: "CreateEndpoint", access: Write },
-    OperationInfo { name: "ListEndpoints", access: Read },
-    OperationInfo { name: "UpdateEndpoint", access: Write },
-    OperationInfo { name: "DeleteEndpoint", access: Write },
-];

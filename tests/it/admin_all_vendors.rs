@@ -348,7 +348,7 @@ async fn a_fault_reaches_eventgrid_with_error_code_and_status() {
     assert_eq!(answer["error_code"], "EG.00514002", "{answer}");
     assert_eq!(answer["error_msg"], "busy", "{answer}");
     assert!(answer["request_id"].as_str().is_some_and(|r| !r.is_empty()), "{answer}");
-    assert!(!s.state.store.eventbus.read().channels.values().any(|c| c.name == "faulty"));
+    assert!(!s.state.store.eventbus.read().channels_of(DEFAULT_PROJECT).any(|c| c.name == "faulty"));
     let logged = last_logged(&ep).await;
     assert_eq!(
         (logged["vendor"].as_str(), logged["error_code"].as_str()),

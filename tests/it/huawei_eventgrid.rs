@@ -656,9 +656,9 @@ async fn connections() {
     assert_eq!(eg.get("/subscriptions", &[("connection_id", &id)]).await.ok()["total"], 1);
     eg.delete(&format!("/connections/{id}")).await.assert_error(409, "EG.00514002", "resource conflict");
     eg.delete(&format!("/subscriptions/{sub_id}")).await;
-    eg.srv.state.store.eventbus.write().connections.get_mut(&id).unwrap().status = "CREATING".into();
+    set_connection_status(&eg, &id, "CREATING");
     eg.delete(&format!("/connections/{id}")).await.assert_error(409, "EG.00514005", "resource can not be deleted");
-    eg.srv.state.store.eventbus.write().connections.get_mut(&id).unwrap().status = "CREATED".into();
+    set_connection_status(&eg, &id, "CREATED");
     assert_eq!(eg.delete(&format!("/connections/{id}")).await.status, 204);
     eg.delete(&format!("/connections/{id}")).await.assert_error(404, "EG.00514001", "resource not found");
 }
@@ -723,17 +723,9 @@ async fn quotas_are_listed_and_enforced() {
     );
     eg.get("/quotas", &[("type", "TOPIC")]).await.assert_error(400, "EG.00513000", "Parameter error");
     // Lower the quota: the next create is refused.
-    eg.srv.state.store.eventbus.write().quota_overrides.entry(PROJECT.into()).or_default().insert("CHANNEL".into(), 1);
+    eg.srv.state.store.eventbus.write().set_quota(PROJECT, "CHANNEL", 1).unwrap();
     eg.post("/channels", &json!({"name": "two"})).await.assert_error(403, "EG.00514003", "resource quota unavailable");
-    eg.srv
-        .state
-        .store
-        .eventbus
-        .write()
-        .quota_overrides
-        .entry(PROJECT.into())
-        .or_default()
-        .insert("SUBSCRIPTION_TARGET".into(), 1);
+    eg.srv.state.store.eventbus.write().set_quota(PROJECT, "SUBSCRIPTION_TARGET", 1).unwrap();
     let channel_id = eg.get("/channels", &[("name", "one")]).await.ok()["items"][0]["id"].as_str().unwrap().to_string();
     eg.create_source(&channel_id, "s").await;
     let mut two_targets = subscription_body("two-targets", &channel_id, "s");
@@ -879,4 +871,18 @@ eventgrid:
     let bad = dir.join("bad.yaml");
     std::fs::write(&bad, "eventgrid:\n  projects:\n    - id: \"p\"\n      channels: [{name: \"_bad\"}]\n").unwrap();
     assert!(localyun::app_from_config(Config { fixtures: Some(bad), ..Config::default() }).is_err());
+}
+
+/// Puts a connection into a state the API cannot produce (the real service's asynchronous creation).
+fn set_connection_status(eg: &Eg, id: &str, status: &str) {
+    eg.srv
+        .state
+        .store
+        .eventbus
+        .write()
+        .update_connection(&eg.project, id, |c| {
+            c.status = status.into();
+            Ok(())
+        })
+        .unwrap();
 }

@@ -148,3 +148,78 @@ async fn delivery_sends_the_real_secret_header_value() {
     let trace = eg.get(&format!("/events/trace/detail/{trace_id}"), &[("channel_id", &channel_id)]).await;
     assert!(!trace.ok().to_string().contains(SECRET));
 }
+
+/// Issue 13 item 5: a captured request replayed with another body and an unsigned `X-Sdk-Content-Sha256`
+/// naming the original body's hash (or UNSIGNED-PAYLOAD) is refused; the body received is what is hashed.
+#[tokio::test]
+async fn a_tampered_body_replay_is_refused() {
+    let eg = Eg::start().await;
+    let path = format!("/v1/{}/channels", eg.project);
+    let original = json!({"name": "orig-chan"}).to_string();
+    let tampered = json!({"name": "tampered-chan"}).to_string();
+    let date = huawei_support::sdk_date_now();
+    let signed = vec![("host", eg.srv.host.clone()), ("x-sdk-date", date.clone())];
+    let auth = huawei_support::authorization(&eg.ak, &eg.sk, "POST", &path, &[], &signed, original.as_bytes());
+    let send = |body: String, content_sha: Option<String>| {
+        let mut req = eg
+            .srv
+            .client
+            .post(format!("{}{path}", eg.srv.base))
+            .header("content-type", "application/json")
+            .header("x-sdk-date", &date)
+            .header("authorization", &auth)
+            .body(body);
+        if let Some(v) = content_sha {
+            req = req.header("x-sdk-content-sha256", v);
+        }
+        req.send()
+    };
+    for header in [Some(huawei_support::sha256_hex(original.as_bytes())), Some("UNSIGNED-PAYLOAD".to_string()), None] {
+        let r = send(tampered.clone(), header.clone()).await.unwrap();
+        assert_eq!(r.status().as_u16(), 401, "tampered body with X-Sdk-Content-Sha256 {header:?}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error_code"], "APIGW.0301");
+    }
+    assert_eq!(eg.get("/channels", &[("name", "tampered-chan")]).await.ok()["total"], 0);
+    // The genuine request still passes.
+    let r = send(original.clone(), None).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // A client that signs X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD (what the SDK does for non-JSON bodies)
+    // is accepted: the literal stands in for the hash because the client signed it.
+    let date = huawei_support::sdk_date_now();
+    let body = json!({"name": "unsigned-chan"}).to_string();
+    // The shared test signer hashes the body it is given; this one uses the literal.
+    let auth = unsigned_payload_authorization(&eg, &path, &date);
+    let r = eg
+        .srv
+        .client
+        .post(format!("{}{path}", eg.srv.base))
+        .header("content-type", "application/json")
+        .header("x-sdk-date", &date)
+        .header("x-sdk-content-sha256", "UNSIGNED-PAYLOAD")
+        .header("authorization", &auth)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{:?}", r.text().await);
+}
+
+/// Signs `POST path` over host, x-sdk-content-sha256 and x-sdk-date with the literal UNSIGNED-PAYLOAD as
+/// the payload hash (the extract's section 2.2 form).
+fn unsigned_payload_authorization(eg: &Eg, path: &str, date: &str) -> String {
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+    let canonical = format!(
+        "POST\n{path}/\n\nhost:{}\nx-sdk-content-sha256:UNSIGNED-PAYLOAD\nx-sdk-date:{date}\n\nhost;x-sdk-content-sha256;x-sdk-date\nUNSIGNED-PAYLOAD",
+        eg.srv.host
+    );
+    let sts = format!("SDK-HMAC-SHA256\n{date}\n{}", huawei_support::sha256_hex(canonical.as_bytes()));
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(eg.sk.as_bytes()).unwrap();
+    mac.update(sts.as_bytes());
+    format!(
+        "SDK-HMAC-SHA256 Access={}, SignedHeaders=host;x-sdk-content-sha256;x-sdk-date, Signature={}",
+        eg.ak,
+        hex::encode(mac.finalize().into_bytes())
+    )
+}

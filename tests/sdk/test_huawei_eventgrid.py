@@ -142,3 +142,69 @@ def test_documented_errors_reach_the_sdk(localyun):
     assert quotas.quotas.resources[0].type == "CHANNEL" and quotas.quotas.resources[0].used >= 1
     versions = eg.list_api_versions(ListApiVersionsRequest())
     assert versions.versions[0].id == "v1"
+
+
+def test_event_schemas_and_discovery(localyun):
+    eg = client(localyun)
+    name = f"file.upload.{uuid.uuid4().hex[:6]}"
+    definition = json.dumps({"$schema": "http://json-schema.org/draft-06/schema#", "type": "object",
+                             "properties": {"data": {"type": "object"}}})
+    schema = eg.create_event_schema(CreateEventSchemaRequest(body=CustomizeSchemaCreateReq(
+        name=name, description="sdk", compatibility="NONE", format="JSON_SCHEMA_DRAFT_6", definition=definition)))
+    assert schema.name == name and schema.version == 1 and schema.number_of_versions == 1
+    assert schema.provider_type == "CUSTOM"
+    version = eg.create_event_schema_version(CreateEventSchemaVersionRequest(
+        schema_id=schema.id, body=CustomizeSchemaVersionCreateReq(definition=definition)))
+    assert version.version == 2 and version.schema_id == schema.id
+    versions = eg.list_event_schema_versions(ListEventSchemaVersionsRequest(schema_id=schema.id))
+    assert versions.total == 2
+    first = eg.show_detail_of_event_schema_version(ShowDetailOfEventSchemaVersionRequest(schema_id=schema.id, version=1))
+    assert first.definition == definition
+    eg.update_event_schema(UpdateEventSchemaRequest(schema_id=schema.id, body=CustomizeSchemaUpdateReq(
+        description="changed", compatibility="FULL")))
+    shown = eg.show_detail_of_event_schema(ShowDetailOfEventSchemaRequest(schema_id=schema.id))
+    assert (shown.description, shown.compatibility, shown.version) == ("changed", "FULL", 2)
+    listed = eg.list_event_schema(ListEventSchemaRequest(name=name))
+    assert listed.total == 1 and listed.items[0].id == schema.id
+    eg.delete_event_schema_version(DeleteEventSchemaVersionRequest(schema_id=schema.id, version=1))
+    eg.delete_event_schema(DeleteEventSchemaRequest(schema_id=schema.id))
+    with pytest.raises(exceptions.ClientRequestException) as err:
+        eg.show_detail_of_event_schema(ShowDetailOfEventSchemaRequest(schema_id=schema.id))
+    assert err.value.status_code == 404 and err.value.error_code == "EG.00514001"
+
+    event = {"specversion": "1.0", "id": "1", "source": "s", "type": "t", "data": {"n": 1, "tags": ["a"]}}
+    # This SDK version types the body as a bare object (as the seed does): the event itself, or the newer
+    # SDKs' {"format", "event"} form.
+    for body in (event, {"format": "JSON_SCHEMA_DRAFT_6", "event": json.dumps(event)}):
+        found = eg.discover_event_schema_from_data(DiscoverEventSchemaFromDataRequest(body=body))
+        assert found.total == 1 and found.items[0].event_type_name == "t"
+
+
+def test_streams_agencies_triggers_and_samples(localyun):
+    eg = client(localyun)
+    name = f"stream-{uuid.uuid4().hex[:6]}"
+    created = eg.create_event_streaming(CreateEventStreamingRequest(body=EventStreamingCreateReq(
+        name=name,
+        source=EventStreamingSource(source_kafka=SourceKafkaMQParameters(
+            instance_id="i-1", addr="127.0.0.1:9092", group="g", topic="orders")),
+        sink=EventStreamingSink(sink_kafka=SinkKafkaParameters(topic="archive", connection_id="c-1")))))
+    stream_id = created.event_streaming_id
+    shown = eg.show_event_streaming(ShowEventStreamingRequest(eventstreaming_id=stream_id))
+    assert shown.name == name and shown.status == "running"
+    assert shown.source.source_kafka.topic == "orders" and shown.sink.sink_kafka.topic == "archive"
+    eg.resume_event_streaming(ResumeEventStreamingRequest(
+        eventstreaming_id=stream_id, body=EventStreamingOperateReq(operation="PAUSE")))
+    assert eg.show_event_streaming(ShowEventStreamingRequest(eventstreaming_id=stream_id)).status == "paused"
+    assert any(s.id == stream_id for s in eg.list_event_streaming(ListEventStreamingRequest()).items)
+    eg.delete_event_streaming(DeleteEventStreamingRequest(eventstreaming_id=stream_id))
+    with pytest.raises(exceptions.ClientRequestException) as err:
+        eg.show_event_streaming(ShowEventStreamingRequest(eventstreaming_id=stream_id))
+    assert err.value.error_code == "EG.00514001"
+
+    made = eg.create_agencies(CreateAgenciesRequest(body=AgencyCreateReq(type="TARGET_CONNECTION")))
+    assert made.agencies and eg.list_agencies(ListAgenciesRequest(type="TARGET_CONNECTION")).agencies == made.agencies
+
+    assert eg.list_triggers(ListTriggersRequest(func_urn="urn:fss:cn-north-4:p:function:default:none:latest")).total == 0
+    assert eg.list_workflow_triggers(ListWorkflowTriggersRequest(workflow_id="wf-none")).total == 0
+    samples = eg.show_list_of_event_sample(ShowListOfEventSampleRequest(limit=100))
+    assert samples.total >= 1 and json.loads(samples.items[0].content)["type"] == samples.items[0].event_type_name

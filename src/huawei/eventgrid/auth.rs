@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::error::EgError;
-use crate::credentials::{signatures_match, KeyLookup};
+use crate::auth::{AuthFailure, SignedRequest};
 use crate::http::ApiRequest;
 use crate::signing::{hmac_sha256, sha256_hex};
 use crate::state::AppState;
@@ -98,12 +98,7 @@ pub fn canonical_request(req: &ApiRequest, signed_headers: &str) -> String {
         headers.push_str(value.trim());
         headers.push('\n');
     }
-    // As the SDK: an empty body always hashes as empty; otherwise X-Sdk-Content-Sha256 (UNSIGNED-PAYLOAD)
-    // stands in for the hash when present.
-    let payload_hash = match req.header("x-sdk-content-sha256") {
-        Some(v) if !req.body.is_empty() => v.to_string(),
-        _ => sha256_hex(&req.body),
-    };
+    let payload_hash = payload_hash(req, signed_headers);
     format!(
         "{}\n{}\n{}\n{}\n{}\n{}",
         req.method.as_str(),
@@ -113,6 +108,21 @@ pub fn canonical_request(req: &ApiRequest, signed_headers: &str) -> String {
         signed_headers,
         payload_hash
     )
+}
+
+/// The documented stand-in for the body hash (the SDK sends it for bodies that are neither JSON nor BSON).
+pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+
+/// The payload hash of the canonical request. `X-Sdk-Content-Sha256` replaces the hash of the body only
+/// when the client signed that header (it is among `SignedHeaders`) and it carries the documented value
+/// `UNSIGNED-PAYLOAD`; in every other case the body received is hashed, so a captured signature cannot be
+/// replayed with another body. An empty body always hashes as empty (as the SDK does).
+fn payload_hash(req: &ApiRequest, signed_headers: &str) -> String {
+    let signed = signed_headers.split(';').any(|h| h == "x-sdk-content-sha256");
+    match req.header("x-sdk-content-sha256") {
+        Some(UNSIGNED_PAYLOAD) if signed && !req.body.is_empty() => UNSIGNED_PAYLOAD.to_string(),
+        _ => sha256_hex(&req.body),
+    }
 }
 
 pub fn string_to_sign(sdk_date: &str, canonical_request: &str) -> String {
@@ -171,23 +181,32 @@ fn verify_aksk(
             "signature expired: X-Sdk-Date {sdk_date} is more than {window} seconds from the server's time"
         )));
     }
-    let credentials = state.credentials.read();
-    let key = match credentials.lookup(header.access) {
-        KeyLookup::Known(key) => key,
-        KeyLookup::Unverified { account } => {
-            return Ok(Principal { account: account.to_string(), token_project: None })
-        }
-        KeyLookup::Unknown => return Err(EgError::Auth(format!("access key {} does not exist", header.access))),
+    // The date was checked above (the gateway answers "expired" before looking at the key); the shared
+    // sequence then looks the key up and compares the signature in constant time. The scheme has no nonce.
+    let signed = SignedRequest {
+        scope: "huawei",
+        key_id: header.access,
+        signature: header.signature,
+        timestamp: None,
+        nonce: None,
+        window: state.nonces.window(),
     };
-    if credentials.verifies_signatures() {
+    let result = crate::auth::authenticate(state, &signed, |secret| {
         let sts = string_to_sign(sdk_date, &canonical_request(req, header.signed_headers));
-        let expected = sign(key.secret.expose(), &sts);
-        if !signatures_match(expected.as_bytes(), header.signature.as_bytes()) {
-            *string_to_sign_out = Some(sts);
-            return Err(EgError::Auth("verify aksk signature fail".into()));
+        (sign(secret, &sts), sts)
+    });
+    match result {
+        Ok(account) => Ok(Principal { account, token_project: None }),
+        Err(AuthFailure::UnknownKey) => Err(EgError::Auth(format!("access key {} does not exist", header.access))),
+        Err(AuthFailure::SignatureMismatch { string_to_sign }) => {
+            *string_to_sign_out = Some(string_to_sign);
+            Err(EgError::Auth("verify aksk signature fail".into()))
         }
+        Err(AuthFailure::Stale { window_secs }) => Err(EgError::Auth(format!(
+            "signature expired: X-Sdk-Date {sdk_date} is more than {window_secs} seconds from the server's time"
+        ))),
+        Err(AuthFailure::Replayed) => Err(EgError::Auth("the request was already received".into())),
     }
-    Ok(Principal { account: key.account.clone(), token_project: None })
 }
 
 struct IssuedToken {
@@ -386,6 +405,24 @@ mod tests {
             canonical_request(&delete, signed),
             format!("DELETE\n/v1/0123458989abcdef0123458989abcdef/subscriptions/sub-1/\n\n{block}\n{empty}")
         );
+    }
+
+    #[test]
+    fn the_content_sha256_header_counts_only_when_signed_and_unsigned_payload() {
+        let body_hash = sha256_hex(b"{\"name\":\"tampered-chan\"}");
+        let unsigned = [("host", "h"), ("x-sdk-content-sha256", "UNSIGNED-PAYLOAD")];
+        let req = request("POST", "/v1/p/channels", &unsigned, "{\"name\":\"tampered-chan\"}");
+        // Not signed: the body received is hashed.
+        assert!(canonical_request(&req, "host").ends_with(&body_hash));
+        // Signed with the documented value: the literal stands in for the hash.
+        assert!(canonical_request(&req, "host;x-sdk-content-sha256").ends_with("\nUNSIGNED-PAYLOAD"));
+        // Signed but any other value: still the body's hash.
+        let other = [
+            ("host", "h"),
+            ("x-sdk-content-sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ];
+        let req = request("POST", "/v1/p/channels", &other, "{\"name\":\"tampered-chan\"}");
+        assert!(canonical_request(&req, "host;x-sdk-content-sha256").ends_with(&body_hash));
     }
 
     #[test]

@@ -1,13 +1,13 @@
 //! Channels: CreateChannel, ListChannels, UpdateChannel, ShowDetailOfChannel, DeleteChannel. Every project
 //! has the system channel `default` (OFFICIAL), which cannot be changed or deleted.
 
+use crate::engine::eventbus::Millis;
 use serde_json::{json, Value};
 
 use super::error::EgError;
 use super::wire::{check_description, check_name, fuzzy, time, Body, SortKey};
 use super::{Ctx, Reply};
 use crate::engine::eventbus::{new_uuid, Channel, DEFAULT_CHANNEL_NAME};
-use crate::engine::now_ms;
 use crate::state::AppState;
 
 pub fn render(c: &Channel) -> Value {
@@ -43,7 +43,7 @@ pub fn create(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     // INTERNAL channels are created like custom ones; INTERNAL is not a response value.
     body.opt_enum("provider_type", &["CUSTOM", "INTERNAL"])?;
     let policy = body.opt_object("policy")?;
-    let now = now_ms();
+    let now = Millis::now();
     let channel = Channel {
         id: new_uuid(),
         project_id: ctx.project.clone(),
@@ -92,17 +92,19 @@ pub fn update(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let policy = body.opt_object("policy")?;
     let eps = enterprise_project(ctx, &body)?;
     let mut model = ctx.state.store.eventbus.write();
-    let channel = model.custom_channel_mut(&ctx.project, ctx.param(0))?;
-    if let Some(d) = description {
-        channel.description = d;
-    }
-    if let Some(p) = policy {
-        channel.policy = Some(p);
-    }
-    if let Some(e) = eps {
-        channel.enterprise_project_id = e;
-    }
-    channel.updated_ms = now_ms();
+    let channel = model.update_channel(&ctx.project, ctx.param(0), |channel| {
+        if let Some(d) = description {
+            channel.description = d;
+        }
+        if let Some(p) = policy {
+            channel.policy = Some(p);
+        }
+        if let Some(e) = eps {
+            channel.enterprise_project_id = e;
+        }
+        channel.updated_ms = Millis::now();
+        Ok(())
+    })?;
     Ok(Reply::Ok(render(channel)))
 }
 
@@ -118,7 +120,7 @@ pub fn ensure(state: &AppState, project: &str, name: &str, description: &str) ->
         return Ok(c.id.clone());
     }
     check_channel_name(name)?;
-    let now = now_ms();
+    let now = Millis::now();
     let channel = Channel {
         id: new_uuid(),
         project_id: project.to_string(),

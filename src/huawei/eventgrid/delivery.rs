@@ -2,6 +2,7 @@
 //! number in flight, each retried `retry_times` times with exponential back-off, every attempt traced in the
 //! event bus model. Runtime-only state (tokens, HTTP client, counters) lives in `Runtime`, in `AppState`.
 
+use crate::engine::eventbus::Millis;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -10,7 +11,6 @@ use tokio::sync::Semaphore;
 
 use super::auth::Tokens;
 use crate::engine::eventbus::{transform::Payload, AttemptDetail, DeliveryStatus};
-use crate::engine::now_ms;
 use crate::state::AppState;
 
 /// Deliveries accepted but not finished, over all projects; beyond it new ones are traced as failed.
@@ -128,7 +128,7 @@ async fn run(state: AppState, client: reqwest::Client, in_flight: Arc<Semaphore>
             // No Kafka data plane runs locally: the dead letter is recorded in the trace instead.
             outcome.message.push_str(&format!("; dead letter for {queue} recorded here (no local Kafka)"));
         }
-        state.store.eventbus.write().trace_attempt(
+        state.store.eventbus.read().traces().attempt(
             &job.trace_id,
             &job.subscription_id,
             &job.target_id,
@@ -149,7 +149,7 @@ struct Outcome {
 }
 
 async fn attempt_once(client: &reqwest::Client, job: &Job) -> Outcome {
-    let time_ms = now_ms();
+    let time_ms = Millis::now();
     let started = Instant::now();
     let mut request = client
         .post(&job.url)
@@ -167,13 +167,13 @@ async fn attempt_once(client: &reqwest::Client, job: &Job) -> Outcome {
             let success = status.is_success();
             Outcome {
                 success,
-                detail: AttemptDetail { time_ms, success, consuming_ms, rsp_code: status.as_u16().to_string() },
+                detail: AttemptDetail { time: time_ms, success, consuming_ms, rsp_code: status.as_u16().to_string() },
                 message: if success { String::new() } else { format!("the target answered HTTP {}", status.as_u16()) },
             }
         }
         Err(e) => Outcome {
             success: false,
-            detail: AttemptDetail { time_ms, success: false, consuming_ms, rsp_code: String::new() },
+            detail: AttemptDetail { time: time_ms, success: false, consuming_ms, rsp_code: String::new() },
             message: format!("the target could not be reached: {}", error_chain(&e)),
         },
     }

@@ -153,9 +153,7 @@ impl From<EventBusError> for EgError {
             EventBusError::InvalidChannel(_) => EgError::Channel(text),
             EventBusError::QuotaExceeded { .. } => EgError::Quota(text),
             EventBusError::NotModifiable(_) => EgError::NotModifiable(text),
-            EventBusError::Conflict(why) if why == "CREATING" => {
-                EgError::CannotDelete("the connection is being created".into())
-            }
+            EventBusError::StillCreating { .. } => EgError::CannotDelete(text),
             EventBusError::Conflict(_) => EgError::Conflict(text),
             EventBusError::ProjectOfAnotherAccount(_) => EgError::NoPermission(text),
         }

@@ -4,6 +4,7 @@
 //! the channel whose source and filter match, applies each target's transform and hands HTTP targets to the
 //! asynchronous delivery; everything is traced.
 
+use crate::engine::eventbus::Millis;
 use serde_json::{json, Map, Value};
 
 use super::delivery::{self, Job};
@@ -13,7 +14,6 @@ use super::{Ctx, Reply};
 use crate::engine::eventbus::{
     default_channel_id, AttemptDetail, DeliveryStatus, Destination, EventRecord, SubscriptionTrace, TargetTrace,
 };
-use crate::engine::now_ms;
 use crate::state::AppState;
 
 /// Most events in one PutEvents call (not in the seed; localyun's bound).
@@ -112,15 +112,18 @@ fn publish(
     official_source: Option<&str>,
     hops: u8,
 ) -> Result<(usize, Vec<Value>), EgError> {
-    let received_ms = now_ms();
+    let received = Millis::now();
     let mut results = Vec::with_capacity(events.len());
     let mut failed = 0;
     let mut jobs = Vec::new();
     let mut forwards = Vec::new();
     {
-        let mut model = state.store.eventbus.write();
-        let channel_name = model.channel(project, channel_id)?.name.clone();
+        // Routing only reads the model (the index gives the candidates), under a read lock taken per
+        // event, and each trace is recorded under the trace store's own short lock: a 1,000-event batch
+        // never holds a write lock, and a writer waits for one event at most.
+        let channel_name = state.store.eventbus.read().channel(project, channel_id)?.name.clone();
         for event in events {
+            let model = state.store.eventbus.read();
             let mut check = validate_event(&event);
             if let (Ok(()), Some(name)) = (&check, official_source) {
                 if event.get("source").and_then(Value::as_str) != Some(name) {
@@ -193,13 +196,13 @@ fn publish(
                     targets,
                 });
             }
-            model.record_event(EventRecord {
+            model.traces().record(EventRecord {
                 trace_id: trace_id.clone(),
                 project_id: project.to_string(),
                 channel_id: channel_id.to_string(),
                 channel_name: channel_name.clone(),
                 event,
-                received_ms,
+                received,
                 deliveries,
             });
             results.push(json!({"event_id": trace_id}));
@@ -210,7 +213,7 @@ fn publish(
         let (trace_id, subscription_id, target_id) =
             (job.trace_id.clone(), job.subscription_id.clone(), job.target_id.clone());
         if let Err(why) = delivery::enqueue(state, job) {
-            state.store.eventbus.write().trace_attempt(
+            state.store.eventbus.read().traces().attempt(
                 &trace_id,
                 &subscription_id,
                 &target_id,
@@ -230,7 +233,7 @@ fn publish(
 /// in this emulator under the same account; traced like any delivery.
 fn forward_into_channel(state: &AppState, account: &str, forward: Forward, hops: u8) {
     let started = std::time::Instant::now();
-    let time_ms = now_ms();
+    let time_ms = Millis::now();
     let outcome: Result<(), String> = (|| {
         if hops + 1 >= MAX_CHANNEL_HOPS {
             return Err(format!("not delivered: more than {MAX_CHANNEL_HOPS} EG channel hops"));
@@ -257,10 +260,14 @@ fn forward_into_channel(state: &AppState, account: &str, forward: Forward, hops:
     })();
     let success = outcome.is_ok();
     let status = if success { DeliveryStatus::Success } else { DeliveryStatus::Failed };
-    let detail =
-        AttemptDetail { time_ms, success, consuming_ms: started.elapsed().as_millis() as u64, rsp_code: String::new() };
+    let detail = AttemptDetail {
+        time: time_ms,
+        success,
+        consuming_ms: started.elapsed().as_millis() as u64,
+        rsp_code: String::new(),
+    };
     let message = outcome.err().unwrap_or_default();
-    state.store.eventbus.write().trace_attempt(
+    state.store.eventbus.read().traces().attempt(
         &forward.trace_id,
         &forward.subscription_id,
         &forward.target_id,
@@ -336,7 +343,7 @@ fn render_trace(record: &EventRecord) -> Value {
                     "deliverStatus": status_text(t.status),
                     "deliverMessage": t.message,
                     "deliverDetailList": t.details.iter().map(|a| json!({
-                        "deliverTime": time(a.time_ms),
+                        "deliverTime": time(a.time),
                         "deliverStatus": if a.success { "SUCCESS" } else { "FAILED" },
                         "deliverConsuming": a.consuming_ms.to_string(),
                         "deliverRspCode": a.rsp_code,
@@ -349,7 +356,7 @@ fn render_trace(record: &EventRecord) -> Value {
         "eventId": record.trace_id,
         "eventSource": record.source(),
         "eventType": record.event_type(),
-        "receiveTime": record.received_ms.to_string(),
+        "receiveTime": record.received.0.to_string(),
         "channelId": record.channel_id,
         "channelName": record.channel_name,
         "deliverList": deliver_list,
@@ -360,18 +367,25 @@ pub fn show_trace(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let channel_id = ctx.query.req("channel_id")?;
     let model = ctx.state.store.eventbus.read();
     model.channel(&ctx.project, channel_id)?;
-    let record = model.event(&ctx.project, ctx.param(0))?;
-    if record.channel_id != channel_id {
-        return Err(EgError::NotFound(format!("event {} was not published on channel {channel_id}", ctx.param(0))));
-    }
-    Ok(Reply::Ok(render_trace(record)))
+    let id = ctx.param(0);
+    let trace = model
+        .traces()
+        .with_event(&ctx.project, id, |record| (record.channel_id == channel_id).then(|| render_trace(record)))
+        .ok_or_else(|| EgError::NotFound(format!("event {id} does not exist")))?;
+    let trace =
+        trace.ok_or_else(|| EgError::NotFound(format!("event {id} was not published on channel {channel_id}")))?;
+    Ok(Reply::Ok(trace))
 }
 
 /// The event's content; the seed types the body as a bare String, so it is the CloudEvent's JSON text.
 pub fn show_event(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let model = ctx.state.store.eventbus.read();
-    let record = model.event(&ctx.project, ctx.param(0))?;
-    Ok(Reply::Ok(Value::from(record.event.to_string())))
+    let id = ctx.param(0);
+    let text = model
+        .traces()
+        .with_event(&ctx.project, id, |record| record.event.to_string())
+        .ok_or_else(|| EgError::NotFound(format!("event {id} does not exist")))?;
+    Ok(Reply::Ok(Value::from(text)))
 }
 
 pub fn list_traced(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
@@ -396,16 +410,16 @@ pub fn list_traced(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let model = ctx.state.store.eventbus.read();
     model.channel(&ctx.project, channel_id)?;
     let mut rows = Vec::new();
-    for record in model.event_order.iter().rev().filter_map(|id| model.events.get(id)) {
+    model.traces().newest_first(|record| {
         if record.project_id != ctx.project
             || record.channel_id != channel_id
-            || record.received_ms < start
-            || record.received_ms > end
+            || record.received.0 < start
+            || record.received.0 > end
             || event_id.is_some_and(|id| id != record.trace_id && id != record.event_id())
             || source_name.is_some_and(|s| s != record.source())
             || event_type.is_some_and(|t| t != record.event_type())
         {
-            continue;
+            return true;
         }
         let row = |subscription: &str, provider: &str| {
             json!({
@@ -414,7 +428,7 @@ pub fn list_traced(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
                 "source_provider": provider,
                 "event_type": record.event_type(),
                 "event_id": record.trace_id,
-                "event_received_time": record.received_ms,
+                "event_received_time": record.received.0,
             })
         };
         if record.deliveries.is_empty() {
@@ -428,7 +442,8 @@ pub fn list_traced(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
                 }
             }
         }
-    }
+        true
+    });
     let total = rows.len();
     let page: Vec<Value> = rows.into_iter().skip(offset as usize).take(limit).collect();
     Ok(Reply::Ok(json!({"total": total, "size": page.len(), "result": page})))

@@ -20,12 +20,7 @@ pub fn apply_account(state: &AppState, account: &AccountFixture) -> Result<(), S
 /// stay, so another account cannot take over a project that was bound at runtime.
 pub fn clear(state: &AppState, account: Option<&str>) {
     match account {
-        None => {
-            let mut model = state.store.eventbus.write();
-            let projects = std::mem::take(&mut model.projects);
-            *model = Default::default();
-            model.projects = projects;
-        }
+        None => state.store.eventbus.write().reset_keep_projects(),
         Some(a) => state.store.eventbus.write().remove_account(a),
     }
 }

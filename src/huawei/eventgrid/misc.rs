@@ -1,6 +1,7 @@
 //! The smaller families: the token endpoint (IAM), API versions, the target catalogue, connections,
 //! endpoints, quotas, and the (always empty) OBS bucket list.
 
+use crate::engine::eventbus::Millis;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -9,7 +10,6 @@ use super::wire::{check_description, check_name, fuzzy, time, Body, SortKey};
 use super::{check_project_id, resolve_project, Ctx, Reply};
 use crate::credentials::{signatures_match, KeyLookup};
 use crate::engine::eventbus::{new_uuid, Connection, Endpoint, QUOTAS};
-use crate::engine::now_ms;
 use crate::http::{ApiRequest, RequestMeta};
 use crate::state::AppState;
 
@@ -198,7 +198,12 @@ pub fn list_targets(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let created = ctx.state.started_at.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
     Ok(Reply::Ok(paging.envelope(
         items,
-        |(i, c)| SortKey { name: c.name, created_ms: created - *i as i64, updated_ms: created, id: c.name },
+        |(i, c)| SortKey {
+            name: c.name,
+            created_ms: Millis(created - *i as i64),
+            updated_ms: Millis(created),
+            id: c.name,
+        },
         |(_, c)| {
             json!({
                 "id": crate::engine::eventbus::stable_uuid(&format!("huawei/target-catalog/{}", c.name)),
@@ -208,8 +213,8 @@ pub fn list_targets(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
                 "provider_type": c.provider,
                 "support_types": c.supports,
                 "parameters": c.parameters.iter().map(|(n, l, required)| json!({"name": n, "label": l, "metadata": {"required": required, "type": "string"}})).collect::<Vec<_>>(),
-                "created_time": time(created),
-                "updated_time": time(created),
+                "created_time": time(Millis(created)),
+                "updated_time": time(Millis(created)),
             })
         },
     )))
@@ -315,7 +320,7 @@ pub fn create_connection(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
         )?,
         _ => {}
     }
-    let now = now_ms();
+    let now = Millis::now();
     let connection = Connection {
         id: new_uuid(),
         project_id: ctx.project.clone(),
@@ -340,9 +345,7 @@ pub fn list_connections(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let (name, fuzzy_name) = (ctx.query.get("name"), ctx.query.get("fuzzy_name"));
     let model = ctx.state.store.eventbus.read();
     let items: Vec<&Connection> = model
-        .connections
-        .values()
-        .filter(|c| c.project_id == ctx.project)
+        .connections_of(&ctx.project)
         .filter(|c| name.is_none_or(|n| c.name == n))
         .filter(|c| fuzzy_name.is_none_or(|n| fuzzy(&c.name, n)))
         .collect();
@@ -373,20 +376,22 @@ pub fn update_connection(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
         check_rocketmq_detail(r)?;
     }
     let mut model = ctx.state.store.eventbus.write();
-    let connection = model.connection_mut(&ctx.project, ctx.param(0))?;
-    if let Some(d) = description {
-        connection.description = d;
-    }
-    if let Some(Value::Object(update)) = kafka {
-        let detail = connection.kafka_detail.get_or_insert_with(|| json!({}));
-        if let Some(map) = detail.as_object_mut() {
-            map.extend(update);
+    let connection = model.update_connection(&ctx.project, ctx.param(0), |connection| {
+        if let Some(d) = description {
+            connection.description = d;
         }
-    }
-    if rocketmq.is_some() {
-        connection.rocketmq_detail = rocketmq;
-    }
-    connection.updated_ms = now_ms();
+        if let Some(Value::Object(update)) = kafka {
+            let detail = connection.kafka_detail.get_or_insert_with(|| json!({}));
+            if let Some(map) = detail.as_object_mut() {
+                map.extend(update);
+            }
+        }
+        if rocketmq.is_some() {
+            connection.rocketmq_detail = rocketmq;
+        }
+        connection.updated_ms = Millis::now();
+        Ok(())
+    })?;
     Ok(Reply::Ok(render_connection(connection)))
 }
 
@@ -423,7 +428,7 @@ pub fn create_endpoint(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let subnet_id = body.req_str("subnet_id")?;
     let description = body.opt_str("description")?;
     check_description(&description)?;
-    let now = now_ms();
+    let now = Millis::now();
     let endpoint = Endpoint {
         id: new_uuid(),
         project_id: ctx.project.clone(),
@@ -453,9 +458,7 @@ pub fn list_endpoints(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let (vpc_id, subnet_id) = (ctx.query.get("vpc_id"), ctx.query.get("subnet_id"));
     let model = ctx.state.store.eventbus.read();
     let items: Vec<&Endpoint> = model
-        .endpoints
-        .values()
-        .filter(|e| e.project_id == ctx.project)
+        .endpoints_of(&ctx.project)
         .filter(|e| kind.is_none_or(|k| e.kind == k))
         .filter(|e| name.is_none_or(|n| e.name == n))
         .filter(|e| fuzzy_name.is_none_or(|n| fuzzy(&e.name, n)))
@@ -474,11 +477,7 @@ pub fn update_endpoint(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let description = body.opt_str("description")?;
     check_description(&description)?;
     let mut model = ctx.state.store.eventbus.write();
-    let endpoint = model.endpoint_mut(&ctx.project, ctx.param(0))?;
-    if let Some(d) = description {
-        endpoint.description = d;
-    }
-    endpoint.updated_ms = now_ms();
+    let endpoint = model.update_endpoint(&ctx.project, ctx.param(0), description, Millis::now())?;
     Ok(Reply::Ok(render_endpoint(endpoint)))
 }
 

@@ -1,17 +1,17 @@
 //! Event sources: CreateEventSource, ListEventSources, UpdateEventSource, ShowDetailOfEventSource,
 //! DeleteEventSource. Official sources (`HC.*`) live in the default channel and cannot be changed.
 
+use crate::engine::eventbus::Millis;
 use serde_json::{json, Value};
 
 use super::error::EgError;
 use super::wire::{check_description, check_detail_size, check_source_name, fuzzy, time, Body, SortKey};
 use super::{Ctx, Reply};
 use crate::engine::eventbus::{new_uuid, EventBusModel, EventSource};
-use crate::engine::now_ms;
 use crate::state::AppState;
 
 pub fn render(model: &EventBusModel, s: &EventSource) -> Value {
-    let channel_name = model.channels.get(&s.channel_id).map(|c| c.name.as_str()).unwrap_or("");
+    let channel_name = model.channel(&s.project_id, &s.channel_id).map(|c| c.name.as_str()).unwrap_or("");
     let mut v = json!({
         "id": s.id,
         "name": s.name,
@@ -68,7 +68,7 @@ pub fn create(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let source_type =
         body.opt_enum("type", &["APPLICATION", "RABBITMQ", "ROCKETMQ"])?.unwrap_or_else(|| "APPLICATION".into());
     let detail = parse_detail(&body, &source_type)?;
-    let now = now_ms();
+    let now = Millis::now();
     let source = EventSource {
         id: new_uuid(),
         project_id: ctx.project.clone(),
@@ -123,18 +123,29 @@ pub fn update(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let body = ctx.body()?;
     let description = body.opt_str("description")?;
     check_description(&description)?;
-    let mut model = ctx.state.store.eventbus.write();
-    let source_type = model.custom_source_mut(&ctx.project, ctx.param(0))?.source_type.clone();
+    let source_type = {
+        let model = ctx.state.store.eventbus.read();
+        let source = model.source(&ctx.project, ctx.param(0))?;
+        if source.provider_type != "CUSTOM" {
+            return Err(EgError::NotModifiable(format!("event source {} is an official source", source.name)));
+        }
+        source.source_type.clone()
+    };
     let detail = parse_detail(&body, &source_type)?;
-    let source = model.custom_source_mut(&ctx.project, ctx.param(0))?;
-    if let Some(d) = description {
-        source.description = d;
-    }
-    if detail.is_some() {
-        source.detail = detail;
-    }
-    source.updated_ms = now_ms();
-    let id = source.id.clone();
+    let mut model = ctx.state.store.eventbus.write();
+    let id = model
+        .update_source(&ctx.project, ctx.param(0), |source| {
+            if let Some(d) = description {
+                source.description = d;
+            }
+            if detail.is_some() {
+                source.detail = detail;
+            }
+            source.updated_ms = Millis::now();
+            Ok(())
+        })?
+        .id
+        .clone();
     let updated = model.source(&ctx.project, &id)?;
     Ok(Reply::Ok(render(&model, updated)))
 }
@@ -151,7 +162,7 @@ pub fn ensure(state: &AppState, project: &str, channel_id: &str, name: &str, des
     if model.sources_of(project).any(|s| s.name == name) {
         return Ok(());
     }
-    let now = now_ms();
+    let now = Millis::now();
     model.create_source(EventSource {
         id: new_uuid(),
         project_id: project.to_string(),

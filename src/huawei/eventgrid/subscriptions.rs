@@ -3,6 +3,7 @@
 //! ExecuteSubscriptionOperation. A subscription has exactly one source (with its filter) and 1..N targets
 //! (each with its transform); source and target ids are globally unique.
 
+use crate::engine::eventbus::Millis;
 use serde_json::{json, Map, Value};
 
 use super::error::EgError;
@@ -11,7 +12,6 @@ use super::{Ctx, Reply};
 use crate::engine::eventbus::{
     filter, new_uuid, EventBusModel, Subscription, SubscriptionSource, SubscriptionTarget, Transform, TransformKind,
 };
-use crate::engine::now_ms;
 use crate::state::AppState;
 
 /// Most retries a target may ask for (not documented; the seed's examples use 16).
@@ -133,7 +133,7 @@ pub fn render_target(t: &SubscriptionTarget) -> Value {
 }
 
 pub fn render(model: &EventBusModel, s: &Subscription) -> Value {
-    let channel_name = model.channels.get(&s.channel_id).map(|c| c.name.as_str()).unwrap_or("");
+    let channel_name = model.channel(&s.project_id, &s.channel_id).map(|c| c.name.as_str()).unwrap_or("");
     json!({
         "id": s.id,
         "name": s.name,
@@ -155,7 +155,7 @@ fn parse_source(
     value: &Value,
     forced_id: Option<&str>,
     keep: Option<&SubscriptionSource>,
-    now: i64,
+    now: Millis,
 ) -> Result<SubscriptionSource, EgError> {
     let body = Body::from_value(value, "sources[]")?;
     let id = match forced_id {
@@ -234,7 +234,7 @@ fn parse_target(
     value: &Value,
     forced_id: Option<&str>,
     keep: Option<&SubscriptionTarget>,
-    now: i64,
+    now: Millis,
 ) -> Result<SubscriptionTarget, EgError> {
     let body = Body::from_value(value, "targets[]")?;
     let id = match forced_id {
@@ -362,7 +362,7 @@ fn parse_target(
 }
 
 /// `sources` rewritten in full: exactly one, matched to the stored ones by id.
-fn parse_sources(items: &[Value], old: &[SubscriptionSource], now: i64) -> Result<Vec<SubscriptionSource>, EgError> {
+fn parse_sources(items: &[Value], old: &[SubscriptionSource], now: Millis) -> Result<Vec<SubscriptionSource>, EgError> {
     if items.len() != 1 {
         return Err(EgError::Parameter("sources: exactly one event source can be subscribed".into()));
     }
@@ -375,7 +375,7 @@ fn parse_sources(items: &[Value], old: &[SubscriptionSource], now: i64) -> Resul
         .collect()
 }
 
-fn parse_targets(items: &[Value], old: &[SubscriptionTarget], now: i64) -> Result<Vec<SubscriptionTarget>, EgError> {
+fn parse_targets(items: &[Value], old: &[SubscriptionTarget], now: Millis) -> Result<Vec<SubscriptionTarget>, EgError> {
     if items.is_empty() {
         return Err(EgError::Parameter("targets: at least one target is required".into()));
     }
@@ -417,7 +417,7 @@ fn create_from(state: &AppState, project: &str, body: &Body, eps: Option<String>
     let description = body.opt_str("description")?;
     check_description(&description)?;
     let channel_id = body.req_str("channel_id")?;
-    let now = now_ms();
+    let now = Millis::now();
     let sources = parse_sources(
         body.opt_array("sources")?.ok_or_else(|| EgError::Parameter("sources is required".into()))?,
         &[],
@@ -519,7 +519,7 @@ fn rewrite(
     let mut model = ctx.state.store.eventbus.write();
     let mut sub = model.subscription(&ctx.project, ctx.param(0))?.clone();
     change(&mut sub, &model)?;
-    sub.updated_ms = now_ms();
+    sub.updated_ms = Millis::now();
     Ok(model.replace_subscription(sub)?.clone())
 }
 
@@ -529,7 +529,7 @@ pub fn update(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     check_description(&description)?;
     let sources = body.opt_array("sources")?.cloned();
     let targets = body.opt_array("targets")?.cloned();
-    let now = now_ms();
+    let now = Millis::now();
     let sub = rewrite(ctx, |sub, model| {
         if let Some(d) = description {
             sub.description = d;
@@ -550,7 +550,7 @@ pub fn update(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
 pub fn update_source(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let value = Value::Object(ctx.body()?.0);
     let source_id = ctx.param(1).to_string();
-    let now = now_ms();
+    let now = Millis::now();
     let sub = rewrite(ctx, |sub, model| {
         let index = sub
             .sources
@@ -568,7 +568,7 @@ pub fn update_source(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
 
 pub fn create_target(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let value = Value::Object(ctx.body()?.0);
-    let target = parse_target(&value, None, None, now_ms())?;
+    let target = parse_target(&value, None, None, Millis::now())?;
     let target_id = target.id.clone();
     let sub = rewrite(ctx, |sub, _| {
         sub.targets.push(target);
@@ -580,7 +580,7 @@ pub fn create_target(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
 pub fn update_target(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let value = Value::Object(ctx.body()?.0);
     let target_id = ctx.param(1).to_string();
-    let now = now_ms();
+    let now = Millis::now();
     let sub = rewrite(ctx, |sub, _| {
         let index = sub
             .targets
@@ -639,10 +639,8 @@ pub fn operate(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let mut failed = 0;
     let mut events = Vec::with_capacity(ids.len());
     for id in ids {
-        match model.subscription_mut(&ctx.project, &id) {
-            Ok(sub) => {
-                sub.status = status.into();
-                sub.updated_ms = now_ms();
+        match model.set_subscription_status(&ctx.project, &id, status, Millis::now()) {
+            Ok(()) => {
                 events.push(json!({"subscription_id": id}));
             }
             Err(e) => {

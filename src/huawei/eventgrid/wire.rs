@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::error::EgError;
+use crate::engine::eventbus::Millis;
 
 /// A JSON object request body.
 pub struct Body(pub Map<String, Value>);
@@ -183,7 +184,8 @@ pub fn check_description(description: &Option<String>) -> Result<(), EgError> {
 }
 
 /// The core APIs' time format, UTC: `2021-12-09 09:00:00`.
-pub fn time(ms: i64) -> String {
+pub fn time(ms: Millis) -> String {
+    let ms = ms.0;
     chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()
 }
 
@@ -284,8 +286,8 @@ pub struct Paging {
 /// What a listed resource is sorted by.
 pub struct SortKey<'a> {
     pub name: &'a str,
-    pub created_ms: i64,
-    pub updated_ms: i64,
+    pub created_ms: Millis,
+    pub updated_ms: Millis,
     pub id: &'a str,
 }
 
@@ -353,10 +355,10 @@ mod tests {
         let p = q.paging().unwrap();
         let v = p.envelope(
             vec!["c", "a", "b", "d"],
-            |s| SortKey { name: s, created_ms: 0, updated_ms: 0, id: s },
+            |s| SortKey { name: s, created_ms: Millis(0), updated_ms: Millis(0), id: s },
             |s| Value::from(*s),
         );
         assert_eq!(v, serde_json::json!({"total": 4, "size": 2, "items": ["b", "c"]}));
-        assert_eq!(time(0), "1970-01-01 00:00:00");
+        assert_eq!(time(Millis(0)), "1970-01-01 00:00:00");
     }
 }

@@ -178,12 +178,8 @@ impl Eg {
 
     pub fn default_channel_id(&self) -> String {
         let model = self.srv.state.store.eventbus.read();
-        model
-            .channels
-            .values()
-            .find(|c| c.project_id == self.project && c.name == "default")
-            .map(|c| c.id.clone())
-            .expect("default channel")
+        let id = model.channels_of(&self.project).find(|c| c.name == "default").map(|c| c.id.clone());
+        id.expect("default channel")
     }
 
     pub async fn create_channel(&self, name: &str) -> String {
