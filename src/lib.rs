@@ -2,8 +2,8 @@
 //! RocketMQ `/json` Open API) and Huawei Cloud (EventGrid) on one local port, over one in-memory store.
 
 pub mod admin;
-pub mod auth;
 pub mod alibaba;
+pub mod auth;
 pub mod config;
 pub mod credentials;
 pub mod dispatch;

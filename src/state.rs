@@ -1,12 +1,11 @@
 //! Shared application state: configuration, credentials, the resource store, replay memory, request log.
 
 use std::collections::{BTreeSet, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::admin::faults::FaultTable;
@@ -18,6 +17,7 @@ use crate::engine::rocketmq::RocketMqModel;
 use crate::fixtures::LoadedFixture;
 use crate::persist::Persistence;
 use crate::replay::NonceCache;
+use crate::storage::Resources;
 
 /// One model behind a lock, with a generation counter that every write guard bumps when it is released.
 /// Persistence compares generations to find the models a request changed, so vendor code keeps calling
@@ -26,6 +26,9 @@ use crate::replay::NonceCache;
 pub struct Model<T> {
     lock: RwLock<T>,
     generation: AtomicU64,
+    /// Set by [`Model::replace`] (admin import and reset): the journal then records the whole model, since
+    /// a replacement marks no resource keys.
+    replaced: AtomicBool,
 }
 
 /// A write guard; dropping it marks the model changed (while the lock is still held, so a reader that
@@ -56,7 +59,7 @@ impl<T> Drop for ModelWriteGuard<'_, T> {
 
 impl<T> Model<T> {
     pub fn new(value: T) -> Self {
-        Model { lock: RwLock::new(value), generation: AtomicU64::new(0) }
+        Model { lock: RwLock::new(value), generation: AtomicU64::new(0), replaced: AtomicBool::new(false) }
     }
 
     pub fn read(&self) -> RwLockReadGuard<'_, T> {
@@ -72,9 +75,50 @@ impl<T> Model<T> {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Replaces the whole model (admin import and reset).
+    /// Replaces the whole model (admin import and reset); journaled as a whole-model record.
     pub fn replace(&self, value: T) {
         *self.write() = value;
+        self.replaced.store(true, Ordering::Release);
+    }
+}
+
+/// One journaled change of a model (see [`crate::storage`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// One resource's value after the change; None: the resource was deleted.
+    Key { key: String, value: Option<serde_json::Value> },
+    /// The whole model (fallback for models that do not report keys, and replacements).
+    Whole(serde_json::Value),
+}
+
+/// Builds a model from a snapshot body and the journal's changes after it.
+fn rebuild_model<T: Resources>(base: Option<&[u8]>, changes: Vec<Change>) -> Result<T, String> {
+    let mut model: T = match base {
+        Some(bytes) => serde_json::from_slice(bytes).map_err(|e| e.to_string())?,
+        None => T::default(),
+    };
+    for change in changes {
+        match change {
+            Change::Whole(value) => model = T::deserialize(value).map_err(|e| e.to_string())?,
+            Change::Key { key, value } => model.apply(&key, value)?,
+        }
+    }
+    // Recovery must not leave the replayed keys marked as changes of this run.
+    let _ = model.take_dirty();
+    Ok(model)
+}
+
+/// `rebuild_model` for a model named as on disk, returned as JSON (the durable content of that model).
+pub fn rebuild_named(name: &str, base: Option<&[u8]>, changes: Vec<Change>) -> Result<Vec<u8>, String> {
+    fn bytes<T: Resources>(base: Option<&[u8]>, changes: Vec<Change>) -> Result<Vec<u8>, String> {
+        serde_json::to_vec(&rebuild_model::<T>(base, changes)?).map_err(|e| e.to_string())
+    }
+    match name {
+        "kafka" => bytes::<KafkaModel>(base, changes),
+        "rocketmq" => bytes::<RocketMqModel>(base, changes),
+        "eventbus" => bytes::<EventBusModel>(base, changes),
+        "accounts" => bytes::<AccountRegistry>(base, changes),
+        other => Err(format!("unknown model {other:?}")),
     }
 }
 
@@ -90,9 +134,20 @@ pub trait StoredModel: Send + Sync {
     fn load_bytes(&self, bytes: &[u8]) -> Result<(), serde_json::Error>;
     fn clear(&self);
     fn generation(&self) -> u64;
+    /// The resource keys changed since the last call ([`Resources::take_dirty`]); None: not tracked.
+    fn take_dirty(&self) -> Option<Vec<String>>;
+    /// One resource's current value ([`Resources::resource`]).
+    fn resource(&self, key: &str) -> Option<serde_json::Value>;
+    /// Whether the model was replaced wholesale since the last call (clears the mark).
+    fn take_replaced(&self) -> bool;
+    /// The content of `base` plus `changes`, built in a fresh model (the live one is not touched): the
+    /// background compaction.
+    fn rebuild(&self, base: Option<&[u8]>, changes: Vec<Change>) -> Result<Vec<u8>, String>;
+    /// Replaces the live model with `base` plus `changes` (recovery at start and after a failed write).
+    fn restore(&self, base: Option<&[u8]>, changes: Vec<Change>) -> Result<(), String>;
 }
 
-impl<T: Serialize + DeserializeOwned + Default + Send + Sync> StoredModel for Model<T> {
+impl<T: Resources> StoredModel for Model<T> {
     fn snapshot(&self) -> Result<(u64, Vec<u8>), serde_json::Error> {
         let guard = self.lock.read();
         let generation = self.generation();
@@ -120,6 +175,25 @@ impl<T: Serialize + DeserializeOwned + Default + Send + Sync> StoredModel for Mo
     fn generation(&self) -> u64 {
         Model::generation(self)
     }
+    fn take_dirty(&self) -> Option<Vec<String>> {
+        self.lock.read().take_dirty()
+    }
+    fn resource(&self, key: &str) -> Option<serde_json::Value> {
+        self.lock.read().resource(key)
+    }
+    fn take_replaced(&self) -> bool {
+        self.replaced.swap(false, Ordering::AcqRel)
+    }
+    fn rebuild(&self, base: Option<&[u8]>, changes: Vec<Change>) -> Result<Vec<u8>, String> {
+        serde_json::to_vec(&rebuild_model::<T>(base, changes)?).map_err(|e| e.to_string())
+    }
+    fn restore(&self, base: Option<&[u8]>, changes: Vec<Change>) -> Result<(), String> {
+        let rebuilt = rebuild_model::<T>(base, changes)?;
+        let mut guard = self.write();
+        *guard = rebuilt;
+        let _ = guard.take_dirty();
+        Ok(())
+    }
 }
 
 /// The accounts that have received their default resources (so a restart on a data dir provisions only
@@ -143,6 +217,9 @@ pub struct Store {
     pub eventbus: Model<EventBusModel>,
     pub accounts: Model<AccountRegistry>,
 }
+
+/// The models' stable names, in [`Store::models`] order.
+pub const MODEL_NAMES: [&str; 4] = ["kafka", "rocketmq", "eventbus", "accounts"];
 
 impl Store {
     /// Every model with its stable name (file names on disk, keys of the admin state document).
@@ -283,7 +360,8 @@ impl AppState {
             crate::fixtures::apply(&state, &state.fixtures)?;
         }
         if let Some(p) = &state.persistence {
-            p.save_dirty_blocking(&state.store)?;
+            p.start_journal(&state.store)?;
+            p.start_compactor(Arc::downgrade(&state.0));
         }
         Ok(state)
     }
@@ -292,8 +370,15 @@ impl AppState {
     /// acknowledged to the client.
     pub async fn persist(&self) -> anyhow::Result<()> {
         match &self.persistence {
-            Some(p) => p.save_dirty(self).await,
-            None => Ok(()),
+            Some(p) => p.commit(self).await,
+            None => {
+                // Nobody journals: drop the change marks so they do not pile up.
+                for (_, model) in self.store.models() {
+                    let _ = model.take_dirty();
+                    let _ = model.take_replaced();
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -164,12 +164,12 @@ async fn a_truncated_state_file_stops_the_start_and_is_kept() {
     assert_eq!(std::fs::read(&file).unwrap(), &full[..full.len() / 2], "the damaged file is left as it was");
 
     // A file from a newer localyun is refused with the version named.
-    let newer = String::from_utf8(full.clone()).unwrap().replacen("localyun-state 1 ", "localyun-state 2 ", 1);
+    let newer = String::from_utf8(full.clone()).unwrap().replacen("localyun-state 2 ", "localyun-state 3 ", 1);
     std::fs::write(&file, newer).unwrap();
     let output = command(&dir, &[]).output().unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("state format 2") && stderr.contains("reads formats up to 1"), "{stderr}");
+    assert!(stderr.contains("state format 3") && stderr.contains("reads formats up to 2"), "{stderr}");
 
     // Restored from the "backup", it starts again with its data.
     std::fs::write(&file, &full).unwrap();
