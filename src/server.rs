@@ -107,8 +107,134 @@ pub struct Bound {
     pub https: Option<SocketAddr>,
 }
 
+/// Binds one listener now, so a busy port fails the start at once with the port named.
+fn bind_listener(addr: SocketAddr, what: &str) -> anyhow::Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| {
+        anyhow::anyhow!("could not listen for {what} on {addr}: {e} (is another localyun or program using port {}?)", addr.port())
+    })?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// Raises the soft limit of open files to the hard limit, so many clients do not exhaust descriptors
+/// (the usual soft limit is 1,024). Returns the limit now in force.
+pub fn raise_fd_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit/setrlimit only read and write the struct passed by pointer.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+                return None;
+            }
+            if limit.rlim_cur < limit.rlim_max {
+                let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                    limit = raised;
+                }
+            }
+        }
+        Some(limit.rlim_cur as u64)
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// Counts a listener's open connections and refuses (closes at once) those beyond the cap; wraps each
+/// accepted stream so its slot is released when the connection ends.
+#[derive(Clone)]
+pub struct CappedAcceptor {
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl CappedAcceptor {
+    pub fn new(max_connections: usize) -> Self {
+        CappedAcceptor { slots: std::sync::Arc::new(tokio::sync::Semaphore::new(max_connections.max(1))) }
+    }
+}
+
+/// An accepted connection holding its slot of the connection cap.
+pub struct Capped<I> {
+    inner: I,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl<I: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Capped<I> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<I: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Capped<I> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+impl<I, S> axum_server::accept::Accept<I, S> for CappedAcceptor {
+    type Stream = Capped<I>;
+    type Service = S;
+    type Future = std::future::Ready<std::io::Result<(Capped<I>, S)>>;
+
+    fn accept(&self, stream: I, service: S) -> Self::Future {
+        std::future::ready(match self.slots.clone().try_acquire_owned() {
+            Ok(slot) => Ok((Capped { inner: stream, _slot: slot }, service)),
+            Err(_) => {
+                tracing::warn!("connection refused: the connection cap (--max-connections) is reached");
+                Err(std::io::Error::other("connection cap reached"))
+            }
+        })
+    }
+}
+
+/// Timeouts and HTTP/1 behaviour shared by both listeners: header read (also the keep-alive idle limit),
+/// half-closed clients still get their answer, HTTP/2 pings drop dead peers.
+fn configure<A>(server: &mut axum_server::Server<A>, config: &Config) {
+    let builder = server.http_builder();
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(config.header_timeout_secs))
+        .half_close(true);
+    builder
+        .http2()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .keep_alive_interval(Duration::from_secs(config.header_timeout_secs))
+        .keep_alive_timeout(Duration::from_secs(config.header_timeout_secs));
+}
+
 /// Serves `app` until `shutdown` completes, then drains connections for up to five seconds.
-/// `on_bound` is called once both listeners are up (the binary prints its banner there).
+/// `on_bound` is called once both listeners are up (the binary prints its banner there). Either port being
+/// unavailable fails at once with an error naming it.
 pub async fn serve(
     config: &Config,
     app: Router,
@@ -116,38 +242,44 @@ pub async fn serve(
     on_bound: impl FnOnce(&Bound, Option<&TlsFiles>),
 ) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let app = app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(Duration::from_secs(config.body_timeout_secs)));
+    let http_listener = bind_listener(SocketAddr::new(config.host, config.port), "HTTP")?;
+    let tls_listener = if config.no_tls {
+        None
+    } else {
+        Some(bind_listener(SocketAddr::new(config.host, config.tls_port), "HTTPS")?)
+    };
+    let http = http_listener.local_addr()?;
+    let https = match &tls_listener {
+        Some(l) => Some(l.local_addr()?),
+        None => None,
+    };
+
     let handle = Handle::new();
-    let http_addr = SocketAddr::new(config.host, config.port);
-    let http_server = axum_server::bind(http_addr).handle(handle.clone()).serve(app.clone().into_make_service());
-    let http_task = tokio::spawn(http_server);
+    let mut http_server = axum_server::from_tcp(http_listener).acceptor(CappedAcceptor::new(config.max_connections));
+    configure(&mut http_server, config);
+    let http_task = tokio::spawn(http_server.handle(handle.clone()).serve(app.clone().into_make_service()));
 
     let tls_handle = Handle::new();
     let mut tls_in_use = None;
-    let tls_task = if config.no_tls {
-        None
-    } else {
-        let files = tls_files(config)?;
-        let rustls_config = RustlsConfig::from_pem_file(&files.cert_chain_pem, &files.key_pem)
-            .await
-            .map_err(|e| anyhow::anyhow!("loading TLS certificate {}: {e}", files.cert_chain_pem.display()))?;
-        let tls_app = app.layer(axum::Extension(ViaTls));
-        let addr = SocketAddr::new(config.host, config.tls_port);
-        let server =
-            axum_server::bind_rustls(addr, rustls_config).handle(tls_handle.clone()).serve(tls_app.into_make_service());
-        tls_in_use = Some(files);
-        Some(tokio::spawn(server))
+    let tls_task = match tls_listener {
+        None => None,
+        Some(listener) => {
+            let files = tls_files(config)?;
+            let rustls_config = RustlsConfig::from_pem_file(&files.cert_chain_pem, &files.key_pem)
+                .await
+                .map_err(|e| anyhow::anyhow!("loading TLS certificate {}: {e}", files.cert_chain_pem.display()))?;
+            let tls_app = app.layer(axum::Extension(ViaTls));
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(rustls_config)
+                .handshake_timeout(Duration::from_secs(config.header_timeout_secs))
+                .acceptor(CappedAcceptor::new(config.max_connections));
+            let mut server = axum_server::from_tcp(listener).acceptor(acceptor);
+            configure(&mut server, config);
+            tls_in_use = Some(files);
+            Some(tokio::spawn(server.handle(tls_handle.clone()).serve(tls_app.into_make_service())))
+        }
     };
 
-    let http = handle.listening().await.ok_or_else(|| bind_error(http_addr, &http_task))?;
-    let https = match &tls_task {
-        Some(_) => Some(
-            tls_handle
-                .listening()
-                .await
-                .ok_or_else(|| anyhow::anyhow!("could not listen on {}:{}", config.host, config.tls_port))?,
-        ),
-        None => None,
-    };
     on_bound(&Bound { http, https }, tls_in_use.as_ref());
 
     shutdown.await;
@@ -159,10 +291,6 @@ pub async fn serve(
         let _ = t.await;
     }
     Ok(())
-}
-
-fn bind_error<T>(addr: SocketAddr, _task: &tokio::task::JoinHandle<T>) -> anyhow::Error {
-    anyhow::anyhow!("could not listen on {addr} (is another localyun or program using the port?)")
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -3,7 +3,7 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use serde::{Deserialize, Serialize};
@@ -327,6 +327,7 @@ impl AppState {
     /// Builds the state from the configuration: credentials, stored state (with `--data-dir`), built-in
     /// defaults and the user's fixtures.
     pub fn from_config(config: Config) -> anyhow::Result<AppState> {
+        config.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut credentials = Credentials::new(config.auth);
         if let Some(spec) = &config.credentials {
             credentials.add_from_spec(spec).map_err(|e| anyhow::anyhow!("LOCALYUN_CREDENTIALS: {e}"))?;
@@ -337,7 +338,9 @@ impl AppState {
             None => None,
         };
         let state = AppState(Arc::new(Inner {
-            nonces: NonceCache::new(Duration::from_secs(config.replay_window_secs)),
+            // The legacy window (callers not yet on `Config::auth_window`) stays Tencent's; nonces are kept for
+            // the longest vendor window so no vendor's replay slips through.
+            nonces: NonceCache::with_retention(config.auth_window("tencent"), config.longest_auth_window()),
             requests: RequestLog::new(config.request_log_size.max(1)),
             config,
             fixtures,
