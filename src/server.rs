@@ -143,15 +143,23 @@ pub fn raise_fd_limit() -> Option<u64> {
 }
 
 /// Counts a listener's open connections and refuses (closes at once) those beyond the cap; wraps each
-/// accepted stream so its slot is released when the connection ends.
+/// accepted stream (after `inner`, e.g. the TLS handshake) so its slot is released when the connection
+/// ends, and so a client that sends no request byte within the header timeout is dropped (hyper's own
+/// header timeout starts only once it knows the protocol, which needs that first byte).
 #[derive(Clone)]
-pub struct CappedAcceptor {
+pub struct CappedAcceptor<A> {
+    inner: A,
     slots: std::sync::Arc<tokio::sync::Semaphore>,
+    first_byte: Duration,
 }
 
-impl CappedAcceptor {
-    pub fn new(max_connections: usize) -> Self {
-        CappedAcceptor { slots: std::sync::Arc::new(tokio::sync::Semaphore::new(max_connections.max(1))) }
+impl<A> CappedAcceptor<A> {
+    pub fn new(inner: A, max_connections: usize, first_byte: Duration) -> Self {
+        CappedAcceptor {
+            inner,
+            slots: std::sync::Arc::new(tokio::sync::Semaphore::new(max_connections.max(1))),
+            first_byte,
+        }
     }
 }
 
@@ -159,6 +167,8 @@ impl CappedAcceptor {
 pub struct Capped<I> {
     inner: I,
     _slot: tokio::sync::OwnedSemaphorePermit,
+    /// Until the first byte arrives: when the client must have sent it.
+    first_byte: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl<I: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Capped<I> {
@@ -167,7 +177,23 @@ impl<I: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Capped<I> {
         cx: &mut std::task::Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        match polled {
+            std::task::Poll::Ready(Ok(())) if buf.filled().len() > before => self.first_byte = None,
+            std::task::Poll::Pending => {
+                if let Some(deadline) = self.first_byte.as_mut() {
+                    if std::future::Future::poll(deadline.as_mut(), cx).is_ready() {
+                        return std::task::Poll::Ready(Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "no request within the header timeout",
+                        )));
+                    }
+                }
+            }
+            _ => {}
+        }
+        polled
     }
 }
 
@@ -200,18 +226,33 @@ impl<I: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Capped<I> {
     }
 }
 
-impl<I, S> axum_server::accept::Accept<I, S> for CappedAcceptor {
-    type Stream = Capped<I>;
-    type Service = S;
-    type Future = std::future::Ready<std::io::Result<(Capped<I>, S)>>;
+type AcceptFuture<T, S> = std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<(T, S)>> + Send>>;
+
+impl<I, S, A> axum_server::accept::Accept<I, S> for CappedAcceptor<A>
+where
+    A: axum_server::accept::Accept<I, S> + Clone + Send + Sync + 'static,
+    A::Future: Send + 'static,
+    A::Stream: Send + 'static,
+    A::Service: Send + 'static,
+    I: Send + 'static,
+    S: Send + 'static,
+{
+    type Stream = Capped<A::Stream>;
+    type Service = A::Service;
+    type Future = AcceptFuture<Capped<A::Stream>, A::Service>;
 
     fn accept(&self, stream: I, service: S) -> Self::Future {
-        std::future::ready(match self.slots.clone().try_acquire_owned() {
-            Ok(slot) => Ok((Capped { inner: stream, _slot: slot }, service)),
-            Err(_) => {
+        let slot = self.slots.clone().try_acquire_owned();
+        let inner = self.inner.clone();
+        let first_byte = self.first_byte;
+        Box::pin(async move {
+            let Ok(slot) = slot else {
                 tracing::warn!("connection refused: the connection cap (--max-connections) is reached");
-                Err(std::io::Error::other("connection cap reached"))
-            }
+                return Err(std::io::Error::other("connection cap reached"));
+            };
+            let deadline = Box::pin(tokio::time::sleep(first_byte));
+            let (stream, service) = inner.accept(stream, service).await?;
+            Ok((Capped { inner: stream, _slot: slot, first_byte: Some(deadline) }, service))
         })
     }
 }
@@ -256,7 +297,12 @@ pub async fn serve(
     };
 
     let handle = Handle::new();
-    let mut http_server = axum_server::from_tcp(http_listener).acceptor(CappedAcceptor::new(config.max_connections));
+    let header_timeout = Duration::from_secs(config.header_timeout_secs);
+    let mut http_server = axum_server::from_tcp(http_listener).acceptor(CappedAcceptor::new(
+        axum_server::accept::DefaultAcceptor,
+        config.max_connections,
+        header_timeout,
+    ));
     configure(&mut http_server, config);
     let http_task = tokio::spawn(http_server.handle(handle.clone()).serve(app.clone().into_make_service()));
 
@@ -270,9 +316,8 @@ pub async fn serve(
                 .await
                 .map_err(|e| anyhow::anyhow!("loading TLS certificate {}: {e}", files.cert_chain_pem.display()))?;
             let tls_app = app.layer(axum::Extension(ViaTls));
-            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(rustls_config)
-                .handshake_timeout(Duration::from_secs(config.header_timeout_secs))
-                .acceptor(CappedAcceptor::new(config.max_connections));
+            let tls = axum_server::tls_rustls::RustlsAcceptor::new(rustls_config).handshake_timeout(header_timeout);
+            let acceptor = CappedAcceptor::new(tls, config.max_connections, header_timeout);
             let mut server = axum_server::from_tcp(listener).acceptor(acceptor);
             configure(&mut server, config);
             tls_in_use = Some(files);
