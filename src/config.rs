@@ -151,7 +151,8 @@ impl Default for Config {
 }
 
 /// The vendor scopes whose clock-skew window is configurable, with their defaults in seconds.
-pub const AUTH_WINDOW_DEFAULTS: [(&str, u64); 4] = [("tencent", 300), ("alibaba", 900), ("rocketmq", 900), ("huawei", 900)];
+pub const AUTH_WINDOW_DEFAULTS: [(&str, u64); 4] =
+    [("tencent", 300), ("alibaba", 900), ("rocketmq", 900), ("huawei", 900)];
 
 impl Config {
     /// The clock-skew window of a vendor scope (`"tencent"`, `"alibaba"`, `"rocketmq"`, `"huawei"`):
@@ -233,7 +234,9 @@ mod tests {
 
     #[test]
     fn booleans_accept_the_usual_spellings() {
-        for (value, expected) in [("1", true), ("true", true), ("yes", true), ("on", true), ("0", false), ("off", false)] {
+        for (value, expected) in
+            [("1", true), ("true", true), ("yes", true), ("on", true), ("0", false), ("off", false)]
+        {
             let c = Config::try_parse_from(["localyun", &format!("--no-tls={value}")]).unwrap();
             assert_eq!(c.no_tls, expected, "{value}");
         }

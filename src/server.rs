@@ -110,7 +110,10 @@ pub struct Bound {
 /// Binds one listener now, so a busy port fails the start at once with the port named.
 fn bind_listener(addr: SocketAddr, what: &str) -> anyhow::Result<std::net::TcpListener> {
     let listener = std::net::TcpListener::bind(addr).map_err(|e| {
-        anyhow::anyhow!("could not listen for {what} on {addr}: {e} (is another localyun or program using port {}?)", addr.port())
+        anyhow::anyhow!(
+            "could not listen for {what} on {addr}: {e} (is another localyun or program using port {}?)",
+            addr.port()
+        )
     })?;
     listener.set_nonblocking(true)?;
     Ok(listener)
@@ -205,7 +208,10 @@ impl<I: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Capped<I> {
     ) -> std::task::Poll<std::io::Result<usize>> {
         std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
     }
-    fn poll_flush(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         std::pin::Pin::new(&mut self.inner).poll_flush(cx)
     }
     fn poll_shutdown(
@@ -283,13 +289,11 @@ pub async fn serve(
     on_bound: impl FnOnce(&Bound, Option<&TlsFiles>),
 ) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let app = app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(Duration::from_secs(config.body_timeout_secs)));
+    let app =
+        app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(Duration::from_secs(config.body_timeout_secs)));
     let http_listener = bind_listener(SocketAddr::new(config.host, config.port), "HTTP")?;
-    let tls_listener = if config.no_tls {
-        None
-    } else {
-        Some(bind_listener(SocketAddr::new(config.host, config.tls_port), "HTTPS")?)
-    };
+    let tls_listener =
+        if config.no_tls { None } else { Some(bind_listener(SocketAddr::new(config.host, config.tls_port), "HTTPS")?) };
     let http = http_listener.local_addr()?;
     let https = match &tls_listener {
         Some(l) => Some(l.local_addr()?),

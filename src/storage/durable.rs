@@ -21,7 +21,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Weak;
 
 use parking_lot::Mutex;
-use sha2::{Digest, Sha256};
 
 use crate::state::{AppState, Change, Inner, Store};
 use crate::storage::journal::{self, Record};
@@ -44,8 +43,9 @@ struct Writer {
     lsn: u64,
     /// Bumped by every failed write; waiters from before a failure must not report success.
     epoch: u64,
-    /// For models journaled whole: the generation and content hash last journaled.
-    saved: HashMap<&'static str, (u64, [u8; 32])>,
+    /// For models journaled whole: the generation and content last journaled (compared byte for byte, which
+    /// costs less than hashing; only models without resource keys keep this copy).
+    saved: HashMap<&'static str, (u64, Vec<u8>)>,
 }
 
 /// Counters for health and the benchmarks.
@@ -238,12 +238,14 @@ impl Persistence {
             }
         }
         for (name, model) in store.models() {
-            let _ = model.take_dirty();
+            let tracks_keys = model.take_dirty().is_some();
             let _ = model.take_replaced();
             let (generation, body) = model.snapshot()?;
             snapshot::write_snapshot(&self.model_path(name), &self.state_dir, name, &body, last_seq)?;
             total += body.len() as u64;
-            saved.insert(name, (generation, sha256(&body)));
+            if !tracks_keys {
+                saved.insert(name, (generation, body));
+            }
         }
         for (_, path) in &segments {
             std::fs::remove_file(path).map_err(|e| anyhow::anyhow!("cannot remove {}: {e}", path.display()))?;
@@ -360,18 +362,17 @@ impl Persistence {
                 }
                 _ => {
                     let generation = model.generation();
-                    let last = w.saved.get(name).copied();
-                    if !replaced && last.map(|(g, _)| g) == Some(generation) {
+                    if !replaced && w.saved.get(name).map(|(g, _)| *g) == Some(generation) {
                         continue;
                     }
                     let (generation, body) = model.snapshot()?;
-                    let hash = sha256(&body);
-                    w.saved.insert(name, (generation, hash));
-                    if last.map(|(_, h)| h) == Some(hash) {
+                    if w.saved.get(name).is_some_and(|(_, last)| *last == body) {
                         // A rejected write or a read under a write lock: same content, nothing to write.
+                        w.saved.insert(name, (generation, body));
                         continue;
                     }
                     journal::frame(&mut buf, &journal::whole_payload(name, &body));
+                    w.saved.insert(name, (generation, body));
                     records += 1;
                 }
             }
@@ -425,7 +426,7 @@ impl Persistence {
                     }
                     let _ = model.take_replaced();
                     if let Ok((generation, body)) = model.snapshot() {
-                        w.saved.insert(name, (generation, sha256(&body)));
+                        w.saved.insert(name, (generation, body));
                     }
                 }
             }
@@ -549,10 +550,6 @@ impl Disk {
         let base = self.snapshots.get(name).map(|s| s.body.as_slice());
         (base, self.changes.get(name).cloned().unwrap_or_default())
     }
-}
-
-fn sha256(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
 }
 
 /// The durable content of model `name` as JSON: the snapshot at `path` plus the journal records after it in
