@@ -214,3 +214,76 @@ async fn an_answer_is_sent_only_after_the_change_is_on_disk() {
     let stored: Value = serde_json::from_slice(&body).unwrap();
     assert!(stored["instances"][default_instance()]["topics"].as_object().unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_write_applies_nothing_reads_pass_and_health_reports_it() {
+    let dir = temp_dir("disk-full");
+    let s = common::start_with(Config { data_dir: Some(dir.clone()), ..Config::default() }).await;
+    let persistence = s.state.persistence.as_ref().expect("--data-dir persistence");
+    assert_eq!(create_topic(&s.client, &s.base, &s.host, "before").await["code"], 0);
+
+    persistence.simulate_write_failure(true);
+    let url = format!(
+        "{}/v2/index.php?{}",
+        s.base,
+        signed_query(
+            &s.host,
+            KEY_ID,
+            SECRET,
+            "CreateTopic",
+            &[("instanceId", &default_instance()), ("topicName", "lost"), ("partitionNum", "1"), ("replicaNum", "1"),]
+        )
+    );
+    let answer = s.client.get(url).send().await.unwrap();
+    assert_eq!(answer.status(), 503, "a change that could not be made durable is refused");
+    // Not applied: reads (which still pass) do not show it, and health reports the failing disk.
+    assert_eq!(topic_names(&s.client, &s.base, &s.host).await, vec!["before"]);
+    let health = persistence.health();
+    assert_eq!(health["status"], "failing", "{health}");
+    assert!(health["error"].as_str().unwrap().contains("no space left"), "{health}");
+
+    persistence.simulate_write_failure(false);
+    assert_eq!(create_topic(&s.client, &s.base, &s.host, "after").await["code"], 0);
+    assert_eq!(persistence.health()["status"], "ok");
+    let stored = localyun::persist::read_state_file(&dir.join("state").join("kafka.json"), "kafka").unwrap();
+    let stored: Value = serde_json::from_slice(&stored).unwrap();
+    let topics = stored["instances"][default_instance()]["topics"].as_object().unwrap();
+    let mut names: Vec<&str> = topics.keys().map(String::as_str).collect();
+    names.sort();
+    assert_eq!(names, vec!["after", "before"], "the refused change never reached the disk");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_share_fsyncs_and_compaction_keeps_every_change() {
+    const WRITERS: usize = 48;
+    let dir = temp_dir("group");
+    let s = common::start_with(Config { data_dir: Some(dir.clone()), ..Config::default() }).await;
+    let persistence = s.state.persistence.as_ref().expect("--data-dir persistence");
+    let fsyncs_before = persistence.stats.fsyncs.load(std::sync::atomic::Ordering::Relaxed);
+    let mut tasks = Vec::new();
+    for i in 0..WRITERS {
+        let (client, base, host) = (s.client.clone(), s.base.clone(), s.host.clone());
+        tasks.push(tokio::spawn(async move { create_topic(&client, &base, &host, &format!("t-{i:02}")).await }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap()["code"], 0);
+    }
+    let fsyncs = persistence.stats.fsyncs.load(std::sync::atomic::Ordering::Relaxed) - fsyncs_before;
+    assert!(fsyncs < WRITERS as u64, "{WRITERS} acknowledged writes took {fsyncs} fsyncs: no group commit");
+
+    // Compaction folds the journal into the snapshot and removes the sealed segment; the durable content
+    // is unchanged.
+    let kafka = dir.join("state").join("kafka.json");
+    let durable = localyun::persist::read_state_file(&kafka, "kafka").unwrap();
+    persistence.compact_now(&s.state.store).unwrap();
+    let segments = std::fs::read_dir(dir.join("state"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("journal-"))
+        .count();
+    assert_eq!(segments, 1, "only the new active segment remains");
+    let snapshot = localyun::persist::read_snapshot(&kafka, "kafka").unwrap();
+    assert!(snapshot.covered > 0);
+    let compacted: Value = serde_json::from_slice(&snapshot.body).unwrap();
+    assert_eq!(compacted, serde_json::from_slice::<Value>(&durable).unwrap());
+    assert_eq!(compacted["instances"][default_instance()]["topics"].as_object().unwrap().len(), WRITERS);
+}
