@@ -1,7 +1,7 @@
 //! Nonce memory for replay protection, shared by every vendor's verifier.
 
 use std::collections::{HashSet, VecDeque};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -94,9 +94,7 @@ impl NonceCache {
     /// Records the nonce; returns false when it was already seen inside the window, or when the memory is
     /// full of live nonces (fail closed: the client retries with a new nonce once old ones expire).
     pub fn check_and_insert(&self, scope: &str, key_id: &str, nonce: &str) -> bool {
-        let mut h = self.hasher.build_hasher();
-        (scope, key_id, nonce).hash(&mut h);
-        let fingerprint = h.finish();
+        let fingerprint = self.hasher.hash_one((scope, key_id, nonce));
         let now = Instant::now();
         let shard = &self.shards[(fingerprint as usize) % SHARDS];
         let mut shard = shard.lock();

@@ -145,6 +145,11 @@ pub trait StoredModel: Send + Sync {
     fn rebuild(&self, base: Option<&[u8]>, changes: Vec<Change>) -> Result<Vec<u8>, String>;
     /// Replaces the live model with `base` plus `changes` (recovery at start and after a failed write).
     fn restore(&self, base: Option<&[u8]>, changes: Vec<Change>) -> Result<(), String>;
+    /// Parses a model from JSON text without installing it (state import: every model is parsed before any
+    /// is installed).
+    fn parse_json(&self, json: &str) -> Result<Box<dyn std::any::Any + Send>, serde_json::Error>;
+    /// Installs a model `parse_json` returned (journaled whole); false when it is of another model's type.
+    fn install(&self, parsed: Box<dyn std::any::Any + Send>) -> bool;
 }
 
 impl<T: Resources> StoredModel for Model<T> {
@@ -186,6 +191,18 @@ impl<T: Resources> StoredModel for Model<T> {
     }
     fn rebuild(&self, base: Option<&[u8]>, changes: Vec<Change>) -> Result<Vec<u8>, String> {
         serde_json::to_vec(&rebuild_model::<T>(base, changes)?).map_err(|e| e.to_string())
+    }
+    fn parse_json(&self, json: &str) -> Result<Box<dyn std::any::Any + Send>, serde_json::Error> {
+        Ok(Box::new(serde_json::from_str::<T>(json)?))
+    }
+    fn install(&self, parsed: Box<dyn std::any::Any + Send>) -> bool {
+        match parsed.downcast::<T>() {
+            Ok(model) => {
+                self.replace(*model);
+                true
+            }
+            Err(_) => false,
+        }
     }
     fn restore(&self, base: Option<&[u8]>, changes: Vec<Change>) -> Result<(), String> {
         let rebuilt = rebuild_model::<T>(base, changes)?;

@@ -287,3 +287,68 @@ async fn concurrent_writers_share_fsyncs_and_compaction_keeps_every_change() {
     assert_eq!(compacted, serde_json::from_slice::<Value>(&durable).unwrap());
     assert_eq!(compacted["instances"][default_instance()]["topics"].as_object().unwrap().len(), WRITERS);
 }
+
+/// The streamed export/import handlers (`localyun::admin::state_io`) on their own router over `state`.
+async fn state_io_server(state: localyun::AppState) -> String {
+    use axum::routing::get;
+    use localyun::admin::state_io;
+    let app = axum::Router::new()
+        .route("/_localyun/state", get(state_io::get_state).post(state_io::post_state))
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}/_localyun/state")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_thousand_topic_state_round_trips_streamed() {
+    const TOPICS: usize = 100_000;
+    let s = common::start().await;
+    assert_eq!(create_topic(&s.client, &s.base, &s.host, "template").await["code"], 0);
+    let url = state_io_server(s.state.clone()).await;
+    let mut doc: Value = s.client.get(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(doc["localyun_state_format"], 1);
+    let instance = &mut doc["models"]["kafka"]["instances"][default_instance()];
+    instance["max_topics"] = serde_json::json!(1_000_000);
+    instance["max_partitions"] = serde_json::json!(10_000_000);
+    let topics = instance["topics"].as_object_mut().unwrap();
+    let template = topics.remove("template").unwrap();
+    for i in 0..TOPICS {
+        let mut topic = template.clone();
+        topic["name"] = serde_json::json!(format!("rt-{i:06}"));
+        topic["id"] = serde_json::json!(format!("topic-rt{i:06}"));
+        topics.insert(format!("rt-{i:06}"), topic);
+    }
+    let body = bytes::Bytes::from(serde_json::to_vec(&doc).unwrap());
+    assert!(body.len() > 2 << 20, "larger than the old 2 MB import limit: {} bytes", body.len());
+    let answer = s.client.post(&url).body(body.clone()).send().await.unwrap();
+    assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
+
+    let exported = s.client.get(&url).send().await.unwrap();
+    assert_eq!(exported.status(), 200);
+    assert!(exported.headers().get("content-length").is_none(), "the export is streamed, not buffered");
+    let exported = exported.bytes().await.unwrap();
+    // Byte for byte: the document keeps its order, and the export writes what the import read.
+    assert!(exported == body, "the state round-trips exactly ({} vs {} bytes)", exported.len(), body.len());
+
+    // A bad document changes nothing and says why.
+    for (bad, expected) in [
+        (serde_json::json!({"models": {}}), "localyun_state_format"),
+        (serde_json::json!({"localyun_state_format": 99, "models": {}}), "not supported"),
+        (serde_json::json!({"localyun_state_format": 1, "models": {"nosuch": {}}}), "unknown model"),
+        (serde_json::json!({"localyun_state_format": 1, "models": {"kafka": {"instances": 5}}}), "models.kafka"),
+        (serde_json::json!([1]), "expected a JSON object"),
+    ] {
+        let answer = s.client.post(&url).json(&bad).send().await.unwrap();
+        assert_eq!(answer.status(), 400);
+        let body: Value = answer.json().await.unwrap();
+        assert!(body["error"].as_str().unwrap().contains(expected), "{body}");
+    }
+    let answer = s.client.post(&url).body("{not json").send().await.unwrap();
+    assert_eq!(answer.status(), 400);
+    let after = s.client.get(&url).send().await.unwrap().bytes().await.unwrap();
+    assert!(after == body, "the refused documents changed nothing");
+}

@@ -48,7 +48,12 @@ fn b64(bytes: &[u8]) -> String {
 
 // ------------------------------------------------------------------------------------------------ Tencent
 
-pub(crate) fn tencent_request(client: &reqwest::Client, t: &Target, action: &str, extra: &[(&str, String)]) -> reqwest::Request {
+pub(crate) fn tencent_request(
+    client: &reqwest::Client,
+    t: &Target,
+    action: &str,
+    extra: &[(&str, String)],
+) -> reqwest::Request {
     let mut params: Vec<(String, String)> = vec![
         ("Action".into(), action.into()),
         ("Region".into(), "ap-guangzhou".into()),

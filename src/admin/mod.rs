@@ -7,6 +7,7 @@
 pub mod faults;
 mod reset;
 mod state_doc;
+pub mod state_io;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
