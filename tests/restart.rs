@@ -135,43 +135,61 @@ async fn reads_and_rejected_writes_write_nothing() {
     assert_ne!(files_of(&dir), before);
 }
 
+/// The kafka model as stored, with topic `template` copied as `name`.
+fn kafka_with_topic(dir: &TempDir, inst: &str, name: &str) -> Value {
+    let body = localyun::persist::read_state_file(&state_dir(dir).join("kafka.json"), "kafka").unwrap();
+    let mut kafka: Value = serde_json::from_slice(&body).unwrap();
+    let topics = kafka["instances"][inst]["topics"].as_object_mut().unwrap();
+    let mut topic = topics["template"].clone();
+    topic["name"] = json!(name);
+    topic["id"] = json!(format!("topic-{name}"));
+    topics.insert(name.into(), topic);
+    kafka
+}
+
+/// Writes journal segment `seq` holding whole-kafka records, as a running localyun appends them.
+fn write_segment(dir: &TempDir, seq: u64, models: &[Value]) -> PathBuf {
+    use localyun::storage::journal;
+    let state = state_dir(dir);
+    let mut file = journal::create_segment(&state, seq).unwrap();
+    let mut buf = Vec::new();
+    for model in models {
+        journal::frame(&mut buf, &journal::whole_payload("kafka", &serde_json::to_vec(model).unwrap()));
+    }
+    file.write_all(&buf).unwrap();
+    state.join(journal::segment_name(seq))
+}
+
 #[tokio::test]
 async fn a_torn_last_record_is_dropped_and_a_damaged_middle_record_stops_the_start() {
     let dir = TempDir::new("torn");
     let first = spawn_on(dir.path());
     let inst = tencent_instance(ACCOUNT);
-    for topic in ["kept-1", "kept-2"] {
-        let create = [("instanceId", inst.as_str()), ("topicName", topic), ("partitionNum", "1"), ("replicaNum", "1")];
-        assert_eq!(tencent(&first.ep, DEFAULT_KEY, "CreateTopic", &create).await["code"], 0);
-    }
+    let create = [("instanceId", inst.as_str()), ("topicName", "template"), ("partitionNum", "1"), ("replicaNum", "1")];
+    assert_eq!(tencent(&first.ep, DEFAULT_KEY, "CreateTopic", &create).await["code"], 0);
     first.kill9();
-
-    // A record whose write was cut short by the crash: a length and checksum, then part of the payload.
     let segment = newest_segment(&dir);
-    let intact = std::fs::read(&segment).unwrap();
-    let mut torn = intact.clone();
-    torn.extend_from_slice(&500u32.to_le_bytes());
-    torn.extend_from_slice(&0xdead_beefu32.to_le_bytes());
-    torn.extend_from_slice(br#"{"m":"kafka","k":"t/"#);
-    std::fs::write(&segment, &torn).unwrap();
+    let seq: u64 = segment.file_stem().unwrap().to_string_lossy().trim_start_matches("journal-").parse().unwrap();
+
+    // Acknowledged records, then one whose write was cut short by the crash: a length and checksum, then
+    // part of the payload.
+    let segment = write_segment(&dir, seq + 1, &[kafka_with_topic(&dir, &inst, "journaled")]);
+    let mut bytes = std::fs::read(&segment).unwrap();
+    bytes.extend_from_slice(&500u32.to_le_bytes());
+    bytes.extend_from_slice(&0xdead_beefu32.to_le_bytes());
+    bytes.extend_from_slice(br#"{"m":"kafka","w":{"instan"#);
+    std::fs::write(&segment, &bytes).unwrap();
 
     let second = spawn_on(dir.path());
-    assert_eq!(tencent_topics(&second.ep, DEFAULT_KEY, &inst).await, vec!["kept-1", "kept-2"]);
-    let create = [("instanceId", inst.as_str()), ("topicName", "after"), ("partitionNum", "1"), ("replicaNum", "1")];
-    assert_eq!(tencent(&second.ep, DEFAULT_KEY, "CreateTopic", &create).await["code"], 0);
+    assert_eq!(tencent_topics(&second.ep, DEFAULT_KEY, &inst).await, vec!["journaled", "template"]);
     second.kill9();
 
-    // One byte changed inside the first record of the newest segment, with records after it: damage.
-    let third = spawn_on(dir.path());
-    for topic in ["later", "last"] {
-        let create = [("instanceId", inst.as_str()), ("topicName", topic), ("partitionNum", "1"), ("replicaNum", "1")];
-        assert_eq!(tencent(&third.ep, DEFAULT_KEY, "CreateTopic", &create).await["code"], 0);
-    }
-    third.kill9();
-    let header = b"localyun-journal 1\n".len();
-    let segment = newest_segment(&dir);
+    // One byte changed inside the first of two records: damage, not a torn end.
+    let seq = seq + 3;
+    let first_model = kafka_with_topic(&dir, &inst, "one");
+    let segment = write_segment(&dir, seq, &[first_model, kafka_with_topic(&dir, &inst, "two")]);
     let mut bytes = std::fs::read(&segment).unwrap();
-    assert!(bytes.len() > header + 100, "the segment holds both creates");
+    let header = b"localyun-journal 1\n".len();
     bytes[header + 12] ^= 0x01;
     std::fs::write(&segment, &bytes).unwrap();
     let scratch = TempDir::new("torn-out");

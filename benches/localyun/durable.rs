@@ -28,6 +28,22 @@ async fn start_durable(client: &reqwest::Client, dir: &Path) -> Server {
     Server { child, port, started_in: started.elapsed() }
 }
 
+/// Waits until no file of the data dir changes size for a second (background compaction of earlier
+/// writes finished), so the counts below are the reads' and rejected writes' own.
+async fn settle(dir: &Path) {
+    let mut last = dir_bytes(dir);
+    let mut stable = 0;
+    for _ in 0..600 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = dir_bytes(dir);
+        stable = if now == last { stable + 1 } else { 0 };
+        last = now;
+        if stable >= 10 {
+            return;
+        }
+    }
+}
+
 fn dir_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir.join("state"))
         .map(|rd| rd.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum())
@@ -106,6 +122,7 @@ pub async fn run(client: &reqwest::Client, quick: bool) -> String {
             assert_eq!(answer["code"], 0, "CreateTopic failed: {answer}");
         }
         latencies.sort();
+        settle(&dir).await;
         let before = dir_bytes(&dir);
         for _ in 0..1_000 {
             let extra = [("instanceId", inst.clone()), ("limit", "20".into())];

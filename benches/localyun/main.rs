@@ -7,6 +7,7 @@
 //! Results print as Markdown (paste into BENCHMARKS.md) and are written to target/bench-results.md.
 
 mod durable;
+mod soak;
 mod vendors;
 
 use std::net::TcpListener as StdListener;
@@ -58,7 +59,16 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     // `cargo bench --bench localyun -- durable`: only the durable-mode section.
     let only_durable = std::env::args().skip(1).any(|a| a == "durable");
-    let report = if only_durable {
+    // `cargo bench --bench localyun -- soak [seconds]`: the mixed-vendor soak only.
+    let args: Vec<String> = std::env::args().collect();
+    let soak =
+        args.iter().position(|a| a == "soak").map(|i| args.get(i + 1).and_then(|s| s.parse().ok()).unwrap_or(60));
+    let report = if let Some(seconds) = soak {
+        runtime.block_on(async {
+            let client = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(64).build().expect("client");
+            soak::run(&client, seconds).await
+        })
+    } else if only_durable {
         runtime.block_on(async {
             let client = reqwest::Client::builder().no_proxy().build().expect("client");
             durable::run(&client, quick).await

@@ -2,9 +2,11 @@
 //!
 //! - After each request, [`Persistence::commit`] drains the keys the engines report changed
 //!   ([`crate::storage::Resources::take_dirty`]), serialises only those resources and appends them to the
-//!   journal; models that report no keys are journaled whole, and only when their content changed. The
-//!   answer waits for an fsync; concurrent requests share one (group commit). A request that changed
-//!   nothing appends nothing and waits for nothing.
+//!   journal. The answer waits for an fsync; concurrent requests share one (group commit). A request that
+//!   changed nothing appends nothing and waits for nothing.
+//! - Models that report no keys (`take_dirty()` is None) fall back to whole-model saves: their snapshot is
+//!   rewritten atomically when their content changed (byte comparison, so reads and rejected writes write
+//!   nothing); concurrent requests share one rewrite.
 //! - When the active segment outgrows the snapshots, it is sealed and a background thread folds the sealed
 //!   segments into new snapshots (built in a fresh model, never the live one), then deletes them.
 //! - Start: snapshot plus replay of later segments per model; a torn last record is dropped (it was never
@@ -43,9 +45,6 @@ struct Writer {
     lsn: u64,
     /// Bumped by every failed write; waiters from before a failure must not report success.
     epoch: u64,
-    /// For models journaled whole: the generation and content last journaled (compared byte for byte, which
-    /// costs less than hashing; only models without resource keys keep this copy).
-    saved: HashMap<&'static str, (u64, Vec<u8>)>,
 }
 
 /// Counters for health and the benchmarks.
@@ -54,6 +53,8 @@ pub struct Stats {
     pub records: AtomicU64,
     pub journal_bytes: AtomicU64,
     pub fsyncs: AtomicU64,
+    /// Whole-model snapshot rewrites (models that report no resource keys).
+    pub snapshot_writes: AtomicU64,
     pub compactions: AtomicU64,
 }
 
@@ -74,6 +75,13 @@ pub struct Persistence {
     /// Total snapshot bytes (the sealing threshold).
     snapshot_bytes: AtomicU64,
     compactor: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    /// Models that report no resource keys (see [`crate::storage::Resources::take_dirty`]): the generation
+    /// and content of their last snapshot. Such a model is saved by rewriting its snapshot (a journal record
+    /// of a whole model would be written twice, to the journal and again by compaction); the content is
+    /// compared byte for byte so a rejected write or a read under a write lock writes nothing.
+    whole: Mutex<HashMap<&'static str, (u64, Vec<u8>)>>,
+    /// Serialises whole-model snapshot rewrites; whoever holds it writes the latest content for everyone.
+    whole_gate: tokio::sync::Mutex<()>,
     /// Test hook: every append fails as if the disk were full.
     fail_writes: AtomicBool,
     pub stats: Stats,
@@ -110,6 +118,8 @@ impl Persistence {
             failure: Mutex::new(None),
             snapshot_bytes: AtomicU64::new(0),
             compactor: Mutex::new(None),
+            whole: Mutex::new(HashMap::new()),
+            whole_gate: tokio::sync::Mutex::new(()),
             fail_writes: AtomicBool::new(false),
             stats: Stats::default(),
         })
@@ -140,6 +150,7 @@ impl Persistence {
                 "records": self.stats.records.load(Ordering::Relaxed),
                 "bytes": self.stats.journal_bytes.load(Ordering::Relaxed),
                 "fsyncs": self.stats.fsyncs.load(Ordering::Relaxed),
+                "snapshot_writes": self.stats.snapshot_writes.load(Ordering::Relaxed),
                 "compactions": self.stats.compactions.load(Ordering::Relaxed),
             },
         })
@@ -255,7 +266,8 @@ impl Persistence {
             .map_err(|e| anyhow::anyhow!("cannot create journal segment in {}: {e}", self.state_dir.display()))?;
         let len = journal::SEGMENT_HEADER.len() as u64;
         self.snapshot_bytes.store(total, Ordering::Relaxed);
-        *self.writer.lock() = Some(Writer { file, seq, len, synced_len: len, lsn: 0, epoch: 0, saved });
+        *self.whole.lock() = saved;
+        *self.writer.lock() = Some(Writer { file, seq, len, synced_len: len, lsn: 0, epoch: 0 });
         self.synced.store(0, Ordering::Release);
         Ok(())
     }
@@ -284,6 +296,7 @@ impl Persistence {
     /// Journals what the last requests changed and returns once it is on disk. Nothing changed: returns at
     /// once without touching the disk.
     pub async fn commit(&self, state: &AppState) -> anyhow::Result<()> {
+        self.save_whole_models(&state.store).await?;
         let (target, epoch) = self.append(&state.store)?;
         if self.synced.load(Ordering::Acquire) >= target {
             return Ok(());
@@ -338,6 +351,55 @@ impl Persistence {
         }
     }
 
+    /// Rewrites the snapshot of every model without resource keys whose content changed (atomic replace,
+    /// off the runtime threads); returns once they are on disk.
+    async fn save_whole_models(&self, store: &Store) -> anyhow::Result<()> {
+        let changed = |name: &str, generation: u64| self.whole.lock().get(name).is_some_and(|(g, _)| *g != generation);
+        if !store.models().iter().any(|(name, model)| changed(name, model.generation())) {
+            return Ok(());
+        }
+        let _gate = self.whole_gate.lock().await;
+        for (name, model) in store.models() {
+            if !changed(name, model.generation()) {
+                continue;
+            }
+            let (generation, body) = model.snapshot()?;
+            {
+                let mut whole = self.whole.lock();
+                if whole.get(name).is_some_and(|(_, last)| *last == body) {
+                    whole.insert(name, (generation, body));
+                    continue;
+                }
+            }
+            // No journal record of this model exists, so the snapshot covers every segment so far.
+            let covered = self.writer.lock().as_ref().map_or(0, |w| w.seq);
+            let path = self.model_path(name);
+            let dir = self.state_dir.clone();
+            let fail = self.fail_writes.load(Ordering::SeqCst);
+            let written = tokio::task::spawn_blocking(move || {
+                if fail {
+                    anyhow::bail!("cannot write state file {}: simulated: no space left on device", path.display());
+                }
+                snapshot::write_snapshot(&path, &dir, name, &body, covered).map(|()| body)
+            })
+            .await
+            .unwrap_or_else(|e| Err(anyhow::anyhow!("state writer failed: {e}")));
+            match written {
+                Ok(body) => {
+                    self.stats.snapshot_writes.fetch_add(1, Ordering::Relaxed);
+                    self.whole.lock().insert(name, (generation, body));
+                    *self.failure.lock() = None;
+                }
+                Err(e) => {
+                    let message = format!("{e:#}");
+                    self.fail(store, &message);
+                    anyhow::bail!("{message}")
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Serialises the changed resources and appends them; returns the position to sync to and the epoch.
     fn append(&self, store: &Store) -> anyhow::Result<(u64, u64)> {
         let mut guard = self.writer.lock();
@@ -360,21 +422,14 @@ impl Persistence {
                         }
                     }
                 }
-                _ => {
-                    let generation = model.generation();
-                    if !replaced && w.saved.get(name).map(|(g, _)| *g) == Some(generation) {
-                        continue;
-                    }
-                    let (generation, body) = model.snapshot()?;
-                    if w.saved.get(name).is_some_and(|(_, last)| *last == body) {
-                        // A rejected write or a read under a write lock: same content, nothing to write.
-                        w.saved.insert(name, (generation, body));
-                        continue;
-                    }
+                Some(_) => {
+                    // Replaced wholesale (admin import or reset): no keys describe that.
+                    let (_, body) = model.snapshot()?;
                     journal::frame(&mut buf, &journal::whole_payload(name, &body));
-                    w.saved.insert(name, (generation, body));
                     records += 1;
                 }
+                // Saved by `save_whole_models`.
+                None => {}
             }
         }
         if buf.is_empty() {
@@ -425,8 +480,11 @@ impl Persistence {
                         continue;
                     }
                     let _ = model.take_replaced();
-                    if let Ok((generation, body)) = model.snapshot() {
-                        w.saved.insert(name, (generation, body));
+                    let mut whole = self.whole.lock();
+                    if whole.contains_key(name) {
+                        if let Ok((generation, body)) = model.snapshot() {
+                            whole.insert(name, (generation, body));
+                        }
                     }
                 }
             }
