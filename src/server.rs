@@ -137,6 +137,8 @@ pub fn raise_fd_limit() -> Option<u64> {
                 }
             }
         }
+        // rlim_t is u64 on Linux but not on every Unix.
+        #[allow(clippy::unnecessary_cast)]
         Some(limit.rlim_cur as u64)
     }
     #[cfg(not(unix))]
