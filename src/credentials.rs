@@ -87,20 +87,41 @@ impl Credentials {
         self.keys.values()
     }
 
-    /// Parses `KEYID:SECRET[@ACCOUNT],...` (the `LOCALYUN_CREDENTIALS` form).
+    /// Parses `KEYID:SECRET[@ACCOUNT],...` (the `LOCALYUN_CREDENTIALS` form). The text after a secret's last
+    /// `@` must be an account id ([`is_account_id`]); errors name the entry by position and key id, never
+    /// by its secret.
     pub fn add_from_spec(&mut self, spec: &str) -> Result<(), String> {
-        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (key_id, rest) =
-                item.split_once(':').ok_or_else(|| format!("credential {item:?}: expected KEYID:SECRET[@ACCOUNT]"))?;
-            let (secret, account) = match rest.rsplit_once('@') {
-                Some((secret, account)) if !account.is_empty() => (secret, account),
-                _ => (rest, self.default_account.as_str()),
+        let items: Vec<&str> = spec.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        let mut parsed = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            let entry = index + 1;
+            let Some((key_id, rest)) = item.split_once(':') else {
+                return Err(format!("entry {entry}: expected KEYID:SECRET or KEYID:SECRET@ACCOUNT"));
             };
-            if key_id.is_empty() || secret.is_empty() {
-                return Err(format!("credential for key {key_id:?}: key id and secret must not be empty"));
+            if key_id.is_empty() || rest.is_empty() {
+                return Err(format!("entry {entry} (key {key_id:?}): key id and secret must not be empty"));
             }
-            let account = account.to_string();
-            self.insert(key_id, secret, &account);
+            let (secret, account) = match rest.rsplit_once('@') {
+                Some((secret, account)) => {
+                    if !is_account_id(account) {
+                        return Err(format!(
+                            "entry {entry} (key {key_id:?}): the text after the last '@' is not an account id (an \
+                             account id is 1 to 32 digits, e.g. {DEFAULT_ACCOUNT}); a secret containing '@' needs \
+                             the account written after it: {key_id}:SECRET@{DEFAULT_ACCOUNT}"
+                        ));
+                    }
+                    (secret, account)
+                }
+                None => (rest, self.default_account.as_str()),
+            };
+            if secret.is_empty() {
+                return Err(format!("entry {entry} (key {key_id:?}): the secret must not be empty"));
+            }
+            parsed.push((key_id.to_string(), secret.to_string(), account.to_string()));
+        }
+        // All or nothing: a bad entry adds no key.
+        for (key_id, secret, account) in parsed {
+            self.insert(&key_id, &secret, &account);
         }
         Ok(())
     }
@@ -119,6 +140,11 @@ impl Credentials {
     }
 }
 
+/// Whether `s` is an account id: 1 to 32 ASCII digits (Tencent and Alibaba account ids are numeric).
+pub fn is_account_id(s: &str) -> bool {
+    (1..=32).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Constant-time equality for signatures (the lengths are not secret).
 pub fn signatures_match(expected: &[u8], given: &[u8]) -> bool {
     expected.len() == given.len() && bool::from(expected.ct_eq(given))
@@ -131,18 +157,35 @@ mod tests {
     #[test]
     fn parses_credential_specs() {
         let mut c = Credentials::new(AuthMode::Strict);
-        c.add_from_spec("AK1:s1, AK2:s:2@acct-b ,").unwrap();
+        c.add_from_spec("AK1:s1, AK2:s:2@200000000002 ,").unwrap();
         match c.lookup("AK1") {
             KeyLookup::Known(k) => assert_eq!((k.secret.expose(), k.account.as_str()), ("s1", DEFAULT_ACCOUNT)),
             _ => panic!("AK1 missing"),
         }
         match c.lookup("AK2") {
-            KeyLookup::Known(k) => assert_eq!((k.secret.expose(), k.account.as_str()), ("s:2", "acct-b")),
+            KeyLookup::Known(k) => assert_eq!((k.secret.expose(), k.account.as_str()), ("s:2", "200000000002")),
             _ => panic!("AK2 missing"),
         }
         assert!(matches!(c.lookup("nope"), KeyLookup::Unknown));
         assert!(c.add_from_spec("novalue").is_err());
         assert!(c.add_from_spec(":x").is_err());
+    }
+
+    #[test]
+    fn a_secret_with_an_at_sign_needs_its_account_and_the_error_names_the_entry_not_the_secret() {
+        let mut c = Credentials::new(AuthMode::Strict);
+        let e = c.add_from_spec("AKOK:fine,AKIDAT:p@ssword").unwrap_err();
+        assert!(e.contains("entry 2") && e.contains("\"AKIDAT\"") && e.contains("not an account id"), "{e}");
+        assert!(!e.contains("ssword"), "the message must not show any part of the secret: {e}");
+        assert!(matches!(c.lookup("AKOK"), KeyLookup::Unknown), "a bad spec adds no key");
+        c.add_from_spec("AKIDAT:p@ssword@100000000009").unwrap();
+        match c.lookup("AKIDAT") {
+            KeyLookup::Known(k) => assert_eq!((k.secret.expose(), k.account.as_str()), ("p@ssword", "100000000009")),
+            _ => panic!("AKIDAT missing"),
+        }
+        for bad in ["AK:s@", "AK:s@12a", "AK:s@123456789012345678901234567890123"] {
+            assert!(c.add_from_spec(bad).unwrap_err().contains("not an account id"), "{bad}");
+        }
     }
 
     #[test]

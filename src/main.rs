@@ -29,6 +29,9 @@ async fn main() -> std::process::ExitCode {
         };
     }
     let _log_guard = init_logging(&config);
+    // Many clients (or idle sockets) must not exhaust the usual 1,024 descriptors.
+    let fd_limit = localyun::server::raise_fd_limit();
+    tracing::debug!(fd_limit, "open file limit");
     let (app, state) = match localyun::app_from_config(config.clone()) {
         Ok(v) => v,
         Err(e) => {

@@ -1,7 +1,7 @@
 //! Nonce memory for replay protection, shared by every vendor's verifier.
 
 use std::collections::{HashSet, VecDeque};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -13,6 +13,11 @@ use parking_lot::Mutex;
 /// 10^13 with a million nonces remembered), spread over shards so concurrent requests rarely share a lock.
 pub struct NonceCache {
     window: Duration,
+    /// How long a nonce is remembered (at least `window`; the longest window of any vendor).
+    retention: Duration,
+    /// Live entries each shard may hold; a full shard refuses new nonces (fail closed) instead of forgetting
+    /// live ones, which would let a captured request be replayed.
+    per_shard: usize,
     hasher: std::collections::hash_map::RandomState,
     shards: Vec<Mutex<Shard>>,
 }
@@ -56,8 +61,21 @@ const MAX_NONCES: usize = 1_000_000;
 
 impl NonceCache {
     pub fn new(window: Duration) -> Self {
+        Self::with_capacity(window, MAX_NONCES)
+    }
+
+    /// A cache whose legacy `window` (for [`Self::timestamp_is_fresh`]) is `window` and which remembers
+    /// nonces for `retention` (the longest window any vendor uses).
+    pub fn with_retention(window: Duration, retention: Duration) -> Self {
+        NonceCache { retention: retention.max(window), ..Self::new(window) }
+    }
+
+    /// A cache remembering at most about `capacity` live nonces (spread over the shards).
+    pub fn with_capacity(window: Duration, capacity: usize) -> Self {
         NonceCache {
             window,
+            retention: window,
+            per_shard: capacity.div_ceil(SHARDS).max(1),
             hasher: std::collections::hash_map::RandomState::new(),
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
         }
@@ -73,25 +91,25 @@ impl NonceCache {
         chrono::Utc::now().timestamp().abs_diff(unix_secs) <= self.window.as_secs()
     }
 
-    /// Records the nonce; returns false when it was already seen inside the window.
+    /// Records the nonce; returns false when it was already seen inside the window, or when the memory is
+    /// full of live nonces (fail closed: the client retries with a new nonce once old ones expire).
     pub fn check_and_insert(&self, scope: &str, key_id: &str, nonce: &str) -> bool {
-        let mut h = self.hasher.build_hasher();
-        (scope, key_id, nonce).hash(&mut h);
-        let fingerprint = h.finish();
+        let fingerprint = self.hasher.hash_one((scope, key_id, nonce));
         let now = Instant::now();
         let shard = &self.shards[(fingerprint as usize) % SHARDS];
         let mut shard = shard.lock();
         while let Some((at, _)) = shard.order.front() {
-            if now.duration_since(*at) <= self.window && shard.order.len() < MAX_NONCES / SHARDS {
+            if now.duration_since(*at) <= self.retention {
                 break;
             }
             if let Some((_, old)) = shard.order.pop_front() {
                 shard.seen.remove(&old);
             }
         }
-        if !shard.seen.insert(fingerprint) {
+        if shard.seen.contains(&fingerprint) || shard.order.len() >= self.per_shard {
             return false;
         }
+        shard.seen.insert(fingerprint);
         shard.order.push_back((now, fingerprint));
         true
     }
@@ -127,6 +145,33 @@ mod tests {
         assert!(!c.timestamp_is_fresh(now + 301));
         assert!(!c.timestamp_is_fresh(i64::MIN));
         assert!(!c.timestamp_is_fresh(i64::MAX));
+    }
+
+    #[test]
+    fn a_full_memory_refuses_new_nonces_and_never_forgets_live_ones() {
+        let c = NonceCache::with_capacity(Duration::from_secs(300), SHARDS * 4);
+        let mut accepted = Vec::new();
+        for i in 0..(SHARDS * 16) {
+            if c.check_and_insert("tencent", "AK", &i.to_string()) {
+                accepted.push(i);
+            }
+        }
+        // Never more than the capacity, and every accepted nonce is still remembered: a replay stays refused.
+        assert!(accepted.len() <= SHARDS * 4 && !accepted.is_empty(), "{}", accepted.len());
+        for i in &accepted {
+            assert!(!c.check_and_insert("tencent", "AK", &i.to_string()), "nonce {i} was forgotten");
+        }
+        assert!(accepted.len() < SHARDS * 16, "the memory is bounded: later nonces are refused while it is full");
+    }
+
+    #[test]
+    fn a_full_memory_accepts_again_once_entries_expire() {
+        let c = NonceCache::with_capacity(Duration::from_millis(0), SHARDS);
+        for i in 0..(SHARDS * 8) {
+            c.check_and_insert("s", "AK", &i.to_string());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(c.check_and_insert("s", "AK", "fresh"));
     }
 
     #[test]

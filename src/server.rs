@@ -107,8 +107,162 @@ pub struct Bound {
     pub https: Option<SocketAddr>,
 }
 
+/// Binds one listener now, so a busy port fails the start at once with the port named.
+fn bind_listener(addr: SocketAddr, what: &str) -> anyhow::Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| {
+        anyhow::anyhow!(
+            "could not listen for {what} on {addr}: {e} (is another localyun or program using port {}?)",
+            addr.port()
+        )
+    })?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// Raises the soft limit of open files to the hard limit, so many clients do not exhaust descriptors
+/// (the usual soft limit is 1,024). Returns the limit now in force.
+pub fn raise_fd_limit() -> Option<u64> {
+    // `increase_nofile_limit` raises the soft limit towards the hard one and returns what is in force.
+    rlimit::increase_nofile_limit(u64::MAX).ok()
+}
+
+/// Counts a listener's open connections and refuses (closes at once) those beyond the cap; wraps each
+/// accepted stream (after `inner`, e.g. the TLS handshake) so its slot is released when the connection
+/// ends, and so a client that sends no request byte within the header timeout is dropped (hyper's own
+/// header timeout starts only once it knows the protocol, which needs that first byte).
+#[derive(Clone)]
+pub struct CappedAcceptor<A> {
+    inner: A,
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
+    first_byte: Duration,
+}
+
+impl<A> CappedAcceptor<A> {
+    pub fn new(inner: A, max_connections: usize, first_byte: Duration) -> Self {
+        CappedAcceptor {
+            inner,
+            slots: std::sync::Arc::new(tokio::sync::Semaphore::new(max_connections.max(1))),
+            first_byte,
+        }
+    }
+}
+
+/// An accepted connection holding its slot of the connection cap.
+pub struct Capped<I> {
+    inner: I,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+    /// Until the first byte arrives: when the client must have sent it.
+    first_byte: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<I: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Capped<I> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        match polled {
+            std::task::Poll::Ready(Ok(())) if buf.filled().len() > before => self.first_byte = None,
+            std::task::Poll::Pending => {
+                if let Some(deadline) = self.first_byte.as_mut() {
+                    if std::future::Future::poll(deadline.as_mut(), cx).is_ready() {
+                        return std::task::Poll::Ready(Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "no request within the header timeout",
+                        )));
+                    }
+                }
+            }
+            _ => {}
+        }
+        polled
+    }
+}
+
+impl<I: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Capped<I> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+type AcceptFuture<T, S> = std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<(T, S)>> + Send>>;
+
+impl<I, S, A> axum_server::accept::Accept<I, S> for CappedAcceptor<A>
+where
+    A: axum_server::accept::Accept<I, S> + Clone + Send + Sync + 'static,
+    A::Future: Send + 'static,
+    A::Stream: Send + 'static,
+    A::Service: Send + 'static,
+    I: Send + 'static,
+    S: Send + 'static,
+{
+    type Stream = Capped<A::Stream>;
+    type Service = A::Service;
+    type Future = AcceptFuture<Capped<A::Stream>, A::Service>;
+
+    fn accept(&self, stream: I, service: S) -> Self::Future {
+        let slot = self.slots.clone().try_acquire_owned();
+        let inner = self.inner.clone();
+        let first_byte = self.first_byte;
+        Box::pin(async move {
+            let Ok(slot) = slot else {
+                tracing::warn!("connection refused: the connection cap (--max-connections) is reached");
+                return Err(std::io::Error::other("connection cap reached"));
+            };
+            let deadline = Box::pin(tokio::time::sleep(first_byte));
+            let (stream, service) = inner.accept(stream, service).await?;
+            Ok((Capped { inner: stream, _slot: slot, first_byte: Some(deadline) }, service))
+        })
+    }
+}
+
+/// Timeouts and HTTP/1 behaviour shared by both listeners: header read (also the keep-alive idle limit),
+/// half-closed clients still get their answer, HTTP/2 pings drop dead peers.
+fn configure<A>(server: &mut axum_server::Server<A>, config: &Config) {
+    let builder = server.http_builder();
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(config.header_timeout_secs))
+        .half_close(true);
+    builder
+        .http2()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .keep_alive_interval(Duration::from_secs(config.header_timeout_secs))
+        .keep_alive_timeout(Duration::from_secs(config.header_timeout_secs));
+}
+
 /// Serves `app` until `shutdown` completes, then drains connections for up to five seconds.
-/// `on_bound` is called once both listeners are up (the binary prints its banner there).
+/// `on_bound` is called once both listeners are up (the binary prints its banner there). Either port being
+/// unavailable fails at once with an error naming it.
 pub async fn serve(
     config: &Config,
     app: Router,
@@ -116,38 +270,46 @@ pub async fn serve(
     on_bound: impl FnOnce(&Bound, Option<&TlsFiles>),
 ) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let app =
+        app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(Duration::from_secs(config.body_timeout_secs)));
+    let http_listener = bind_listener(SocketAddr::new(config.host, config.port), "HTTP")?;
+    let tls_listener =
+        if config.no_tls { None } else { Some(bind_listener(SocketAddr::new(config.host, config.tls_port), "HTTPS")?) };
+    let http = http_listener.local_addr()?;
+    let https = match &tls_listener {
+        Some(l) => Some(l.local_addr()?),
+        None => None,
+    };
+
     let handle = Handle::new();
-    let http_addr = SocketAddr::new(config.host, config.port);
-    let http_server = axum_server::bind(http_addr).handle(handle.clone()).serve(app.clone().into_make_service());
-    let http_task = tokio::spawn(http_server);
+    let header_timeout = Duration::from_secs(config.header_timeout_secs);
+    let mut http_server = axum_server::from_tcp(http_listener).acceptor(CappedAcceptor::new(
+        axum_server::accept::DefaultAcceptor,
+        config.max_connections,
+        header_timeout,
+    ));
+    configure(&mut http_server, config);
+    let http_task = tokio::spawn(http_server.handle(handle.clone()).serve(app.clone().into_make_service()));
 
     let tls_handle = Handle::new();
     let mut tls_in_use = None;
-    let tls_task = if config.no_tls {
-        None
-    } else {
-        let files = tls_files(config)?;
-        let rustls_config = RustlsConfig::from_pem_file(&files.cert_chain_pem, &files.key_pem)
-            .await
-            .map_err(|e| anyhow::anyhow!("loading TLS certificate {}: {e}", files.cert_chain_pem.display()))?;
-        let tls_app = app.layer(axum::Extension(ViaTls));
-        let addr = SocketAddr::new(config.host, config.tls_port);
-        let server =
-            axum_server::bind_rustls(addr, rustls_config).handle(tls_handle.clone()).serve(tls_app.into_make_service());
-        tls_in_use = Some(files);
-        Some(tokio::spawn(server))
+    let tls_task = match tls_listener {
+        None => None,
+        Some(listener) => {
+            let files = tls_files(config)?;
+            let rustls_config = RustlsConfig::from_pem_file(&files.cert_chain_pem, &files.key_pem)
+                .await
+                .map_err(|e| anyhow::anyhow!("loading TLS certificate {}: {e}", files.cert_chain_pem.display()))?;
+            let tls_app = app.layer(axum::Extension(ViaTls));
+            let tls = axum_server::tls_rustls::RustlsAcceptor::new(rustls_config).handshake_timeout(header_timeout);
+            let acceptor = CappedAcceptor::new(tls, config.max_connections, header_timeout);
+            let mut server = axum_server::from_tcp(listener).acceptor(acceptor);
+            configure(&mut server, config);
+            tls_in_use = Some(files);
+            Some(tokio::spawn(server.handle(tls_handle.clone()).serve(tls_app.into_make_service())))
+        }
     };
 
-    let http = handle.listening().await.ok_or_else(|| bind_error(http_addr, &http_task))?;
-    let https = match &tls_task {
-        Some(_) => Some(
-            tls_handle
-                .listening()
-                .await
-                .ok_or_else(|| anyhow::anyhow!("could not listen on {}:{}", config.host, config.tls_port))?,
-        ),
-        None => None,
-    };
     on_bound(&Bound { http, https }, tls_in_use.as_ref());
 
     shutdown.await;
@@ -159,10 +321,6 @@ pub async fn serve(
         let _ = t.await;
     }
     Ok(())
-}
-
-fn bind_error<T>(addr: SocketAddr, _task: &tokio::task::JoinHandle<T>) -> anyhow::Error {
-    anyhow::anyhow!("could not listen on {addr} (is another localyun or program using the port?)")
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -1,12 +1,11 @@
 //! Shared application state: configuration, credentials, the resource store, replay memory, request log.
 
 use std::collections::{BTreeSet, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::admin::faults::FaultTable;
@@ -18,6 +17,7 @@ use crate::engine::rocketmq::RocketMqModel;
 use crate::fixtures::LoadedFixture;
 use crate::persist::Persistence;
 use crate::replay::NonceCache;
+use crate::storage::Resources;
 
 /// One model behind a lock, with a generation counter that every write guard bumps when it is released.
 /// Persistence compares generations to find the models a request changed, so vendor code keeps calling
@@ -26,6 +26,9 @@ use crate::replay::NonceCache;
 pub struct Model<T> {
     lock: RwLock<T>,
     generation: AtomicU64,
+    /// Set by [`Model::replace`] (admin import and reset): the journal then records the whole model, since
+    /// a replacement marks no resource keys.
+    replaced: AtomicBool,
 }
 
 /// A write guard; dropping it marks the model changed (while the lock is still held, so a reader that
@@ -56,7 +59,7 @@ impl<T> Drop for ModelWriteGuard<'_, T> {
 
 impl<T> Model<T> {
     pub fn new(value: T) -> Self {
-        Model { lock: RwLock::new(value), generation: AtomicU64::new(0) }
+        Model { lock: RwLock::new(value), generation: AtomicU64::new(0), replaced: AtomicBool::new(false) }
     }
 
     pub fn read(&self) -> RwLockReadGuard<'_, T> {
@@ -78,9 +81,50 @@ impl<T> Model<T> {
         self.generation.fetch_add(1, Ordering::Release);
     }
 
-    /// Replaces the whole model (admin import and reset).
+    /// Replaces the whole model (admin import and reset); journaled as a whole-model record.
     pub fn replace(&self, value: T) {
         *self.write() = value;
+        self.replaced.store(true, Ordering::Release);
+    }
+}
+
+/// One journaled change of a model (see [`crate::storage`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// One resource's value after the change; None: the resource was deleted.
+    Key { key: String, value: Option<serde_json::Value> },
+    /// The whole model (fallback for models that do not report keys, and replacements).
+    Whole(serde_json::Value),
+}
+
+/// Builds a model from a snapshot body and the journal's changes after it.
+fn rebuild_model<T: Resources>(base: Option<&[u8]>, changes: Vec<Change>) -> Result<T, String> {
+    let mut model: T = match base {
+        Some(bytes) => serde_json::from_slice(bytes).map_err(|e| e.to_string())?,
+        None => T::default(),
+    };
+    for change in changes {
+        match change {
+            Change::Whole(value) => model = T::deserialize(value).map_err(|e| e.to_string())?,
+            Change::Key { key, value } => model.apply(&key, value)?,
+        }
+    }
+    // Recovery must not leave the replayed keys marked as changes of this run.
+    let _ = model.take_dirty();
+    Ok(model)
+}
+
+/// `rebuild_model` for a model named as on disk, returned as JSON (the durable content of that model).
+pub fn rebuild_named(name: &str, base: Option<&[u8]>, changes: Vec<Change>) -> Result<Vec<u8>, String> {
+    fn bytes<T: Resources>(base: Option<&[u8]>, changes: Vec<Change>) -> Result<Vec<u8>, String> {
+        serde_json::to_vec(&rebuild_model::<T>(base, changes)?).map_err(|e| e.to_string())
+    }
+    match name {
+        "kafka" => bytes::<KafkaModel>(base, changes),
+        "rocketmq" => bytes::<RocketMqModel>(base, changes),
+        "eventbus" => bytes::<EventBusModel>(base, changes),
+        "accounts" => bytes::<AccountRegistry>(base, changes),
+        other => Err(format!("unknown model {other:?}")),
     }
 }
 
@@ -96,9 +140,25 @@ pub trait StoredModel: Send + Sync {
     fn load_bytes(&self, bytes: &[u8]) -> Result<(), serde_json::Error>;
     fn clear(&self);
     fn generation(&self) -> u64;
+    /// The resource keys changed since the last call ([`Resources::take_dirty`]); None: not tracked.
+    fn take_dirty(&self) -> Option<Vec<String>>;
+    /// One resource's current value ([`Resources::resource`]).
+    fn resource(&self, key: &str) -> Option<serde_json::Value>;
+    /// Whether the model was replaced wholesale since the last call (clears the mark).
+    fn take_replaced(&self) -> bool;
+    /// The content of `base` plus `changes`, built in a fresh model (the live one is not touched): the
+    /// background compaction.
+    fn rebuild(&self, base: Option<&[u8]>, changes: Vec<Change>) -> Result<Vec<u8>, String>;
+    /// Replaces the live model with `base` plus `changes` (recovery at start and after a failed write).
+    fn restore(&self, base: Option<&[u8]>, changes: Vec<Change>) -> Result<(), String>;
+    /// Parses a model from JSON text without installing it (state import: every model is parsed before any
+    /// is installed).
+    fn parse_json(&self, json: &str) -> Result<Box<dyn std::any::Any + Send>, serde_json::Error>;
+    /// Installs a model `parse_json` returned (journaled whole); false when it is of another model's type.
+    fn install(&self, parsed: Box<dyn std::any::Any + Send>) -> bool;
 }
 
-impl<T: Serialize + DeserializeOwned + Default + Send + Sync> StoredModel for Model<T> {
+impl<T: Resources> StoredModel for Model<T> {
     fn snapshot(&self) -> Result<(u64, Vec<u8>), serde_json::Error> {
         let guard = self.lock.read();
         let generation = self.generation();
@@ -126,6 +186,37 @@ impl<T: Serialize + DeserializeOwned + Default + Send + Sync> StoredModel for Mo
     fn generation(&self) -> u64 {
         Model::generation(self)
     }
+    fn take_dirty(&self) -> Option<Vec<String>> {
+        self.lock.read().take_dirty()
+    }
+    fn resource(&self, key: &str) -> Option<serde_json::Value> {
+        self.lock.read().resource(key)
+    }
+    fn take_replaced(&self) -> bool {
+        self.replaced.swap(false, Ordering::AcqRel)
+    }
+    fn rebuild(&self, base: Option<&[u8]>, changes: Vec<Change>) -> Result<Vec<u8>, String> {
+        serde_json::to_vec(&rebuild_model::<T>(base, changes)?).map_err(|e| e.to_string())
+    }
+    fn parse_json(&self, json: &str) -> Result<Box<dyn std::any::Any + Send>, serde_json::Error> {
+        Ok(Box::new(serde_json::from_str::<T>(json)?))
+    }
+    fn install(&self, parsed: Box<dyn std::any::Any + Send>) -> bool {
+        match parsed.downcast::<T>() {
+            Ok(model) => {
+                self.replace(*model);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+    fn restore(&self, base: Option<&[u8]>, changes: Vec<Change>) -> Result<(), String> {
+        let rebuilt = rebuild_model::<T>(base, changes)?;
+        let mut guard = self.write();
+        *guard = rebuilt;
+        let _ = guard.take_dirty();
+        Ok(())
+    }
 }
 
 /// The accounts that have received their default resources (so a restart on a data dir provisions only
@@ -149,6 +240,9 @@ pub struct Store {
     pub eventbus: Model<EventBusModel>,
     pub accounts: Model<AccountRegistry>,
 }
+
+/// The models' stable names, in [`Store::models`] order.
+pub const MODEL_NAMES: [&str; 4] = ["kafka", "rocketmq", "eventbus", "accounts"];
 
 impl Store {
     /// Every model with its stable name (file names on disk, keys of the admin state document).
@@ -256,6 +350,7 @@ impl AppState {
     /// Builds the state from the configuration: credentials, stored state (with `--data-dir`), built-in
     /// defaults and the user's fixtures.
     pub fn from_config(config: Config) -> anyhow::Result<AppState> {
+        config.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut credentials = Credentials::new(config.auth);
         if let Some(spec) = &config.credentials {
             credentials.add_from_spec(spec).map_err(|e| anyhow::anyhow!("LOCALYUN_CREDENTIALS: {e}"))?;
@@ -266,7 +361,9 @@ impl AppState {
             None => None,
         };
         let state = AppState(Arc::new(Inner {
-            nonces: NonceCache::new(Duration::from_secs(config.replay_window_secs)),
+            // The legacy window (callers not yet on `Config::auth_window`) stays Tencent's; nonces are kept for
+            // the longest vendor window so no vendor's replay slips through.
+            nonces: NonceCache::with_retention(config.auth_window("tencent"), config.longest_auth_window()),
             requests: RequestLog::new(config.request_log_size.max(1)),
             config,
             fixtures,
@@ -289,7 +386,8 @@ impl AppState {
             crate::fixtures::apply(&state, &state.fixtures)?;
         }
         if let Some(p) = &state.persistence {
-            p.save_dirty_blocking(&state.store)?;
+            p.start_journal(&state.store)?;
+            p.start_compactor(Arc::downgrade(&state.0));
         }
         Ok(state)
     }
@@ -298,8 +396,15 @@ impl AppState {
     /// acknowledged to the client.
     pub async fn persist(&self) -> anyhow::Result<()> {
         match &self.persistence {
-            Some(p) => p.save_dirty(self).await,
-            None => Ok(()),
+            Some(p) => p.commit(self).await,
+            None => {
+                // Nobody journals: drop the change marks so they do not pile up.
+                for (_, model) in self.store.models() {
+                    let _ = model.take_dirty();
+                    let _ = model.take_replaced();
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -6,6 +6,8 @@
 //! concurrencies, list latency as the resource count grows, and EventGrid delivery to a local webhook.
 //! Results print as Markdown (paste into BENCHMARKS.md) and are written to target/bench-results.md.
 
+mod durable;
+mod soak;
 mod vendors;
 
 use std::net::TcpListener as StdListener;
@@ -55,7 +57,25 @@ fn main() {
     }
     let quick = std::env::args().any(|a| a == "--quick");
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    let report = runtime.block_on(run(quick));
+    // `cargo bench --bench localyun -- durable`: only the durable-mode section.
+    let only_durable = std::env::args().skip(1).any(|a| a == "durable");
+    // `cargo bench --bench localyun -- soak [seconds]`: the mixed-vendor soak only.
+    let args: Vec<String> = std::env::args().collect();
+    let soak =
+        args.iter().position(|a| a == "soak").map(|i| args.get(i + 1).and_then(|s| s.parse().ok()).unwrap_or(60));
+    let report = if let Some(seconds) = soak {
+        runtime.block_on(async {
+            let client = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(64).build().expect("client");
+            soak::run(&client, seconds).await
+        })
+    } else if only_durable {
+        runtime.block_on(async {
+            let client = reqwest::Client::builder().no_proxy().build().expect("client");
+            durable::run(&client, quick).await
+        })
+    } else {
+        runtime.block_on(run(quick))
+    };
     println!("{report}");
     let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("bench-results.md");
     if std::fs::write(&out, &report).is_ok() {
@@ -332,6 +352,7 @@ async fn run(quick: bool) -> String {
     drop(server);
     drop(baseline);
     let _ = std::fs::remove_dir_all(&tmp);
+    out.push_str(&durable::run(&client, quick).await);
     out
 }
 

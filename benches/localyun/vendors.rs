@@ -48,7 +48,12 @@ fn b64(bytes: &[u8]) -> String {
 
 // ------------------------------------------------------------------------------------------------ Tencent
 
-fn tencent_request(client: &reqwest::Client, t: &Target, action: &str, extra: &[(&str, String)]) -> reqwest::Request {
+pub(crate) fn tencent_request(
+    client: &reqwest::Client,
+    t: &Target,
+    action: &str,
+    extra: &[(&str, String)],
+) -> reqwest::Request {
     let mut params: Vec<(String, String)> = vec![
         ("Action".into(), action.into()),
         ("Region".into(), "ap-guangzhou".into()),
@@ -74,14 +79,14 @@ fn tencent_request(client: &reqwest::Client, t: &Target, action: &str, extra: &[
     client.post(format!("http://{}/v2/index.php", t.host)).form(&params).build().expect("request")
 }
 
-async fn send_json(client: &reqwest::Client, req: reqwest::Request) -> Value {
+pub(crate) async fn send_json(client: &reqwest::Client, req: reqwest::Request) -> Value {
     match client.execute(req).await {
         Ok(r) => r.json().await.unwrap_or(Value::Null),
         Err(_) => Value::Null,
     }
 }
 
-async fn tencent_instance(client: &reqwest::Client, t: &Target, region: &str) -> String {
+pub(crate) async fn tencent_instance(client: &reqwest::Client, t: &Target, region: &str) -> String {
     let v = send_json(client, tencent_request(client, t, "ListInstance", &[("Region", region.into())])).await;
     v["instanceList"][0]["instanceId"].as_str().unwrap_or_default().to_string()
 }

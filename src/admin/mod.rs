@@ -8,6 +8,7 @@ pub mod faults;
 pub mod guard;
 mod reset;
 mod state_doc;
+pub mod state_io;
 
 use std::sync::Arc;
 
@@ -32,7 +33,7 @@ pub fn routes(state: AppState, policy: guard::AdminPolicy) -> Router<AppState> {
     Router::new()
         .route("/_localyun/health", get(health))
         .route("/_localyun/reset", post(reset_handler))
-        .route("/_localyun/state", get(get_state).post(post_state))
+        .route("/_localyun/state", get(state_io::get_state).post(state_io::post_state))
         .route("/_localyun/requests", get(get_requests).delete(delete_requests))
         .route("/_localyun/faults", get(get_faults).post(post_fault).delete(delete_faults))
         .route_layer(axum::middleware::from_fn_with_state((state, Arc::new(policy)), guard::guard))
@@ -61,20 +62,22 @@ async fn persist_then(state: &AppState, ok: Response) -> Response {
         Ok(()) => ok,
         Err(e) => {
             tracing::error!(error = %e, "could not persist state");
-            error(StatusCode::SERVICE_UNAVAILABLE, format!("the change was applied but could not be persisted: {e:#}"))
+            error(StatusCode::SERVICE_UNAVAILABLE, format!("the change was not applied: it could not be made durable: {e:#}"))
         }
     }
 }
 
 async fn health(State(state): State<AppState>) -> Json<Value> {
+    let failing = state.persistence.as_ref().is_some_and(|p| p.failure().is_some());
     Json(json!({
-        "status": "ok",
+        // Writes fail while the data dir cannot be written (reads still pass): say so at the top.
+        "status": if failing { "degraded" } else { "ok" },
         "version": env!("CARGO_PKG_VERSION"),
         "services": registry::names(),
         "uptime_seconds": state.started.elapsed().as_secs_f64(),
         "auth": match state.config.auth { crate::config::AuthMode::Strict => "strict", crate::config::AuthMode::Lenient => "lenient" },
         "persistence": match &state.persistence {
-            Some(p) => json!({"data_dir": p.dir().display().to_string()}),
+            Some(p) => p.health(),
             None => Value::Null,
         },
     }))
@@ -89,24 +92,6 @@ async fn reset_handler(State(state): State<AppState>, Query(query): Query<ResetS
     match reset(&state, &scope) {
         Ok(summary) => persist_then(&state, Json(summary).into_response()).await,
         Err((status, message)) => error(status, message),
-    }
-}
-
-async fn get_state(State(state): State<AppState>) -> Response {
-    match export_state(&state) {
-        Ok(doc) => Json(doc).into_response(),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("could not export state: {e}")),
-    }
-}
-
-async fn post_state(State(state): State<AppState>, body: Bytes) -> Response {
-    let doc: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")),
-    };
-    match import_state(&state, doc) {
-        Ok(models) => persist_then(&state, Json(json!({"imported": models})).into_response()).await,
-        Err(message) => error(StatusCode::BAD_REQUEST, message),
     }
 }
 

@@ -2,7 +2,8 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::persist::FORMAT;
+/// The format of the exported state document (independent of the on-disk snapshot format).
+pub const FORMAT: u32 = 1;
 use crate::state::AppState;
 
 /// `{"localyun_state_format": 1, "localyun_version": "...", "models": {"kafka": {...}, ...}}`

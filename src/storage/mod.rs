@@ -7,10 +7,16 @@
 //! write does not depend on how much state exists, and reads or rejected writes (no changed keys) never
 //! touch the disk.
 
+pub mod durable;
+pub mod journal;
+pub mod models;
+pub mod snapshot;
+
 /// What an engine offers the storage layer. Every method has a default so a model that does not (yet)
 /// track its resources still works: its changes are then journaled as whole-model snapshots.
 pub trait Resources: serde::Serialize + serde::de::DeserializeOwned + Default + Send + Sync + 'static {
-    /// Drains the keys of resources changed since the last call, in change order (a key may repeat).
+    /// Drains the keys of resources changed since the last call, in change order (a key may repeat). The
+    /// journal records each key once, in the order of its first change, with its value at commit time.
     /// `None`: this model does not track keys; the storage layer falls back to whole-model snapshots.
     fn take_dirty(&self) -> Option<Vec<String>> {
         None

@@ -31,6 +31,7 @@ mod huawei_eventgrid_more;
 mod list_answers_golden;
 mod persist;
 mod persist_all_vendors;
+mod restart;
 mod rocketmq_admin;
 mod rocketmq_matrix;
 mod rocketmq_messages;

@@ -164,12 +164,12 @@ async fn a_truncated_state_file_stops_the_start_and_is_kept() {
     assert_eq!(std::fs::read(&file).unwrap(), &full[..full.len() / 2], "the damaged file is left as it was");
 
     // A file from a newer localyun is refused with the version named.
-    let newer = String::from_utf8(full.clone()).unwrap().replacen("localyun-state 1 ", "localyun-state 2 ", 1);
+    let newer = String::from_utf8(full.clone()).unwrap().replacen("localyun-state 2 ", "localyun-state 3 ", 1);
     std::fs::write(&file, newer).unwrap();
     let output = command(&dir, &[]).output().unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("state format 2") && stderr.contains("reads formats up to 1"), "{stderr}");
+    assert!(stderr.contains("state format 3") && stderr.contains("reads formats up to 2"), "{stderr}");
 
     // Restored from the "backup", it starts again with its data.
     std::fs::write(&file, &full).unwrap();
@@ -213,4 +213,150 @@ async fn an_answer_is_sent_only_after_the_change_is_on_disk() {
     let body = localyun::persist::read_state_file(&dir.join("state").join("kafka.json"), "kafka").unwrap();
     let stored: Value = serde_json::from_slice(&body).unwrap();
     assert!(stored["instances"][default_instance()]["topics"].as_object().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_write_applies_nothing_reads_pass_and_health_reports_it() {
+    let dir = temp_dir("disk-full");
+    let s = common::start_with(Config { data_dir: Some(dir.clone()), ..Config::default() }).await;
+    let persistence = s.state.persistence.as_ref().expect("--data-dir persistence");
+    assert_eq!(create_topic(&s.client, &s.base, &s.host, "before").await["code"], 0);
+
+    persistence.simulate_write_failure(true);
+    let url = format!(
+        "{}/v2/index.php?{}",
+        s.base,
+        signed_query(
+            &s.host,
+            KEY_ID,
+            SECRET,
+            "CreateTopic",
+            &[("instanceId", &default_instance()), ("topicName", "lost"), ("partitionNum", "1"), ("replicaNum", "1"),]
+        )
+    );
+    let answer = s.client.get(url).send().await.unwrap();
+    assert_eq!(answer.status(), 503, "a change that could not be made durable is refused");
+    // Not applied: reads (which still pass) do not show it, and health reports the failing disk.
+    assert_eq!(topic_names(&s.client, &s.base, &s.host).await, vec!["before"]);
+    let health = persistence.health();
+    assert_eq!(health["status"], "failing", "{health}");
+    assert!(health["error"].as_str().unwrap().contains("no space left"), "{health}");
+
+    persistence.simulate_write_failure(false);
+    assert_eq!(create_topic(&s.client, &s.base, &s.host, "after").await["code"], 0);
+    assert_eq!(persistence.health()["status"], "ok");
+    let stored = localyun::persist::read_state_file(&dir.join("state").join("kafka.json"), "kafka").unwrap();
+    let stored: Value = serde_json::from_slice(&stored).unwrap();
+    let topics = stored["instances"][default_instance()]["topics"].as_object().unwrap();
+    let mut names: Vec<&str> = topics.keys().map(String::as_str).collect();
+    names.sort();
+    assert_eq!(names, vec!["after", "before"], "the refused change never reached the disk");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_share_fsyncs_and_compaction_keeps_every_change() {
+    const WRITERS: usize = 48;
+    let dir = temp_dir("group");
+    let s = common::start_with(Config { data_dir: Some(dir.clone()), ..Config::default() }).await;
+    let persistence = s.state.persistence.as_ref().expect("--data-dir persistence");
+    // Journal fsyncs (models reporting keys) plus snapshot rewrites (models saved whole): the disk writes.
+    let writes = || {
+        persistence.stats.fsyncs.load(std::sync::atomic::Ordering::Relaxed)
+            + persistence.stats.snapshot_writes.load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let writes_before = writes();
+    let mut tasks = Vec::new();
+    for i in 0..WRITERS {
+        let (client, base, host) = (s.client.clone(), s.base.clone(), s.host.clone());
+        tasks.push(tokio::spawn(async move { create_topic(&client, &base, &host, &format!("t-{i:02}")).await }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap()["code"], 0);
+    }
+    let disk_writes = writes() - writes_before;
+    assert!(
+        disk_writes > 0 && disk_writes < WRITERS as u64,
+        "{WRITERS} acknowledged writes took {disk_writes} disk writes"
+    );
+
+    // Compaction folds the journal into the snapshot and removes the sealed segment; the durable content
+    // is unchanged.
+    let kafka = dir.join("state").join("kafka.json");
+    let durable = localyun::persist::read_state_file(&kafka, "kafka").unwrap();
+    persistence.compact_now(&s.state.store).unwrap();
+    let segments = std::fs::read_dir(dir.join("state"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("journal-"))
+        .count();
+    assert_eq!(segments, 1, "only the new active segment remains");
+    let snapshot = localyun::persist::read_snapshot(&kafka, "kafka").unwrap();
+    assert!(snapshot.covered > 0);
+    let compacted: Value = serde_json::from_slice(&snapshot.body).unwrap();
+    assert_eq!(compacted, serde_json::from_slice::<Value>(&durable).unwrap());
+    assert_eq!(compacted["instances"][default_instance()]["topics"].as_object().unwrap().len(), WRITERS);
+}
+
+/// The streamed export/import handlers (`localyun::admin::state_io`) on their own router over `state`.
+async fn state_io_server(state: localyun::AppState) -> String {
+    use axum::routing::get;
+    use localyun::admin::state_io;
+    let app = axum::Router::new()
+        .route("/_localyun/state", get(state_io::get_state).post(state_io::post_state))
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}/_localyun/state")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_thousand_topic_state_round_trips_streamed() {
+    const TOPICS: usize = 100_000;
+    let s = common::start().await;
+    assert_eq!(create_topic(&s.client, &s.base, &s.host, "template").await["code"], 0);
+    let url = state_io_server(s.state.clone()).await;
+    let mut doc: Value = s.client.get(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(doc["localyun_state_format"], 1);
+    let instance = &mut doc["models"]["kafka"]["instances"][default_instance()];
+    instance["max_topics"] = serde_json::json!(1_000_000);
+    instance["max_partitions"] = serde_json::json!(10_000_000);
+    let topics = instance["topics"].as_object_mut().unwrap();
+    let template = topics.remove("template").unwrap();
+    for i in 0..TOPICS {
+        let mut topic = template.clone();
+        topic["name"] = serde_json::json!(format!("rt-{i:06}"));
+        topic["id"] = serde_json::json!(format!("topic-rt{i:06}"));
+        topics.insert(format!("rt-{i:06}"), topic);
+    }
+    let body = bytes::Bytes::from(serde_json::to_vec(&doc).unwrap());
+    assert!(body.len() > 2 << 20, "larger than the old 2 MB import limit: {} bytes", body.len());
+    let answer = s.client.post(&url).body(body.clone()).send().await.unwrap();
+    assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
+
+    let exported = s.client.get(&url).send().await.unwrap();
+    assert_eq!(exported.status(), 200);
+    assert!(exported.headers().get("content-length").is_none(), "the export is streamed, not buffered");
+    let exported = exported.bytes().await.unwrap();
+    // Byte for byte: the document keeps its order, and the export writes what the import read.
+    assert!(exported == body, "the state round-trips exactly ({} vs {} bytes)", exported.len(), body.len());
+
+    // A bad document changes nothing and says why.
+    for (bad, expected) in [
+        (serde_json::json!({"models": {}}), "localyun_state_format"),
+        (serde_json::json!({"localyun_state_format": 99, "models": {}}), "not supported"),
+        (serde_json::json!({"localyun_state_format": 1, "models": {"nosuch": {}}}), "unknown model"),
+        (serde_json::json!({"localyun_state_format": 1, "models": {"kafka": {"instances": 5}}}), "models.kafka"),
+        (serde_json::json!([1]), "expected a JSON object"),
+    ] {
+        let answer = s.client.post(&url).json(&bad).send().await.unwrap();
+        assert_eq!(answer.status(), 400);
+        let body: Value = answer.json().await.unwrap();
+        assert!(body["error"].as_str().unwrap().contains(expected), "{body}");
+    }
+    let answer = s.client.post(&url).body("{not json").send().await.unwrap();
+    assert_eq!(answer.status(), 400);
+    let after = s.client.get(&url).send().await.unwrap().bytes().await.unwrap();
+    assert!(after == body, "the refused documents changed nothing");
 }
