@@ -88,6 +88,9 @@ impl<T> Model<T> {
     }
 }
 
+/// Without a data dir, change marks are dropped once a model has more than this many.
+const MEMORY_MODE_DIRTY_KEYS: usize = 4096;
+
 /// One journaled change of a model (see [`crate::storage`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
@@ -142,6 +145,8 @@ pub trait StoredModel: Send + Sync {
     fn generation(&self) -> u64;
     /// The resource keys changed since the last call ([`Resources::take_dirty`]); None: not tracked.
     fn take_dirty(&self) -> Option<Vec<String>>;
+    /// How many keys are marked now ([`Resources::dirty_len`]).
+    fn dirty_len(&self) -> usize;
     /// One resource's current value ([`Resources::resource`]).
     fn resource(&self, key: &str) -> Option<serde_json::Value>;
     /// Whether the model was replaced wholesale since the last call (clears the mark).
@@ -188,6 +193,9 @@ impl<T: Resources> StoredModel for Model<T> {
     }
     fn take_dirty(&self) -> Option<Vec<String>> {
         self.lock.read().take_dirty()
+    }
+    fn dirty_len(&self) -> usize {
+        self.lock.read().dirty_len()
     }
     fn resource(&self, key: &str) -> Option<serde_json::Value> {
         self.lock.read().resource(key)
@@ -398,9 +406,12 @@ impl AppState {
         match &self.persistence {
             Some(p) => p.commit(self).await,
             None => {
-                // Nobody journals: drop the change marks so they do not pile up.
+                // Nobody journals: drop the change marks in bulk once they pile up (a set of distinct keys,
+                // so this is rare); until then they stay inspectable.
                 for (_, model) in self.store.models() {
-                    let _ = model.take_dirty();
+                    if model.dirty_len() > MEMORY_MODE_DIRTY_KEYS {
+                        let _ = model.take_dirty();
+                    }
                     let _ = model.take_replaced();
                 }
                 Ok(())

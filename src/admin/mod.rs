@@ -62,7 +62,10 @@ async fn persist_then(state: &AppState, ok: Response) -> Response {
         Ok(()) => ok,
         Err(e) => {
             tracing::error!(error = %e, "could not persist state");
-            error(StatusCode::SERVICE_UNAVAILABLE, format!("the change was not applied: it could not be made durable: {e:#}"))
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the change was not applied: it could not be made durable: {e:#}"),
+            )
         }
     }
 }

@@ -231,6 +231,3 @@ impl VendorApi for HuaweiEventgrid {
 
 // The operation lists, written from the vendor modules' current action tables until each vendor module
 // exports `operations()` from its own table (TODO(lead, at merge): replace each list with that call).
-
-
-

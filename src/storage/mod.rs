@@ -22,6 +22,12 @@ pub trait Resources: serde::Serialize + serde::de::DeserializeOwned + Default + 
         None
     }
 
+    /// How many keys are marked dirty now (without draining them). Without a data dir nobody journals, so
+    /// the marks are dropped in bulk once this grows large; until then tools and tests can inspect them.
+    fn dirty_len(&self) -> usize {
+        0
+    }
+
     /// The current value of one resource, or None when it no longer exists (a delete). Must be cheap:
     /// O(size of that resource), not of the model.
     fn resource(&self, _key: &str) -> Option<serde_json::Value> {

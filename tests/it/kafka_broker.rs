@@ -246,7 +246,13 @@ async fn a_topic_that_was_never_created_is_an_error_not_created() {
         panic!()
     };
     assert_eq!(r.topics[0].error_code, 44);
-    assert!(srv.state.store.kafka.read().read_instance(localyun::engine::kafka::Scope::ANY, &id, |i| i.topic("ghost").is_err()).unwrap());
+    assert!(srv
+        .state
+        .store
+        .kafka
+        .read()
+        .read_instance(localyun::engine::kafka::Scope::ANY, &id, |i| i.topic("ghost").is_err())
+        .unwrap());
     // A corrupted batch: CORRUPT_MESSAGE (2), nothing stored.
     let mut bad = BytesMut::from(&batch(&[record("k", "v", now_ms(), 0)], Compression::None)[..]);
     let last = bad.len() - 1;

@@ -63,8 +63,16 @@ async fn setup() -> Setup {
     Setup { api, msg_id, due_ms, file, _dir: TempDir(dir) }
 }
 
-fn file_state(file: &Path) -> (SystemTime, Vec<u8>) {
-    (std::fs::metadata(file).unwrap().modified().unwrap(), std::fs::read(file).unwrap())
+/// What the data dir holds for the model: the snapshot file (modification time and bytes) and the bytes of
+/// every journal segment beside it (a saved change appends there).
+fn file_state(file: &Path) -> (SystemTime, Vec<u8>, u64) {
+    let journal: u64 = std::fs::read_dir(file.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("journal-"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    (std::fs::metadata(file).unwrap().modified().unwrap(), std::fs::read(file).unwrap(), journal)
 }
 
 /// The timed messages still waiting and the messages in queues of `T_r`, as the saved file holds them.
@@ -158,7 +166,7 @@ async fn a_read_after_a_timed_message_came_due_moves_it_and_persists_the_move() 
     let (_, body) = s.api.get("consumer/accumulate", &[("groupId", "GID_r")]).await;
     assert_eq!(body["data"]["totalDiff"], 2, "{body}");
     assert!(model.generation() > generation, "moving the due message is a change");
-    assert_ne!(file_state(&s.file).1, before.1, "the move was not saved");
+    assert!(file_state(&s.file).2 > before.2, "the move was not saved");
     assert_eq!(saved_counts(&s.file), (0, 2), "the saved file still holds the message as timed");
 
     // Once moved, reads are plain again.
@@ -279,15 +287,34 @@ async fn reads_and_refused_writes_leave_no_dirty_key_and_writes_mark_theirs() {
     }
     assert_eq!(dirty(), Vec::<String>::new(), "a refused write marked a resource changed");
 
-    // Writes mark exactly their resources.
+    // Writes journal exactly their resources (the journal drained the marks before answering).
+    let journaled = || journal_keys(&s.file);
+    let before = journaled().len();
     assert_ok(&api.get("topic/create", &[("topic", "T_new"), ("orderType", "0")]).await.1);
-    assert_eq!(dirty(), vec![topic_key(&id, "T_new")]);
+    assert_eq!(journaled()[before..], [topic_key(&id, "T_new")]);
+    let before = journaled().len();
     assert_ok(&api.get("group/consumerUpdate", &[("groupId", "GID_r"), ("readEnable", "false")]).await.1);
-    assert_eq!(dirty(), vec![group_key(&id, "GID_r")]);
+    assert_eq!(journaled()[before..], [group_key(&id, "GID_r")]);
     let key = topic_key(&id, "T_r");
+    let before = journaled().len();
     assert_ok(&api.get("topic/update", &[("topic", "T_r"), ("perm", "4")]).await.1);
-    assert_eq!(dirty(), vec![key.clone()]);
+    assert_eq!(journaled()[before..], [key.clone()]);
     let topic = model().resource(&key).expect("the topic resource");
     assert_eq!(topic["perm"], 4);
     assert!(!topic.to_string().contains("messages"), "message payloads leaked into {topic}");
+}
+
+/// The RocketMQ resource keys in the journal beside `file`, oldest first.
+fn journal_keys(file: &Path) -> Vec<String> {
+    let segments = localyun::storage::journal::list_segments(file.parent().unwrap()).unwrap();
+    let newest = segments.last().map(|(n, _)| *n);
+    let mut keys = Vec::new();
+    for (n, path) in &segments {
+        for record in localyun::storage::journal::read_segment(path, Some(*n) == newest).unwrap().records {
+            if let (true, localyun::state::Change::Key { key, .. }) = (record.model == "rocketmq", record.change) {
+                keys.push(key);
+            }
+        }
+    }
+    keys
 }

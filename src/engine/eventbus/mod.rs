@@ -1398,6 +1398,10 @@ impl EventBusModel {
 }
 
 impl crate::storage::Resources for EventBusModel {
+    fn dirty_len(&self) -> usize {
+        self.dirty.lock().len()
+    }
+
     fn take_dirty(&self) -> Option<Vec<String>> {
         Some(std::mem::take(&mut *self.dirty.lock()))
     }

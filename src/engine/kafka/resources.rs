@@ -34,6 +34,10 @@ fn parse(key: &str) -> Option<Key<'_>> {
 }
 
 impl Resources for KafkaModel {
+    fn dirty_len(&self) -> usize {
+        self.dirty.lock().len()
+    }
+
     fn take_dirty(&self) -> Option<Vec<String>> {
         Some(std::mem::take(&mut *self.dirty.lock()).into_iter().collect())
     }

@@ -523,7 +523,7 @@ impl RocketMqModel {
         }
         let moved = Self::write_by_id(&cell, instance_id)?.store.settle_all(Millis::now());
         if moved {
-            self.touch();
+            self.touch(instance_id);
         }
         Ok(moved)
     }
@@ -590,7 +590,7 @@ impl RocketMqModel {
             }
             Ok(msg_id)
         })?;
-        self.touch();
+        self.touch(instance_id);
         Ok(msg_id)
     }
 
@@ -723,7 +723,7 @@ impl RocketMqModel {
                 Ok(false)
             }
         })?;
-        self.touch();
+        self.touch(instance_id);
         Ok(dead)
     }
 
@@ -743,7 +743,7 @@ impl RocketMqModel {
             glog.retry.push(entry);
             Ok(())
         })?;
-        self.touch();
+        self.touch(instance_id);
         Ok(())
     }
 

@@ -718,9 +718,12 @@ impl RocketMqModel {
         }
     }
 
-    /// A change outside the durable resources (the message store).
-    fn touch(&self) {
-        self.changes.fetch_add(1, Ordering::AcqRel);
+    /// A change of an instance's message store (payloads, timed messages, retries, dead letters): its
+    /// `m/<instance>` key. Until the RocketMQ data plane moves queues into the append-only message log,
+    /// that key carries the instance's whole message store, so a message write costs O(that instance's
+    /// messages), never O(every resource).
+    fn touch(&self, instance_id: &str) {
+        self.mark(resources::messages_key(instance_id));
     }
 
     /// How many changes (resources or messages) the model has seen; a caller compares two readings to learn

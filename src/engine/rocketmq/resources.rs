@@ -4,7 +4,10 @@
 //! - `region/<region>`: a region with its clusters;
 //! - `i/<instance>`: an instance's own facts (not its topics or groups);
 //! - `t/<instance>/<topic>`: a topic's facts and grants, without its messages;
-//! - `g/<instance>/<group>`: a group's settings, subscriptions, consumer offsets and connected clients.
+//! - `g/<instance>/<group>`: a group's settings, subscriptions, consumer offsets and connected clients;
+//! - `m/<instance>`: the instance's message store (queues, timed messages, retry and dead-letter queues,
+//!   consumption history) and the commit-log position, until the data plane moves payloads into the
+//!   append-only message log.
 //!
 //! Message payloads, retry and dead-letter queues and consumption history are never part of a resource.
 //! The whole-model document (state export, snapshots) keeps the layout localyun has always written (messages
@@ -45,6 +48,11 @@ pub fn topic_key(instance: &str, topic: &str) -> String {
     format!("t/{}/{}", escape(instance), escape(topic))
 }
 
+/// The key of an instance's message store.
+pub fn messages_key(instance: &str) -> String {
+    format!("m/{}", escape(instance))
+}
+
 /// The key of a group.
 pub fn group_key(instance: &str, group: &str) -> String {
     format!("g/{}/{}", escape(instance), escape(group))
@@ -55,6 +63,7 @@ enum Key {
     Instance(String),
     Topic(String, String),
     Group(String, String),
+    Messages(String),
 }
 
 fn parse_key(key: &str) -> Option<Key> {
@@ -62,6 +71,7 @@ fn parse_key(key: &str) -> Option<Key> {
     match kind {
         "region" => Some(Key::Region(unescape(rest))),
         "i" => Some(Key::Instance(unescape(rest))),
+        "m" => Some(Key::Messages(unescape(rest))),
         "t" | "g" => {
             let (instance, name) = rest.split_once('/')?;
             let (instance, name) = (unescape(instance), unescape(name));
@@ -79,6 +89,10 @@ struct RegionDoc {
 }
 
 impl crate::storage::Resources for RocketMqModel {
+    fn dirty_len(&self) -> usize {
+        self.dirty.lock().order.len()
+    }
+
     fn take_dirty(&self) -> Option<Vec<String>> {
         let mut dirty = self.dirty.lock();
         dirty.seen.clear();
@@ -107,6 +121,15 @@ impl crate::storage::Resources for RocketMqModel {
                 let cell = self.cell(&id).ok()?;
                 let instance = cell.read();
                 serde_json::to_value(instance.groups.get(&group)?).ok()
+            }
+            Key::Messages(id) => {
+                let cell = self.cell(&id).ok()?;
+                let instance = cell.read();
+                if instance.deleted {
+                    return None;
+                }
+                let doc = MessagesDoc::of(&instance.store, self.commit_log.load(std::sync::atomic::Ordering::Acquire));
+                serde_json::to_value(doc).ok()
             }
         }
     }
@@ -182,8 +205,108 @@ impl crate::storage::Resources for RocketMqModel {
                     }
                 }
             }
+            Key::Messages(id) => {
+                // A deleted instance's message key may follow its `i/` delete in the journal: nothing to do.
+                let Ok(cell) = self.cell(&id) else { return Ok(()) };
+                let mut instance = cell.write();
+                match value {
+                    None => instance.store = MessageStore::default(),
+                    Some(v) => {
+                        let doc: MessagesDoc = serde_json::from_value(v).map_err(bad)?;
+                        let commit_log = self.commit_log.get_mut();
+                        *commit_log = (*commit_log).max(doc.commit_log_offset);
+                        instance.store = doc.into_store();
+                    }
+                }
+            }
         }
         Ok(())
+    }
+}
+
+/// The value of an `m/<instance>` key: an instance's whole message store.
+#[derive(Serialize, Deserialize, Default)]
+struct MessagesDoc {
+    #[serde(default)]
+    topics: BTreeMap<String, TopicLogDoc>,
+    #[serde(default)]
+    groups: BTreeMap<String, GroupLogDoc>,
+    /// The model's commit-log position when this was written (message offsets never repeat after recovery).
+    #[serde(default)]
+    commit_log_offset: i64,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct TopicLogDoc {
+    queues: Vec<QueueDoc>,
+    #[serde(default)]
+    scheduled: Vec<Message>,
+    #[serde(default)]
+    next_queue: u32,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct GroupLogDoc {
+    #[serde(default)]
+    retry: Vec<Message>,
+    #[serde(default)]
+    dead_letters: Vec<Message>,
+    #[serde(default)]
+    failures: BTreeMap<String, u32>,
+    #[serde(default)]
+    events: Vec<ConsumeEvent>,
+}
+
+impl MessagesDoc {
+    fn of(store: &MessageStore, commit_log_offset: i64) -> MessagesDoc {
+        MessagesDoc {
+            topics: store
+                .topics
+                .iter()
+                .map(|(name, log)| {
+                    let doc = TopicLogDoc {
+                        queues: log.queues.iter().map(|q| QueueDoc { messages: q.iter().cloned().collect() }).collect(),
+                        scheduled: log.scheduled.clone(),
+                        next_queue: log.next_queue,
+                    };
+                    (name.clone(), doc)
+                })
+                .collect(),
+            groups: store
+                .groups
+                .iter()
+                .map(|(id, log)| {
+                    let doc = GroupLogDoc {
+                        retry: log.retry.clone(),
+                        dead_letters: log.dead_letters.clone(),
+                        failures: log.failures.clone(),
+                        events: log.events.clone(),
+                    };
+                    (id.clone(), doc)
+                })
+                .collect(),
+            commit_log_offset,
+        }
+    }
+
+    fn into_store(self) -> MessageStore {
+        let mut store = MessageStore::default();
+        for (name, doc) in self.topics {
+            let queues = doc.queues.into_iter().map(|q| MemoryQueue::from_messages(q.messages)).collect();
+            store.topics.insert(name, TopicLog { queues, scheduled: doc.scheduled, next_queue: doc.next_queue });
+        }
+        for (id, doc) in self.groups {
+            store.groups.insert(
+                id,
+                GroupLog {
+                    retry: doc.retry,
+                    dead_letters: doc.dead_letters,
+                    failures: doc.failures,
+                    events: doc.events,
+                },
+            );
+        }
+        store
     }
 }
 
