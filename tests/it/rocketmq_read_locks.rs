@@ -298,7 +298,7 @@ async fn reads_and_refused_writes_leave_no_dirty_key_and_writes_mark_theirs() {
     let key = topic_key(&id, "T_r");
     let before = journaled().len();
     assert_ok(&api.get("topic/update", &[("topic", "T_r"), ("perm", "4")]).await.1);
-    assert_eq!(journaled()[before..], [key.clone()]);
+    assert_eq!(&journaled()[before..], std::slice::from_ref(&key));
     let topic = model().resource(&key).expect("the topic resource");
     assert_eq!(topic["perm"], 4);
     assert!(!topic.to_string().contains("messages"), "message payloads leaked into {topic}");
