@@ -35,7 +35,8 @@ pub const VENDOR: &str = "alibaba-ons";
 pub const VERSION: &str = "2019-02-14";
 
 /// The public-cloud regions ONS serves (RegionId, name as OnsRegionList reports it). Each becomes a region
-/// of the RocketMQ engine with the `/json` API's cluster, so instances created here are visible there too.
+/// of the RocketMQ engine (with the `/json` API's cluster) when a request first names it, so instances
+/// created here are visible there too.
 pub const REGIONS: &[(&str, &str)] = &[
     ("cn-hangzhou", "华东1（杭州）"),
     ("cn-shanghai", "华东2（上海）"),
@@ -215,7 +216,14 @@ fn process(
     meta.account = Some(account.clone());
     let region = params.non_empty("RegionId").unwrap_or(DEFAULT_REGION).to_string();
     let model = state.store.rocketmq.read();
-    model.region(&region)?;
+    if model.region(&region).is_err() {
+        // A public ONS region enters the engine's catalog when first named (so `/json` sees it from then
+        // on); any other region must already be there (the `/json` API's, or a fixture's).
+        let (id, name) = REGIONS.iter().find(|(id, _)| *id == region).ok_or_else(|| {
+            OnsError::business("BIZ_REGION_NOT_FOUND", format!("The region {region} does not exist."))
+        })?;
+        add_region(&model, id, name);
+    }
     let ctx = Ctx { model: &model, account: &account, region: &region };
     (op.run)(&ctx, params)
 }
@@ -240,12 +248,13 @@ pub fn error_response(code: &str, message: &str) -> Response {
     with_meta(wire::render(Format::Json, StatusCode::INTERNAL_SERVER_ERROR, "Error", &body), meta)
 }
 
-/// The ONS regions in the engine, each with the `/json` API's cluster (idempotent). ONS creates no default
-/// instance: an account starts with none, as on the real service.
-pub fn provision_defaults(state: &AppState, _account: &str) {
-    let model = state.store.rocketmq.read();
-    for (id, name) in REGIONS {
-        model.add_region(id, name);
-        let _ = model.add_cluster(id, crate::alibaba::rocketmq::DEFAULT_CLUSTER);
-    }
+/// A public ONS region and the `/json` API's cluster in the engine (idempotent).
+fn add_region(model: &RocketMqModel, id: &str, name: &str) {
+    model.add_region(id, name);
+    let _ = model.add_cluster(id, crate::alibaba::rocketmq::DEFAULT_CLUSTER);
 }
+
+/// Nothing to provision: an ONS account starts without instances, as on the real service, and the public
+/// regions enter the shared engine when a request first names one (so the `/json` API's region list stays
+/// what its own fixtures make it).
+pub fn provision_defaults(_state: &AppState, _account: &str) {}

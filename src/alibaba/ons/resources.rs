@@ -50,15 +50,19 @@ pub fn instance_id(ctx: &Ctx<'_>, given: Option<&str>) -> Result<String, OnsErro
 // ----------------------------------------------------------------------------------------- regions, service
 
 pub fn region_list(ctx: &Ctx<'_>, _p: &Params) -> Result<Map<String, Value>, OnsError> {
-    let regions: Vec<Value> = ctx
-        .model
-        .regions()
+    // The engine's regions, then the public ONS regions no request has named yet (numbered after them).
+    let known = ctx.model.regions();
+    let pending = super::REGIONS.iter().filter(|(id, _)| !known.iter().any(|r| r.region_id == *id));
+    let all = known
         .iter()
-        .map(|r| {
+        .map(|r| (r.id, r.region_id.as_str(), r.name.as_str()))
+        .chain(pending.zip(known.len() as i64 + 1..).map(|((id, name), n)| (n, *id, *name)));
+    let regions: Vec<Value> = all
+        .map(|(n, id, name)| {
             json!({
-                "Id": r.id,
-                "OnsRegionId": r.region_id,
-                "RegionName": r.name,
+                "Id": n,
+                "OnsRegionId": id,
+                "RegionName": name,
                 "ChannelName": "aliyun",
                 "CreateTime": 0,
                 "UpdateTime": 0,
