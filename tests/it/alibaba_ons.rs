@@ -334,6 +334,55 @@ async fn consumers_messages_and_dead_letters() {
         .await;
     assert!(q["QueryId"].as_str().is_some_and(|s| !s.is_empty()));
 
+    let span = ons.ok("OnsConsumerTimeSpan", &[("InstanceId", i), ("GroupId", "GID_pay"), ("Topic", "pay")]).await;
+    assert!(span["Data"]["MaxTimeStamp"].as_i64().unwrap() >= span["Data"]["MinTimeStamp"].as_i64().unwrap());
+    assert!(span["Data"]["MinTimeStamp"].as_i64().unwrap() > 0);
+    let trend = ons
+        .ok(
+            "OnsTrendTopicInputTps",
+            &[
+                ("InstanceId", i),
+                ("Topic", "pay"),
+                ("BeginTime", &begin),
+                ("EndTime", &end),
+                ("Period", "1"),
+                ("Type", "0"),
+            ],
+        )
+        .await;
+    let points = trend["Data"]["Records"]["StatsDataDo"].as_array().unwrap();
+    assert_eq!(points.iter().map(|p| p["Y"].as_f64().unwrap()).sum::<f64>(), 2.0, "{trend}");
+    assert_error(
+        &ons.call(
+            "OnsTrendTopicInputTps",
+            &[
+                ("InstanceId", i),
+                ("Topic", "pay"),
+                ("BeginTime", &begin),
+                ("EndTime", &end),
+                ("Period", "2"),
+                ("Type", "0"),
+            ],
+        )
+        .await,
+        400,
+        "InvalidParameter",
+    );
+    let out = ons
+        .ok(
+            "OnsTrendGroupOutputTps",
+            &[
+                ("InstanceId", i),
+                ("GroupId", "GID_pay"),
+                ("Topic", "pay"),
+                ("BeginTime", &begin),
+                ("EndTime", &end),
+                ("Type", "1"),
+            ],
+        )
+        .await;
+    assert!(out["Data"]["Records"]["StatsDataDo"].is_array(), "{out}");
+
     // Reset to the latest: no backlog left.
     ons.ok("OnsConsumerResetOffset", &[("InstanceId", i), ("GroupId", "GID_pay"), ("Topic", "pay"), ("Type", "0")])
         .await;

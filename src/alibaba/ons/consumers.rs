@@ -1,5 +1,5 @@
-//! Consumers, messages, traces and dead letters: OnsConsumer{Accumulate, Status, GetConnection,
-//! ResetOffset}, OnsMessage{GetByMsgId, GetByKey, PageQueryByTopic, Trace}, OnsTraceQueryByMsgId,
+//! Consumers, messages, traces, trends and dead letters: OnsConsumer{Accumulate, Status, GetConnection,
+//! ResetOffset, TimeSpan}, OnsTrend{TopicInputTps, GroupOutputTps}, OnsMessage{GetByMsgId, GetByKey, PageQueryByTopic, Trace}, OnsTraceQueryByMsgId,
 //! OnsDLQMessage{GetById, PageQueryByGroupId, ResendById}. Answers are computed by the RocketMQ engine from
 //! its offsets, stored messages, connected clients and dead-letter queues; field names are the SDK
 //! response models'.
@@ -443,4 +443,107 @@ pub fn dlq_resend_by_id(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>,
     let id = instance_id(ctx, input.instance_id.as_deref())?;
     ctx.model.resend_dead_letter(&id, &group, &msg_id)?;
     Ok(fields(json!({"Data": {"MsgId": [msg_id]}})))
+}
+
+// ------------------------------------------------------------------------------------ time span and trends
+
+#[derive(Deserialize)]
+struct TrendInput {
+    #[serde(rename = "InstanceId")]
+    instance_id: Option<String>,
+    #[serde(rename = "Topic")]
+    topic: Option<String>,
+    #[serde(rename = "GroupId")]
+    group_id: Option<String>,
+    #[serde(rename = "BeginTime")]
+    begin_time: Option<i64>,
+    #[serde(rename = "EndTime")]
+    end_time: Option<i64>,
+    #[serde(rename = "Period")]
+    period: Option<i64>,
+    #[serde(rename = "Type")]
+    kind: Option<i64>,
+}
+impl Input for TrendInput {}
+
+/// Most points a trend answer may hold (a week at one-minute periods).
+const MAX_TREND_POINTS: i64 = 10_080;
+
+/// A trend's range: begin and end (ms), `Period` in minutes (1, 5 or 10) and `Type` (0 total per period,
+/// 1 TPS).
+struct Trend {
+    begin: Millis,
+    end: Millis,
+    period_ms: i64,
+    tps: bool,
+}
+
+fn trend(input: &TrendInput) -> Result<Trend, OnsError> {
+    let begin = input.begin_time.ok_or_else(|| OnsError::missing("BeginTime"))?;
+    let end = input.end_time.ok_or_else(|| OnsError::missing("EndTime"))?;
+    if begin > end {
+        return Err(OnsError::invalid("BeginTime", "It must not be after EndTime."));
+    }
+    let period = input.period.unwrap_or(1);
+    if ![1, 5, 10].contains(&period) {
+        return Err(OnsError::invalid("Period", format!("{period} is not 1, 5 or 10.")));
+    }
+    let kind = input.kind.ok_or_else(|| OnsError::missing("Type"))?;
+    if ![0, 1].contains(&kind) {
+        return Err(OnsError::invalid("Type", format!("{kind} is not 0 or 1.")));
+    }
+    let period_ms = period * 60_000;
+    // `checked_sub`: any two i64 times are accepted, so their distance may not fit an i64.
+    if end.checked_sub(begin).is_none_or(|span| span / period_ms >= MAX_TREND_POINTS) {
+        return Err(OnsError::invalid("EndTime", format!("The range holds more than {MAX_TREND_POINTS} periods.")));
+    }
+    Ok(Trend { begin: Millis::from_ms(begin), end: Millis::from_ms(end), period_ms, tps: kind == 1 })
+}
+
+/// `{"Data": {"Title", "XUnit", "YUnit", "Records": {"StatsDataDo": [{"X", "Y"}]}}}`.
+fn trend_reply(title: String, series: Vec<(Millis, u64)>, t: &Trend) -> Map<String, Value> {
+    let seconds = (t.period_ms / 1000) as f64;
+    let records: Vec<Value> = series
+        .into_iter()
+        .map(|(x, n)| json!({"X": x.as_ms(), "Y": if t.tps { n as f64 / seconds } else { n as f64 }}))
+        .collect();
+    let y_unit = if t.tps { "msg/s" } else { "msg" };
+    fields(json!({"Data": {"Title": title, "XUnit": "ms", "YUnit": y_unit, "Records": {"StatsDataDo": records}}}))
+}
+
+pub fn trend_topic_input_tps(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, OnsError> {
+    let input: TrendInput = p.input()?;
+    let topic = required(input.topic.clone(), "Topic")?;
+    let t = trend(&input)?;
+    let id = instance_id(ctx, input.instance_id.as_deref())?;
+    ctx.model.settle_due(&id)?;
+    let series = ctx.instance(&id)?.read().topic_input_series(&topic, t.begin, t.end, t.period_ms)?;
+    let title = format!("{topic} input {}", if t.tps { "TPS" } else { "total" });
+    Ok(trend_reply(title, series, &t))
+}
+
+pub fn trend_group_output_tps(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, OnsError> {
+    let input: TrendInput = p.input()?;
+    let topic = required(input.topic.clone(), "Topic")?;
+    let group = required(input.group_id.clone(), "GroupId")?;
+    let t = trend(&input)?;
+    let id = instance_id(ctx, input.instance_id.as_deref())?;
+    let series = ctx.instance(&id)?.read().group_output_series(&group, &topic, t.begin, t.end, t.period_ms)?;
+    let title = format!("{group} output {} on {topic}", if t.tps { "TPS" } else { "total" });
+    Ok(trend_reply(title, series, &t))
+}
+
+pub fn time_span(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, OnsError> {
+    let input: TrendInput = p.input()?;
+    let topic = required(input.topic.clone(), "Topic")?;
+    let group = required(input.group_id.clone(), "GroupId")?;
+    let id = settled(ctx, input.instance_id.as_deref(), &group)?;
+    let span = ctx.instance(&id)?.read().time_span(&group, &topic)?;
+    Ok(fields(json!({"Data": {
+        "Topic": topic,
+        "InstanceId": id,
+        "MinTimeStamp": span.min_timestamp.as_ms(),
+        "MaxTimeStamp": span.max_timestamp.as_ms(),
+        "ConsumeTimeStamp": span.consume_timestamp.as_ms(),
+    }})))
 }
