@@ -51,6 +51,9 @@ impl Claim {
     pub const MARKER: Claim = Claim(3);
     /// A decisive marker at a shared path (e.g. an Alibaba `Action` query parameter).
     pub const DECISIVE: Claim = Claim(4);
+    /// A decisive marker that outbids another vendor's decisive marker at the same path (an Alibaba RPC
+    /// `Version` naming ONS beats the Kafka facade's claim on any `Action`).
+    pub const VERSIONED: Claim = Claim(5);
     /// A path only this vendor API serves (`/v2/index.php`, `/json/...`, `/v1/...`).
     pub const PATH: Claim = Claim(10);
 }
@@ -116,8 +119,13 @@ pub trait VendorApi: Send + Sync {
 }
 
 /// Every vendor API, in claim-tie order. Adding one: implement [`VendorApi`], add a line here.
-pub static VENDORS: &[&dyn VendorApi] =
-    &[&vendors::TencentCkafka, &vendors::AlibabaKafka, &vendors::AlibabaRocketmq, &vendors::HuaweiEventgrid];
+pub static VENDORS: &[&dyn VendorApi] = &[
+    &vendors::TencentCkafka,
+    &vendors::AlibabaKafka,
+    &vendors::AlibabaRocketmq,
+    &vendors::HuaweiEventgrid,
+    &vendors::AlibabaOns,
+];
 
 /// Every vendor API.
 pub fn all() -> impl Iterator<Item = &'static dyn VendorApi> {
@@ -200,6 +208,20 @@ mod tests {
         assert_eq!(routed(Method::GET, "/v1", &[]), Some("huawei-eventgrid"));
         assert_eq!(routed(Method::POST, "/v3/auth/tokens", &[]), Some("huawei-eventgrid"));
         assert_eq!(routed(Method::GET, "/json/topic/create", &[]), Some("alibaba-rocketmq"));
+        // ONS and Kafka share Alibaba's RPC endpoint: the Version decides, else an ONS action name.
+        assert_eq!(routed(Method::GET, "/?Action=OnsTopicList&Version=2019-02-14", &[]), Some("alibaba-ons"));
+        assert_eq!(routed(Method::POST, "/?Action=OnsTopicList", &[]), Some("alibaba-ons"));
+        assert_eq!(routed(Method::GET, "/?Action=GetTopicList&Version=2019-02-14", &[]), Some("alibaba-ons"));
+        assert_eq!(routed(Method::GET, "/?Action=GetTopicList&Version=2019-09-16", &[]), Some("alibaba-kafka"));
+        assert_eq!(routed(Method::GET, "/?Action=OnsTopicList&Version=2018-10-15", &[]), Some("alibaba-kafka"));
+        assert_eq!(
+            routed(Method::POST, "/", &[("x-acs-action", "OnsTopicList"), ("x-acs-version", "2019-02-14")]),
+            Some("alibaba-ons")
+        );
+        assert_eq!(
+            routed(Method::POST, "/", &[("x-acs-action", "GetTopicList"), ("x-acs-version", "2019-09-16")]),
+            Some("alibaba-kafka")
+        );
         assert_eq!(routed(Method::GET, "//json/topic/create", &[]), Some("alibaba-rocketmq"));
         assert_eq!(routed(Method::GET, "/favicon.ico", &[]), None);
         assert_eq!(routed(Method::GET, "/v2/index.phpx", &[]), None);
@@ -207,7 +229,10 @@ mod tests {
 
     #[test]
     fn names_and_aliases_find_each_vendor_once() {
-        assert_eq!(names(), vec!["tencent-ckafka", "alibaba-kafka", "alibaba-rocketmq", "huawei-eventgrid"]);
+        assert_eq!(
+            names(),
+            vec!["tencent-ckafka", "alibaba-kafka", "alibaba-rocketmq", "huawei-eventgrid", "alibaba-ons"]
+        );
         for (alias, name) in [
             ("tencent", "tencent-ckafka"),
             ("CKafka", "tencent-ckafka"),

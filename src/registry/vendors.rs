@@ -19,6 +19,40 @@ fn has_query_param(head: &Parts, name: &str) -> bool {
     form_urlencoded::parse(head.uri.query().unwrap_or("").as_bytes()).any(|(k, _)| k == name)
 }
 
+fn query_param(head: &Parts, name: &str) -> Option<String> {
+    form_urlencoded::parse(head.uri.query().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Whether an Alibaba RPC request at `/` is meant for ONS (2019-02-14) rather than Kafka (2018-10-15 and
+/// 2019-09-16), from what the head shows: the `Version` (query or `x-acs-version`) when given, else an
+/// ONS action name (`Action` or `x-acs-action`).
+fn rpc_is_ons(head: &Parts) -> bool {
+    let version = query_param(head, "Version").or_else(|| header(head, "x-acs-version").map(str::to_string));
+    match version {
+        Some(v) => v == alibaba::ons::VERSION,
+        None => query_param(head, "Action")
+            .or_else(|| header(head, "x-acs-action").map(str::to_string))
+            .is_some_and(|a| alibaba::ons::serves_action(&a)),
+    }
+}
+
+/// The same decision from the whole request (a form body may carry Action and Version, e.g. pop-core's
+/// POSTs): the registry routes such a request to Alibaba Kafka by its head, which hands it on to ONS.
+fn request_is_ons(req: &ApiRequest) -> bool {
+    let pairs: Vec<(String, String)> = req
+        .query_pairs()
+        .into_iter()
+        .chain(if req.method == axum::http::Method::POST { req.form_pairs() } else { Vec::new() })
+        .collect();
+    let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    match get("Version").or_else(|| req.header("x-acs-version")) {
+        Some(v) => v == alibaba::ons::VERSION,
+        None => get("Action").or_else(|| req.header("x-acs-action")).is_some_and(alibaba::ons::serves_action),
+    }
+}
+
 /// Tencent CKafka v2 (`/v2/index.php`).
 pub struct TencentCkafka;
 
@@ -89,6 +123,9 @@ impl VendorApi for AlibabaKafka {
         alibaba::kafka::action_of(req)
     }
     fn handle<'a>(&'a self, state: &'a AppState, req: ApiRequest) -> BoxFuture<'a, Response> {
+        if request_is_ons(&req) {
+            return Box::pin(alibaba::ons::handle(state, req));
+        }
         Box::pin(alibaba::kafka::handle(state, req))
     }
     fn error_response(&self, code: &str, message: &str) -> Response {
@@ -111,6 +148,51 @@ impl VendorApi for AlibabaKafka {
     }
     fn clear(&self, state: &AppState, account: Option<&str>) {
         alibaba::kafka::fixture::clear(state, account)
+    }
+}
+
+/// Alibaba RocketMQ ONS OpenAPI (`/` with `Version=2019-02-14`, or an ONS action and no version).
+pub struct AlibabaOns;
+
+impl VendorApi for AlibabaOns {
+    fn name(&self) -> &'static str {
+        alibaba::ons::VENDOR
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["ons"]
+    }
+    /// Outbids Alibaba Kafka's `Action` claim at `/` when the head names ONS (see `rpc_is_ons`).
+    fn claim(&self, head: &Parts) -> Option<Claim> {
+        (head.uri.path() == "/" && rpc_is_ons(head)).then_some(Claim::VERSIONED)
+    }
+    fn action_of(&self, req: &ApiRequest) -> Option<String> {
+        alibaba::ons::action_of(req)
+    }
+    fn handle<'a>(&'a self, state: &'a AppState, req: ApiRequest) -> BoxFuture<'a, Response> {
+        Box::pin(alibaba::ons::handle(state, req))
+    }
+    fn error_response(&self, code: &str, message: &str) -> Response {
+        alibaba::ons::error_response(code, message)
+    }
+    fn invalid_request_code(&self) -> &'static str {
+        "InvalidParameter"
+    }
+    fn operations(&self) -> Vec<OperationInfo> {
+        alibaba::ons::operations()
+    }
+    fn provision(&self, state: &AppState, account: &str) {
+        alibaba::ons::provision_defaults(state, account)
+    }
+    /// ONS reads no fixture section: the `rocketmq:` section (the `/json` API's) fills the shared model.
+    fn fixture_section(&self) -> Option<&'static str> {
+        None
+    }
+    fn apply_fixture(&self, _state: &AppState, _section: &Value) -> Result<(), String> {
+        Ok(())
+    }
+    /// The shared RocketMQ model: clearing ONS clears what `/json` sees too.
+    fn clear(&self, state: &AppState, account: Option<&str>) {
+        alibaba::rocketmq::fixture::clear(state, account)
     }
 }
 

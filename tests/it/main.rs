@@ -17,6 +17,7 @@ mod admin;
 mod admin_all_vendors;
 mod alibaba_kafka;
 mod alibaba_kafka_acs3;
+mod alibaba_ons;
 mod coverage;
 mod fixtures_all_vendors;
 mod fixtures_load;

@@ -3,14 +3,14 @@
 //! Version 2018-10-15 and in 2019-09-16 (what `aliyun-python-sdk-alikafka` sends). Wire format in `wire`,
 //! signature v1 in `signature`, errors in `error`, one file per resource family.
 
-mod acs3;
+pub(crate) mod acs3;
 mod error;
 pub mod fixture;
 mod groups;
 mod instances;
 pub mod signature;
 mod topics;
-mod wire;
+pub(crate) mod wire;
 
 use axum::http::Method;
 use axum::response::Response;
@@ -233,7 +233,7 @@ fn process(
 }
 
 /// Checks the common parameters, then runs the shared authentication sequence; returns the account.
-fn authenticate(
+pub(crate) fn authenticate(
     state: &AppState,
     req: &ApiRequest,
     params: &Params,
@@ -292,7 +292,11 @@ fn auth_error(failure: AuthFailure, meta: &mut RequestMeta, echoed: impl FnOnce(
 
 /// ACS3-HMAC-SHA256 (the tea SDK's default): key, signed headers and signature from `Authorization`,
 /// date and nonce from `x-acs-date` / `x-acs-signature-nonce`.
-fn authenticate_acs3(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> Result<String, AlibabaError> {
+pub(crate) fn authenticate_acs3(
+    state: &AppState,
+    req: &ApiRequest,
+    meta: &mut RequestMeta,
+) -> Result<String, AlibabaError> {
     let header = req.header("authorization").unwrap_or("");
     let auth = acs3::parse_authorization(header).ok_or(AlibabaError::IncompleteSignature)?;
     let required_header = |name: &'static str| {

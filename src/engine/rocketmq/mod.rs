@@ -23,6 +23,7 @@
 mod messages;
 mod resources;
 mod store;
+mod topic_stats;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -36,6 +37,7 @@ pub use messages::{
     QueryPage, ResetTarget, TimeSpan, TopicBacklog, TrackType, MAX_PAGES, MAX_PAGE_SIZE,
 };
 pub use resources::{group_key, instance_key, region_key, topic_key};
+pub use topic_stats::TopicStats;
 
 /// Most instances one account may hold in one region (seed: "每个地域（Region）最大的实例数量为500").
 pub const MAX_INSTANCES_PER_REGION: usize = 500;

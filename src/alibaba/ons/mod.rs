@@ -1,0 +1,263 @@
+//! Alibaba Cloud Message Queue for Apache RocketMQ, ONS OpenAPI version 2019-02-14 (what
+//! `aliyun-python-sdk-ons` and the tea SDK `alibabacloud_ons20190214` send): RPC `/?Action=Ons...&Version=
+//! 2019-02-14` (GET or POST form) signed with signature v1 (HMAC-SHA1), or ACS3-HMAC-SHA256 with the
+//! `x-acs-action` / `x-acs-version` headers; answers in JSON or XML (`Format`).
+//!
+//! The wire (parameters, formats, XML mapping) and both signature schemes are the Alibaba Kafka RPC
+//! facade's (`crate::alibaba::kafka::{wire, acs3, authenticate, authenticate_acs3}`): one gateway, one
+//! implementation. The state is the sealed RocketMQ engine the `/json` Open API serves, so both APIs see the
+//! same instances, topics and groups: an ONS `RegionId` is the engine's region (`_regionId` on `/json`).
+//!
+//! Success answers are `{"RequestId", <the action's fields>}` (the SDK models' response bodies); errors are
+//! the gateway envelope `{"RequestId", "HostId", "Code", "Message", "Recommend"}` (see `error`).
+
+mod consumers;
+mod error;
+mod resources;
+
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use serde_json::{Map, Value};
+
+pub use error::OnsError;
+
+use crate::alibaba::kafka::wire::{self, Format, Params};
+use crate::alibaba::kafka::{acs3, AlibabaError};
+use crate::engine::rocketmq::{InstanceHandle, RocketMqModel};
+use crate::http::{with_meta, ApiRequest, RequestMeta};
+use crate::registry::{Access, OperationInfo};
+use crate::state::AppState;
+
+/// The service name health, faults and the request log use.
+pub const VENDOR: &str = "alibaba-ons";
+
+/// The one API version this module serves (the registry routes RPC requests of this version here).
+pub const VERSION: &str = "2019-02-14";
+
+/// The public-cloud regions ONS serves (RegionId, name as OnsRegionList reports it). Each becomes a region
+/// of the RocketMQ engine (with the `/json` API's cluster) when a request first names it, so instances
+/// created here are visible there too.
+pub const REGIONS: &[(&str, &str)] = &[
+    ("cn-hangzhou", "华东1（杭州）"),
+    ("cn-shanghai", "华东2（上海）"),
+    ("cn-qingdao", "华北1（青岛）"),
+    ("cn-beijing", "华北2（北京）"),
+    ("cn-zhangjiakou", "华北3（张家口）"),
+    ("cn-huhehaote", "华北5（呼和浩特）"),
+    ("cn-shenzhen", "华南1（深圳）"),
+    ("cn-hongkong", "中国香港"),
+    ("ap-southeast-1", "新加坡"),
+];
+
+/// The region of a request without `RegionId` (the SDK always sends one).
+pub const DEFAULT_REGION: &str = "cn-hangzhou";
+
+/// What an action handler works with: the model (under the store's read lock: the engine locks each
+/// instance itself), the caller's account and the request's region.
+pub struct Ctx<'a> {
+    pub model: &'a RocketMqModel,
+    pub account: &'a str,
+    pub region: &'a str,
+}
+
+impl Ctx<'_> {
+    /// The caller's instance in the request's region.
+    pub fn instance(&self, id: &str) -> Result<InstanceHandle, OnsError> {
+        Ok(self.model.instance(self.account, self.region, id)?)
+    }
+}
+
+type Handler = fn(&Ctx<'_>, &Params) -> Result<Map<String, Value>, OnsError>;
+
+/// One declared operation: the Action, read or write, and its handler (which reads its typed input first).
+struct Operation {
+    action: &'static str,
+    access: Access,
+    run: Handler,
+}
+
+const fn read(action: &'static str, run: Handler) -> Operation {
+    Operation { action, access: Access::Read, run }
+}
+
+const fn write(action: &'static str, run: Handler) -> Operation {
+    Operation { action, access: Access::Write, run }
+}
+
+/// The actions served, most used first.
+static OPERATIONS: &[Operation] = &[
+    write("OnsInstanceCreate", resources::instance_create),
+    read("OnsInstanceInServiceList", resources::instance_in_service_list),
+    read("OnsInstanceBaseInfo", resources::instance_base_info),
+    write("OnsInstanceUpdate", resources::instance_update),
+    write("OnsInstanceDelete", resources::instance_delete),
+    write("OnsTopicCreate", resources::topic_create),
+    read("OnsTopicList", resources::topic_list),
+    read("OnsTopicStatus", resources::topic_status),
+    write("OnsTopicUpdate", resources::topic_update),
+    write("OnsTopicDelete", resources::topic_delete),
+    read("OnsTopicSubDetail", resources::topic_sub_detail),
+    write("OnsGroupCreate", resources::group_create),
+    read("OnsGroupList", resources::group_list),
+    write("OnsGroupDelete", resources::group_delete),
+    write("OnsGroupConsumerUpdate", resources::group_consumer_update),
+    read("OnsGroupSubDetail", resources::group_sub_detail),
+    read("OnsRegionList", resources::region_list),
+    write("OpenOnsService", resources::open_ons_service),
+    read("OnsConsumerAccumulate", consumers::accumulate),
+    read("OnsConsumerStatus", consumers::status),
+    read("OnsConsumerGetConnection", consumers::get_connection),
+    write("OnsConsumerResetOffset", consumers::reset_offset),
+    read("OnsConsumerTimeSpan", consumers::time_span),
+    read("OnsTrendTopicInputTps", consumers::trend_topic_input_tps),
+    read("OnsTrendGroupOutputTps", consumers::trend_group_output_tps),
+    read("OnsMessageGetByMsgId", consumers::message_get_by_msg_id),
+    read("OnsMessageGetByKey", consumers::message_get_by_key),
+    read("OnsMessagePageQueryByTopic", consumers::message_page_query_by_topic),
+    read("OnsMessageTrace", consumers::message_trace),
+    read("OnsTraceQueryByMsgId", consumers::trace_query_by_msg_id),
+    read("OnsDLQMessageGetById", consumers::dlq_get_by_id),
+    read("OnsDLQMessagePageQueryByGroupId", consumers::dlq_page_query_by_group_id),
+    write("OnsDLQMessageResendById", consumers::dlq_resend_by_id),
+];
+
+/// The declared operations, for the registry (admin API, fault injection, coverage).
+pub fn operations() -> Vec<OperationInfo> {
+    OPERATIONS.iter().map(|o| OperationInfo { name: o.action, access: o.access }).collect()
+}
+
+/// Whether `action` is one of this API's actions (the registry's claim uses it when no Version is sent).
+pub fn serves_action(action: &str) -> bool {
+    OPERATIONS.iter().any(|o| o.action == action)
+}
+
+fn operation(action: &str) -> Option<&'static Operation> {
+    OPERATIONS.iter().find(|o| o.action == action)
+}
+
+pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
+    let mut meta = RequestMeta::new(VENDOR);
+    let request_id = wire::new_request_id();
+    let params = Params::from_request(&req);
+    let is_acs3 = req.header("authorization").is_some_and(|a| a.starts_with(acs3::SCHEME));
+    // ACS3 requests carry no Format and the tea SDK reads JSON; RPC defaults to XML (the gateway's rule).
+    let (format, format_error) = match Format::of(&params) {
+        Ok(Format::Xml) if is_acs3 && params.non_empty("Format").is_none() => (Format::Json, None),
+        Ok(f) => (f, None),
+        Err(e) => (Format::Xml, Some(OnsError::from(e))),
+    };
+    meta.action = action_of(&req).unwrap_or_default();
+    let changes_before = state.store.rocketmq.read().change_count();
+    let outcome = match format_error {
+        Some(e) => Err(e),
+        None => process(state, &req, &params, is_acs3, &mut meta),
+    };
+    // Whole-model persistence saves a model when its store generation moved (as the `/json` facade does).
+    if state.persistence.is_some() && state.store.rocketmq.read().change_count() != changes_before {
+        drop(state.store.rocketmq.write());
+    }
+    let response = match outcome {
+        Ok(fields) => {
+            let mut body = Map::with_capacity(fields.len() + 1);
+            body.insert("RequestId".into(), Value::from(request_id));
+            body.extend(fields);
+            wire::render(format, StatusCode::OK, &format!("{}Response", meta.action), &body)
+        }
+        Err(e) => {
+            tracing::debug!(code = e.code(), "ons request rejected");
+            meta.error_code = Some(e.code().to_string());
+            wire::render(format, e.status(), "Error", &error_body(&request_id, req.host(), &e))
+        }
+    };
+    with_meta(response, meta)
+}
+
+/// The gateway's error envelope.
+fn error_body(request_id: &str, host_id: &str, e: &OnsError) -> Map<String, Value> {
+    let mut body = Map::with_capacity(5);
+    body.insert("RequestId".into(), Value::from(request_id));
+    body.insert("HostId".into(), Value::from(host_id));
+    body.insert("Code".into(), Value::from(e.code()));
+    body.insert("Message".into(), Value::from(e.message()));
+    body.insert(
+        "Recommend".into(),
+        Value::from(format!("https://api.aliyun.com/troubleshoot?q={}&product=Ons", e.code())),
+    );
+    body
+}
+
+fn process(
+    state: &AppState,
+    req: &ApiRequest,
+    params: &Params,
+    is_acs3: bool,
+    meta: &mut RequestMeta,
+) -> Result<Map<String, Value>, OnsError> {
+    if req.method != Method::GET && req.method != Method::POST {
+        return Err(OnsError::invalid("HTTPMethod", "Only GET and POST are supported."));
+    }
+    params.check_no_repeats()?;
+    // The gateway resolves the API (action and version) before it authenticates the caller.
+    let from_header = |name: &str| if is_acs3 { req.header(name).filter(|v| !v.is_empty()) } else { None };
+    let action = params
+        .non_empty("Action")
+        .or_else(|| from_header("x-acs-action"))
+        .ok_or_else(|| OnsError::missing("Action"))?;
+    let version = params
+        .non_empty("Version")
+        .or_else(|| from_header("x-acs-version"))
+        .ok_or_else(|| OnsError::missing("Version"))?;
+    if version != VERSION {
+        return Err(AlibabaError::InvalidVersion(version.into()).into());
+    }
+    let op = operation(action).ok_or_else(|| AlibabaError::ActionNotFound(action.into()))?;
+    let account = if is_acs3 {
+        crate::alibaba::kafka::authenticate_acs3(state, req, meta)?
+    } else {
+        crate::alibaba::kafka::authenticate(state, req, params, meta)?
+    };
+    meta.account = Some(account.clone());
+    let region = params.non_empty("RegionId").unwrap_or(DEFAULT_REGION).to_string();
+    let model = state.store.rocketmq.read();
+    if model.region(&region).is_err() {
+        // A public ONS region enters the engine's catalog when first named (so `/json` sees it from then
+        // on); any other region must already be there (the `/json` API's, or a fixture's).
+        let (id, name) = REGIONS.iter().find(|(id, _)| *id == region).ok_or_else(|| {
+            OnsError::business("BIZ_REGION_NOT_FOUND", format!("The region {region} does not exist."))
+        })?;
+        add_region(&model, id, name);
+    }
+    let ctx = Ctx { model: &model, account: &account, region: &region };
+    (op.run)(&ctx, params)
+}
+
+/// The Action a request names, without authenticating it (for fault injection and logs).
+pub fn action_of(req: &ApiRequest) -> Option<String> {
+    Params::from_request(req)
+        .non_empty("Action")
+        .map(str::to_string)
+        .or_else(|| req.header("x-acs-action").map(str::to_string))
+}
+
+/// An error in this API's envelope with an arbitrary code (admin fault injection): HTTP 500, JSON.
+pub fn error_response(code: &str, message: &str) -> Response {
+    let mut body = Map::new();
+    body.insert("RequestId".into(), Value::from(wire::new_request_id()));
+    body.insert("HostId".into(), Value::from("localyun"));
+    body.insert("Code".into(), Value::from(code));
+    body.insert("Message".into(), Value::from(message));
+    let mut meta = RequestMeta::new(VENDOR);
+    meta.error_code = Some(code.to_string());
+    with_meta(wire::render(Format::Json, StatusCode::INTERNAL_SERVER_ERROR, "Error", &body), meta)
+}
+
+/// A public ONS region and the `/json` API's cluster in the engine (idempotent).
+fn add_region(model: &RocketMqModel, id: &str, name: &str) {
+    model.add_region(id, name);
+    let _ = model.add_cluster(id, crate::alibaba::rocketmq::DEFAULT_CLUSTER);
+}
+
+/// Nothing to provision: an ONS account starts without instances, as on the real service, and the public
+/// regions enter the shared engine when a request first names one (so the `/json` API's region list stays
+/// what its own fixtures make it).
+pub fn provision_defaults(_state: &AppState, _account: &str) {}
