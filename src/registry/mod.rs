@@ -116,8 +116,13 @@ pub trait VendorApi: Send + Sync {
 }
 
 /// Every vendor API, in claim-tie order. Adding one: implement [`VendorApi`], add a line here.
-pub static VENDORS: &[&dyn VendorApi] =
-    &[&vendors::TencentCkafka, &vendors::AlibabaKafka, &vendors::AlibabaRocketmq, &vendors::HuaweiEventgrid];
+pub static VENDORS: &[&dyn VendorApi] = &[
+    &vendors::TencentCkafka,
+    &vendors::AlibabaKafka,
+    &vendors::AlibabaRocketmq,
+    &vendors::HuaweiEventgrid,
+    &crate::rocketmq::http::MqHttpApi,
+];
 
 /// Every vendor API.
 pub fn all() -> impl Iterator<Item = &'static dyn VendorApi> {
@@ -207,7 +212,10 @@ mod tests {
 
     #[test]
     fn names_and_aliases_find_each_vendor_once() {
-        assert_eq!(names(), vec!["tencent-ckafka", "alibaba-kafka", "alibaba-rocketmq", "huawei-eventgrid"]);
+        assert_eq!(
+            names(),
+            vec!["tencent-ckafka", "alibaba-kafka", "alibaba-rocketmq", "huawei-eventgrid", "alibaba-rocketmq-http"]
+        );
         for (alias, name) in [
             ("tencent", "tencent-ckafka"),
             ("CKafka", "tencent-ckafka"),

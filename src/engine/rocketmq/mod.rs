@@ -21,6 +21,7 @@
 //! [`RocketMqModel::connect_consumer`], [`RocketMqModel::deliver`] and [`RocketMqModel::consume_failed`].
 
 mod messages;
+mod pop;
 mod resources;
 mod store;
 
@@ -35,6 +36,7 @@ pub use messages::{
     body_crc, properties, store_size, tag_matches, Accumulation, ConsumeEvent, MessageTrack, NewMessage, Outcome,
     QueryPage, ResetTarget, TimeSpan, TopicBacklog, TrackType, MAX_PAGES, MAX_PAGE_SIZE,
 };
+pub use pop::{AckError, HalfMessage, PopLedger};
 pub use resources::{group_key, instance_key, region_key, topic_key};
 
 /// Most instances one account may hold in one region (seed: "每个地域（Region）最大的实例数量为500").
@@ -654,6 +656,8 @@ pub struct RocketMqModel {
     commit_log: AtomicI64,
     /// Paged message queries (runtime only: a query is a read).
     tasks: Mutex<messages::QueryTasks>,
+    /// Pop deliveries awaiting acknowledgement and undecided half messages (runtime only, see `pop.rs`).
+    pop: Mutex<PopLedger>,
     dirty: Mutex<Dirty>,
     /// Counts every change, durable resource or message store alike.
     changes: AtomicU64,
