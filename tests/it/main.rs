@@ -27,6 +27,7 @@ mod list_answers_golden;
 mod persist;
 mod persist_all_vendors;
 mod rocketmq_admin;
+mod rocketmq_http;
 mod rocketmq_matrix;
 mod rocketmq_messages;
 mod rocketmq_read_locks;
