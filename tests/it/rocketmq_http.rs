@@ -48,7 +48,19 @@ impl Reply {
 }
 
 async fn call(api: &Api, secret: &str, method: &str, resource: &str, body: Option<String>) -> Reply {
-    let date = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    call_at(api, secret, method, resource, body, chrono::Utc::now()).await
+}
+
+/// A request signed with a `Date` of the caller's choosing.
+async fn call_at(
+    api: &Api,
+    secret: &str,
+    method: &str,
+    resource: &str,
+    body: Option<String>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Reply {
+    let date = at.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
     let content_type = if body.is_some() { "text/xml;charset=UTF-8" } else { "" };
     let sig = signature(secret, method, content_type, &date, resource);
     let url = format!("{}{resource}", api.srv.base);
@@ -217,6 +229,13 @@ async fn refusals_use_the_protocols_codes() {
         api.srv.client.get(format!("{}/topics/T_h/messages?consumer=GID_h", api.srv.base)).send().await.unwrap();
     assert_eq!(unsigned.status().as_u16(), 400);
     assert!(unsigned.text().await.unwrap().contains("<Code>MissingAuthorizationHeader</Code>"));
+    let stale_at = chrono::Utc::now() - chrono::Duration::hours(2);
+    let stale =
+        call_at(&api, common::SECRET, "GET", &format!("/topics/T_h/messages?consumer=GID_h&ns={id}"), None, stale_at)
+            .await;
+    assert_eq!((stale.status, stale.field("Code").as_deref()), (408, Some("TimeExpired")), "{}", stale.body);
+    let other = call(&api, common::SECRET, "GET", "/topics/T_h/messages?consumer=GID_h&ns=MQ_INST_nope", None).await;
+    assert_eq!((other.status, other.field("Code").as_deref()), (400, Some("InvalidArgument")), "{}", other.body);
     // Nothing stored by the refused calls.
     let (_, body): (u16, Value) = api.get("consumer/accumulate", &[("groupId", "GID_h")]).await;
     assert_eq!(body["data"]["totalDiff"], 0);

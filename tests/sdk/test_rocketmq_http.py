@@ -127,7 +127,8 @@ def test_transaction_commit_and_rollback(env):
     assert consume(consumer) == [], "half messages are invisible"
     producer.commit(yes.receipt_handle)
     producer.rollback(no.receipt_handle)
-    assert [m.message_body for m in consume(consumer)] == ["commit-me"]
+    got = consume(consumer)
+    assert [(m.message_body, m.message_id) for m in got] == [("commit-me", yes.message_id)]
 
 
 def test_unresolved_transaction_is_checked_back(env):

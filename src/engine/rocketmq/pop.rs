@@ -47,7 +47,7 @@ pub struct HalfMessage {
     /// The transactional producer group that may commit or roll back; None: any group of the instance (a
     /// producer that names its group only when it decides).
     pub group: Option<String>,
-    /// The id reported to the producer when it sent the half message.
+    /// The id reported to the producer when it sent the half message; a commit stores the message under it.
     pub msg_id: String,
     pub message: NewMessage,
     pub born_ms: Millis,
@@ -135,6 +135,11 @@ impl RocketMqModel {
         let now = Millis::now();
         self.expire_deliveries(instance_id, group, topic, now);
         self.subscribe_for_pop(instance_id, group, topic, expression)?;
+        // A long poll asks many times a second; only a pop that may find something takes the write lock
+        // (and marks the group changed).
+        if !self.has_pending(instance_id, group, topic, now)? {
+            return Ok(Vec::new());
+        }
         let messages = if ordered {
             let blocked: BTreeSet<u32> = self
                 .pop
@@ -169,6 +174,25 @@ impl RocketMqModel {
                 (handle, m)
             })
             .collect())
+    }
+
+    /// Whether the group has anything left on the topic: a retry, a message past its offset in some queue,
+    /// or a timed message that came due.
+    fn has_pending(&self, instance_id: &str, group: &str, topic: &str, now: Millis) -> Result<bool> {
+        let handle = self.instance_by_id(instance_id)?;
+        let instance = handle.read();
+        let Some(log) = instance.store.topic(topic) else { return Ok(false) };
+        if log.has_due(now) {
+            return Ok(true);
+        }
+        if instance.store.group(group).is_some_and(|g| g.retry.iter().any(|m| m.topic == topic)) {
+            return Ok(true);
+        }
+        let offsets = instance.group(group)?.offsets.get(topic);
+        Ok(log.ends().iter().enumerate().any(|(q, end)| {
+            let offset = offsets.and_then(|o| o.get(q)).copied().unwrap_or(0);
+            offset < *end
+        }))
     }
 
     /// Counts every delivery of the group whose invisible time ended as a failed consumption.
@@ -357,7 +381,8 @@ impl RocketMqModel {
         out
     }
 
-    /// Commits (stores the message; returns its stored id) or rolls back (drops it) a half message.
+    /// Commits (stores the message under the id its half message had) or rolls back (drops it) a half
+    /// message.
     pub fn end_half(
         &self,
         instance_id: &str,
@@ -377,7 +402,7 @@ impl RocketMqModel {
         if !commit {
             return Ok(None);
         }
-        Ok(Some(self.send(instance_id, topic, half.message)))
+        Ok(Some(self.send_as(instance_id, topic, half.message, Some(half.msg_id))))
     }
 }
 
@@ -404,6 +429,16 @@ mod tests {
         assert_eq!(m.ack("I1", "GID_g", "other", &handle), Err(AckError::Unknown));
         assert_eq!(m.ack("I1", "GID_g", "t", &handle), Ok(()));
         assert_eq!(m.ack("I1", "GID_g", "t", &handle), Err(AckError::Unknown));
+    }
+
+    #[test]
+    fn an_empty_pop_changes_nothing() {
+        let m = setup();
+        assert!(m.pop("I1", "GID_g", "t", "*", 16, 60_000, false).unwrap().is_empty());
+        let before = m.change_count();
+        assert!(m.pop("I1", "GID_g", "t", "*", 16, 60_000, false).unwrap().is_empty());
+        assert!(m.pop("I1", "GID_g", "t", "*", 16, 60_000, true).unwrap().is_empty());
+        assert_eq!(m.change_count(), before, "a long poll's empty rounds write nothing");
     }
 
     #[test]
@@ -441,7 +476,9 @@ mod tests {
         let checks = m.pop_half("I1", "t", "GID_g", 16, 60_000);
         assert_eq!(checks.len(), 1, "only the message past its check time");
         assert_eq!(m.end_half("I1", "t", "GID_g", &h1, true), Err(AckError::Unknown), "replaced by the check");
-        assert!(matches!(m.end_half("I1", "t", "GID_g", &checks[0].0, true), Ok(Some(Ok(_)))));
+        let committed = m.end_half("I1", "t", "GID_g", &checks[0].0, true).unwrap().unwrap().unwrap();
+        assert_eq!(committed, checks[0].1.msg_id, "the committed message keeps the half message's id");
+        m.instance_by_id("I1").unwrap().read().message_by_id("t", &committed).unwrap();
         assert_eq!(m.end_half("I1", "t", "GID_g", &h2, false), Ok(None));
         assert_eq!(m.instance_by_id("I1").unwrap().read().message_counts("t").unwrap(), (0, 1));
     }
