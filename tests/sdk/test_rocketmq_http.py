@@ -10,6 +10,7 @@ import urllib.request
 import uuid
 
 import pytest
+from conftest import start_localyun, stop_localyun
 from mq_http_sdk.mq_client import MQClient
 from mq_http_sdk.mq_exception import MQServerException
 from mq_http_sdk.mq_producer import TopicMessage
@@ -157,3 +158,32 @@ def test_unknown_topic_is_refused(env):
     with pytest.raises(MQServerException) as e:
         client.get_producer(instance, "T_nowhere").publish_message(TopicMessage("x", ""))
     assert e.value.type == "TopicNotExist"
+
+
+def test_messages_survive_kill_9_with_a_data_dir(tmp_path):
+    data_dir = str(tmp_path / "data")
+    server = start_localyun(["--data-dir", data_dir])
+    try:
+        instance = open_api(server, "instance/list")[0]["instanceId"]
+        open_api(server, "topic/create", instanceId=instance, topic="T_durable", orderType="0")
+        open_api(server, "group/create", instanceId=instance, groupId="GID_durable")
+        client = MQClient(f"http://{server.http_endpoint}", server.key_id, server.secret)
+        producer = client.get_producer(instance, "T_durable")
+        first = producer.publish_message(TopicMessage("consumed before the crash", "A"))
+        consumer = client.get_consumer(instance, "T_durable", "GID_durable")
+        got = consume(consumer)
+        assert [m.message_id for m in got] == [first.message_id]
+        consumer.ack_message([m.receipt_handle for m in got])
+        second = producer.publish_message(TopicMessage("waiting", "A"))
+        server.proc.kill()  # SIGKILL: no shutdown path runs
+        server.proc.wait(timeout=10)
+    finally:
+        stop_localyun(server)  # after the kill: only removes its folder
+    again = start_localyun(["--data-dir", data_dir])
+    try:
+        client = MQClient(f"http://{again.http_endpoint}", again.key_id, again.secret)
+        got = consume(client.get_consumer(instance, "T_durable", "GID_durable"))
+        assert [(m.message_id, m.message_body) for m in got] == [(second.message_id, "waiting")]
+        assert open_api(again, "message/getById", instanceId=instance, topic="T_durable", msgId=first.message_id)["body"] == "consumed before the crash"
+    finally:
+        stop_localyun(again)
