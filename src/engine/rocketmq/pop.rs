@@ -135,20 +135,23 @@ impl RocketMqModel {
         let now = Millis::now();
         self.expire_deliveries(instance_id, group, topic, now);
         self.subscribe_for_pop(instance_id, group, topic, expression)?;
-        // A long poll asks many times a second; only a pop that may find something takes the write lock
-        // (and marks the group changed).
-        if !self.has_pending(instance_id, group, topic, now)? {
-            return Ok(Vec::new());
-        }
-        let messages = if ordered {
-            let blocked: BTreeSet<u32> = self
-                .pop
+        let blocked: BTreeSet<u32> = if ordered {
+            self.pop
                 .lock()
                 .deliveries
                 .values()
                 .filter(|d| d.instance == instance_id && d.group == group && d.topic == topic)
                 .map(|d| d.queue_id)
-                .collect();
+                .collect()
+        } else {
+            BTreeSet::new()
+        };
+        // A long poll asks many times a second; only a pop that may find something takes the write lock
+        // (and marks the group changed).
+        if !self.has_pending(instance_id, group, topic, now, &blocked)? {
+            return Ok(Vec::new());
+        }
+        let messages = if ordered {
             self.deliver_queues(instance_id, group, topic, max, &blocked)?
         } else {
             self.deliver(instance_id, group, topic, max)?
@@ -176,20 +179,28 @@ impl RocketMqModel {
             .collect())
     }
 
-    /// Whether the group has anything left on the topic: a retry, a message past its offset in some queue,
-    /// or a timed message that came due.
-    fn has_pending(&self, instance_id: &str, group: &str, topic: &str, now: Millis) -> Result<bool> {
+    /// Whether the group has anything left on the topic outside the `blocked` queues: a retry, a message past
+    /// its offset in some queue, or a timed message that came due.
+    fn has_pending(
+        &self,
+        instance_id: &str,
+        group: &str,
+        topic: &str,
+        now: Millis,
+        blocked: &BTreeSet<u32>,
+    ) -> Result<bool> {
         let handle = self.instance_by_id(instance_id)?;
         let instance = handle.read();
         let Some(log) = instance.store.topic(topic) else { return Ok(false) };
         if log.has_due(now) {
             return Ok(true);
         }
-        if instance.store.group(group).is_some_and(|g| g.retry.iter().any(|m| m.topic == topic)) {
+        let open = |q: u32| !blocked.contains(&q);
+        if instance.store.group(group).is_some_and(|g| g.retry.iter().any(|m| m.topic == topic && open(m.queue_id))) {
             return Ok(true);
         }
         let offsets = instance.group(group)?.offsets.get(topic);
-        Ok(log.ends().iter().enumerate().any(|(q, end)| {
+        Ok(log.ends().iter().enumerate().filter(|(q, _)| open(*q as u32)).any(|(q, end)| {
             let offset = offsets.and_then(|o| o.get(q)).copied().unwrap_or(0);
             offset < *end
         }))
@@ -439,6 +450,14 @@ mod tests {
         assert!(m.pop("I1", "GID_g", "t", "*", 16, 60_000, false).unwrap().is_empty());
         assert!(m.pop("I1", "GID_g", "t", "*", 16, 60_000, true).unwrap().is_empty());
         assert_eq!(m.change_count(), before, "a long poll's empty rounds write nothing");
+        for body in ["1", "2"] {
+            let msg = NewMessage { sharding_key: Some("k".into()), ..NewMessage::new("a", "", body) };
+            m.send("I1", "t", msg).unwrap();
+        }
+        assert_eq!(m.pop("I1", "GID_g", "t", "*", 1, 60_000, true).unwrap().len(), 1);
+        let before = m.change_count();
+        assert!(m.pop("I1", "GID_g", "t", "*", 1, 60_000, true).unwrap().is_empty(), "the key's queue is blocked");
+        assert_eq!(m.change_count(), before, "nor do rounds that find only blocked queues");
     }
 
     #[test]
