@@ -22,6 +22,7 @@ pub mod persist;
 pub mod registry;
 mod replay;
 pub mod reply;
+pub mod rocketmq;
 pub mod server;
 mod signing;
 pub mod state;

@@ -125,6 +125,7 @@ pub static VENDORS: &[&dyn VendorApi] = &[
     &vendors::AlibabaRocketmq,
     &vendors::HuaweiEventgrid,
     &vendors::AlibabaOns,
+    &crate::rocketmq::http::MqHttpApi,
 ];
 
 /// Every vendor API.
@@ -231,7 +232,14 @@ mod tests {
     fn names_and_aliases_find_each_vendor_once() {
         assert_eq!(
             names(),
-            vec!["tencent-ckafka", "alibaba-kafka", "alibaba-rocketmq", "huawei-eventgrid", "alibaba-ons"]
+            vec![
+                "tencent-ckafka",
+                "alibaba-kafka",
+                "alibaba-rocketmq",
+                "huawei-eventgrid",
+                "alibaba-ons",
+                "alibaba-rocketmq-http"
+            ]
         );
         for (alias, name) in [
             ("tencent", "tencent-ckafka"),

@@ -43,7 +43,14 @@ async fn health_reports_version_services_and_uptime() {
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(
         body["services"],
-        json!(["tencent-ckafka", "alibaba-kafka", "alibaba-rocketmq", "huawei-eventgrid", "alibaba-ons"])
+        json!([
+            "tencent-ckafka",
+            "alibaba-kafka",
+            "alibaba-rocketmq",
+            "huawei-eventgrid",
+            "alibaba-ons",
+            "alibaba-rocketmq-http"
+        ])
     );
     assert!(body["uptime_seconds"].as_f64().unwrap() >= 0.0);
     assert_eq!(body["persistence"], Value::Null);

@@ -34,6 +34,7 @@ mod persist;
 mod persist_all_vendors;
 mod restart;
 mod rocketmq_admin;
+mod rocketmq_http;
 mod rocketmq_matrix;
 mod rocketmq_messages;
 mod rocketmq_read_locks;

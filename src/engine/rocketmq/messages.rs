@@ -530,6 +530,18 @@ impl RocketMqModel {
 
     /// Stores a message (the producer side of the data plane); returns its message id.
     pub fn send(&self, instance_id: &str, topic: &str, msg: NewMessage) -> Result<String> {
+        self.send_as(instance_id, topic, msg, None)
+    }
+
+    /// Stores a message under an id given earlier (a committed transactional message keeps the id its half
+    /// message was reported with), or under its commit-log id.
+    pub(super) fn send_as(
+        &self,
+        instance_id: &str,
+        topic: &str,
+        msg: NewMessage,
+        given_id: Option<String>,
+    ) -> Result<String> {
         if msg.body.len() > MAX_BODY_BYTES {
             return Err(invalid(Field::Body, format!("at most {MAX_BODY_BYTES} bytes")));
         }
@@ -581,7 +593,7 @@ impl RocketMqModel {
             // Taken only once the message is accepted, so a refused message leaves no gap.
             let commit_offset = self.commit_log.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             message.commit_offset = commit_offset;
-            message.msg_id = offset_msg_id(commit_offset);
+            message.msg_id = given_id.unwrap_or_else(|| offset_msg_id(commit_offset));
             let msg_id = message.msg_id.clone();
             if message.start_deliver_ms.is_some_and(|t| t > now) {
                 log.scheduled.push(message);

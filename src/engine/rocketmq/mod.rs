@@ -21,6 +21,7 @@
 //! [`RocketMqModel::connect_consumer`], [`RocketMqModel::deliver`] and [`RocketMqModel::consume_failed`].
 
 mod messages;
+mod pop;
 mod resources;
 mod store;
 mod topic_stats;
@@ -36,6 +37,7 @@ pub use messages::{
     body_crc, properties, store_size, tag_matches, Accumulation, ConsumeEvent, MessageTrack, NewMessage, Outcome,
     QueryPage, ResetTarget, TimeSpan, TopicBacklog, TrackType, MAX_PAGES, MAX_PAGE_SIZE,
 };
+pub use pop::{AckError, HalfMessage, PopLedger};
 pub use resources::{group_key, instance_key, region_key, topic_key};
 pub use topic_stats::TopicStats;
 
@@ -656,6 +658,8 @@ pub struct RocketMqModel {
     commit_log: AtomicI64,
     /// Paged message queries (runtime only: a query is a read).
     tasks: Mutex<messages::QueryTasks>,
+    /// Pop deliveries awaiting acknowledgement and undecided half messages (runtime only, see `pop.rs`).
+    pop: Mutex<PopLedger>,
     dirty: Mutex<Dirty>,
     /// Counts every change, durable resource or message store alike.
     changes: AtomicU64,

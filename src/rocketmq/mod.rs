@@ -1,0 +1,7 @@
+//! RocketMQ data planes: the protocols producers and consumers speak, over the RocketMQ model
+//! (`crate::engine::rocketmq`) that the `/json` Open API reads.
+//!
+//! - [`http`]: the MQ HTTP protocol (what PyPI `mq_http_sdk` speaks) on the main HTTP port, a vendor API
+//!   behind the registry.
+
+pub mod http;
