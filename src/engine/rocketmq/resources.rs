@@ -564,9 +564,11 @@ mod tests {
         m.create_group("a", R, "I1", "GID_g", "").unwrap();
         m.connect_consumer("I1", "GID_g", ConsumerClient::new("c1", "10.0.0.1", &[("t", "*")])).unwrap();
         drained(&m);
-        m.send("I1", "t", NewMessage::new("a", "k", "secret-payload")).unwrap();
-        // Producing changes no management resource.
-        assert_eq!(drained(&m), Vec::<String>::new());
+        let msg_id = m.send("I1", "t", NewMessage::new("a", "k", "secret-payload")).unwrap();
+        // Producing changes no management resource: only the instance's message store key.
+        assert_eq!(drained(&m), vec![messages_key("I1")]);
+        let store = m.resource(&messages_key("I1")).unwrap().to_string();
+        assert!(store.contains(&msg_id), "the message store key carries the message: {store}");
         m.deliver("I1", "GID_g", "t", 10).unwrap();
         // Consuming moves the group's offsets (a resource) but the group carries no message.
         assert_eq!(drained(&m), vec!["g/I1/GID_g".to_string()]);
