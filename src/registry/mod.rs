@@ -116,8 +116,13 @@ pub trait VendorApi: Send + Sync {
 }
 
 /// Every vendor API, in claim-tie order. Adding one: implement [`VendorApi`], add a line here.
-pub static VENDORS: &[&dyn VendorApi] =
-    &[&vendors::TencentCkafka, &vendors::AlibabaKafka, &vendors::AlibabaRocketmq, &vendors::HuaweiEventgrid];
+pub static VENDORS: &[&dyn VendorApi] = &[
+    &vendors::TencentCkafka,
+    &vendors::TencentCkafkaV3,
+    &vendors::AlibabaKafka,
+    &vendors::AlibabaRocketmq,
+    &vendors::HuaweiEventgrid,
+];
 
 /// Every vendor API.
 pub fn all() -> impl Iterator<Item = &'static dyn VendorApi> {
@@ -196,6 +201,12 @@ mod tests {
             Some("alibaba-kafka")
         );
         assert_eq!(routed(Method::GET, "/?foo=bar", &[]), Some("alibaba-kafka"));
+        assert_eq!(routed(Method::POST, "/", &[("x-tc-action", "DescribeTopic")]), Some("tencent-ckafka-v3"));
+        assert_eq!(
+            routed(Method::POST, "/", &[("x-tc-action", "X"), ("content-type", "application/json")]),
+            Some("tencent-ckafka-v3")
+        );
+        assert_eq!(routed(Method::POST, "/v2/index.php", &[("x-tc-action", "X")]), Some("tencent-ckafka"));
         assert_eq!(routed(Method::GET, "/v1/abc/channels", &[]), Some("huawei-eventgrid"));
         assert_eq!(routed(Method::GET, "/v1", &[]), Some("huawei-eventgrid"));
         assert_eq!(routed(Method::POST, "/v3/auth/tokens", &[]), Some("huawei-eventgrid"));
@@ -207,7 +218,10 @@ mod tests {
 
     #[test]
     fn names_and_aliases_find_each_vendor_once() {
-        assert_eq!(names(), vec!["tencent-ckafka", "alibaba-kafka", "alibaba-rocketmq", "huawei-eventgrid"]);
+        assert_eq!(
+            names(),
+            vec!["tencent-ckafka", "tencent-ckafka-v3", "alibaba-kafka", "alibaba-rocketmq", "huawei-eventgrid"]
+        );
         for (alias, name) in [
             ("tencent", "tencent-ckafka"),
             ("CKafka", "tencent-ckafka"),

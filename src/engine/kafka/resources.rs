@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{group_key, topic_key, ConsumerGroup, InstanceMeta, KafkaInstance, KafkaModel, Slot, Topic};
 use super::security::journal;
+use super::{group_key, topic_key, ConsumerGroup, InstanceMeta, KafkaInstance, KafkaModel, Slot, Topic};
 use crate::storage::Resources;
 
 /// A parsed resource key.

@@ -395,7 +395,9 @@ impl KafkaModel {
     /// password (constant-time comparison). Any owner's instance (the listener addresses instances by id).
     pub fn verify_sasl(&self, instance: &str, user: &str, password: &str) -> bool {
         self.read_instance(Scope::ANY, instance, |i| {
-            i.users.get(user).is_some_and(|u| crate::credentials::signatures_match(u.password.as_bytes(), password.as_bytes()))
+            i.users
+                .get(user)
+                .is_some_and(|u| crate::credentials::signatures_match(u.password.as_bytes(), password.as_bytes()))
         })
         .unwrap_or(false)
     }
@@ -525,7 +527,9 @@ mod tests {
         assert_eq!(m.take_dirty().unwrap(), Vec::<String>::new(), "rejected writes mark nothing");
         m.set_user_password(scope(), "ckafka-one", "alice", Some("pw1"), "pw2").unwrap();
         assert!(m.verify_sasl("ckafka-one", "alice", "pw2"));
-        assert!(!format!("{:?}", m.read_instance(scope(), "ckafka-one", |i| i.users().clone()).unwrap()).contains("pw2"));
+        assert!(
+            !format!("{:?}", m.read_instance(scope(), "ckafka-one", |i| i.users().clone()).unwrap()).contains("pw2")
+        );
         m.delete_user(scope(), "ckafka-one", "alice").unwrap();
         assert!(!m.verify_sasl("ckafka-one", "alice", "pw2"));
         assert_eq!(m.delete_user(scope(), "ckafka-one", "alice"), Err(SecurityError::UserNotFound("alice".into())));
@@ -556,7 +560,8 @@ mod tests {
         assert!(m.acl_allows("ckafka-one", "bob", "h", AclResourceType::Topic, "t", AclOperation::Describe));
         assert!(!m.acl_allows("ckafka-one", "bob", "h", AclResourceType::Topic, "t", AclOperation::Read));
         assert!(!m.acl_allows("ckafka-one", "eve", "h", AclResourceType::Topic, "t", AclOperation::Write));
-        m.create_acls(scope(), "ckafka-one", vec![rule("t", "User:*", AclOperation::All, AclPermission::Deny)]).unwrap();
+        m.create_acls(scope(), "ckafka-one", vec![rule("t", "User:*", AclOperation::All, AclPermission::Deny)])
+            .unwrap();
         assert!(!m.acl_allows("ckafka-one", "bob", "h", AclResourceType::Topic, "t", AclOperation::Write));
 
         // Journal: replaying the dirty keys rebuilds an equal model.

@@ -258,7 +258,8 @@ impl Serialize for KafkaInstance {
             groups: &self.groups,
             users: &self.users,
             acls: &self.acls,
-        }.serialize(s)
+        }
+        .serialize(s)
     }
 }
 
