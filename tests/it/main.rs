@@ -31,3 +31,4 @@ mod rocketmq_matrix;
 mod rocketmq_messages;
 mod rocketmq_read_locks;
 mod tencent_ckafka;
+mod tencent_v3;
