@@ -145,7 +145,7 @@ impl VendorApi for AlibabaKafka {
         "InvalidParameter"
     }
     fn operations(&self) -> Vec<OperationInfo> {
-        ALIBABA_KAFKA_OPERATIONS.to_vec()
+        alibaba::kafka::operations()
     }
     fn provision(&self, state: &AppState, account: &str) {
         alibaba::kafka::provision_defaults(state, account)
@@ -292,18 +292,6 @@ const TENCENT_OPERATIONS: &[OperationInfo] = &[
     OperationInfo { name: "ListConsumerGroup", access: Read },
     OperationInfo { name: "AddTopicIpwhitelist", access: Write },
     OperationInfo { name: "DeleteTopicIpwhitelist", access: Write },
-];
-
-const ALIBABA_KAFKA_OPERATIONS: &[OperationInfo] = &[
-    OperationInfo { name: "GetInstanceList", access: Read },
-    OperationInfo { name: "CreateTopic", access: Write },
-    OperationInfo { name: "GetTopicList", access: Read },
-    OperationInfo { name: "GetTopicStatus", access: Read },
-    OperationInfo { name: "DeleteTopic", access: Write },
-    OperationInfo { name: "GetConsumerList", access: Read },
-    OperationInfo { name: "GetConsumerProgress", access: Read },
-    OperationInfo { name: "DeleteConsumerGroup", access: Write },
-    OperationInfo { name: "CreateConsumerGroup", access: Write },
 ];
 
 const ROCKETMQ_OPERATIONS: &[OperationInfo] = &[

@@ -16,6 +16,7 @@ mod admin;
 mod admin_all_vendors;
 mod alibaba_kafka;
 mod alibaba_kafka_acs3;
+mod alibaba_kafka_extra;
 mod fixtures_all_vendors;
 mod fixtures_load;
 mod fuzz_corpus;
