@@ -41,7 +41,10 @@ async fn health_reports_version_services_and_uptime() {
     assert_eq!(status, 200);
     assert_eq!(body["status"], "ok");
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(body["services"], json!(["tencent-ckafka", "alibaba-kafka", "alibaba-rocketmq", "huawei-eventgrid"]));
+    assert_eq!(
+        body["services"],
+        json!(["tencent-ckafka", "tencent-ckafka-v3", "alibaba-kafka", "alibaba-rocketmq", "huawei-eventgrid"])
+    );
     assert!(body["uptime_seconds"].as_f64().unwrap() >= 0.0);
     assert_eq!(body["persistence"], Value::Null);
 }
