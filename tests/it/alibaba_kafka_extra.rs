@@ -131,3 +131,38 @@ async fn acls_lifecycle_and_enforcement_decision() {
     let v = ok(&srv, "DescribeAcls", &[("InstanceId", i)]).await;
     assert_eq!(v["KafkaAclList"]["KafkaAclVO"].as_array().map(Vec::len), Some(0));
 }
+
+#[tokio::test]
+async fn topic_remark_and_partition_growth() {
+    let srv = common::start().await;
+    let inst = localyun::alibaba::kafka::default_instance_id(ACCOUNT, REGION);
+    let i = inst.as_str();
+    ok(&srv, "CreateTopic", &[("InstanceId", i), ("Topic", "grow"), ("Remark", "r1"), ("PartitionNum", "2")]).await;
+    ok(&srv, "ModifyTopicRemark", &[("InstanceId", i), ("Topic", "grow"), ("Remark", "r2")]).await;
+    ok(&srv, "ModifyPartitionNum", &[("InstanceId", i), ("Topic", "grow"), ("AddPartitionNum", "3")]).await;
+    let (remark, partitions) = with_model(&srv.state.store.kafka, |m| {
+        m.read_instance(localyun::engine::kafka::Scope::ANY, &inst, |x| {
+            let t = x.topic("grow").unwrap();
+            (t.remark.clone(), t.partitions.len())
+        })
+        .unwrap()
+    });
+    assert_eq!((remark.as_str(), partitions), ("r2", 5));
+    err(
+        &srv,
+        "ModifyPartitionNum",
+        &[("InstanceId", i), ("Topic", "grow"), ("AddPartitionNum", "0")],
+        400,
+        "InvalidParameter",
+    )
+    .await;
+    err(&srv, "ModifyPartitionNum", &[("InstanceId", i), ("Topic", "grow")], 400, "MissingParameter").await;
+    err(
+        &srv,
+        "ModifyTopicRemark",
+        &[("InstanceId", i), ("Topic", "nope"), ("Remark", "x")],
+        404,
+        "BIZ_TOPIC_NOT_FOUND",
+    )
+    .await;
+}

@@ -145,6 +145,8 @@ static OPERATIONS: &[Operation] = &[
     op!("CreateAcl", Write, tree security::create_acl),
     op!("DescribeAcls", Read, tree security::describe_acls),
     op!("DeleteAcl", Write, tree security::delete_acl),
+    op!("ModifyTopicRemark", Write, tree security::modify_topic_remark),
+    op!("ModifyPartitionNum", Write, tree security::modify_partition_num),
 ];
 
 /// The declared operations, for the registry (admin API, fault injection, coverage).

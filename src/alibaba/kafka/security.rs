@@ -1,6 +1,7 @@
 //! Alibaba Kafka 2019-09-16 SASL users and ACLs (CreateSaslUser, DescribeSaslUsers, DeleteSaslUser,
 //! CreateAcl, DescribeAcls, DeleteAcl) over the Kafka engine's users and rules (`engine::kafka::security`),
-//! which the Kafka data plane's SASL and authoriser use. Not in the seed (which documents nine actions);
+//! which the Kafka data plane's SASL and authoriser use; and the two topic changes the data plane needs
+//! (ModifyTopicRemark, ModifyPartitionNum). Not in the seed (which documents nine actions);
 //! parameter names as aliyun-python-sdk-alikafka's request classes send them. Errors use the seed's
 //! generic codes (MissingParameter, InvalidParameter) since no business code is documented for them.
 
@@ -271,5 +272,52 @@ pub fn delete_acl(ctx: &Ctx<'_>, q: AclInput) -> Result<Map<String, Value>, Alib
         permission: q.permission.as_deref().filter(|p| !p.is_empty()).map(|p| permission(Some(p))).transpose()?,
     };
     ctx.model.delete_acls(ctx.scope(region), instance, &filter).map_err(map_err)?;
+    Ok(Map::new())
+}
+
+#[derive(Deserialize)]
+pub struct TopicChangeInput {
+    #[serde(rename = "InstanceId")]
+    instance_id: String,
+    #[serde(rename = "RegionId")]
+    region_id: Option<String>,
+    #[serde(rename = "Topic")]
+    topic: Option<String>,
+    #[serde(rename = "Remark")]
+    remark: Option<String>,
+    #[serde(rename = "AddPartitionNum")]
+    add_partition_num: Option<String>,
+}
+impl Input for TopicChangeInput {}
+
+/// ModifyTopicRemark (2019-09-16): Topic, Remark (at most 64 characters).
+pub fn modify_topic_remark(ctx: &Ctx<'_>, q: TopicChangeInput) -> Result<Map<String, Value>, AlibabaError> {
+    check_version(ctx, "ModifyTopicRemark")?;
+    let instance = check_instance_id(&q.instance_id)?;
+    let region = check_region(q.region_id.as_deref(), true)?;
+    let topic = required(&q.topic, "Topic")?;
+    let remark = q.remark.clone().unwrap_or_default();
+    super::wire::remark("Remark", &remark)?;
+    let update = crate::engine::kafka::TopicUpdate { remark: Some(remark), ..Default::default() };
+    ctx.model.update_topic(ctx.scope(region), instance, topic, update)?;
+    Ok(Map::new())
+}
+
+/// ModifyPartitionNum (2019-09-16): Topic, AddPartitionNum (how many partitions to add, at least 1).
+pub fn modify_partition_num(ctx: &Ctx<'_>, q: TopicChangeInput) -> Result<Map<String, Value>, AlibabaError> {
+    check_version(ctx, "ModifyPartitionNum")?;
+    let instance = check_instance_id(&q.instance_id)?;
+    let region = check_region(q.region_id.as_deref(), true)?;
+    let topic = required(&q.topic, "Topic")?;
+    let add: u32 =
+        required(&q.add_partition_num, "AddPartitionNum")?.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+            AlibabaError::InvalidParameter("AddPartitionNum".into(), "must be a positive integer.".into())
+        })?;
+    let scope = ctx.scope(region);
+    let current = ctx.model.topic_partition_count(scope, instance, topic)?;
+    let total = current
+        .checked_add(add)
+        .ok_or_else(|| AlibabaError::InvalidParameter("AddPartitionNum".into(), "too large.".into()))?;
+    ctx.model.grow_partitions(scope, instance, topic, total)?;
     Ok(Map::new())
 }
