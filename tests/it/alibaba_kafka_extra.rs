@@ -166,3 +166,44 @@ async fn topic_remark_and_partition_growth() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn update_consumer_offset_by_offset_and_time() {
+    let srv = common::start().await;
+    let inst = localyun::alibaba::kafka::default_instance_id(ACCOUNT, REGION);
+    let i = inst.as_str();
+    ok(&srv, "CreateTopic", &[("InstanceId", i), ("Topic", "off"), ("Remark", "r"), ("PartitionNum", "2")]).await;
+    ok(&srv, "CreateConsumerGroup", &[("InstanceId", i), ("ConsumerId", "cg-off")]).await;
+    with_model(&srv.state.store.kafka, |m| {
+        m.advance_offsets(localyun::engine::kafka::Scope::ANY, &inst, "off", 0, 10).unwrap()
+    });
+    let committed = |p: u32| {
+        with_model(&srv.state.store.kafka, |m| {
+            m.read_instance(localyun::engine::kafka::Scope::ANY, &inst, |x| x.group_progress("cg-off", "off").unwrap())
+                .unwrap()[p as usize]
+                .consumer_offset
+        })
+    };
+    let base = [("InstanceId", i), ("ConsumerId", "cg-off"), ("Topic", "off")];
+    let mut p = base.to_vec();
+    p.extend([("ResetType", "offset"), ("Offsets", r#"[{"Partition":0,"Offset":4},{"Partition":1,"Offset":9}]"#)]);
+    ok(&srv, "UpdateConsumerOffset", &p).await;
+    assert_eq!((committed(0), committed(1)), (4, 0), "clamped to each partition's log");
+    let mut p = base.to_vec();
+    p.extend([("ResetType", "timestamp"), ("Time", "-1")]);
+    ok(&srv, "UpdateConsumerOffset", &p).await;
+    assert_eq!(committed(0), 10);
+    let mut p = base.to_vec();
+    p.extend([("ResetType", "timestamp"), ("Time", "0")]);
+    ok(&srv, "UpdateConsumerOffset", &p).await;
+    assert_eq!(committed(0), 0);
+    let mut p = base.to_vec();
+    p.push(("ResetType", "offset"));
+    err(&srv, "UpdateConsumerOffset", &p, 400, "MissingParameter").await;
+    let mut p = base.to_vec();
+    p.extend([("ResetType", "offset"), ("Offsets", r#"[{"Partition":7,"Offset":1}]"#)]);
+    err(&srv, "UpdateConsumerOffset", &p, 400, "InvalidParameter").await;
+    let mut p = vec![("InstanceId", i), ("ConsumerId", "ghost"), ("Topic", "off")];
+    p.extend([("ResetType", "timestamp"), ("Time", "-1")]);
+    err(&srv, "UpdateConsumerOffset", &p, 404, "BIZ_SUBSCRIPTION_NOT_FOUND").await;
+}

@@ -147,6 +147,7 @@ static OPERATIONS: &[Operation] = &[
     op!("DeleteAcl", Write, tree security::delete_acl),
     op!("ModifyTopicRemark", Write, tree security::modify_topic_remark),
     op!("ModifyPartitionNum", Write, tree security::modify_partition_num),
+    op!("UpdateConsumerOffset", Write, tree security::update_consumer_offset),
 ];
 
 /// The declared operations, for the registry (admin API, fault injection, coverage).

@@ -1,7 +1,7 @@
 //! Alibaba Kafka 2019-09-16 SASL users and ACLs (CreateSaslUser, DescribeSaslUsers, DeleteSaslUser,
 //! CreateAcl, DescribeAcls, DeleteAcl) over the Kafka engine's users and rules (`engine::kafka::security`),
 //! which the Kafka data plane's SASL and authoriser use; and the two topic changes the data plane needs
-//! (ModifyTopicRemark, ModifyPartitionNum). Not in the seed (which documents nine actions);
+//! (ModifyTopicRemark, ModifyPartitionNum) and UpdateConsumerOffset. Not in the seed (which documents nine actions);
 //! parameter names as aliyun-python-sdk-alikafka's request classes send them. Errors use the seed's
 //! generic codes (MissingParameter, InvalidParameter) since no business code is documented for them.
 
@@ -319,5 +319,106 @@ pub fn modify_partition_num(ctx: &Ctx<'_>, q: TopicChangeInput) -> Result<Map<St
         .checked_add(add)
         .ok_or_else(|| AlibabaError::InvalidParameter("AddPartitionNum".into(), "too large.".into()))?;
     ctx.model.grow_partitions(scope, instance, topic, total)?;
+    Ok(Map::new())
+}
+
+#[derive(Deserialize)]
+pub struct UpdateConsumerOffsetInput {
+    #[serde(rename = "InstanceId")]
+    instance_id: String,
+    #[serde(rename = "RegionId")]
+    region_id: Option<String>,
+    #[serde(rename = "ConsumerId")]
+    consumer_id: Option<String>,
+    #[serde(rename = "Topic")]
+    topic: Option<String>,
+    #[serde(rename = "ResetType")]
+    reset_type: Option<String>,
+    #[serde(rename = "Time")]
+    time: Option<String>,
+    /// A JSON array of `{"Partition": n, "Offset": n}`.
+    #[serde(rename = "Offsets")]
+    offsets: Option<String>,
+}
+impl Input for UpdateConsumerOffsetInput {}
+
+#[derive(Deserialize)]
+struct PartitionOffset {
+    #[serde(rename = "Partition")]
+    partition: u32,
+    #[serde(rename = "Offset")]
+    offset: i64,
+}
+
+/// UpdateConsumerOffset (2019-09-16): ConsumerId, Topic, ResetType `offset` (Offsets: JSON
+/// `[{"Partition","Offset"}]`) or `timestamp` (Time in ms: before a partition's last write its log start,
+/// otherwise its end, as localyun keeps no per-message times; `-1` latest, `-2` earliest). Offsets are
+/// clamped to each partition's log; the group must exist.
+pub fn update_consumer_offset(ctx: &Ctx<'_>, q: UpdateConsumerOffsetInput) -> Result<Map<String, Value>, AlibabaError> {
+    check_version(ctx, "UpdateConsumerOffset")?;
+    let instance = check_instance_id(&q.instance_id)?;
+    let region = check_region(q.region_id.as_deref(), true)?;
+    let group = required(&q.consumer_id, "ConsumerId")?;
+    let topic = required(&q.topic, "Topic")?;
+    let wanted: Option<Vec<PartitionOffset>> = match required(&q.reset_type, "ResetType")? {
+        "offset" => Some(serde_json::from_str(required(&q.offsets, "Offsets")?).map_err(|_| {
+            AlibabaError::InvalidParameter(
+                "Offsets".into(),
+                "must be a JSON array of {\"Partition\",\"Offset\"}.".into(),
+            )
+        })?),
+        "timestamp" => None,
+        other => {
+            return Err(AlibabaError::InvalidParameter(
+                "ResetType".into(),
+                format!("{other:?} is not offset or timestamp."),
+            ))
+        }
+    };
+    let time: i64 = match (&wanted, q.time.as_deref()) {
+        (None, Some(t)) => {
+            t.parse().map_err(|_| AlibabaError::InvalidParameter("Time".into(), "must be milliseconds.".into()))?
+        }
+        (None, None) => return Err(AlibabaError::MissingParameter("Time".into())),
+        (Some(_), _) => 0,
+    };
+    let scope = ctx.scope(region);
+    let plan = ctx.model.read_instance(scope, instance, |i| -> Result<Vec<(u32, i64)>, AlibabaError> {
+        i.group(group)?;
+        let offsets = i.topic_offsets(topic)?;
+        let clamp =
+            |p: &crate::engine::kafka::PartitionOffsets, o: i64| o.clamp(p.min_offset, p.max_offset.max(p.min_offset));
+        match &wanted {
+            Some(list) => list
+                .iter()
+                .map(|w| {
+                    let p = offsets.partitions.get(w.partition as usize).ok_or_else(|| {
+                        AlibabaError::InvalidParameter(
+                            "Offsets".into(),
+                            format!("partition {} does not exist.", w.partition),
+                        )
+                    })?;
+                    Ok((w.partition, clamp(p, w.offset)))
+                })
+                .collect(),
+            None => Ok(offsets
+                .partitions
+                .iter()
+                .map(|p| {
+                    let target = match time {
+                        -1 => p.max_offset,
+                        -2 => p.min_offset,
+                        t if t <= p.last_update.0 => p.min_offset,
+                        _ => p.max_offset,
+                    };
+                    (p.partition, clamp(p, target))
+                })
+                .collect()),
+        }
+    })??;
+    for (partition, offset) in plan {
+        let commit = crate::engine::kafka::OffsetCommit { group, topic, partition, offset, produced_at: None };
+        ctx.model.commit_offset(scope, instance, commit)?;
+    }
     Ok(Map::new())
 }
