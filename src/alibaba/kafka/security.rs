@@ -66,6 +66,10 @@ pub struct SaslUserInput {
     password: Option<String>,
     #[serde(rename = "Type")]
     kind: Option<String>,
+    /// The SCRAM hash of a `scram` user (`SCRAM-SHA-256` or `SCRAM-SHA-512`); recorded, both verify the
+    /// same password.
+    #[serde(rename = "Mechanism")]
+    mechanism: Option<String>,
 }
 impl Input for SaslUserInput {}
 
@@ -83,6 +87,14 @@ pub fn create_sasl_user(ctx: &Ctx<'_>, q: SaslUserInput) -> Result<Map<String, V
         return Err(AlibabaError::InvalidParameter("Password".into(), "at most 64 characters.".into()));
     }
     let mech = mechanism(q.kind.as_deref())?;
+    if let Some(m) = q.mechanism.as_deref().filter(|m| !m.is_empty()) {
+        if !["SCRAM-SHA-256", "SCRAM-SHA-512"].contains(&m) {
+            return Err(AlibabaError::InvalidParameter(
+                "Mechanism".into(),
+                format!("{m:?} is not SCRAM-SHA-256 or SCRAM-SHA-512."),
+            ));
+        }
+    }
     ctx.model.create_user(ctx.scope(region), instance, user, password, mech).map_err(map_err)?;
     Ok(Map::new())
 }
@@ -124,6 +136,9 @@ pub struct AclInput {
     pattern_type: Option<String>,
     #[serde(rename = "AclOperationType")]
     operation: Option<String>,
+    /// Several operations, comma-separated (CreateAcl/DeleteAcl; instead of AclOperationType).
+    #[serde(rename = "AclOperationTypes")]
+    operations: Option<String>,
     #[serde(rename = "AclPermissionType")]
     permission: Option<String>,
     #[serde(rename = "Host")]
@@ -202,10 +217,11 @@ pub fn create_acl(ctx: &Ctx<'_>, q: AclInput) -> Result<Map<String, Value>, Alib
     let kind = resource_type(required(&q.resource_type, "AclResourceType")?)?;
     let name = required(&q.resource_name, "AclResourceName")?;
     let pattern_type = pattern(required(&q.pattern_type, "AclResourcePatternType")?)?;
-    let ops = required(&q.operation, "AclOperationType")?
-        .split(',')
-        .map(|o| operation(o.trim()))
-        .collect::<Result<Vec<_>, _>>()?;
+    let ops_text = match q.operations.as_deref().filter(|o| !o.is_empty()) {
+        Some(list) => list,
+        None => required(&q.operation, "AclOperationType")?,
+    };
+    let ops = ops_text.split(',').map(|o| operation(o.trim())).collect::<Result<Vec<_>, _>>()?;
     let perm = permission(q.permission.as_deref())?;
     let host = q.host.clone().filter(|h| !h.is_empty()).unwrap_or_else(|| "*".into());
     let principal = format!("User:{user}");
