@@ -207,3 +207,30 @@ async fn update_consumer_offset_by_offset_and_time() {
     p.extend([("ResetType", "timestamp"), ("Time", "-1")]);
     err(&srv, "UpdateConsumerOffset", &p, 404, "BIZ_SUBSCRIPTION_NOT_FOUND").await;
 }
+
+#[tokio::test]
+async fn allowed_ip_list() {
+    let srv = common::start().await;
+    let inst = localyun::alibaba::kafka::default_instance_id(ACCOUNT, REGION);
+    let i = inst.as_str();
+    let v = ok(&srv, "GetAllowedIpList", &[("InstanceId", i)]).await;
+    assert_eq!(v["AllowedList"]["VpcList"], serde_json::json!([{"PortRange": "9092/9092", "AllowedIpList": []}]));
+    let update = |kind: &'static str, ips: &'static str| {
+        vec![
+            ("InstanceId", i),
+            ("UpdateType", kind),
+            ("AllowedListType", "vpc"),
+            ("PortRange", "9092/9092"),
+            ("AllowedListIp", ips),
+        ]
+    };
+    ok(&srv, "UpdateAllowedIp", &update("add", "10.0.0.0/8,192.168.1.1")).await;
+    let v = ok(&srv, "GetAllowedIpList", &[("InstanceId", i)]).await;
+    assert_eq!(v["AllowedList"]["VpcList"][0]["AllowedIpList"], serde_json::json!(["10.0.0.0/8", "192.168.1.1"]));
+    ok(&srv, "UpdateAllowedIp", &update("delete", "10.0.0.0/8")).await;
+    let v = ok(&srv, "GetAllowedIpList", &[("InstanceId", i)]).await;
+    assert_eq!(v["AllowedList"]["VpcList"][0]["AllowedIpList"], serde_json::json!(["192.168.1.1"]));
+    err(&srv, "UpdateAllowedIp", &update("add", "10.0.0.300"), 400, "InvalidParameter").await;
+    err(&srv, "UpdateAllowedIp", &update("flip", "10.0.0.1"), 400, "InvalidParameter").await;
+    err(&srv, "UpdateAllowedIp", &update("add", "10.0.0.1")[..4], 400, "MissingParameter").await;
+}

@@ -72,3 +72,17 @@ def test_topic_changes_and_offsets(c, iid):
                                                                consumer_id="no-such-group", topic=topic,
                                                                reset_type="timestamp", time="-1"))
     assert e.value.code == "BIZ_SUBSCRIPTION_NOT_FOUND"
+
+
+def test_allowed_ips(c, iid):
+    c.update_allowed_ip(m.UpdateAllowedIpRequest(instance_id=iid, region_id=REGION, update_type="add",
+                                                 allowed_list_type="vpc", port_range="9092/9092",
+                                                 allowed_list_ip="172.16.0.0/12"))
+    listed = c.get_allowed_ip_list(m.GetAllowedIpListRequest(instance_id=iid, region_id=REGION)).body.allowed_list
+    vpc = {row.port_range: row.allowed_ip_list for row in listed.vpc_list}
+    assert "172.16.0.0/12" in vpc["9092/9092"]
+    c.update_allowed_ip(m.UpdateAllowedIpRequest(instance_id=iid, region_id=REGION, update_type="delete",
+                                                 allowed_list_type="vpc", port_range="9092/9092",
+                                                 allowed_list_ip="172.16.0.0/12"))
+    listed = c.get_allowed_ip_list(m.GetAllowedIpListRequest(instance_id=iid, region_id=REGION)).body.allowed_list
+    assert "172.16.0.0/12" not in {ip for row in listed.vpc_list for ip in row.allowed_ip_list}

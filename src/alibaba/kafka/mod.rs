@@ -148,6 +148,8 @@ static OPERATIONS: &[Operation] = &[
     op!("ModifyTopicRemark", Write, tree security::modify_topic_remark),
     op!("ModifyPartitionNum", Write, tree security::modify_partition_num),
     op!("UpdateConsumerOffset", Write, tree security::update_consumer_offset),
+    op!("GetAllowedIpList", Read, tree security::get_allowed_ip_list),
+    op!("UpdateAllowedIp", Write, tree security::update_allowed_ip),
 ];
 
 /// The declared operations, for the registry (admin API, fault injection, coverage).

@@ -1,7 +1,8 @@
 //! Alibaba Kafka 2019-09-16 SASL users and ACLs (CreateSaslUser, DescribeSaslUsers, DeleteSaslUser,
 //! CreateAcl, DescribeAcls, DeleteAcl) over the Kafka engine's users and rules (`engine::kafka::security`),
 //! which the Kafka data plane's SASL and authoriser use; and the two topic changes the data plane needs
-//! (ModifyTopicRemark, ModifyPartitionNum) and UpdateConsumerOffset. Not in the seed (which documents nine actions);
+//! (ModifyTopicRemark, ModifyPartitionNum), UpdateConsumerOffset, and the instance allow-list
+//! (GetAllowedIpList, UpdateAllowedIp). Not in the seed (which documents nine actions);
 //! parameter names as aliyun-python-sdk-alikafka's request classes send them. Errors use the seed's
 //! generic codes (MissingParameter, InvalidParameter) since no business code is documented for them.
 
@@ -12,7 +13,7 @@ use super::error::AlibabaError;
 use super::wire::Input;
 use super::{check_instance_id, check_region, fields, ApiVersion, Ctx};
 use crate::engine::kafka::security::{
-    AclFilter, AclOperation, AclPatternType, AclPermission, AclResourceType, AclRule, SecurityError,
+    AclFilter, AclOperation, AclPatternType, AclPermission, AclResourceType, AclRule, AllowedIp, SecurityError,
 };
 use crate::engine::kafka::Millis;
 
@@ -28,7 +29,10 @@ fn map_err(e: SecurityError) -> AlibabaError {
         SecurityError::AclNotFound => {
             AlibabaError::InvalidParameter("AclResourceName".into(), "No ACL matches.".into())
         }
-        other => AlibabaError::InvalidParameter("Password".into(), other.to_string()),
+        SecurityError::QuotaExceeded(why) => AlibabaError::QuotaExceeded(why),
+        SecurityError::WrongPassword(u) => {
+            AlibabaError::InvalidParameter("Password".into(), format!("Wrong password for {u}."))
+        }
     }
 }
 
@@ -436,5 +440,124 @@ pub fn update_consumer_offset(ctx: &Ctx<'_>, q: UpdateConsumerOffsetInput) -> Re
         let commit = crate::engine::kafka::OffsetCommit { group, topic, partition, offset, produced_at: None };
         ctx.model.commit_offset(scope, instance, commit)?;
     }
+    Ok(Map::new())
+}
+
+#[derive(Deserialize)]
+pub struct AllowedIpInput {
+    #[serde(rename = "InstanceId")]
+    instance_id: String,
+    #[serde(rename = "RegionId")]
+    region_id: Option<String>,
+    #[serde(rename = "UpdateType")]
+    update_type: Option<String>,
+    #[serde(rename = "PortRange")]
+    port_range: Option<String>,
+    #[serde(rename = "AllowedListType")]
+    list_type: Option<String>,
+    #[serde(rename = "AllowedListIp")]
+    ips: Option<String>,
+    #[serde(rename = "Description")]
+    description: Option<String>,
+}
+impl Input for AllowedIpInput {}
+
+/// An IPv4/IPv6 address or CIDR block.
+fn valid_ip(ip: &str) -> bool {
+    let (addr, prefix) = match ip.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (ip, None),
+    };
+    match addr.parse::<std::net::IpAddr>() {
+        Ok(a) => {
+            let max = if a.is_ipv4() { 32 } else { 128 };
+            prefix.is_none_or(|p| p.parse::<u8>().is_ok_and(|p| p <= max))
+        }
+        Err(_) => false,
+    }
+}
+
+/// GetAllowedIpList (2019-09-16): `AllowedList` with `VpcList` and `InternetList`, one row per port range
+/// (`PortRange`, `AllowedIpList`); the default VPC port range `9092/9092` is always listed.
+pub fn get_allowed_ip_list(ctx: &Ctx<'_>, q: AllowedIpInput) -> Result<Map<String, Value>, AlibabaError> {
+    check_version(ctx, "GetAllowedIpList")?;
+    let instance = check_instance_id(&q.instance_id)?;
+    let region = check_region(q.region_id.as_deref(), true)?;
+    let entries = ctx.model.read_instance(ctx.scope(region), instance, |i| i.attributes.allowed_ips.clone())?;
+    let rows = |list_type: &str, default: Option<&str>| -> Vec<Value> {
+        let mut ranges: Vec<&str> =
+            entries.iter().filter(|e| e.list_type == list_type).map(|e| e.port_range.as_str()).collect();
+        ranges.extend(default);
+        ranges.sort_unstable();
+        ranges.dedup();
+        ranges
+            .into_iter()
+            .map(|range| {
+                let ips: Vec<&str> = entries
+                    .iter()
+                    .filter(|e| e.list_type == list_type && e.port_range == range)
+                    .map(|e| e.ip.as_str())
+                    .collect();
+                json!({"PortRange": range, "AllowedIpList": ips})
+            })
+            .collect()
+    };
+    Ok(fields(json!({"AllowedList": {
+        "DeployType": 5,
+        "VpcList": rows("vpc", Some("9092/9092")),
+        "InternetList": rows("internet", None),
+    }})))
+}
+
+/// UpdateAllowedIp (2019-09-16): UpdateType `add` or `delete`, AllowedListType `vpc` or `internet`,
+/// PortRange (e.g. `9092/9092`), AllowedListIp (comma-separated IPs or CIDR blocks), Description.
+pub fn update_allowed_ip(ctx: &Ctx<'_>, q: AllowedIpInput) -> Result<Map<String, Value>, AlibabaError> {
+    check_version(ctx, "UpdateAllowedIp")?;
+    let instance = check_instance_id(&q.instance_id)?;
+    let region = check_region(q.region_id.as_deref(), true)?;
+    let add = match required(&q.update_type, "UpdateType")? {
+        "add" => true,
+        "delete" => false,
+        other => {
+            return Err(AlibabaError::InvalidParameter("UpdateType".into(), format!("{other:?} is not add or delete.")))
+        }
+    };
+    let list_type = required(&q.list_type, "AllowedListType")?;
+    if list_type != "vpc" && list_type != "internet" {
+        return Err(AlibabaError::InvalidParameter(
+            "AllowedListType".into(),
+            format!("{list_type:?} is not vpc or internet."),
+        ));
+    }
+    let port_range = required(&q.port_range, "PortRange")?;
+    let valid_range = port_range
+        .split_once('/')
+        .is_some_and(|(a, b)| a.parse::<u16>().is_ok_and(|a| b.parse::<u16>().is_ok_and(|b| a <= b)));
+    if !valid_range {
+        return Err(AlibabaError::InvalidParameter(
+            "PortRange".into(),
+            format!("{port_range:?} is not like 9092/9092."),
+        ));
+    }
+    let ips: Vec<&str> =
+        required(&q.ips, "AllowedListIp")?.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    if let Some(bad) = ips.iter().find(|ip| !valid_ip(ip)) {
+        return Err(AlibabaError::InvalidParameter(
+            "AllowedListIp".into(),
+            format!("{bad:?} is not an IP or CIDR block."),
+        ));
+    }
+    let description = q.description.clone().unwrap_or_default();
+    super::wire::remark("Description", &description)?;
+    let entries = ips
+        .into_iter()
+        .map(|ip| AllowedIp {
+            list_type: list_type.to_string(),
+            port_range: port_range.to_string(),
+            ip: ip.to_string(),
+            description: description.clone(),
+        })
+        .collect();
+    ctx.model.update_allowed_ips(ctx.scope(region), instance, add, entries).map_err(map_err)?;
     Ok(Map::new())
 }

@@ -247,6 +247,20 @@ impl AclFilter<'_> {
     }
 }
 
+/// One allow-list entry of an instance: which access point (`vpc` or `internet`, with its port range such
+/// as `9092/9092`) admits which IP or CIDR block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllowedIp {
+    pub list_type: String,
+    pub port_range: String,
+    pub ip: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Most allow-list entries one instance holds.
+pub const MAX_ALLOWED_IPS: usize = 512;
+
 /// The journal key of a user.
 pub(crate) fn user_key(instance: &str, user: &str) -> String {
     format!("u/{instance}/{user}")
@@ -388,6 +402,39 @@ impl KafkaModel {
             }
             let removed = ids.iter().filter_map(|id| i.acls.shift_remove(id)).collect();
             Ok((removed, ids.iter().map(|id| acl_key(instance, id)).collect()))
+        })
+    }
+
+    /// Adds (`add`) or removes allow-list entries of one access point; returns the entries changed.
+    /// Adding an existing entry or removing a missing one changes nothing. Errors: `InstanceNotFound`,
+    /// `QuotaExceeded`.
+    pub fn update_allowed_ips(
+        &self,
+        scope: Scope<'_>,
+        instance: &str,
+        add: bool,
+        entries: Vec<AllowedIp>,
+    ) -> Result<usize, SecurityError> {
+        self.secure(scope, instance, |i| {
+            let list = &mut i.meta.attributes.allowed_ips;
+            let same = |a: &AllowedIp, b: &AllowedIp| {
+                a.list_type == b.list_type && a.port_range == b.port_range && a.ip == b.ip
+            };
+            let changed;
+            if add {
+                let new: Vec<AllowedIp> = entries.into_iter().filter(|e| !list.iter().any(|x| same(x, e))).collect();
+                if list.len() + new.len() > MAX_ALLOWED_IPS {
+                    return Err(SecurityError::QuotaExceeded(format!("at most {MAX_ALLOWED_IPS} allowed IPs")));
+                }
+                changed = new.len();
+                list.extend(new);
+            } else {
+                let before = list.len();
+                list.retain(|x| !entries.iter().any(|e| same(x, e)));
+                changed = before - list.len();
+            }
+            let keys = if changed > 0 { vec![format!("i/{instance}")] } else { Vec::new() };
+            Ok((changed, keys))
         })
     }
 

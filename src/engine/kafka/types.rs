@@ -99,6 +99,10 @@ pub struct InstanceAttributes {
     /// The resource group; None: the account's default group.
     pub resource_group: Option<String>,
     pub tags: Vec<Tag>,
+    /// The instance's IP allow-list per access point (`security.rs`); absent while empty, so stored
+    /// instances keep their shape.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed_ips: Vec<super::security::AllowedIp>,
 }
 
 /// An instance's own attributes (what the `i/<instance>` resource stores). Built by a facade with
