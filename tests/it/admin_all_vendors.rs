@@ -266,9 +266,10 @@ async fn a_fault_reaches_tencent_as_http_200_with_its_code() {
     assert_eq!(answer["code"], 4000, "{answer}");
     assert_eq!(answer["message"], "slow down");
     assert!(answer["codeDesc"].as_str().is_some_and(|d| !d.is_empty()), "{answer}");
-    let kafka = s.state.store.kafka.read();
-    assert!(kafka.instance(Scope::ANY, &tencent_instance(ACCOUNT)).unwrap().read().topics().is_empty());
-    drop(kafka);
+    {
+        let kafka = s.state.store.kafka.read();
+        assert!(kafka.instance(Scope::ANY, &tencent_instance(ACCOUNT)).unwrap().read().topics().is_empty());
+    }
     let logged = last_logged(&ep).await;
     assert_eq!((logged["vendor"].as_str(), logged["error_code"].as_str()), (Some("tencent-ckafka"), Some("4000")));
     // Used up: the retry succeeds.
