@@ -818,12 +818,25 @@ pub struct RegionInput {
     limit: Option<i64>,
 }
 
+/// The regions in mainland China (the others are `Overseas`, Hong Kong included).
+const MAINLAND: &[&str] = &[
+    "ap-beijing",
+    "ap-guangzhou",
+    "ap-shanghai",
+    "ap-shanghai-fsi",
+    "ap-shenzhen-fsi",
+    "ap-guangzhou-open",
+    "ap-chengdu",
+    "ap-chongqing",
+    "ap-nanjing",
+];
+
 pub fn describe_region(_ctx: &Ctx<'_>, q: RegionInput) -> Result<Value, V3Error> {
     let all: Vec<Value> = REGIONS
         .iter()
         .enumerate()
         .map(|(n, r)| {
-            let area = if r.starts_with("ap-") && !r.contains("singapore") && !r.contains("seoul") && !r.contains("tokyo") { "China" } else { "Overseas" };
+            let area = if MAINLAND.contains(r) { "China" } else { "Overseas" };
             json!({"RegionId": n + 1, "RegionName": r, "AreaName": area, "RegionCode": r, "RegionCodeV3": r, "Support": "", "Ipv6": 0, "MultiZone": 1})
         })
         .collect();
