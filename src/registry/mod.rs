@@ -121,6 +121,7 @@ pub trait VendorApi: Send + Sync {
 /// Every vendor API, in claim-tie order. Adding one: implement [`VendorApi`], add a line here.
 pub static VENDORS: &[&dyn VendorApi] = &[
     &vendors::TencentCkafka,
+    &vendors::TencentCkafkaV3,
     &vendors::AlibabaKafka,
     &vendors::AlibabaRocketmq,
     &vendors::HuaweiEventgrid,
@@ -205,6 +206,12 @@ mod tests {
             Some("alibaba-kafka")
         );
         assert_eq!(routed(Method::GET, "/?foo=bar", &[]), Some("alibaba-kafka"));
+        assert_eq!(routed(Method::POST, "/", &[("x-tc-action", "DescribeTopic")]), Some("tencent-ckafka-v3"));
+        assert_eq!(
+            routed(Method::POST, "/", &[("x-tc-action", "X"), ("content-type", "application/json")]),
+            Some("tencent-ckafka-v3")
+        );
+        assert_eq!(routed(Method::POST, "/v2/index.php", &[("x-tc-action", "X")]), Some("tencent-ckafka"));
         assert_eq!(routed(Method::GET, "/v1/abc/channels", &[]), Some("huawei-eventgrid"));
         assert_eq!(routed(Method::GET, "/v1", &[]), Some("huawei-eventgrid"));
         assert_eq!(routed(Method::POST, "/v3/auth/tokens", &[]), Some("huawei-eventgrid"));
@@ -234,6 +241,7 @@ mod tests {
             names(),
             vec![
                 "tencent-ckafka",
+                "tencent-ckafka-v3",
                 "alibaba-kafka",
                 "alibaba-rocketmq",
                 "huawei-eventgrid",

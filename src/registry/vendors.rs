@@ -96,6 +96,52 @@ impl VendorApi for TencentCkafka {
     }
 }
 
+/// Tencent Cloud API v3 for CKafka (`POST /` with `X-TC-Action`, TC3-HMAC-SHA256).
+pub struct TencentCkafkaV3;
+
+impl VendorApi for TencentCkafkaV3 {
+    fn name(&self) -> &'static str {
+        tencent::ckafka_v3::VENDOR
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["ckafka-v3", "tencent-v3"]
+    }
+    /// `/` with an `X-TC-Action` header: decisive (neither Alibaba RPC nor Huawei sends it).
+    fn claim(&self, head: &Parts) -> Option<Claim> {
+        (head.uri.path() == "/" && header(head, "x-tc-action").is_some()).then_some(Claim::DECISIVE)
+    }
+    fn action_of(&self, req: &ApiRequest) -> Option<String> {
+        tencent::ckafka_v3::action_of(req)
+    }
+    fn handle<'a>(&'a self, state: &'a AppState, req: ApiRequest) -> BoxFuture<'a, Response> {
+        Box::pin(tencent::ckafka_v3::handle(state, req))
+    }
+    fn error_response(&self, code: &str, message: &str) -> Response {
+        tencent::ckafka_v3::error_response(code, message)
+    }
+    fn invalid_request_code(&self) -> &'static str {
+        "InvalidParameter"
+    }
+    fn operations(&self) -> Vec<OperationInfo> {
+        tencent::ckafka_v3::operations()
+    }
+    /// Same instances as API v2 (idempotent).
+    fn provision(&self, state: &AppState, account: &str) {
+        tencent::ckafka::provision_defaults(state, account)
+    }
+    /// API v2 reads the `kafka` fixture section for both.
+    fn fixture_section(&self) -> Option<&'static str> {
+        None
+    }
+    fn apply_fixture(&self, _state: &AppState, _section: &Value) -> Result<(), String> {
+        Ok(())
+    }
+    /// Shares API v2's Tencent instances.
+    fn clear(&self, state: &AppState, account: Option<&str>) {
+        tencent::ckafka::fixture::clear(state, account)
+    }
+}
+
 /// Alibaba Kafka RPC OpenAPI (`/` with an `Action`).
 pub struct AlibabaKafka;
 

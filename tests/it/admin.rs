@@ -45,6 +45,7 @@ async fn health_reports_version_services_and_uptime() {
         body["services"],
         json!([
             "tencent-ckafka",
+            "tencent-ckafka-v3",
             "alibaba-kafka",
             "alibaba-rocketmq",
             "huawei-eventgrid",

@@ -8,6 +8,7 @@ mod error;
 pub mod fixture;
 mod groups;
 mod instances;
+mod security;
 pub mod signature;
 mod topics;
 pub(crate) mod wire;
@@ -126,7 +127,7 @@ macro_rules! op {
     };
 }
 
-/// The seed's 9 actions.
+/// The seed's 9 actions, then the 2019-09-16 SASL user and ACL actions.
 static OPERATIONS: &[Operation] = &[
     op!("GetInstanceList", Read, typed instances::get_instance_list),
     op!("CreateTopic", Write, tree topics::create_topic),
@@ -137,6 +138,18 @@ static OPERATIONS: &[Operation] = &[
     op!("GetConsumerProgress", Read, tree groups::get_consumer_progress),
     op!("DeleteConsumerGroup", Write, tree groups::delete_consumer_group),
     op!("CreateConsumerGroup", Write, tree groups::create_consumer_group),
+    // 2019-09-16 beyond the seed: SASL users and ACLs (`security.rs`).
+    op!("CreateSaslUser", Write, tree security::create_sasl_user),
+    op!("DescribeSaslUsers", Read, tree security::describe_sasl_users),
+    op!("DeleteSaslUser", Write, tree security::delete_sasl_user),
+    op!("CreateAcl", Write, tree security::create_acl),
+    op!("DescribeAcls", Read, tree security::describe_acls),
+    op!("DeleteAcl", Write, tree security::delete_acl),
+    op!("ModifyTopicRemark", Write, tree security::modify_topic_remark),
+    op!("ModifyPartitionNum", Write, tree security::modify_partition_num),
+    op!("UpdateConsumerOffset", Write, tree security::update_consumer_offset),
+    op!("GetAllowedIpList", Read, tree security::get_allowed_ip_list),
+    op!("UpdateAllowedIp", Write, tree security::update_allowed_ip),
 ];
 
 /// The declared operations, for the registry (admin API, fault injection, coverage).

@@ -11,6 +11,7 @@
 //! only: requests on two instances (hence two accounts) never wait on each other.
 
 mod resources;
+pub mod security;
 mod types;
 
 use std::collections::BTreeMap;

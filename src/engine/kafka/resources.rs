@@ -1,12 +1,14 @@
 //! The Kafka model as journaled resources ([`crate::storage::Resources`]): `i/<instance>` (an instance's
 //! attributes), `t/<instance>/<topic>` (a topic with its partitions' offsets), `g/<instance>/<group>` (a
-//! consumer group with its committed offsets). Command methods mark the keys they change; reads and
+//! consumer group with its committed offsets), `u/<instance>/<user>` and `acl/<instance>/<id>` (SASL users
+//! and ACL rules, `security.rs`). Command methods mark the keys they change; reads and
 //! rejected commands mark nothing.
 
 use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::security::journal;
 use super::{group_key, topic_key, ConsumerGroup, InstanceMeta, KafkaInstance, KafkaModel, Slot, Topic};
 use crate::storage::Resources;
 
@@ -15,19 +17,28 @@ enum Key<'a> {
     Instance(&'a str),
     Topic(&'a str, &'a str),
     Group(&'a str, &'a str),
+    /// `u/<instance>/<user>` (security.rs).
+    User(&'a str, &'a str),
+    /// `acl/<instance>/<id>` (security.rs).
+    Acl(&'a str, &'a str),
 }
 
 fn parse(key: &str) -> Option<Key<'_>> {
     let (kind, rest) = key.split_once('/')?;
     match kind {
         "i" if !rest.is_empty() => Some(Key::Instance(rest)),
-        "t" | "g" => {
+        "t" | "g" | "u" | "acl" => {
             // Instance ids never hold a `/`; resource names may, so split at the first one.
             let (instance, name) = rest.split_once('/')?;
             if instance.is_empty() || name.is_empty() {
                 return None;
             }
-            Some(if kind == "t" { Key::Topic(instance, name) } else { Key::Group(instance, name) })
+            Some(match kind {
+                "t" => Key::Topic(instance, name),
+                "g" => Key::Group(instance, name),
+                "u" => Key::User(instance, name),
+                _ => Key::Acl(instance, name),
+            })
         }
         _ => None,
     }
@@ -48,6 +59,8 @@ impl Resources for KafkaModel {
             Key::Instance(id) => serde_json::to_value(&slot(id)?.instance.read().meta).ok(),
             Key::Topic(id, name) => serde_json::to_value(slot(id)?.instance.read().topics.get(name)?).ok(),
             Key::Group(id, name) => serde_json::to_value(slot(id)?.instance.read().groups.get(name)?).ok(),
+            Key::User(id, name) => journal::user(&slot(id)?.instance.read(), name),
+            Key::Acl(id, rule) => journal::acl(&slot(id)?.instance.read(), rule),
         }
     }
 
@@ -65,14 +78,22 @@ impl Resources for KafkaModel {
                         return Err(format!("{key}: holds instance {:?}", meta.id));
                     }
                     // The owner is fixed per slot, so a changed instance gets a new slot with its old topics.
-                    let (topics, groups) = match map.remove(id) {
+                    let (topics, groups, users, acls) = match map.remove(id) {
                         Some(old) => {
                             let mut old = old.instance.write();
-                            (std::mem::take(&mut old.topics), std::mem::take(&mut old.groups))
+                            (
+                                std::mem::take(&mut old.topics),
+                                std::mem::take(&mut old.groups),
+                                std::mem::take(&mut old.users),
+                                std::mem::take(&mut old.acls),
+                            )
                         }
                         None => Default::default(),
                     };
-                    map.insert(id.to_string(), Slot::new(KafkaInstance::assemble(meta, topics, groups)));
+                    let mut instance = KafkaInstance::assemble(meta, topics, groups);
+                    instance.users = users;
+                    instance.acls = acls;
+                    map.insert(id.to_string(), Slot::new(instance));
                 }
             },
             Key::Topic(id, name) => {
@@ -98,6 +119,20 @@ impl Resources for KafkaModel {
                         // Replacing keeps the topic's place in creation order; a new topic goes last.
                         i.topics.insert(name.to_string(), topic);
                     }
+                }
+            }
+            Key::User(id, name) | Key::Acl(id, name) => {
+                let Some(slot) = map.get(id).map(Arc::clone) else {
+                    return match value {
+                        None => Ok(()),
+                        Some(_) => Err(format!("{key}: instance {id} does not exist")),
+                    };
+                };
+                let mut i = slot.instance.write();
+                if key.starts_with("u/") {
+                    journal::apply_user(&mut i, key, name, value)?;
+                } else {
+                    journal::apply_acl(&mut i, key, name, value)?;
                 }
             }
             Key::Group(id, name) => {
@@ -134,6 +169,8 @@ impl KafkaModel {
             keys.push(format!("i/{id}"));
             keys.extend(i.topics.keys().map(|t| topic_key(id, t)));
             keys.extend(i.groups.keys().map(|g| group_key(id, g)));
+            keys.extend(i.users.keys().map(|u| super::security::user_key(id, u)));
+            keys.extend(i.acls.keys().map(|a| super::security::acl_key(id, a)));
         }
         keys
     }

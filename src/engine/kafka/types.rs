@@ -99,6 +99,10 @@ pub struct InstanceAttributes {
     /// The resource group; None: the account's default group.
     pub resource_group: Option<String>,
     pub tags: Vec<Tag>,
+    /// The instance's IP allow-list per access point (`security.rs`); absent while empty, so stored
+    /// instances keep their shape.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed_ips: Vec<super::security::AllowedIp>,
 }
 
 /// An instance's own attributes (what the `i/<instance>` resource stores). Built by a facade with
@@ -222,6 +226,10 @@ pub struct KafkaInstance {
     pub(super) topics: IndexMap<String, Topic>,
     pub(super) groups: IndexMap<String, ConsumerGroup>,
     pub(super) partition_total: u64,
+    /// SASL users by name (`security.rs`).
+    pub(super) users: IndexMap<String, super::security::SaslUser>,
+    /// ACL rules by id (`security.rs`).
+    pub(super) acls: IndexMap<String, super::security::AclRule>,
 }
 
 /// An instance reads as its attributes (`instance.id`, `instance.region`, ...).
@@ -239,11 +247,23 @@ struct InstanceView<'a> {
     meta: &'a InstanceMeta,
     topics: &'a IndexMap<String, Topic>,
     groups: &'a IndexMap<String, ConsumerGroup>,
+    /// Absent while empty, so instances without users keep their stored shape.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    users: &'a IndexMap<String, super::security::SaslUser>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    acls: &'a IndexMap<String, super::security::AclRule>,
 }
 
 impl Serialize for KafkaInstance {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        InstanceView { meta: &self.meta, topics: &self.topics, groups: &self.groups }.serialize(s)
+        InstanceView {
+            meta: &self.meta,
+            topics: &self.topics,
+            groups: &self.groups,
+            users: &self.users,
+            acls: &self.acls,
+        }
+        .serialize(s)
     }
 }
 
@@ -255,12 +275,19 @@ struct InstanceRecord {
     topics: IndexMap<String, Topic>,
     #[serde(default)]
     groups: IndexMap<String, ConsumerGroup>,
+    #[serde(default)]
+    users: IndexMap<String, super::security::SaslUser>,
+    #[serde(default)]
+    acls: IndexMap<String, super::security::AclRule>,
 }
 
 impl<'de> Deserialize<'de> for KafkaInstance {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let r = InstanceRecord::deserialize(d)?;
-        Ok(KafkaInstance::assemble(r.meta, r.topics, r.groups))
+        let mut instance = KafkaInstance::assemble(r.meta, r.topics, r.groups);
+        instance.users = r.users;
+        instance.acls = r.acls;
+        Ok(instance)
     }
 }
 
@@ -275,7 +302,7 @@ impl KafkaInstance {
         topics.values_mut().for_each(Topic::migrate);
         groups.values_mut().for_each(ConsumerGroup::migrate);
         let partition_total = topics.values().map(|t| t.partitions.len() as u64).sum();
-        KafkaInstance { meta, topics, groups, partition_total }
+        KafkaInstance { meta, topics, groups, partition_total, users: IndexMap::new(), acls: IndexMap::new() }
     }
 
     /// The instance's attributes.

@@ -1,0 +1,154 @@
+"""Tencent Cloud API v3 for CKafka (2019-08-19) driven by the unmodified tencentcloud-sdk-python-ckafka over
+plain HTTP (`HttpProfile(protocol="http")`), TC3-HMAC-SHA256 signed by the SDK; plus the cross-check that
+API v2 (qcloudapi-sdk-python) lists what v3 created."""
+import json
+
+import pytest
+from QcloudApi.qcloudapi import QcloudApi
+from tencentcloud.ckafka.v20190819 import ckafka_client, models
+from tencentcloud.common import credential
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+
+REGION = "ap-guangzhou"
+
+
+def client(localyun, key_id=None, secret=None):
+    cred = credential.Credential(key_id or localyun.key_id, secret or localyun.secret)
+    http = HttpProfile(protocol="http", endpoint=localyun.http_endpoint, reqTimeout=15)
+    return ckafka_client.CkafkaClient(cred, REGION, ClientProfile(httpProfile=http))
+
+
+def req(model, **fields):
+    r = model()
+    r.from_json_string(json.dumps(fields))
+    return r
+
+
+@pytest.fixture
+def ck(localyun):
+    return client(localyun)
+
+
+@pytest.fixture
+def inst(ck):
+    resp = ck.DescribeInstances(req(models.DescribeInstancesRequest))
+    assert resp.Result.TotalCount >= 1
+    first = resp.Result.InstanceList[0]
+    assert first.InstanceId.startswith("ckafka-") and first.Status == 1
+    assert resp.RequestId
+    return first.InstanceId
+
+
+def code_of(call):
+    with pytest.raises(TencentCloudSDKException) as e:
+        call()
+    assert e.value.get_request_id()
+    return e.value.get_code()
+
+
+def test_instances_regions_zones(ck, inst):
+    attrs = ck.DescribeInstanceAttributes(req(models.DescribeInstanceAttributesRequest, InstanceId=inst))
+    assert attrs.Result.InstanceId == inst
+    detail = ck.DescribeInstancesDetail(req(models.DescribeInstancesDetailRequest, InstanceId=inst))
+    assert detail.Result.TotalCount == 1 and detail.Result.InstanceList[0].InstanceId == inst
+    regions = ck.DescribeRegion(req(models.DescribeRegionRequest))
+    assert REGION in [r.RegionName for r in regions.Result]
+    zones = ck.DescribeCkafkaZone(req(models.DescribeCkafkaZoneRequest))
+    assert len(zones.Result.ZoneList) == 3
+
+
+def test_topic_lifecycle_and_v2_sees_it(ck, inst, localyun):
+    created = ck.CreateTopic(req(models.CreateTopicRequest, InstanceId=inst, TopicName="v3-orders",
+                                 PartitionNum=2, ReplicaNum=2, Note="from-v3"))
+    assert created.Result.TopicId
+    assert code_of(lambda: ck.CreateTopic(req(models.CreateTopicRequest, InstanceId=inst, TopicName="v3-orders",
+                                               PartitionNum=1, ReplicaNum=1))) == \
+        "InvalidParameterValue.TopicNameAlreadyExist"
+
+    # API v2 through its own SDK lists the topic: one model.
+    v2 = QcloudApi("ckafka", {"secretId": localyun.key_id, "secretKey": localyun.secret, "Region": REGION,
+                              "method": "POST", "SignatureMethod": "HmacSHA256", "endpoint": localyun.tls_endpoint})
+    listed = json.loads(v2.call("ListTopic", {"instanceId": inst, "searchWord": "v3-orders"}, req_timeout=15))
+    assert [t["topicName"] for t in listed["topicList"]] == ["v3-orders"]
+
+    topics = ck.DescribeTopic(req(models.DescribeTopicRequest, InstanceId=inst, SearchWord="v3-orders"))
+    assert [(t.TopicName, t.TopicId, t.Note) for t in topics.Result.TopicList] == \
+        [("v3-orders", created.Result.TopicId, "from-v3")]
+    ck.ModifyTopicAttributes(req(models.ModifyTopicAttributesRequest, InstanceId=inst, TopicName="v3-orders",
+                                 Note="changed", RetentionMs=3600000))
+    attrs = ck.DescribeTopicAttributes(req(models.DescribeTopicAttributesRequest, InstanceId=inst,
+                                           TopicName="v3-orders"))
+    assert attrs.Result.Note == "changed" and attrs.Result.Config.Retention == 3600000
+    ck.CreatePartition(req(models.CreatePartitionRequest, InstanceId=inst, TopicName="v3-orders", PartitionNum=4))
+    detail = ck.DescribeTopicDetail(req(models.DescribeTopicDetailRequest, InstanceId=inst, SearchWord="v3-orders"))
+    assert detail.Result.TopicList[0].PartitionNum == 4
+    ck.DeleteTopic(req(models.DeleteTopicRequest, InstanceId=inst, TopicName="v3-orders"))
+    assert code_of(lambda: ck.DeleteTopic(req(models.DeleteTopicRequest, InstanceId=inst,
+                                               TopicName="v3-orders"))) == "ResourceNotFound"
+
+
+def test_groups(ck, inst):
+    ck.CreateTopic(req(models.CreateTopicRequest, InstanceId=inst, TopicName="v3-g", PartitionNum=1, ReplicaNum=1))
+    ck.CreateConsumer(req(models.CreateConsumerRequest, InstanceId=inst, GroupName="v3-group", TopicName="v3-g"))
+    groups = ck.DescribeGroup(req(models.DescribeGroupRequest, InstanceId=inst, SearchWord="v3-group"))
+    assert [g.Group for g in groups.Result.GroupList] == ["v3-group"]
+    info = ck.DescribeGroupInfo(req(models.DescribeGroupInfoRequest, InstanceId=inst, GroupList=["v3-group"]))
+    assert info.Result[0].Group == "v3-group" and info.Result[0].State == "Empty"
+    subs = ck.DescribeTopicSubscribeGroup(req(models.DescribeTopicSubscribeGroupRequest, InstanceId=inst,
+                                              TopicName="v3-g"))
+    assert [g.Group for g in subs.Result.GroupsInfo] == ["v3-group"]
+    ck.ModifyGroupOffsets(req(models.ModifyGroupOffsetsRequest, InstanceId=inst, Group="v3-group", Strategy=3))
+    cg = ck.DescribeConsumerGroup(req(models.DescribeConsumerGroupRequest, InstanceId=inst, GroupName="v3-group"))
+    assert cg.Result.GroupList[0].ConsumerGroupName == "v3-group"
+    assert cg.Result.GroupList[0].SubscribedInfo[0].TopicName == "v3-g"
+    ck.DeleteGroup(req(models.DeleteGroupRequest, InstanceId=inst, Group="v3-group"))
+    assert code_of(lambda: ck.DeleteGroup(req(models.DeleteGroupRequest, InstanceId=inst,
+                                               Group="v3-group"))) == "ResourceNotFound"
+
+
+def test_users_and_acls(ck, inst):
+    ck.CreateUser(req(models.CreateUserRequest, InstanceId=inst, Name="v3-user", Password="pass-1234"))
+    assert code_of(lambda: ck.CreateUser(req(models.CreateUserRequest, InstanceId=inst, Name="v3-user",
+                                              Password="pass-1234"))) == "InvalidParameterValue.RepetitionValue"
+    users = ck.DescribeUser(req(models.DescribeUserRequest, InstanceId=inst, SearchWord="v3-user"))
+    assert [u.Name for u in users.Result.Users] == ["v3-user"]
+    ck.ModifyPassword(req(models.ModifyPasswordRequest, InstanceId=inst, Name="v3-user", Password="pass-1234",
+                          PasswordNew="pass-5678"))
+    ck.CreateAcl(req(models.CreateAclRequest, InstanceId=inst, ResourceType=2, ResourceName="v3-acl", Operation=3,
+                     PermissionType=3, Principal="User:v3-user"))
+    acls = ck.DescribeACL(req(models.DescribeACLRequest, InstanceId=inst, ResourceType=2, ResourceName="v3-acl"))
+    assert [(a.Principal, a.Operation, a.PermissionType, a.Host) for a in acls.Result.AclList] == \
+        [("User:v3-user", 3, 3, "*")]
+    ck.DeleteAcl(req(models.DeleteAclRequest, InstanceId=inst, ResourceType=2, ResourceName="v3-acl"))
+    acls = ck.DescribeACL(req(models.DescribeACLRequest, InstanceId=inst, ResourceType=2, ResourceName="v3-acl"))
+    assert acls.Result.TotalCount == 0
+    ck.DeleteUser(req(models.DeleteUserRequest, InstanceId=inst, Name="v3-user"))
+    assert code_of(lambda: ck.DeleteUser(req(models.DeleteUserRequest, InstanceId=inst,
+                                              Name="v3-user"))) == "ResourceNotFound"
+
+
+def test_documented_errors(localyun, inst):
+    bad_secret = client(localyun, secret="wrong-secret")
+    assert code_of(lambda: bad_secret.DescribeTopic(req(models.DescribeTopicRequest, InstanceId=inst))) == \
+        "AuthFailure.SignatureFailure"
+    unknown = client(localyun, key_id="AKIDunknown")
+    assert code_of(lambda: unknown.DescribeTopic(req(models.DescribeTopicRequest, InstanceId=inst))) == \
+        "AuthFailure.SecretIdNotFound"
+    ck = client(localyun)
+    assert code_of(lambda: ck.call_json("DescribeNothing", {})) == "InvalidAction"
+    assert code_of(lambda: ck.DescribeTopic(req(models.DescribeTopicRequest, InstanceId="ckafka-nothere"))) == \
+        "InvalidParameterValue.InstanceNotExist"
+    assert code_of(lambda: ck.CreateTopic(req(models.CreateTopicRequest, InstanceId=inst, TopicName="x",
+                                               ReplicaNum=1))) == "MissingParameter"
+
+
+def test_stale_timestamp(localyun, inst, monkeypatch):
+    import time as real_time
+    from tencentcloud.common import abstract_client
+    ck = client(localyun)
+    an_hour_and_more_ago = real_time.time() - 7200
+    monkeypatch.setattr(abstract_client.time, "time", lambda: an_hour_and_more_ago)
+    assert code_of(lambda: ck.DescribeTopic(req(models.DescribeTopicRequest, InstanceId=inst))) == \
+        "AuthFailure.SignatureExpire"
