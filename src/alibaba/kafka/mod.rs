@@ -366,22 +366,12 @@ fn parse_timestamp(text: &str) -> Result<i64, AlibabaError> {
 
 /// The Action a request names, without authenticating it (for fault injection and logs).
 pub fn action_of(req: &ApiRequest) -> Option<String> {
-    Params::from_request(req)
-        .non_empty("Action")
-        .map(str::to_string)
-        .or_else(|| req.header("x-acs-action").map(str::to_string))
+    wire::rpc_action_of(req)
 }
 
 /// An error in this API's envelope with an arbitrary code (admin fault injection): HTTP 500, JSON.
 pub fn error_response(code: &str, message: &str) -> Response {
-    let mut body = Map::new();
-    body.insert("RequestId".into(), Value::from(wire::new_request_id()));
-    body.insert("HostId".into(), Value::from("localyun"));
-    body.insert("Code".into(), Value::from(code));
-    body.insert("Message".into(), Value::from(message));
-    let mut meta = RequestMeta::new(VENDOR);
-    meta.error_code = Some(code.to_string());
-    with_meta(wire::render(Format::Json, axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Error", &body), meta)
+    wire::rpc_fault_response(VENDOR, code, message)
 }
 
 /// The id of an account's default instance in a region: stable across restarts.

@@ -419,3 +419,25 @@ mod tests {
         assert!(Params::from_pairs(&[("Tag.1.Value", "v")]).tags().is_err());
     }
 }
+
+/// The Action an Alibaba RPC request names (query, form body or `x-acs-action`), without authenticating it:
+/// fault injection and logs of every Alibaba RPC API (Kafka, ONS).
+pub fn rpc_action_of(req: &ApiRequest) -> Option<String> {
+    Params::from_request(req)
+        .non_empty("Action")
+        .map(str::to_string)
+        .or_else(|| req.header("x-acs-action").map(str::to_string))
+}
+
+/// An error in the Alibaba RPC envelope with an arbitrary code (admin fault injection): HTTP 500, JSON,
+/// logged under `vendor`.
+pub fn rpc_fault_response(vendor: &'static str, code: &str, message: &str) -> Response {
+    let mut body = Map::new();
+    body.insert("RequestId".into(), Value::from(new_request_id()));
+    body.insert("HostId".into(), Value::from("localyun"));
+    body.insert("Code".into(), Value::from(code));
+    body.insert("Message".into(), Value::from(message));
+    let mut meta = crate::http::RequestMeta::new(vendor);
+    meta.error_code = Some(code.to_string());
+    crate::http::with_meta(render(Format::Json, StatusCode::INTERNAL_SERVER_ERROR, "Error", &body), meta)
+}

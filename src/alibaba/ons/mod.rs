@@ -233,22 +233,12 @@ fn process(
 
 /// The Action a request names, without authenticating it (for fault injection and logs).
 pub fn action_of(req: &ApiRequest) -> Option<String> {
-    Params::from_request(req)
-        .non_empty("Action")
-        .map(str::to_string)
-        .or_else(|| req.header("x-acs-action").map(str::to_string))
+    wire::rpc_action_of(req)
 }
 
 /// An error in this API's envelope with an arbitrary code (admin fault injection): HTTP 500, JSON.
 pub fn error_response(code: &str, message: &str) -> Response {
-    let mut body = Map::new();
-    body.insert("RequestId".into(), Value::from(wire::new_request_id()));
-    body.insert("HostId".into(), Value::from("localyun"));
-    body.insert("Code".into(), Value::from(code));
-    body.insert("Message".into(), Value::from(message));
-    let mut meta = RequestMeta::new(VENDOR);
-    meta.error_code = Some(code.to_string());
-    with_meta(wire::render(Format::Json, StatusCode::INTERNAL_SERVER_ERROR, "Error", &body), meta)
+    wire::rpc_fault_response(VENDOR, code, message)
 }
 
 /// A public ONS region and the `/json` API's cluster in the engine (idempotent).

@@ -589,11 +589,7 @@ impl KafkaModel {
         count: u64,
     ) -> Result<(i64, Millis), KafkaError> {
         self.update(scope, instance, |i| {
-            let t = i.topics.get_mut(topic).ok_or_else(|| KafkaError::TopicNotFound(topic.to_string()))?;
-            let p = t
-                .partitions
-                .get_mut(partition as usize)
-                .ok_or_else(|| KafkaError::PartitionNotFound { topic: topic.to_string(), partition })?;
+            let p = partition_mut(i, topic, partition)?;
             let first = p.high_watermark;
             let now = Millis::now();
             if count == 0 {
@@ -639,11 +635,7 @@ impl KafkaModel {
         log_start: i64,
     ) -> Result<i64, KafkaError> {
         self.update(scope, instance, |i| {
-            let t = i.topics.get_mut(topic).ok_or_else(|| KafkaError::TopicNotFound(topic.to_string()))?;
-            let p = t
-                .partitions
-                .get_mut(partition as usize)
-                .ok_or_else(|| KafkaError::PartitionNotFound { topic: topic.to_string(), partition })?;
+            let p = partition_mut(i, topic, partition)?;
             let new_start = log_start.clamp(p.log_start_offset, p.high_watermark);
             if new_start == p.log_start_offset {
                 return Ok((new_start, Vec::new()));
@@ -712,6 +704,14 @@ impl KafkaModel {
             Ok(((), vec![group_key(instance, group)]))
         })
     }
+}
+
+/// One partition of an instance's topic, for a command. Errors: `TopicNotFound`, `PartitionNotFound`.
+fn partition_mut<'i>(i: &'i mut KafkaInstance, topic: &str, partition: u32) -> Result<&'i mut Partition, KafkaError> {
+    let t = i.topics.get_mut(topic).ok_or_else(|| KafkaError::TopicNotFound(topic.to_string()))?;
+    t.partitions
+        .get_mut(partition as usize)
+        .ok_or_else(|| KafkaError::PartitionNotFound { topic: topic.to_string(), partition })
 }
 
 /// Runs `f` (commands and queries) under the store's outer read lock only, and reports a change it made to

@@ -257,56 +257,50 @@ struct GroupLogDoc {
     events: Vec<ConsumeEvent>,
 }
 
+impl TopicLogDoc {
+    fn of(log: &TopicLog) -> TopicLogDoc {
+        TopicLogDoc {
+            queues: log.queues.iter().map(|q| QueueDoc { messages: q.iter().cloned().collect() }).collect(),
+            scheduled: log.scheduled.clone(),
+            next_queue: log.next_queue,
+        }
+    }
+
+    fn into_log(self) -> TopicLog {
+        let queues = self.queues.into_iter().map(|q| MemoryQueue::from_messages(q.messages)).collect();
+        TopicLog { queues, scheduled: self.scheduled, next_queue: self.next_queue }
+    }
+}
+
+impl GroupLogDoc {
+    fn of(log: &GroupLog) -> GroupLogDoc {
+        GroupLogDoc {
+            retry: log.retry.clone(),
+            dead_letters: log.dead_letters.clone(),
+            failures: log.failures.clone(),
+            events: log.events.clone(),
+        }
+    }
+
+    fn into_log(self) -> GroupLog {
+        GroupLog { retry: self.retry, dead_letters: self.dead_letters, failures: self.failures, events: self.events }
+    }
+}
+
 impl MessagesDoc {
     fn of(store: &MessageStore, commit_log_offset: i64) -> MessagesDoc {
         MessagesDoc {
-            topics: store
-                .topics
-                .iter()
-                .map(|(name, log)| {
-                    let doc = TopicLogDoc {
-                        queues: log.queues.iter().map(|q| QueueDoc { messages: q.iter().cloned().collect() }).collect(),
-                        scheduled: log.scheduled.clone(),
-                        next_queue: log.next_queue,
-                    };
-                    (name.clone(), doc)
-                })
-                .collect(),
-            groups: store
-                .groups
-                .iter()
-                .map(|(id, log)| {
-                    let doc = GroupLogDoc {
-                        retry: log.retry.clone(),
-                        dead_letters: log.dead_letters.clone(),
-                        failures: log.failures.clone(),
-                        events: log.events.clone(),
-                    };
-                    (id.clone(), doc)
-                })
-                .collect(),
+            topics: store.topics.iter().map(|(name, log)| (name.clone(), TopicLogDoc::of(log))).collect(),
+            groups: store.groups.iter().map(|(id, log)| (id.clone(), GroupLogDoc::of(log))).collect(),
             commit_log_offset,
         }
     }
 
     fn into_store(self) -> MessageStore {
-        let mut store = MessageStore::default();
-        for (name, doc) in self.topics {
-            let queues = doc.queues.into_iter().map(|q| MemoryQueue::from_messages(q.messages)).collect();
-            store.topics.insert(name, TopicLog { queues, scheduled: doc.scheduled, next_queue: doc.next_queue });
+        MessageStore {
+            topics: self.topics.into_iter().map(|(name, doc)| (name, doc.into_log())).collect(),
+            groups: self.groups.into_iter().map(|(id, doc)| (id, doc.into_log())).collect(),
         }
-        for (id, doc) in self.groups {
-            store.groups.insert(
-                id,
-                GroupLog {
-                    retry: doc.retry,
-                    dead_letters: doc.dead_letters,
-                    failures: doc.failures,
-                    events: doc.events,
-                },
-            );
-        }
-        store
     }
 }
 
@@ -375,11 +369,11 @@ impl InstanceDoc {
                 .topics
                 .iter()
                 .map(|(name, t)| {
-                    let log = i.store.topic(name).unwrap_or(&empty_topic);
+                    let log = TopicLogDoc::of(i.store.topic(name).unwrap_or(&empty_topic));
                     let doc = TopicDoc {
                         topic: t.clone(),
-                        queues: log.queues.iter().map(|q| QueueDoc { messages: q.iter().cloned().collect() }).collect(),
-                        scheduled: log.scheduled.clone(),
+                        queues: log.queues,
+                        scheduled: log.scheduled,
                         next_queue: log.next_queue,
                     };
                     (name.clone(), doc)
@@ -389,13 +383,13 @@ impl InstanceDoc {
                 .groups
                 .iter()
                 .map(|(id, g)| {
-                    let log = i.store.group(id).unwrap_or(&empty_group);
+                    let log = GroupLogDoc::of(i.store.group(id).unwrap_or(&empty_group));
                     let doc = GroupDoc {
                         group: g.clone(),
-                        retry: log.retry.clone(),
-                        dead_letters: log.dead_letters.clone(),
-                        failures: log.failures.clone(),
-                        events: log.events.clone(),
+                        retry: log.retry,
+                        dead_letters: log.dead_letters,
+                        failures: log.failures,
+                        events: log.events,
                     };
                     (id.clone(), doc)
                 })
@@ -408,29 +402,25 @@ impl InstanceDoc {
         let mut topics = BTreeMap::new();
         for (name, doc) in self.topics {
             let mut topic = doc.topic;
-            let mut queues: Vec<MemoryQueue> =
-                doc.queues.into_iter().map(|q| MemoryQueue::from_messages(q.messages)).collect();
             if topic.queue_count == 0 {
                 // Files written before the count was kept.
-                topic.queue_count = queues.len() as u32;
+                topic.queue_count = doc.queues.len() as u32;
             }
-            queues.resize_with(topic.queue_count as usize, MemoryQueue::default);
-            store
-                .topics
-                .insert(name.clone(), TopicLog { queues, scheduled: doc.scheduled, next_queue: doc.next_queue });
+            let mut log =
+                TopicLogDoc { queues: doc.queues, scheduled: doc.scheduled, next_queue: doc.next_queue }.into_log();
+            log.queues.resize_with(topic.queue_count as usize, MemoryQueue::default);
+            store.topics.insert(name.clone(), log);
             topics.insert(name, topic);
         }
         let mut groups = BTreeMap::new();
         for (id, doc) in self.groups {
-            store.groups.insert(
-                id.clone(),
-                GroupLog {
-                    retry: doc.retry,
-                    dead_letters: doc.dead_letters,
-                    failures: doc.failures,
-                    events: doc.events,
-                },
-            );
+            let log = GroupLogDoc {
+                retry: doc.retry,
+                dead_letters: doc.dead_letters,
+                failures: doc.failures,
+                events: doc.events,
+            };
+            store.groups.insert(id.clone(), log.into_log());
             groups.insert(id, doc.group);
         }
         Instance { meta: self.meta, topics, groups, store, deleted: false }
