@@ -341,6 +341,8 @@ pub struct Inner {
     pub started_at: SystemTime,
     /// EventGrid's runtime-only state: issued tokens, the delivery client and queue bounds.
     pub eventgrid: crate::huawei::eventgrid::Runtime,
+    /// The Kafka data plane once it runs (see [`AppState::kafka`]).
+    pub kafka_plane: crate::kafka::local::Handle,
 }
 
 /// Cheap to clone; shared by every request.
@@ -355,6 +357,12 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
+    /// The running Kafka data plane, for in-process producers and readers (src/kafka/local.rs): None
+    /// before it starts or when it is disabled (`LOCALYUN_KAFKA=off`).
+    pub fn kafka(&self) -> Option<std::sync::Arc<crate::kafka::KafkaBroker>> {
+        self.kafka_plane.get()
+    }
+
     /// Builds the state from the configuration: credentials, stored state (with `--data-dir`), built-in
     /// defaults and the user's fixtures.
     pub fn from_config(config: Config) -> anyhow::Result<AppState> {
@@ -382,6 +390,7 @@ impl AppState {
             started: Instant::now(),
             started_at: SystemTime::now(),
             eventgrid: crate::huawei::eventgrid::Runtime::default(),
+            kafka_plane: Default::default(),
         }));
         let restored = match &state.persistence {
             Some(p) => p.load_into(&state.store)?,

@@ -241,95 +241,19 @@ async fn produce(broker: &Arc<KafkaBroker>, origin: &Origin, r: ProduceRequest) 
                     continue;
                 }
             };
-            let key = part_key(origin, t, pd.index);
-            let part = match broker.logs.get(&key) {
-                Ok(p) => p,
-                Err(e) => {
-                    resp.error_code = code::KAFKA_STORAGE_ERROR;
-                    resp.error_message = Some(s(e.to_string()));
+            let out = match append_batches(broker, &origin.instance, t, pd.index as u32, &batches, acks == -1) {
+                Ok(out) => out,
+                Err((error, message)) => {
+                    resp.error_code = error;
+                    resp.error_message = Some(s(message));
                     parts.push(resp);
                     continue;
                 }
             };
-            let (offsets, error) = {
-                let mut p = part.lock();
-                let mut first: Option<i64> = None;
-                let mut error = code::NONE;
-                for (h, data) in &batches {
-                    if h.producer_id >= 0 && h.base_sequence >= 0 {
-                        let last_seq = h.base_sequence.wrapping_add(h.last_offset_delta);
-                        let check = p
-                            .producers
-                            .get(&h.producer_id)
-                            .map_or(SeqCheck::Append, |s| s.check(h.producer_epoch, h.base_sequence, last_seq));
-                        match check {
-                            SeqCheck::Append => {}
-                            SeqCheck::Duplicate(offset) => {
-                                first.get_or_insert(offset);
-                                continue;
-                            }
-                            SeqCheck::OutOfOrder => {
-                                error = code::OUT_OF_ORDER_SEQUENCE_NUMBER;
-                                break;
-                            }
-                            SeqCheck::FencedEpoch => {
-                                error = code::INVALID_PRODUCER_EPOCH;
-                                break;
-                            }
-                        }
-                        match p.log.append(h, data) {
-                            Ok(a) => {
-                                p.producers.entry(h.producer_id).or_default().record(
-                                    h.producer_epoch,
-                                    h.base_sequence,
-                                    last_seq,
-                                    a.base_offset,
-                                );
-                                first.get_or_insert(a.base_offset);
-                                appended_any = true;
-                            }
-                            Err(e) => {
-                                error = storage_code(&e);
-                                break;
-                            }
-                        }
-                    } else {
-                        match p.log.append(h, data) {
-                            Ok(a) => {
-                                first.get_or_insert(a.base_offset);
-                                appended_any = true;
-                            }
-                            Err(e) => {
-                                error = storage_code(&e);
-                                break;
-                            }
-                        }
-                    }
-                }
-                if acks == -1 {
-                    if let Some(f) = p.log.sync_handle() {
-                        to_sync.push(f);
-                    }
-                }
-                (
-                    (
-                        first.unwrap_or(p.log.end_offset()),
-                        p.log.log_start_offset(),
-                        p.log.end_offset(),
-                        p.log.last_append_ms(),
-                    ),
-                    error,
-                )
-            };
-            cluster::record_log_offsets(
-                &broker.state,
-                &origin.instance,
-                &t.name,
-                pd.index as u32,
-                offsets.1,
-                offsets.2,
-                offsets.3,
-            );
+            appended_any |= out.appended;
+            to_sync.extend(out.sync);
+            let error = out.error;
+            let offsets = (out.first_offset.unwrap_or(out.end_offset), out.log_start_offset);
             resp.error_code = error;
             if error == code::NONE {
                 resp.base_offset = offsets.0;
@@ -363,6 +287,110 @@ async fn produce(broker: &Arc<KafkaBroker>, origin: &Origin, r: ProduceRequest) 
         return None;
     }
     Some(ProduceResponse::default().with_responses(responses))
+}
+
+/// What appending one partition's batches did.
+pub(crate) struct Appended {
+    /// Offset of the first record written (or of the duplicate batch already written), if any.
+    pub first_offset: Option<i64>,
+    pub log_start_offset: i64,
+    /// The high watermark after the append.
+    pub end_offset: i64,
+    /// Kafka error code for the first batch that could not be appended (`NONE` when all were).
+    pub error: i16,
+    /// Whether any batch was written (long-polling fetches are woken then).
+    pub appended: bool,
+    /// The segment file to fsync before acknowledging (`acks=all` with `--data-dir`).
+    pub sync: Option<Arc<std::fs::File>>,
+}
+
+/// Appends record batches (already split and CRC-checked) to one partition of a topic: idempotent
+/// producers' sequences are checked (duplicates answered with their first offset, gaps with
+/// OUT_OF_ORDER_SEQUENCE_NUMBER, fenced epochs with INVALID_PRODUCER_EPOCH), and the partition's offsets
+/// are reported to the management model. Shared by Produce and in-process producers ([`super::local`]).
+/// `Err((code, message))` when the log cannot be opened.
+pub(crate) fn append_batches(
+    broker: &KafkaBroker,
+    instance: &str,
+    t: &TopicInfo,
+    partition: u32,
+    batches: &[(crate::storage::log::BatchHeader, bytes::Bytes)],
+    want_sync: bool,
+) -> Result<Appended, (i16, String)> {
+    let key =
+        PartKey { instance: instance.to_string(), topic: t.name.clone(), topic_created_ms: t.created_at_ms, partition };
+    let part = broker.logs.get(&key).map_err(|e| (code::KAFKA_STORAGE_ERROR, e.to_string()))?;
+    let mut appended = false;
+    let (out, last_append_ms) = {
+        let mut p = part.lock();
+        let mut first: Option<i64> = None;
+        let mut error = code::NONE;
+        for (h, data) in batches {
+            let idempotent = h.producer_id >= 0 && h.base_sequence >= 0;
+            let last_seq = h.base_sequence.wrapping_add(h.last_offset_delta);
+            if idempotent {
+                let check = p
+                    .producers
+                    .get(&h.producer_id)
+                    .map_or(SeqCheck::Append, |s| s.check(h.producer_epoch, h.base_sequence, last_seq));
+                match check {
+                    SeqCheck::Append => {}
+                    SeqCheck::Duplicate(offset) => {
+                        first.get_or_insert(offset);
+                        continue;
+                    }
+                    SeqCheck::OutOfOrder => {
+                        error = code::OUT_OF_ORDER_SEQUENCE_NUMBER;
+                        break;
+                    }
+                    SeqCheck::FencedEpoch => {
+                        error = code::INVALID_PRODUCER_EPOCH;
+                        break;
+                    }
+                }
+            }
+            match p.log.append(h, data) {
+                Ok(a) => {
+                    if idempotent {
+                        p.producers.entry(h.producer_id).or_default().record(
+                            h.producer_epoch,
+                            h.base_sequence,
+                            last_seq,
+                            a.base_offset,
+                        );
+                    }
+                    first.get_or_insert(a.base_offset);
+                    appended = true;
+                }
+                Err(e) => {
+                    error = storage_code(&e);
+                    break;
+                }
+            }
+        }
+        let sync = if want_sync { p.log.sync_handle() } else { None };
+        (
+            Appended {
+                first_offset: first,
+                log_start_offset: p.log.log_start_offset(),
+                end_offset: p.log.end_offset(),
+                error,
+                appended,
+                sync,
+            },
+            p.log.last_append_ms(),
+        )
+    };
+    cluster::record_log_offsets(
+        &broker.state,
+        instance,
+        &t.name,
+        partition,
+        out.log_start_offset,
+        out.end_offset,
+        last_append_ms,
+    );
+    Ok(out)
 }
 
 fn storage_code(e: &LogError) -> i16 {

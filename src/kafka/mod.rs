@@ -27,6 +27,7 @@ pub mod cluster;
 pub mod conn;
 pub mod group;
 pub mod handlers;
+pub mod local;
 pub mod logs;
 
 use std::collections::HashMap;
@@ -138,6 +139,7 @@ pub async fn start_with(state: AppState, options: KafkaOptions) -> Arc<KafkaBrok
         state,
         options,
     });
+    broker.state.kafka_plane.set(&broker);
     broker.recover();
     broker.reconcile().await;
     let b = broker.clone();

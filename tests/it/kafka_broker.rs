@@ -594,3 +594,61 @@ async fn a_topic_deleted_through_the_api_loses_its_data_and_a_new_one_starts_emp
     assert_eq!(c.produce("orders", 3, 1, batch(&[record("k", "new", now_ms(), 0)], Compression::None)).await, (0, 0));
     broker.shutdown().await;
 }
+
+#[tokio::test]
+async fn in_process_producers_and_readers_share_the_logs_clients_use() {
+    use localyun::kafka::local::{LocalError, NewRecord};
+    let (srv, broker, id, addr) = setup().await;
+    let plane = srv.state.kafka().expect("the state knows the running data plane");
+    assert_eq!(plane.resolve_instance(&id).as_deref(), Some(id.as_str()));
+    assert_eq!(plane.resolve_instance(&addr.to_string()).as_deref(), Some(id.as_str()));
+    assert_eq!(plane.resolve_instance("10.9.9.9:1"), None);
+
+    let rec = NewRecord {
+        key: Some(Bytes::from_static(b"k1")),
+        value: Some(Bytes::from_static(b"v1")),
+        headers: vec![("h".into(), Some(Bytes::from_static(b"x")))],
+    };
+    let (p, offset) = plane.produce_local(&id, "orders", None, &[rec.clone(), rec.clone()]).await.unwrap();
+    assert_eq!(offset, 0);
+    assert_eq!(p, localyun::kafka::local::partition_for(Some(b"k1"), 3));
+    let (_, next) = plane.produce_local(&id, "orders", Some(p), std::slice::from_ref(&rec)).await.unwrap();
+    assert_eq!(next, 2);
+
+    // A Kafka client fetching the partition sees the records, keys, values and headers.
+    let mut c = Conn::open(addr).await;
+    let pd = c.fetch("orders", p as i32, 0, 0).await;
+    assert_eq!(pd.error_code, 0);
+    let got = decode(&pd.records);
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[2].key.as_deref(), Some(&b"k1"[..]));
+    assert_eq!(got[0].headers.get(&s("h")).cloned().flatten().as_deref(), Some(&b"x"[..]));
+
+    // Reading without consuming: from an offset, bounded, at the high watermark empty, past it an error.
+    let read = plane.read_local(&id, "orders", p, 1, 10).unwrap();
+    assert_eq!(read.iter().map(|r| r.offset).collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(read[0].value.as_deref(), Some(&b"v1"[..]));
+    assert_eq!(read[0].headers, vec![("h".to_string(), Some(Bytes::from_static(b"x")))]);
+    assert_eq!(plane.read_local(&id, "orders", p, 0, 1).unwrap().len(), 1);
+    assert!(plane.read_local(&id, "orders", p, 3, 10).unwrap().is_empty());
+    assert!(matches!(plane.read_local(&id, "orders", p, 9, 10), Err(LocalError::OffsetOutOfRange { .. })));
+    let offsets = plane.partition_offsets(&id, "orders").unwrap();
+    assert_eq!(offsets.len(), 3);
+    assert_eq!(offsets[p as usize].high_watermark, 3);
+
+    // Unknown topic, partition and instance are errors, never created.
+    assert!(matches!(
+        plane.produce_local(&id, "nope", None, std::slice::from_ref(&rec)).await,
+        Err(LocalError::UnknownTopic { .. })
+    ));
+    assert!(matches!(
+        plane.produce_local(&id, "orders", Some(7), std::slice::from_ref(&rec)).await,
+        Err(LocalError::UnknownPartition { .. })
+    ));
+    assert!(matches!(plane.read_local("nope", "orders", 0, 0, 1), Err(LocalError::UnknownInstance(_))));
+
+    // The management API shows the offsets written in process.
+    let r = alibaba(&srv, "GetTopicStatus", &[("InstanceId", &id), ("RegionId", REGION), ("Topic", "orders")]).await;
+    assert_eq!(r["TopicStatus"]["TotalCount"], 3, "{r}");
+    broker.shutdown().await;
+}
