@@ -41,3 +41,4 @@ mod rocketmq_messages;
 mod rocketmq_read_locks;
 mod tencent_ckafka;
 mod tencent_v3;
+mod tencent_v3_form;
