@@ -24,6 +24,7 @@ mod messages;
 mod pop;
 mod resources;
 mod store;
+mod tags;
 mod topic_stats;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -39,6 +40,7 @@ pub use messages::{
 };
 pub use pop::{AckError, HalfMessage, PopLedger};
 pub use resources::{group_key, instance_key, region_key, topic_key};
+pub use tags::{GroupType, TagError, TagTarget, Tags, MAX_TAGS_PER_RESOURCE};
 pub use topic_stats::TopicStats;
 
 /// Most instances one account may hold in one region (seed: "每个地域（Region）最大的实例数量为500").
@@ -267,6 +269,8 @@ struct InstanceMeta {
     #[serde(default)]
     vswitch_id: String,
     name_server: String,
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    tags: Tags,
 }
 
 /// A grant of a topic to another user (a primary account id or a sub-account name).
@@ -294,6 +298,8 @@ pub struct Topic {
     queue_count: u32,
     #[serde(default)]
     grants: Vec<Grant>,
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    tags: Tags,
 }
 
 /// A stored message as the model hands it out (a copy; the message store keeps the original).
@@ -389,6 +395,10 @@ pub struct Group {
     offsets: BTreeMap<String, Vec<i64>>,
     #[serde(default)]
     clients: Vec<ConsumerClient>,
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    tags: Tags,
+    #[serde(default, skip_serializing_if = "GroupType::is_tcp")]
+    group_type: GroupType,
 }
 
 impl Group {
@@ -403,6 +413,8 @@ impl Group {
             subscriptions: BTreeMap::new(),
             offsets: BTreeMap::new(),
             clients: Vec::new(),
+            tags: Tags::new(),
+            group_type: GroupType::Tcp,
         }
     }
 
@@ -956,6 +968,7 @@ impl RocketMqModel {
                 tunnel_type: Tunnel::Unset,
                 vswitch_id: String::new(),
                 name_server: NAME_SERVER.into(),
+                tags: Tags::new(),
             },
             topics: BTreeMap::new(),
             groups: BTreeMap::new(),
@@ -1121,6 +1134,7 @@ impl RocketMqModel {
                     modified_ms: now,
                     queue_count: queues,
                     grants: Vec::new(),
+                    tags: Tags::new(),
                 },
             );
             instance.store.add_topic(name, queues);
