@@ -19,6 +19,7 @@ mod alibaba_kafka;
 mod alibaba_kafka_acs3;
 mod alibaba_kafka_extra;
 mod alibaba_ons;
+mod alibaba_ons_more;
 mod coverage;
 mod fixtures_all_vendors;
 mod fixtures_load;

@@ -26,6 +26,7 @@ mod resources;
 mod store;
 mod tags;
 mod topic_stats;
+mod traces;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};

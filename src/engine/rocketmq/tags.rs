@@ -251,8 +251,11 @@ mod tests {
     #[test]
     fn tags_are_added_overwritten_and_removed() {
         let (m, id) = model();
-        let targets =
-            [TagTarget::Instance(id.clone()), TagTarget::Topic(id.clone(), "t".into()), TagTarget::Group(id.clone(), "GID_g".into())];
+        let targets = [
+            TagTarget::Instance(id.clone()),
+            TagTarget::Topic(id.clone(), "t".into()),
+            TagTarget::Group(id.clone(), "GID_g".into()),
+        ];
         m.tag_resources("a", "r", &targets, &[tag("env", "dev"), tag("team", "x")]).unwrap();
         m.tag_resources("a", "r", &targets[1..2], &[tag("env", "prod")]).unwrap();
         assert_eq!(m.tags("a", "r", &targets[1]).unwrap(), Tags::from([tag("env", "prod"), tag("team", "x")]));
@@ -278,10 +281,7 @@ mod tests {
             Err(TagError::Model(RocketMqError::TopicNotFound(_)))
         ));
         assert!(m.tags("a", "r", &both[0]).unwrap().is_empty(), "all or nothing");
-        assert!(matches!(
-            m.tags("b", "r", &TagTarget::Instance(id.clone())),
-            Err(RocketMqError::InstanceNotFound(_))
-        ));
+        assert!(matches!(m.tags("b", "r", &TagTarget::Instance(id.clone())), Err(RocketMqError::InstanceNotFound(_))));
     }
 
     #[test]
