@@ -451,3 +451,46 @@ async fn json_api_and_ons_share_topics_groups_and_deletions() {
         "AUTH_RESOURCE_OWNER_ERROR",
     );
 }
+
+/// Tags and group types belong to the stored resources: a state export carries them, and a server that
+/// imports it answers the same lists (the journal stores the same resource documents).
+#[tokio::test]
+async fn tags_and_group_types_travel_with_the_state() {
+    let srv = common::start().await;
+    let ons = Ons::new(&srv);
+    let id = ons.create_instance("stored-inst").await;
+    let i = id.as_str();
+    ons.ok("OnsTopicCreate", &[("InstanceId", i), ("Topic", "kept"), ("MessageType", "0")]).await;
+    ons.ok("OnsGroupCreate", &[("InstanceId", i), ("GroupId", "GID_kept"), ("GroupType", "http")]).await;
+    for (kind, rid) in [("INSTANCE", i), ("TOPIC", "kept"), ("GROUP", "GID_kept")] {
+        let p = [
+            ("ResourceType", kind),
+            ("InstanceId", i),
+            ("ResourceId.1", rid),
+            ("Tag.1.Key", "k"),
+            ("Tag.1.Value", kind),
+        ];
+        ons.ok("TagResources", &p).await;
+    }
+    let before = [
+        rows(&ons.ok("ListTagResources", &[("ResourceType", "INSTANCE")]).await),
+        rows(&ons.ok("ListTagResources", &[("ResourceType", "TOPIC"), ("InstanceId", i)]).await),
+        rows(&ons.ok("ListTagResources", &[("ResourceType", "GROUP"), ("InstanceId", i)]).await),
+    ];
+    assert_eq!(before.iter().map(Vec::len).sum::<usize>(), 3);
+    let state: Value =
+        srv.client.get(format!("{}/_localyun/state", srv.base)).send().await.unwrap().json().await.unwrap();
+
+    let other = common::start().await;
+    let imported = other.client.post(format!("{}/_localyun/state", other.base)).json(&state).send().await.unwrap();
+    assert_eq!(imported.status(), 200);
+    let ons = Ons::new(&other);
+    let after = [
+        rows(&ons.ok("ListTagResources", &[("ResourceType", "INSTANCE")]).await),
+        rows(&ons.ok("ListTagResources", &[("ResourceType", "TOPIC"), ("InstanceId", i)]).await),
+        rows(&ons.ok("ListTagResources", &[("ResourceType", "GROUP"), ("InstanceId", i)]).await),
+    ];
+    assert_eq!(after, before);
+    let groups = ons.ok("OnsGroupList", &[("InstanceId", i), ("GroupType", "http")]).await;
+    assert_eq!(groups["Data"]["SubscribeInfoDo"][0]["GroupId"], "GID_kept");
+}

@@ -259,3 +259,53 @@ async fn the_body_decides_between_tencent_and_alibaba() {
     assert_eq!(code(&faulted), "LimitExceeded", "{faulted}");
     assert!(f.send("DescribeRegion", &[]).await.get("Error").is_none());
 }
+
+/// API v2 and API v3 (both of its forms) act on one model: what one creates, changes or deletes, the
+/// others see, in every direction.
+#[tokio::test]
+async fn v2_and_v3_see_the_same_topics() {
+    use crate::cross_support::{tencent, tencent_topics, Endpoint, DEFAULT_KEY};
+    let srv = common::start().await;
+    let ep = Endpoint::new(&srv.host);
+    let f = Form::new(&srv, "POST", "HmacSHA1");
+    let inst = default_instance(&f).await;
+
+    // v2 creates, v3 lists and reads it.
+    let made = tencent(
+        &ep,
+        DEFAULT_KEY,
+        "CreateTopic",
+        &[
+            ("instanceId", &inst),
+            ("topicName", "from-v2"),
+            ("partitionNum", "2"),
+            ("replicaNum", "1"),
+            ("note", "v2note"),
+        ],
+    )
+    .await;
+    assert_eq!(made["code"], 0, "{made}");
+    let listed = f.ok("DescribeTopic", &[("InstanceId", &inst), ("SearchWord", "from-v2")]).await;
+    assert_eq!(listed["Result"]["TopicList"][0]["TopicName"], "from-v2", "{listed}");
+    assert_eq!(listed["Result"]["TopicList"][0]["Note"], "v2note");
+
+    // v3 changes it, v2 reads the change.
+    f.ok("CreatePartition", &[("InstanceId", &inst), ("TopicName", "from-v2"), ("PartitionNum", "5")]).await;
+    f.ok("ModifyTopicAttributes", &[("InstanceId", &inst), ("TopicName", "from-v2"), ("Note", "v3note")]).await;
+    let attrs =
+        tencent(&ep, DEFAULT_KEY, "GetTopicAttributes", &[("instanceId", &inst), ("topicName", "from-v2")]).await;
+    assert_eq!(attrs["partitionNum"], 5, "{attrs}");
+    assert_eq!(attrs["note"], "v3note", "{attrs}");
+
+    // v3 creates (older form), v2 lists; v3 deletes, v2 no longer lists.
+    f.ok("CreateTopic", &[("InstanceId", &inst), ("TopicName", "from-v3"), ("PartitionNum", "1"), ("ReplicaNum", "1")])
+        .await;
+    assert_eq!(tencent_topics(&ep, DEFAULT_KEY, &inst).await, ["from-v2", "from-v3"]);
+    f.ok("DeleteTopic", &[("InstanceId", &inst), ("TopicName", "from-v2")]).await;
+    assert_eq!(tencent_topics(&ep, DEFAULT_KEY, &inst).await, ["from-v3"]);
+    // v2 deletes, v3 answers ResourceNotFound.
+    let gone = tencent(&ep, DEFAULT_KEY, "DeleteTopic", &[("instanceId", &inst), ("topicName", "from-v3")]).await;
+    assert_eq!(gone["code"], 0, "{gone}");
+    let missing = f.send("DescribeTopicAttributes", &[("InstanceId", &inst), ("TopicName", "from-v3")]).await;
+    assert_eq!(code(&missing), "ResourceNotFound", "{missing}");
+}
