@@ -432,3 +432,31 @@ def test_message_detail_traces_and_push(localyun):
     assert error_of(localyun, push) == ("BIZ_CONSUMER_NOT_ONLINE", 400)
     push.set_GroupId("GID_missing")
     assert error_of(localyun, push) == ("BIZ_SUBSCRIPTION_NOT_FOUND", 404)
+
+
+def test_tea_sdk_tags_group_types_and_traces(localyun):
+    """The tea SDK (ACS3) flattens lists itself (`ResourceId.1`, `Tag.1.Key`) and reads the answers into its
+    models."""
+    m = pytest.importorskip("alibabacloud_ons20190214.models")
+    exceptions = pytest.importorskip("alibabacloud_tea_openapi.exceptions")
+    c = tea_client(localyun)
+    iid = c.ons_instance_create(m.OnsInstanceCreateRequest(instance_name=unique("tea-tags-"))).body.data.instance_id
+    c.ons_topic_create(m.OnsTopicCreateRequest(instance_id=iid, topic="tea-tagged", message_type=0, remark="t"))
+    c.ons_group_create(m.OnsGroupCreateRequest(instance_id=iid, group_id="GID_tea_http", group_type="http"))
+    c.tag_resources(m.TagResourcesRequest(instance_id=iid, resource_type="TOPIC", resource_id=["tea-tagged"],
+                                          tag=[m.TagResourcesRequestTag(key="env", value="prod")]))
+    listed = c.list_tag_resources(m.ListTagResourcesRequest(instance_id=iid, resource_type="TOPIC")).body
+    assert [(r.resource_type, r.resource_id, r.tag_key, r.tag_value) for r in listed.tag_resources] == \
+        [("ALIYUN::MQ::TOPIC", "tea-tagged", "env", "prod")]
+    topics = c.ons_topic_list(m.OnsTopicListRequest(
+        instance_id=iid, tag=[m.OnsTopicListRequestTag(key="env", value="prod")])).body.data.publish_info_do
+    assert [(t.topic, [(x.key, x.value) for x in t.tags.tag]) for t in topics] == [("tea-tagged", [("env", "prod")])]
+    groups = c.ons_group_list(m.OnsGroupListRequest(instance_id=iid, group_type="http")).body.data.subscribe_info_do
+    assert [(g.group_id, g.group_type) for g in groups] == [("GID_tea_http", "http")]
+    c.untag_resources(m.UntagResourcesRequest(instance_id=iid, resource_type="TOPIC", resource_id=["tea-tagged"],
+                                              all=True))
+    assert c.list_tag_resources(m.ListTagResourcesRequest(instance_id=iid, resource_type="TOPIC")).body.tag_resources \
+        == []
+    with pytest.raises(exceptions.ClientException) as err:
+        c.ons_trace_get_result(m.OnsTraceGetResultRequest(query_id="not-a-query"))
+    assert err.value.code == "InvalidParameter" and err.value.status_code == 400

@@ -218,3 +218,24 @@ def test_older_form_nonce_replay(localyun, inst, monkeypatch):
     ck.DescribeTopic(req(models.DescribeTopicRequest, InstanceId=inst))
     assert code_of(lambda: ck.DescribeTopic(req(models.DescribeTopicRequest, InstanceId=inst))) == \
         "AuthFailure.SignatureFailure"
+
+
+def test_v2_changes_are_seen_by_v3_and_back(localyun, inst):
+    """API v2 (qcloudapi-sdk-python) and API v3 (both forms) act on one model, in every direction."""
+    v2 = QcloudApi("ckafka", {"secretId": localyun.key_id, "secretKey": localyun.secret, "Region": REGION,
+                              "method": "GET", "SignatureMethod": "HmacSHA1", "endpoint": localyun.tls_endpoint})
+    made = json.loads(v2.call("CreateTopic", {"instanceId": inst, "topicName": "v2-made", "partitionNum": 2,
+                                              "replicaNum": 1, "note": "v2note"}, req_timeout=15))
+    assert made["code"] == 0, made
+    for ck in (client(localyun), client(localyun, sign_method="HmacSHA1")):
+        attrs = ck.DescribeTopicAttributes(req(models.DescribeTopicAttributesRequest, InstanceId=inst,
+                                               TopicName="v2-made"))
+        assert attrs.Result.PartitionNum == 2 and attrs.Result.Note == "v2note"
+    client(localyun, sign_method="HmacSHA256").CreatePartition(
+        req(models.CreatePartitionRequest, InstanceId=inst, TopicName="v2-made", PartitionNum=4))
+    got = json.loads(v2.call("GetTopicAttributes", {"instanceId": inst, "topicName": "v2-made"}, req_timeout=15))
+    assert got["partitionNum"] == 4, got
+    client(localyun, sign_method="HmacSHA1", req_method="GET").DeleteTopic(
+        req(models.DeleteTopicRequest, InstanceId=inst, TopicName="v2-made"))
+    listed = json.loads(v2.call("ListTopic", {"instanceId": inst, "searchWord": "v2-made"}, req_timeout=15))
+    assert listed["topicList"] == []
