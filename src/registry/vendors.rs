@@ -116,10 +116,7 @@ impl VendorApi for TencentCkafkaV3 {
         if header(head, "x-tc-action").is_some() {
             return Some(Claim::DECISIVE);
         }
-        let query = form_urlencoded::parse(head.uri.query().unwrap_or("").as_bytes());
-        let pairs: Vec<(String, String)> = query.into_owned().collect();
-        tencent::ckafka_v3::is_form_request(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .then_some(Claim::VERSIONED)
+        tencent::ckafka_v3::is_form_request(head.uri.query().unwrap_or("").as_bytes()).then_some(Claim::VERSIONED)
     }
     fn action_of(&self, req: &ApiRequest) -> Option<String> {
         tencent::ckafka_v3::action_of(req)
@@ -179,11 +176,8 @@ impl VendorApi for AlibabaKafka {
     /// A form POST at `/` carries its markers in the body: Tencent API v3's older form (a `SecretId`, no
     /// `AccessKeyId`), or ONS (its Version, else an ONS action).
     fn redirect(&self, req: &ApiRequest) -> Option<&'static dyn VendorApi> {
-        if req.method == axum::http::Method::POST {
-            let form = req.form_pairs();
-            if tencent::ckafka_v3::is_form_request(form.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
-                return Some(&TencentCkafkaV3);
-            }
+        if req.method == axum::http::Method::POST && tencent::ckafka_v3::is_form_request(&req.body) {
+            return Some(&TencentCkafkaV3);
         }
         request_is_ons(req).then_some(&AlibabaOns as &'static dyn VendorApi)
     }

@@ -200,6 +200,9 @@ async fn documented_errors_of_the_older_form() {
             code(&f.send("DescribeTopic", &[("InstanceId", "ckafka-nothere")]).await),
             "InvalidParameterValue.InstanceNotExist"
         );
+        // A flattened key nested deeper than any documented parameter.
+        let deep = format!("{}b", "a.".repeat(20));
+        assert_eq!(code(&f.send("DescribeTopic", &[("InstanceId", &inst), (&deep, "x")]).await), "InvalidParameter");
         // A string where an integer belongs.
         assert_eq!(
             code(&f.send("DescribeTopic", &[("InstanceId", &inst), ("Limit", "ten")]).await),

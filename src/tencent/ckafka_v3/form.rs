@@ -41,16 +41,25 @@ pub fn string_to_sign(method: &str, host: &str, path: &str, params: &[(String, S
     format!("{method}{host}{path}?{}", query.join("&"))
 }
 
+/// Deepest nesting of a flattened key (`a.0.b.1` is 4): the documented parameters nest 3 deep at most, and
+/// the bound keeps the recursive rebuild's stack use small whatever a client sends.
+pub const MAX_KEY_DEPTH: usize = 8;
+
 /// Rebuilds nested parameters from flattened keys: `a.b=x` is `{"a": {"b": "x"}}`, and an object whose
 /// keys are all indices (`a.0`, `a.1`) is an array in index order. Leaves stay strings ([`Lenient`] types
-/// them). A key that is both a leaf and a parent keeps the parent.
-pub fn unflatten<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Value {
+/// them). A key that is both a leaf and a parent keeps the parent. A key nested deeper than
+/// [`MAX_KEY_DEPTH`] is refused (the message names it).
+pub fn unflatten<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Value, String> {
     let mut root = Map::new();
     for (key, value) in pairs {
         let parts: Vec<&str> = key.split('.').collect();
+        if parts.len() > MAX_KEY_DEPTH {
+            let shown: String = key.chars().take(64).collect();
+            return Err(format!("The parameter `{shown}` nests deeper than {MAX_KEY_DEPTH} levels."));
+        }
         insert(&mut root, &parts, value);
     }
-    arrays(Value::Object(root))
+    Ok(arrays(Value::Object(root)))
 }
 
 fn insert(node: &mut Map<String, Value>, path: &[&str], value: &str) {
@@ -191,7 +200,10 @@ mod tests {
         let v = unflatten(
             [("Limit", "10"), ("GroupList.1", "b"), ("GroupList.0", "a"), ("F.0.Values.0", "x"), ("F.0.Name", "n")]
                 .into_iter(),
-        );
+        )
+        .unwrap();
+        let deep = "a.".repeat(100_000);
+        assert!(unflatten([(deep.as_str(), "x")].into_iter()).is_err(), "bounded depth");
         assert_eq!(v, json!({"Limit": "10", "GroupList": ["a", "b"], "F": [{"Name": "n", "Values": ["x"]}]}));
 
         #[derive(Deserialize, Debug, PartialEq)]

@@ -180,7 +180,8 @@ fn process_form(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> R
     let version = get("Version").ok_or_else(|| V3Error::missing("Version"))?;
     let args = form::unflatten(
         params.iter().filter(|(k, _)| !form::COMMON.contains(&k.as_str())).map(|(k, v)| (k.as_str(), v.as_str())),
-    );
+    )
+    .map_err(|why| V3Error::new("InvalidParameter", why))?;
     run(state, &account, action, version, get("Region"), "Region", &args, true)
 }
 
@@ -222,7 +223,9 @@ fn run(
 fn parameters(req: &ApiRequest) -> Result<(Value, bool), V3Error> {
     if req.method == Method::GET {
         let pairs = req.query_pairs();
-        return Ok((form::unflatten(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))), true));
+        let params = form::unflatten(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .map_err(|why| V3Error::new("InvalidParameter", why))?;
+        return Ok((params, true));
     }
     if req.body.iter().all(u8::is_ascii_whitespace) {
         return Ok((json!({}), false));
@@ -365,12 +368,13 @@ pub fn action_of(req: &ApiRequest) -> Option<String> {
     req.query_pairs().into_iter().chain(form).find(|(k, _)| k == "Action").map(|(_, v)| v)
 }
 
-/// Whether a request at `/` is the older form of this API rather than Alibaba RPC: it names a `SecretId`
-/// and no `AccessKeyId` (Alibaba's key parameter). `pairs` are the query's, or the form body's. The
-/// `Version` is not required here, so that a wrong one is answered `NoSuchVersion` by this API.
-pub fn is_form_request<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
+/// Whether a request at `/` is the older form of this API rather than Alibaba RPC: its urlencoded
+/// parameters (the query's, or the form body's) name a `SecretId` and no `AccessKeyId` (Alibaba's key
+/// parameter). The `Version` is not required here, so that a wrong one is answered `NoSuchVersion` by this
+/// API. One pass over the bytes, decoding nothing but the keys.
+pub fn is_form_request(urlencoded: &[u8]) -> bool {
     let (mut secret_id, mut access_key_id) = (false, false);
-    for (k, _) in pairs {
+    for (k, _) in form_urlencoded::parse(urlencoded) {
         secret_id |= k == "SecretId";
         access_key_id |= k == "AccessKeyId";
     }
