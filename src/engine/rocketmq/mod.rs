@@ -24,9 +24,7 @@ mod messages;
 mod pop;
 mod resources;
 mod store;
-mod tags;
 mod topic_stats;
-mod traces;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -41,8 +39,12 @@ pub use messages::{
 };
 pub use pop::{AckError, HalfMessage, PopLedger};
 pub use resources::{group_key, instance_key, region_key, topic_key};
-pub use tags::{GroupType, TagError, TagTarget, Tags, MAX_TAGS_PER_RESOURCE};
 pub use topic_stats::TopicStats;
+
+// Tags and group types (tags.rs), per-message consumption records and pushes (traces.rs).
+mod tags;
+mod traces;
+pub use tags::{GroupType, TagError, TagTarget, Tags, MAX_TAGS_PER_RESOURCE};
 
 /// Most instances one account may hold in one region (seed: "每个地域（Region）最大的实例数量为500").
 pub const MAX_INSTANCES_PER_REGION: usize = 500;
