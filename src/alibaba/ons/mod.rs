@@ -10,6 +10,10 @@
 //!
 //! Success answers are `{"RequestId", <the action's fields>}` (the SDK models' response bodies); errors are
 //! the gateway envelope `{"RequestId", "HostId", "Code", "Message", "Recommend"}` (see `error`).
+//!
+//! Files: `resources` (regions, instances, topics, groups), `consumers` (consumer state, message queries,
+//! trends, dead letters), `tags` (TagResources, UntagResources, ListTagResources and the lists' tag
+//! filters), `traces` (trace queries and results, OnsMessageDetail, OnsMessagePush).
 
 mod consumers;
 mod error;
