@@ -239,3 +239,14 @@ def test_v2_changes_are_seen_by_v3_and_back(localyun, inst):
         req(models.DeleteTopicRequest, InstanceId=inst, TopicName="v2-made"))
     listed = json.loads(v2.call("ListTopic", {"instanceId": inst, "searchWord": "v2-made"}, req_timeout=15))
     assert listed["topicList"] == []
+
+
+def test_tc3_signed_get(localyun, inst):
+    """TC3 over GET: the SDK flattens the parameters into the query (`GroupList.0`), all strings."""
+    ck = client(localyun, req_method="GET")
+    listed = ck.DescribeInstances(req(models.DescribeInstancesRequest, Limit=5))
+    assert inst in [i.InstanceId for i in listed.Result.InstanceList]
+    info = ck.DescribeGroupInfo(req(models.DescribeGroupInfoRequest, InstanceId=inst, GroupList=["g-a", "g-b"]))
+    assert [g.Group for g in info.Result] == ["g-a", "g-b"]
+    assert code_of(lambda: ck.DescribeTopic(req(models.DescribeTopicRequest, InstanceId=inst, Limit=1000))) == \
+        "InvalidParameterValue"
