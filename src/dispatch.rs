@@ -117,6 +117,8 @@ pub async fn dispatch(State(state): State<AppState>, request: Request<Body>) -> 
     };
     let req =
         ApiRequest { method: parts.method, uri: parts.uri, headers: parts.headers, body, tls, received_at: started };
+    // A form POST at `/` names its API in the body (Alibaba RPC, ONS or Tencent v3's older form).
+    let vendor = vendor.map(|v| registry::refine(v, &req));
     // Cheap clones (a standard method is a tag, a Uri shares its bytes), kept for the log line.
     let method = req.method.clone();
     let uri = req.uri.clone();

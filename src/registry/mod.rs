@@ -81,6 +81,13 @@ pub trait VendorApi: Send + Sync {
         DEFAULT_MAX_BODY_BYTES
     }
 
+    /// After the body is read (within this API's limit): another API that serves the request instead, when
+    /// the head could not tell (a form `POST /` may be Alibaba Kafka RPC, ONS, or Tencent API v3's older
+    /// form signature; their markers are in the body). None: this API serves it.
+    fn redirect(&self, _req: &ApiRequest) -> Option<&'static dyn VendorApi> {
+        None
+    }
+
     /// The action (or route) a request names, without authenticating it (fault injection, request log).
     fn action_of(&self, req: &ApiRequest) -> Option<String>;
 
@@ -158,6 +165,13 @@ pub fn classify(head: &Parts) -> Option<&'static dyn VendorApi> {
     best.map(|(_, v)| v)
 }
 
+/// The vendor API that serves a request once its body is read: the head's choice, unless that API hands
+/// the request on (see [`VendorApi::redirect`]). The body was read under the head's choice's limit, which
+/// bounds the peek; the APIs that share `/` share the default limit.
+pub fn refine(vendor: &'static dyn VendorApi, req: &ApiRequest) -> &'static dyn VendorApi {
+    vendor.redirect(req).unwrap_or(vendor)
+}
+
 /// The answer to a body over `limit` bytes, in the vendor's envelope with HTTP 413.
 pub fn body_too_large(vendor: &dyn VendorApi, limit: usize) -> Response {
     let mut response = vendor.error_response(
@@ -231,8 +245,49 @@ mod tests {
             Some("alibaba-kafka")
         );
         assert_eq!(routed(Method::GET, "//json/topic/create", &[]), Some("alibaba-rocketmq"));
+        // Tencent v3's older form: a SecretId (and no AccessKeyId) in the query outbids Alibaba's Action.
+        assert_eq!(
+            routed(Method::GET, "/?Action=DescribeTopic&Version=2019-08-19&SecretId=AKID", &[]),
+            Some("tencent-ckafka-v3")
+        );
+        assert_eq!(routed(Method::GET, "/?Action=X&SecretId=a&AccessKeyId=b", &[]), Some("alibaba-kafka"));
         assert_eq!(routed(Method::GET, "/favicon.ico", &[]), None);
         assert_eq!(routed(Method::GET, "/v2/index.phpx", &[]), None);
+    }
+
+    fn form_post(body: &str) -> ApiRequest {
+        ApiRequest {
+            method: Method::POST,
+            uri: "/".parse().unwrap(),
+            headers: [(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/x-www-form-urlencoded"),
+            )]
+            .into_iter()
+            .collect(),
+            body: body.to_string().into(),
+            tls: false,
+            received_at: std::time::Instant::now(),
+        }
+    }
+
+    /// A form POST at `/` is claimed by Alibaba Kafka from its head, then the body decides.
+    #[test]
+    fn a_form_body_redirects_to_the_api_it_names() {
+        let head = head(Method::POST, "/", &[("content-type", "application/x-www-form-urlencoded")]);
+        let by_head = classify(&head).unwrap();
+        assert_eq!(by_head.name(), "alibaba-kafka");
+        let cases = [
+            ("Action=DescribeTopic&Version=2019-08-19&SecretId=AKID&Nonce=1", "tencent-ckafka-v3"),
+            ("Action=GetTopicList&Version=2019-09-16&AccessKeyId=AKID&SignatureNonce=1", "alibaba-kafka"),
+            ("Action=OnsTopicList&Version=2019-02-14&AccessKeyId=AKID", "alibaba-ons"),
+            ("Action=OnsTopicList&AccessKeyId=AKID", "alibaba-ons"),
+            ("SecretId=a&AccessKeyId=b&Action=GetTopicList", "alibaba-kafka"),
+            ("", "alibaba-kafka"),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(refine(by_head, &form_post(body)).name(), expected, "{body}");
+        }
     }
 
     #[test]

@@ -39,7 +39,7 @@ fn rpc_is_ons(head: &Parts) -> bool {
 }
 
 /// The same decision from the whole request (a form body may carry Action and Version, e.g. pop-core's
-/// POSTs): the registry routes such a request to Alibaba Kafka by its head, which hands it on to ONS.
+/// POSTs): the registry routes such a request to Alibaba Kafka by its head, which redirects it to ONS.
 fn request_is_ons(req: &ApiRequest) -> bool {
     let pairs: Vec<(String, String)> = req
         .query_pairs()
@@ -106,9 +106,17 @@ impl VendorApi for TencentCkafkaV3 {
     fn aliases(&self) -> &'static [&'static str] {
         &["ckafka-v3", "tencent-v3"]
     }
-    /// `/` with an `X-TC-Action` header: decisive (neither Alibaba RPC nor Huawei sends it).
+    /// `/` with an `X-TC-Action` header: decisive (neither Alibaba RPC nor Huawei sends it). The older
+    /// form's GET (a `SecretId` and no `AccessKeyId` in the query) outbids Alibaba's `Action` claim; its
+    /// form POST reaches here through Alibaba Kafka's `redirect`.
     fn claim(&self, head: &Parts) -> Option<Claim> {
-        (head.uri.path() == "/" && header(head, "x-tc-action").is_some()).then_some(Claim::DECISIVE)
+        if head.uri.path() != "/" {
+            return None;
+        }
+        if header(head, "x-tc-action").is_some() {
+            return Some(Claim::DECISIVE);
+        }
+        tencent::ckafka_v3::is_form_request(head.uri.query().unwrap_or("").as_bytes()).then_some(Claim::VERSIONED)
     }
     fn action_of(&self, req: &ApiRequest) -> Option<String> {
         tencent::ckafka_v3::action_of(req)
@@ -165,13 +173,18 @@ impl VendorApi for AlibabaKafka {
             Some(Claim::FALLBACK)
         }
     }
+    /// A form POST at `/` carries its markers in the body: Tencent API v3's older form (a `SecretId`, no
+    /// `AccessKeyId`), or ONS (its Version, else an ONS action).
+    fn redirect(&self, req: &ApiRequest) -> Option<&'static dyn VendorApi> {
+        if req.method == axum::http::Method::POST && tencent::ckafka_v3::is_form_request(&req.body) {
+            return Some(&TencentCkafkaV3);
+        }
+        request_is_ons(req).then_some(&AlibabaOns as &'static dyn VendorApi)
+    }
     fn action_of(&self, req: &ApiRequest) -> Option<String> {
         alibaba::kafka::action_of(req)
     }
     fn handle<'a>(&'a self, state: &'a AppState, req: ApiRequest) -> BoxFuture<'a, Response> {
-        if request_is_ons(&req) {
-            return Box::pin(alibaba::ons::handle(state, req));
-        }
         Box::pin(alibaba::kafka::handle(state, req))
     }
     fn error_response(&self, code: &str, message: &str) -> Response {

@@ -12,22 +12,22 @@ use std::collections::BTreeMap;
 use localyun::engine::rocketmq::{ConsumerClient, NewMessage};
 use serde_json::Value;
 
-const REGION: &str = "cn-hangzhou";
+pub(crate) const REGION: &str = "cn-hangzhou";
 const VERSION: &str = "2019-02-14";
 
-struct Reply {
-    status: u16,
-    text: String,
-    json: Value,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) text: String,
+    pub(crate) json: Value,
 }
 
 impl Reply {
-    fn code(&self) -> &str {
+    pub(crate) fn code(&self) -> &str {
         self.json["Code"].as_str().unwrap_or("")
     }
 }
 
-struct Ons<'a> {
+pub(crate) struct Ons<'a> {
     srv: &'a TestServer,
     key: &'a str,
     secret: &'a str,
@@ -35,7 +35,7 @@ struct Ons<'a> {
 }
 
 impl<'a> Ons<'a> {
-    fn new(srv: &'a TestServer) -> Self {
+    pub(crate) fn new(srv: &'a TestServer) -> Self {
         Ons { srv, key: KEY_ID, secret: SECRET, format: "JSON" }
     }
 
@@ -73,7 +73,7 @@ impl<'a> Ons<'a> {
         pairs
     }
 
-    async fn call_with(&self, action: &str, params: &[(&str, &str)], overrides: &[(&str, &str)]) -> Reply {
+    pub(crate) async fn call_with(&self, action: &str, params: &[(&str, &str)], overrides: &[(&str, &str)]) -> Reply {
         let encoded = serde_urlencoded::to_string(self.pairs(action, params, overrides)).unwrap();
         let resp = self.srv.client.post(format!("{}/?{encoded}", self.srv.base)).send().await.unwrap();
         let status = resp.status().as_u16();
@@ -82,24 +82,24 @@ impl<'a> Ons<'a> {
         Reply { status, text, json }
     }
 
-    async fn call(&self, action: &str, params: &[(&str, &str)]) -> Reply {
+    pub(crate) async fn call(&self, action: &str, params: &[(&str, &str)]) -> Reply {
         self.call_with(action, params, &[]).await
     }
 
-    async fn ok(&self, action: &str, params: &[(&str, &str)]) -> Value {
+    pub(crate) async fn ok(&self, action: &str, params: &[(&str, &str)]) -> Value {
         let r = self.call(action, params).await;
         assert_eq!(r.status, 200, "{action}: {}", r.text);
         assert!(r.json["RequestId"].as_str().is_some_and(|id| id.len() == 36), "{}", r.text);
         r.json
     }
 
-    async fn create_instance(&self, name: &str) -> String {
+    pub(crate) async fn create_instance(&self, name: &str) -> String {
         let body = self.ok("OnsInstanceCreate", &[("InstanceName", name), ("Remark", "r")]).await;
         body["Data"]["InstanceId"].as_str().unwrap().to_string()
     }
 }
 
-fn assert_error(r: &Reply, status: u16, code: &str) {
+pub(crate) fn assert_error(r: &Reply, status: u16, code: &str) {
     assert_eq!(r.status, status, "{}", r.text);
     assert_eq!(r.code(), code, "{}", r.text);
     assert!(r.json["Message"].as_str().is_some_and(|m| !m.is_empty()), "{}", r.text);

@@ -269,10 +269,6 @@ struct MsgInput {
     key: Option<String>,
     #[serde(rename = "GroupId")]
     group_id: Option<String>,
-    #[serde(rename = "BeginTime")]
-    begin_time: Option<i64>,
-    #[serde(rename = "EndTime")]
-    end_time: Option<i64>,
 }
 impl Input for MsgInput {}
 
@@ -311,24 +307,6 @@ pub fn message_trace(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, On
 
 /// OnsTraceQueryByMsgId starts a trace query and answers its `QueryId` (stable for one message); the
 /// message must exist in the time range.
-pub fn trace_query_by_msg_id(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, OnsError> {
-    let input: MsgInput = p.input()?;
-    let topic = required(input.topic, "Topic")?;
-    let msg_id = required(input.msg_id, "MsgId")?;
-    let begin = input.begin_time.ok_or_else(|| OnsError::missing("BeginTime"))?;
-    let end = input.end_time.ok_or_else(|| OnsError::missing("EndTime"))?;
-    if begin > end {
-        return Err(OnsError::invalid("BeginTime", "It must not be after EndTime."));
-    }
-    let id = instance_id(ctx, input.instance_id.as_deref())?;
-    let m = ctx.instance(&id)?.read().message_by_id(&topic, &msg_id)?;
-    if !(begin..=end).contains(&m.store_ms.as_ms()) {
-        return Err(RocketMqError::NoMessage(format!("message {msg_id} between {begin} and {end}")).into());
-    }
-    let query_id = crate::engine::ids::stable_suffix(&format!("ons-trace/{id}/{topic}/{msg_id}"), 32);
-    Ok(fields(json!({"QueryId": query_id})))
-}
-
 #[derive(Deserialize)]
 struct PageInput {
     #[serde(rename = "InstanceId")]

@@ -10,10 +10,16 @@
 //!
 //! Success answers are `{"RequestId", <the action's fields>}` (the SDK models' response bodies); errors are
 //! the gateway envelope `{"RequestId", "HostId", "Code", "Message", "Recommend"}` (see `error`).
+//!
+//! Files: `resources` (regions, instances, topics, groups), `consumers` (consumer state, message queries,
+//! trends, dead letters), `tags` (TagResources, UntagResources, ListTagResources and the lists' tag
+//! filters), `traces` (trace queries and results, OnsMessageDetail, OnsMessagePush).
 
 mod consumers;
 mod error;
 mod resources;
+mod tags;
+mod traces;
 
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
@@ -115,10 +121,17 @@ static OPERATIONS: &[Operation] = &[
     read("OnsMessageGetByKey", consumers::message_get_by_key),
     read("OnsMessagePageQueryByTopic", consumers::message_page_query_by_topic),
     read("OnsMessageTrace", consumers::message_trace),
-    read("OnsTraceQueryByMsgId", consumers::trace_query_by_msg_id),
+    read("OnsTraceQueryByMsgId", traces::trace_query_by_msg_id),
+    read("OnsTraceQueryByMsgKey", traces::trace_query_by_msg_key),
+    read("OnsTraceGetResult", traces::trace_get_result),
+    read("OnsMessageDetail", traces::message_detail),
+    write("OnsMessagePush", traces::message_push),
     read("OnsDLQMessageGetById", consumers::dlq_get_by_id),
     read("OnsDLQMessagePageQueryByGroupId", consumers::dlq_page_query_by_group_id),
     write("OnsDLQMessageResendById", consumers::dlq_resend_by_id),
+    write("TagResources", tags::tag_resources),
+    write("UntagResources", tags::untag_resources),
+    read("ListTagResources", tags::list_tag_resources),
 ];
 
 /// The declared operations, for the registry (admin API, fault injection, coverage).

@@ -6,9 +6,10 @@
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::tags::{matches, tags_field};
 use super::{Ctx, OnsError};
 use crate::alibaba::kafka::wire::{Input, Params};
-use crate::engine::rocketmq::{Group, Instance, MessageType, NewInstance, Topic};
+use crate::engine::rocketmq::{Group, GroupType, Instance, MessageType, NewInstance, Topic};
 
 /// Throughput limit of an instance created here (ONS's standard edition: "最大 TPS 5000").
 const DEFAULT_MAX_TPS: i64 = 5000;
@@ -27,15 +28,9 @@ fn fields(v: Value) -> Map<String, Value> {
     }
 }
 
-/// `{"Tag": []}`: the engine keeps no tags on RocketMQ resources, so every resource answers an empty list.
-fn no_tags() -> Value {
-    json!({"Tag": []})
-}
-
-/// Whether the request filters by tags (`Tag.N.Key`): no resource carries tags, so such a filter matches
-/// nothing.
-fn tag_filter(p: &Params) -> Result<bool, OnsError> {
-    Ok(!p.tags()?.is_empty())
+/// The request's `Tag.N` filter (resources must carry every tag; an empty value matches any value).
+fn tag_filter(p: &Params) -> Result<Vec<(String, String)>, OnsError> {
+    Ok(p.tags()?)
 }
 
 /// The instance a request means: `InstanceId`, or when it is absent the caller's instance without a
@@ -118,17 +113,20 @@ fn instance_vo(i: &Instance) -> Value {
         "CreateTime": i.created().as_ms(),
         "TopicCount": i.topics().len(),
         "GroupCount": i.groups().len(),
-        "Tags": no_tags(),
+        "Tags": tags_field(i.tags()),
     })
 }
 
 pub fn instance_in_service_list(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, OnsError> {
-    let filtered = tag_filter(p)?;
-    let list: Vec<Value> = if filtered {
-        Vec::new()
-    } else {
-        ctx.model.instances_of(ctx.account, ctx.region).iter().map(|h| instance_vo(&h.read())).collect()
-    };
+    let filter = tag_filter(p)?;
+    let list: Vec<Value> = ctx
+        .model
+        .instances_of(ctx.account, ctx.region)
+        .iter()
+        .map(|h| h.read())
+        .filter(|i| matches(i.tags(), &filter))
+        .map(|i| instance_vo(&i))
+        .collect();
     Ok(fields(json!({"Data": {"InstanceVO": list}})))
 }
 
@@ -270,13 +268,13 @@ fn publish_info(instance: &Instance, t: &Topic) -> Value {
         "CreateTime": t.created().as_ms(),
         // 0: in service.
         "ServiceStatus": 0,
-        "Tags": no_tags(),
+        "Tags": tags_field(t.tags()),
     })
 }
 
 pub fn topic_list(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, OnsError> {
     let input: TopicList = p.input()?;
-    let filtered = tag_filter(p)?;
+    let filter = tag_filter(p)?;
     let id = instance_id(ctx, input.instance_id.as_deref())?;
     let handle = ctx.instance(&id)?;
     let instance = handle.read();
@@ -284,7 +282,7 @@ pub fn topic_list(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, OnsEr
     let owner = input.user_id.filter(|u| !u.is_empty());
     let list: Vec<Value> = instance
         .topics()
-        .filter(|_| !filtered)
+        .filter(|t| matches(t.tags(), &filter))
         .filter(|t| name.as_deref().is_none_or(|n| t.name() == n))
         .filter(|t| owner.as_deref().is_none_or(|o| t.owner() == o))
         .map(|t| publish_info(&instance, t))
@@ -391,10 +389,13 @@ struct GroupCreate {
 }
 impl Input for GroupCreate {}
 
-/// `GroupType`: `tcp` (default) or `http`, the protocol the group's clients use.
-fn check_group_type(t: Option<&str>) -> Result<(), OnsError> {
+/// `GroupType`: `tcp` or `http`, the protocol the group's clients use; None when not given (creation
+/// defaults to `tcp`, a list then shows every type).
+fn group_type(t: Option<&str>) -> Result<Option<GroupType>, OnsError> {
     match t {
-        None | Some("") | Some("tcp") | Some("http") => Ok(()),
+        None | Some("") => Ok(None),
+        Some("tcp") => Ok(Some(GroupType::Tcp)),
+        Some("http") => Ok(Some(GroupType::Http)),
         Some(other) => Err(OnsError::invalid("GroupType", format!("{other:?} is not tcp or http."))),
     }
 }
@@ -402,11 +403,14 @@ fn check_group_type(t: Option<&str>) -> Result<(), OnsError> {
 pub fn group_create(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, OnsError> {
     let input: GroupCreate = p.input()?;
     let group = required(input.group_id, "GroupId")?;
-    check_group_type(input.group_type.as_deref())?;
+    let kind = group_type(input.group_type.as_deref())?.unwrap_or_default();
     let remark = input.remark.unwrap_or_default();
     check_remark(&remark)?;
     let id = instance_id(ctx, input.instance_id.as_deref())?;
     ctx.model.create_group(ctx.account, ctx.region, &id, &group, &remark)?;
+    if kind != GroupType::Tcp {
+        ctx.model.set_group_type(ctx.account, ctx.region, &id, &group, kind)?;
+    }
     Ok(Map::new())
 }
 
@@ -423,17 +427,17 @@ impl Input for GroupList {}
 
 pub fn group_list(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, OnsError> {
     let input: GroupList = p.input()?;
-    check_group_type(input.group_type.as_deref())?;
-    let filtered = tag_filter(p)?;
+    let kind = group_type(input.group_type.as_deref())?;
+    let filter = tag_filter(p)?;
     let id = instance_id(ctx, input.instance_id.as_deref())?;
     let handle = ctx.instance(&id)?;
     let instance = handle.read();
-    // GroupId filters by substring ("支持模糊查询"); GroupType: every group here speaks TCP.
+    // GroupId filters by substring ("支持模糊查询"), GroupType by the protocol, Tag.N by tags.
     let needle = input.group_id.unwrap_or_default();
-    let http_only = input.group_type.as_deref() == Some("http");
     let list: Vec<Value> = instance
         .groups()
-        .filter(|_| !filtered && !http_only)
+        .filter(|g| kind.is_none_or(|k| g.group_type() == k))
+        .filter(|g| matches(g.tags(), &filter))
         .filter(|g| g.id().contains(needle.as_str()))
         .map(|g| {
             json!({
@@ -444,8 +448,8 @@ pub fn group_list(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, OnsEr
                 "IndependentNaming": instance.independent_naming(),
                 "CreateTime": g.created().as_ms(),
                 "UpdateTime": g.created().as_ms(),
-                "GroupType": "tcp",
-                "Tags": no_tags(),
+                "GroupType": g.group_type().as_str(),
+                "Tags": tags_field(g.tags()),
             })
         })
         .collect();

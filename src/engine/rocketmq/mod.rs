@@ -41,6 +41,11 @@ pub use pop::{AckError, HalfMessage, PopLedger};
 pub use resources::{group_key, instance_key, region_key, topic_key};
 pub use topic_stats::TopicStats;
 
+// Tags and group types (tags.rs), per-message consumption records and pushes (traces.rs).
+mod tags;
+mod traces;
+pub use tags::{GroupType, TagError, TagTarget, Tags, MAX_TAGS_PER_RESOURCE};
+
 /// Most instances one account may hold in one region (seed: "每个地域（Region）最大的实例数量为500").
 pub const MAX_INSTANCES_PER_REGION: usize = 500;
 /// Topic capacity of an instance created without a capacity (the seed names the limit, not a default).
@@ -267,6 +272,8 @@ struct InstanceMeta {
     #[serde(default)]
     vswitch_id: String,
     name_server: String,
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    tags: Tags,
 }
 
 /// A grant of a topic to another user (a primary account id or a sub-account name).
@@ -294,6 +301,8 @@ pub struct Topic {
     queue_count: u32,
     #[serde(default)]
     grants: Vec<Grant>,
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    tags: Tags,
 }
 
 /// A stored message as the model hands it out (a copy; the message store keeps the original).
@@ -389,6 +398,10 @@ pub struct Group {
     offsets: BTreeMap<String, Vec<i64>>,
     #[serde(default)]
     clients: Vec<ConsumerClient>,
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    tags: Tags,
+    #[serde(default, skip_serializing_if = "GroupType::is_tcp")]
+    group_type: GroupType,
 }
 
 impl Group {
@@ -403,6 +416,8 @@ impl Group {
             subscriptions: BTreeMap::new(),
             offsets: BTreeMap::new(),
             clients: Vec::new(),
+            tags: Tags::new(),
+            group_type: GroupType::Tcp,
         }
     }
 
@@ -956,6 +971,7 @@ impl RocketMqModel {
                 tunnel_type: Tunnel::Unset,
                 vswitch_id: String::new(),
                 name_server: NAME_SERVER.into(),
+                tags: Tags::new(),
             },
             topics: BTreeMap::new(),
             groups: BTreeMap::new(),
@@ -1121,6 +1137,7 @@ impl RocketMqModel {
                     modified_ms: now,
                     queue_count: queues,
                     grants: Vec::new(),
+                    tags: Tags::new(),
                 },
             );
             instance.store.add_topic(name, queues);

@@ -12,9 +12,15 @@ use crate::engine::kafka::security::{
 use crate::engine::kafka::{KafkaInstance, Millis, OffsetCommit, Topic, TopicUpdate};
 use crate::tencent::ckafka::{fixture_topic, status_code, REGIONS};
 
-/// An action's typed input from the JSON parameters (wrong types: `InvalidParameter`).
-pub fn input<T: DeserializeOwned>(params: &Value) -> Result<T, V3Error> {
-    serde_json::from_value(params.clone()).map_err(|e| V3Error::new("InvalidParameter", format!("{e}")))
+/// An action's typed input from the JSON parameters (wrong types: `InvalidParameter`). `lenient`: the
+/// parameters came as strings (form or query), which may fill integer and boolean fields.
+pub fn input<T: DeserializeOwned>(params: &Value, lenient: bool) -> Result<T, V3Error> {
+    let typed = if lenient {
+        T::deserialize(super::form::Lenient(params.clone()))
+    } else {
+        serde_json::from_value(params.clone())
+    };
+    typed.map_err(|e| V3Error::new("InvalidParameter", format!("{e}")))
 }
 
 fn required<'a, T>(value: &'a Option<T>, name: &str) -> Result<&'a T, V3Error> {

@@ -9,13 +9,16 @@
 //! so a topic created here is listed by v2's `ListTopic` and served by the Kafka listener; users created
 //! here are the SASL users the Kafka data plane authenticates (`engine::kafka::security`).
 //!
-//! Not supported: the older form-encoded, HmacSHA1/HmacSHA256 signature the v3 SDKs can still send
-//! (`SignatureMethod` in a POST form at `/` is Alibaba's RPC endpoint on this port; telling the two apart
-//! needs the body, which the registry's claim does not see); `X-TC-Token` session tokens are accepted but
-//! not checked.
+//! The older form the v3 SDKs can still send (`ClientProfile(signMethod="HmacSHA1")` / `"HmacSHA256"`:
+//! every parameter in a form-urlencoded `POST /` body or a `GET /?...` query, signature v1) is served too
+//! (see `form`): the registry claims such a GET by its query (a `SecretId`, no `AccessKeyId`), and a
+//! form POST at `/`, which the head cannot tell from Alibaba's RPC endpoint, by its body once read.
+//!
+//! Not supported: `X-TC-Token` / `Token` session tokens are accepted but not checked.
 
 mod actions;
 mod error;
+pub mod form;
 pub mod tc3;
 
 use axum::http::{header, Method, StatusCode};
@@ -49,6 +52,8 @@ pub struct Ctx<'a> {
     pub model: &'a KafkaModel,
     pub account: &'a str,
     pub region: &'a str,
+    /// Parameters came as form or query strings: string values may fill integer and boolean fields.
+    pub lenient: bool,
 }
 
 impl Ctx<'_> {
@@ -67,7 +72,11 @@ struct Operation {
 
 macro_rules! op {
     ($action:literal, $access:ident, $handler:path) => {
-        Operation { action: $action, access: Access::$access, run: |ctx, p| $handler(ctx, actions::input(p)?) }
+        Operation {
+            action: $action,
+            access: Access::$access,
+            run: |ctx, p| $handler(ctx, actions::input(p, ctx.lenient)?),
+        }
     };
 }
 
@@ -136,14 +145,58 @@ fn json_response(body: &Value) -> Response {
 }
 
 fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> Result<Value, V3Error> {
-    let action = req.header("x-tc-action").unwrap_or_default().to_string();
-    meta.action = action.clone();
     if req.method != Method::POST && req.method != Method::GET {
         return Err(V3Error::new("UnsupportedProtocol", "only GET and POST are supported"));
     }
+    if req.header("x-tc-action").is_none() {
+        return process_form(state, req, meta);
+    }
+    let action = req.header("x-tc-action").unwrap_or_default().to_string();
+    meta.action = action.clone();
     let account = authenticate(state, req, meta)?;
     meta.account = Some(account.clone());
     let version = req.header("x-tc-version").ok_or_else(|| V3Error::missing("X-TC-Version"))?;
+    let region = req.header("x-tc-region");
+    let (params, lenient) = parameters(req)?;
+    run(state, &account, &action, version, region, "X-TC-Region", &params, lenient)
+}
+
+/// The older form (signature v1): common and action parameters together in the query (GET) or the form
+/// body (POST).
+fn process_form(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> Result<Value, V3Error> {
+    let mut pairs = req.query_pairs();
+    if req.method == Method::POST {
+        pairs.extend(req.form_pairs());
+    }
+    let (params, repeated) = crate::http::unique_params(pairs.iter().cloned());
+    if let Some(name) = repeated {
+        return Err(V3Error::new("InvalidParameter", format!("The parameter `{name}` is given more than once.")));
+    }
+    let get = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.is_empty());
+    let action = get("Action").ok_or_else(|| V3Error::missing("Action"))?;
+    meta.action = action.to_string();
+    let account = authenticate_form(state, req, &pairs, meta)?;
+    meta.account = Some(account.clone());
+    let version = get("Version").ok_or_else(|| V3Error::missing("Version"))?;
+    let args = form::unflatten(
+        params.iter().filter(|(k, _)| !form::COMMON.contains(&k.as_str())).map(|(k, v)| (k.as_str(), v.as_str())),
+    )
+    .map_err(|why| V3Error::new("InvalidParameter", why))?;
+    run(state, &account, action, version, get("Region"), "Region", &args, true)
+}
+
+/// The version, action and region checks both forms share, then the action over the Kafka model.
+#[allow(clippy::too_many_arguments)]
+fn run(
+    state: &AppState,
+    account: &str,
+    action: &str,
+    version: &str,
+    region: Option<&str>,
+    region_name: &str,
+    params: &Value,
+    lenient: bool,
+) -> Result<Value, V3Error> {
     if version != VERSION {
         return Err(V3Error::new(
             "NoSuchVersion",
@@ -154,33 +207,72 @@ fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> Result
         V3Error::new("InvalidAction", format!("The API `{action}` does not exist in ckafka {VERSION}."))
     })?;
     // DescribeRegion is the one action that needs no region.
-    let region = match req.header("x-tc-region") {
+    let region = match region {
         Some(r) if !r.is_empty() => r,
         _ if action == "DescribeRegion" => "ap-guangzhou",
-        _ => return Err(V3Error::missing("X-TC-Region")),
+        _ => return Err(V3Error::missing(region_name)),
     };
     if !crate::tencent::ckafka::REGIONS.contains(&region) {
         return Err(V3Error::new("InvalidParameterValue", format!("The region `{region}` is not valid.")));
     }
-    let params = parameters(req)?;
-    with_model(&state.store.kafka, |model| (op.run)(&Ctx { model, account: &account, region }, &params))
+    with_model(&state.store.kafka, |model| (op.run)(&Ctx { model, account, region, lenient }, params))
 }
 
-/// The action's parameters: the JSON body of a POST (empty body: none), the query of a GET.
-fn parameters(req: &ApiRequest) -> Result<Value, V3Error> {
+/// The action's parameters and whether they are strings to type leniently: the JSON body of a POST (empty
+/// body: none), the query of a GET (flattened keys such as `GroupList.0` rebuilt).
+fn parameters(req: &ApiRequest) -> Result<(Value, bool), V3Error> {
     if req.method == Method::GET {
-        let map: serde_json::Map<String, Value> =
-            req.query_pairs().into_iter().map(|(k, v)| (k, Value::String(v))).collect();
-        return Ok(Value::Object(map));
+        let pairs = req.query_pairs();
+        let params = form::unflatten(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .map_err(|why| V3Error::new("InvalidParameter", why))?;
+        return Ok((params, true));
     }
     if req.body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(json!({}));
+        return Ok((json!({}), false));
     }
     match serde_json::from_slice::<Value>(&req.body) {
-        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(v @ Value::Object(_)) => Ok((v, false)),
         Ok(_) => Err(V3Error::new("InvalidParameter", "The request body must be a JSON object.")),
         Err(e) => Err(V3Error::new("InvalidParameter", format!("The request body is not valid JSON: {e}"))),
     }
+}
+
+/// The signature v1 check of the older form: `SecretId`, `Timestamp`, `Nonce`, `SignatureMethod`
+/// (HmacSHA1 when absent, or HmacSHA256) and `Signature` over `METHOD + Host + path + ? + sorted params`,
+/// through the shared sequence (constant-time comparison, clock window, nonce replay); returns the account.
+fn authenticate_form(
+    state: &AppState,
+    req: &ApiRequest,
+    pairs: &[(String, String)],
+    meta: &mut RequestMeta,
+) -> Result<String, V3Error> {
+    let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty());
+    let secret_id = get("SecretId").ok_or_else(|| V3Error::missing("SecretId"))?;
+    let signature = get("Signature").ok_or_else(|| V3Error::missing("Signature"))?;
+    let nonce = get("Nonce").ok_or_else(|| V3Error::missing("Nonce"))?;
+    let timestamp: i64 = get("Timestamp")
+        .ok_or_else(|| V3Error::missing("Timestamp"))?
+        .trim()
+        .parse()
+        .map_err(|_| V3Error::new("InvalidParameter", "Timestamp must be an integer (Unix seconds)."))?;
+    let method = get("SignatureMethod").unwrap_or("HmacSHA1");
+    if method != "HmacSHA1" && method != "HmacSHA256" {
+        return Err(V3Error::value("SignatureMethod", format!("`{method}` is not HmacSHA1 or HmacSHA256.")));
+    }
+    let window = state.nonces.window().max(std::time::Duration::from_secs(TC3_WINDOW_SECS));
+    let signed = SignedRequest {
+        scope: "tencent-v3",
+        key_id: secret_id,
+        signature,
+        timestamp: Some(timestamp),
+        nonce: Some(nonce),
+        window,
+    };
+    let outcome = crate::auth::authenticate(state, &signed, |secret| {
+        let sts = form::string_to_sign(req.method.as_str(), req.host(), req.path(), pairs);
+        (crate::tencent::ckafka::signature::sign(secret, Some(method), &sts), sts)
+    });
+    outcome.map_err(|failure| auth_error(failure, timestamp, meta))
 }
 
 /// Checks the TC3 `Authorization` header and runs the shared authentication sequence; returns the account.
@@ -238,7 +330,12 @@ fn authenticate(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> R
         let sts = tc3::string_to_sign(timestamp, &auth.date, SERVICE, &canonical);
         (tc3::sign(secret, &auth.date, SERVICE, &sts), sts)
     });
-    outcome.map_err(|failure| match failure {
+    outcome.map_err(|failure| auth_error(failure, timestamp, meta))
+}
+
+/// The v3 code of an authentication failure (both forms).
+fn auth_error(failure: AuthFailure, timestamp: i64, meta: &mut RequestMeta) -> V3Error {
+    match failure {
         AuthFailure::UnknownKey => V3Error::new(
             "AuthFailure.SecretIdNotFound",
             "The SecretId is not found, please ensure that your SecretId is correct.",
@@ -258,12 +355,30 @@ fn authenticate(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> R
             ),
         ),
         AuthFailure::Replayed => V3Error::new("AuthFailure.SignatureFailure", "The request was replayed."),
-    })
+    }
 }
 
-/// The action a request names (`X-TC-Action`), without authenticating it.
+/// The action a request names (`X-TC-Action`, else the older form's `Action` parameter), without
+/// authenticating it.
 pub fn action_of(req: &ApiRequest) -> Option<String> {
-    req.header("x-tc-action").map(str::to_string)
+    if let Some(action) = req.header("x-tc-action") {
+        return Some(action.to_string());
+    }
+    let form = if req.method == Method::POST { req.form_pairs() } else { Vec::new() };
+    req.query_pairs().into_iter().chain(form).find(|(k, _)| k == "Action").map(|(_, v)| v)
+}
+
+/// Whether a request at `/` is the older form of this API rather than Alibaba RPC: its urlencoded
+/// parameters (the query's, or the form body's) name a `SecretId` and no `AccessKeyId` (Alibaba's key
+/// parameter). The `Version` is not required here, so that a wrong one is answered `NoSuchVersion` by this
+/// API. One pass over the bytes, decoding nothing but the keys.
+pub fn is_form_request(urlencoded: &[u8]) -> bool {
+    let (mut secret_id, mut access_key_id) = (false, false);
+    for (k, _) in form_urlencoded::parse(urlencoded) {
+        secret_id |= k == "SecretId";
+        access_key_id |= k == "AccessKeyId";
+    }
+    secret_id && !access_key_id
 }
 
 /// An error in this API's envelope with an arbitrary code (fault injection, oversized bodies).
