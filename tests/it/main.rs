@@ -25,6 +25,7 @@ mod fixtures_load;
 mod fuzz_corpus;
 mod huawei_eventgrid;
 mod huawei_eventgrid_delivery;
+mod huawei_eventgrid_kafka;
 mod huawei_eventgrid_matrix;
 mod huawei_eventgrid_more;
 mod huawei_eventgrid_secrets;

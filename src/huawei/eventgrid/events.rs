@@ -7,7 +7,7 @@
 use crate::engine::eventbus::Millis;
 use serde_json::{json, Map, Value};
 
-use super::delivery::{self, Job};
+use super::delivery::{self, DeadLetter, Job, Sink};
 use super::error::EgError;
 use super::wire::{time, DEFAULT_LIMIT};
 use super::{Ctx, Reply};
@@ -148,21 +148,25 @@ fn publish(
                 let source_provider = sub.sources.first().map(|s| s.provider_type.clone()).unwrap_or_default();
                 let mut targets = Vec::with_capacity(sub.targets.len());
                 for target in &sub.targets {
+                    let job = |sink: Sink| Job {
+                        trace_id: trace_id.clone(),
+                        project: project.to_string(),
+                        subscription_id: sub.id.clone(),
+                        target_id: target.id.clone(),
+                        sink,
+                        payload: target.transform.apply(&event),
+                        retries: target.retry_times.unwrap_or(0),
+                        dead_letter: target.dead_letter_queue.as_ref().map(DeadLetter::of),
+                        event: event.to_string(),
+                    };
                     let (status, message) = match target.destination() {
                         Destination::Http { url, headers } => {
-                            jobs.push(Job {
-                                trace_id: trace_id.clone(),
-                                subscription_id: sub.id.clone(),
-                                target_id: target.id.clone(),
-                                url,
-                                headers,
-                                payload: target.transform.apply(&event),
-                                retries: target.retry_times.unwrap_or(0),
-                                dead_letter: target.dead_letter_queue.as_ref().map(|q| {
-                                    let field = |k: &str| q.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-                                    format!("KAFKA topic {} of instance {}", field("topic"), field("instance_id"))
-                                }),
-                            });
+                            jobs.push(job(Sink::Http { url, headers }));
+                            (DeliveryStatus::Pending, String::new())
+                        }
+                        Destination::Kafka { connection_id, topic, key_transform } => {
+                            let key = super::kafka::key_of(key_transform.as_ref(), &event, None);
+                            jobs.push(job(Sink::Kafka { connection_id, topic, key }));
                             (DeliveryStatus::Pending, String::new())
                         }
                         Destination::Channel { project: target_project, channel_id: target_channel } => {

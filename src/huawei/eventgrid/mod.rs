@@ -11,10 +11,12 @@ mod delivery;
 mod error;
 mod events;
 pub mod fixture;
+mod kafka;
 mod misc;
 mod schemas;
 mod sources;
 pub mod spec;
+mod streaming;
 mod streams;
 mod subscriptions;
 mod wire;
@@ -281,6 +283,7 @@ fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta, request_i
         }
     }
     resolve_project(state, &principal.account, &project)?;
+    streaming::restore(state);
     let ctx = Ctx {
         state,
         api: route.api,

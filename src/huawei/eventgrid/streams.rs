@@ -5,10 +5,8 @@
 //! and sink of one type) and the states (clusters CREATING → RUNNING; jobs NO_CONFIGURATION / WAIT_START →
 //! RUNNING ⇄ STOPPED; streams running ⇄ paused).
 //!
-//! Records are not moved yet: the stream and job documents say what to move. Moving them needs the Kafka
-//! data plane (a consumer of a local topic's log from the stream's `seek_to` position, the rule_config's
-//! filter and transform from the event bus engine, and a producer into the sink topic or a webhook call),
-//! driven by the stream's status. Until that exists a running stream is recorded, not executed.
+//! Running streams move records (`streaming`): every change here reconciles the stream's task, and
+//! Show/List add the task's `statistics` (counters, positions, the last error; a localyun extension).
 
 use serde_json::{json, Map, Value};
 
@@ -58,8 +56,9 @@ fn masked(value: &Value) -> Value {
 
 // ---- event streams ----
 
-fn render_stream(s: &EventStream) -> Value {
+fn render_stream(ctx: &Ctx<'_>, s: &EventStream) -> Value {
     json!({
+        "statistics": ctx.state.eventgrid.streams.statistics(&s.project_id, &s.id),
         "id": s.id,
         "name": s.name,
         "description": s.description,
@@ -88,6 +87,13 @@ fn stream_from(ctx: &Ctx<'_>, id: String, created: Millis, status: StreamStatus)
     let rule_config = body.opt_object("rule_config")?;
     if let Some(rules) = &rule_config {
         ctx.api.validate_nested("rule_config", rules, "rule_config")?;
+        if let Some(f) = rules.get("filter").filter(|f| !f.is_null()) {
+            crate::engine::eventbus::filter::validate(f)
+                .map_err(|e| EgError::Parameter(format!("rule_config.filter: {e}")))?;
+        }
+        if let Some(t) = rules.get("transform").filter(|t| !t.is_null()) {
+            super::subscriptions::parse_transform("rule_config.transform", t)?;
+        }
     }
     let option = body.opt_object("option")?;
     if let Some(option) = &option {
@@ -114,8 +120,8 @@ fn stream_from(ctx: &Ctx<'_>, id: String, created: Millis, status: StreamStatus)
 /// A new stream starts running (the seed's shown stream is `running`).
 pub fn create_stream(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let stream = stream_from(ctx, new_uuid(), Millis(0), StreamStatus::Running)?;
-    let mut model = ctx.state.store.eventbus.write();
-    let id = model.put_stream(stream, false)?.id.clone();
+    let id = ctx.state.store.eventbus.write().put_stream(stream, false)?.id.clone();
+    super::streaming::reconcile(ctx.state, &ctx.project, &id);
     Ok(Reply::Ok(json!({"eventStreamingID": id})))
 }
 
@@ -126,7 +132,7 @@ pub fn list_streams(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     Ok(Reply::Ok(paging.envelope(
         items,
         |s| SortKey { name: &s.name, created_ms: s.created_ms, updated_ms: s.updated_ms, id: &s.id },
-        |s| render_stream(s),
+        |s| render_stream(ctx, s),
     )))
 }
 
@@ -138,18 +144,19 @@ pub fn update_stream(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
         (old.created_ms, old.status)
     };
     let stream = stream_from(ctx, id, created, status)?;
-    let mut model = ctx.state.store.eventbus.write();
-    let id = model.put_stream(stream, true)?.id.clone();
+    let id = ctx.state.store.eventbus.write().put_stream(stream, true)?.id.clone();
+    super::streaming::reconcile(ctx.state, &ctx.project, &id);
     Ok(Reply::Ok(json!({"eventStreamingID": id})))
 }
 
 pub fn show_stream(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let model = ctx.state.store.eventbus.read();
-    Ok(Reply::Ok(render_stream(model.stream(&ctx.project, ctx.param(0))?)))
+    Ok(Reply::Ok(render_stream(ctx, model.stream(&ctx.project, ctx.param(0))?)))
 }
 
 pub fn delete_stream(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     ctx.state.store.eventbus.write().delete_stream(&ctx.project, ctx.param(0))?;
+    super::streaming::reconcile(ctx.state, &ctx.project, ctx.param(0));
     Ok(Reply::NoContent)
 }
 
@@ -163,6 +170,7 @@ pub fn operate_stream(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     };
     let id = ctx.param(0).to_string();
     ctx.state.store.eventbus.write().set_stream_status(&ctx.project, &id, status, Millis::now())?;
+    super::streaming::reconcile(ctx.state, &ctx.project, &id);
     Ok(Reply::Ok(json!({"eventStreamingID": id})))
 }
 

@@ -1,0 +1,378 @@
+//! EventGrid over localyun's own Kafka data plane: Kafka subscription targets and Kafka dead-letter queues
+//! write into local topics, and event streams consume a local topic and deliver to another topic and to a
+//! webhook, with filter, pause/resume and counters. Topics are created through the Alibaba Kafka API and
+//! read back with the in-process reader (`read_local`); the data plane runs on ephemeral ports.
+
+use crate::alibaba_support;
+use crate::common;
+use crate::huawei_support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use bytes::Bytes as KBytes;
+use huawei_support::Eg;
+use localyun::kafka::local::{LocalRecord, NewRecord};
+use localyun::kafka::{KafkaBroker, KafkaOptions};
+use parking_lot::Mutex;
+use serde_json::{json, Value};
+
+use alibaba_support::{hmac_sha1_b64, string_to_sign};
+use common::{ACCOUNT, KEY_ID, SECRET};
+
+const REGION: &str = "cn-hangzhou";
+
+async fn create_topic(eg: &Eg, instance: &str, topic: &str, partitions: u32) {
+    let mut p: BTreeMap<String, String> = BTreeMap::new();
+    let partitions = partitions.to_string();
+    for (k, v) in [
+        ("Action", "CreateTopic"),
+        ("Version", "2019-09-16"),
+        ("Format", "JSON"),
+        ("AccessKeyId", KEY_ID),
+        ("SignatureMethod", "HMAC-SHA1"),
+        ("SignatureVersion", "1.0"),
+        ("InstanceId", instance),
+        ("RegionId", REGION),
+        ("Topic", topic),
+        ("Remark", topic),
+        ("PartitionNum", &partitions),
+    ] {
+        p.insert(k.into(), v.into());
+    }
+    p.insert("SignatureNonce".into(), uuid::Uuid::new_v4().to_string());
+    p.insert("Timestamp".into(), chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    let sts = string_to_sign("POST", &p);
+    let mut pairs: Vec<(String, String)> = p.into_iter().collect();
+    pairs.push(("Signature".into(), hmac_sha1_b64(SECRET, &sts)));
+    let url = format!("{}/?{}", eg.srv.base, serde_urlencoded::to_string(&pairs).unwrap());
+    let r: Value = eg.srv.client.post(url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(r["Success"], true, "{r}");
+}
+
+struct Setup {
+    eg: Eg,
+    broker: Arc<KafkaBroker>,
+    instance: String,
+    addr: String,
+}
+
+/// A server, the given topics on the Alibaba default instance of cn-hangzhou, the data plane, and a KAFKA
+/// connection named `local-kafka` that names the instance by its bootstrap address only.
+async fn setup(topics: &[(&str, u32)]) -> (Setup, String) {
+    let eg = Eg::wrap(common::start().await);
+    let instance = localyun::alibaba::kafka::default_instance_id(ACCOUNT, REGION);
+    for (t, n) in topics {
+        create_topic(&eg, &instance, t, *n).await;
+    }
+    let broker = localyun::kafka::start_with(eg.srv.state.clone(), KafkaOptions::ephemeral()).await;
+    let addr = broker.address_of(&instance).expect("the instance has a listener").to_string();
+    let connection = eg
+        .post(
+            "/connections",
+            &json!({"name": "local-kafka", "vpc_id": "v", "subnet_id": "s", "type": "KAFKA",
+                "kafka_detail": {"instance_id": "dms-in-the-cloud", "addr": addr, "enable_sasl_ssl": false}}),
+        )
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (Setup { eg, broker, instance, addr }, connection)
+}
+
+impl Setup {
+    fn all(&self, topic: &str) -> Vec<LocalRecord> {
+        let offsets = self.broker.partition_offsets(&self.instance, topic).unwrap();
+        let mut out = Vec::new();
+        for p in offsets {
+            out.extend(self.broker.read_local(&self.instance, topic, p.partition, p.log_start_offset, 1000).unwrap());
+        }
+        out
+    }
+
+    async fn wait_for(&self, topic: &str, n: usize) -> Vec<LocalRecord> {
+        for _ in 0..200 {
+            let records = self.all(topic);
+            if records.len() >= n {
+                return records;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("{topic} did not reach {n} records: {:?}", self.all(topic));
+    }
+
+    async fn produce(&self, topic: &str, key: &str, value: &str) {
+        let record = NewRecord {
+            key: Some(KBytes::from(key.to_string())),
+            value: Some(KBytes::from(value.to_string())),
+            headers: vec![],
+        };
+        self.broker.produce_local(&self.instance, topic, None, &[record]).await.unwrap();
+    }
+}
+
+fn value_json(r: &LocalRecord) -> Value {
+    serde_json::from_slice(r.value.as_deref().unwrap()).unwrap()
+}
+
+async fn settled_trace(eg: &Eg, channel_id: &str, trace_id: &str) -> Value {
+    for _ in 0..200 {
+        let trace =
+            eg.get(&format!("/events/trace/detail/{trace_id}"), &[("channel_id", channel_id)]).await.ok().clone();
+        let pending = trace["deliverList"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|d| d["deliverTargetList"].as_array().unwrap().iter())
+            .any(|t| t["deliverStatus"] == "PENDING");
+        if !pending {
+            return trace;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("delivery of {trace_id} did not settle");
+}
+
+fn event(id: &str, kind: &str) -> Value {
+    json!({"id": id, "source": "order-service", "specversion": "1.0", "type": kind, "data": {"order": id}})
+}
+
+#[tokio::test]
+async fn a_kafka_target_receives_published_events_and_failures_reach_the_dead_letter_topic() {
+    let (s, connection) = setup(&[("events", 3), ("dead", 1)]).await;
+    let eg = &s.eg;
+    let channel_id = eg.create_channel("orders").await;
+    eg.create_source(&channel_id, "order-service").await;
+    let kafka_target = json!({"name": "HC.Kafka", "provider_type": "OFFICIAL", "connection_id": connection,
+        "kafka_detail": {"topic": "events", "keyTransform": {"type": "VARIABLE", "value": "{\"o\":\"$.data.order\"}",
+            "template": "order-${o}"}},
+        "transform": {"type": "ORIGINAL"}});
+    // A topic the instance does not have: every attempt fails, then the dead-letter queue (named by
+    // instance id this time) receives the original event.
+    let missing = json!({"name": "HC.Kafka", "provider_type": "OFFICIAL", "connection_id": connection,
+        "kafka_detail": {"topic": "no-such-topic"}, "transform": {"type": "ORIGINAL"}, "retry_times": 1,
+        "dead_letter_queue": {"type": "KAFKA", "instance_id": s.instance, "connection_id": connection, "topic": "dead"}});
+    let body = json!({"name": "to-kafka", "channel_id": channel_id,
+        "sources": [{"name": "order-service", "provider_type": "CUSTOM", "filter": {"source": [{"op": "StringIn", "values": ["order-service"]}]}}],
+        "targets": [kafka_target, missing]});
+    eg.post("/subscriptions", &body).await.ok();
+
+    let sent = event("o-1", "order.created");
+    let r = eg.post(&format!("/channels/{channel_id}/events"), &json!({"events": [sent.clone()]})).await;
+    assert_eq!(r.ok()["failed_count"], 0);
+    let trace_id = r.body["events"][0]["event_id"].as_str().unwrap().to_string();
+    let trace = settled_trace(eg, &channel_id, &trace_id).await;
+
+    let records = s.wait_for("events", 1).await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(value_json(&records[0]), sent, "the record value is the CloudEvent as the transform gives it");
+    assert_eq!(records[0].key.as_deref(), Some(&b"order-o-1"[..]), "keyTransform VARIABLE");
+    assert_eq!(
+        records[0].partition,
+        localyun::kafka::local::partition_for(Some(b"order-o-1"), 3),
+        "keyed records land where Kafka's partitioner puts them"
+    );
+
+    let targets = trace["deliverList"][0]["deliverTargetList"].as_array().unwrap();
+    let ok = targets.iter().find(|t| t["deliverStatus"] == "SUCCESS").expect("the Kafka target succeeded");
+    let message = ok["deliverMessage"].as_str().unwrap();
+    assert!(message.contains("topic events") && message.contains("offset 0"), "{message}");
+    assert_eq!(ok["deliverDetailList"][0]["deliverRspCode"], "0");
+    let failed = targets.iter().find(|t| t["deliverStatus"] == "FAILED").expect("the missing topic failed");
+    assert_eq!(failed["deliverDetailList"].as_array().unwrap().len(), 2, "retry_times 1: two attempts");
+    let message = failed["deliverMessage"].as_str().unwrap();
+    assert!(
+        message.contains("no-such-topic") && message.contains("dead letter written to Kafka topic dead"),
+        "{message}"
+    );
+
+    let dead = s.wait_for("dead", 1).await;
+    assert_eq!(value_json(&dead[0]), sent);
+    assert_eq!(dead[0].key.as_deref(), Some(trace_id.as_bytes()), "keyed by the event's trace id");
+}
+
+#[tokio::test]
+async fn a_kafka_target_on_an_instance_that_is_not_local_fails_with_the_reason() {
+    let (s, _) = setup(&[("events", 1)]).await;
+    let eg = &s.eg;
+    let remote = eg
+        .post(
+            "/connections",
+            &json!({"name": "remote", "vpc_id": "v", "subnet_id": "s", "type": "KAFKA",
+            "kafka_detail": {"instance_id": "dms-1", "addr": "10.0.0.1:9092", "enable_sasl_ssl": false}}),
+        )
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let channel_id = eg.create_channel("orders").await;
+    eg.create_source(&channel_id, "order-service").await;
+    let body = json!({"name": "remote", "channel_id": channel_id,
+        "sources": [{"name": "order-service", "provider_type": "CUSTOM", "filter": {}}],
+        "targets": [{"name": "HC.Kafka", "provider_type": "OFFICIAL", "connection_id": remote,
+            "kafka_detail": {"topic": "events"}, "transform": {"type": "ORIGINAL"}}]});
+    eg.post("/subscriptions", &body).await.ok();
+    let r = eg.post(&format!("/channels/{channel_id}/events"), &json!({"events": [event("x", "t")]})).await;
+    let trace = settled_trace(eg, &channel_id, r.ok()["events"][0]["event_id"].as_str().unwrap()).await;
+    let t = &trace["deliverList"][0]["deliverTargetList"][0];
+    assert_eq!(t["deliverStatus"], "FAILED");
+    assert!(t["deliverMessage"].as_str().unwrap().contains("no local Kafka instance is named dms-1 or 10.0.0.1:9092"));
+    assert!(s.all("events").is_empty());
+}
+
+#[derive(Clone, Default)]
+struct Hook(Arc<Mutex<Vec<String>>>);
+
+async fn start_hook() -> (String, Hook) {
+    async fn on(State(h): State<Hook>, body: Bytes) -> StatusCode {
+        h.0.lock().push(String::from_utf8_lossy(&body).into_owned());
+        StatusCode::OK
+    }
+    let hook = Hook::default();
+    let app = axum::Router::new().fallback(on).with_state(hook.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}/hook"), hook)
+}
+
+fn stream(name: &str, source: Value, sink: Value, filter: Value) -> Value {
+    json!({"name": name, "source": {"source_kafka": source}, "sink": sink,
+        "rule_config": {"filter": filter, "transform": {"type": "ORIGINAL"}},
+        "option": {"thread_num": 1, "batch_window": {"count": 10, "time": 1, "interval": 0}}})
+}
+
+async fn show(eg: &Eg, id: &str) -> Value {
+    eg.get(&format!("/eventstreamings/{id}"), &[]).await.ok().clone()
+}
+
+async fn wait_stats(eg: &Eg, id: &str, received: u64) -> Value {
+    for _ in 0..200 {
+        let shown = show(eg, id).await;
+        if shown["statistics"]["received"].as_u64() >= Some(received) {
+            return shown;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("stream {id} did not receive {received} records: {}", show(eg, id).await);
+}
+
+#[tokio::test]
+async fn a_stream_moves_records_from_one_topic_to_another_and_to_a_webhook() {
+    let (s, connection) = setup(&[("src", 2), ("dst", 1)]).await;
+    let eg = &s.eg;
+    let (hook_url, hook) = start_hook().await;
+    // Written before the streams exist: the `earliest` stream sees them, the `latest` one does not.
+    s.produce("src", "k1", &event("a", "order.created").to_string()).await;
+    s.produce("src", "k2", &event("b", "order.deleted").to_string()).await;
+    s.produce("src", "k3", "plain text").await;
+
+    let only_created = json!({"type": [{"op": "StringIn", "values": ["order.created"]}]});
+    let to_topic = stream(
+        "to-topic",
+        json!({"instance_id": s.instance, "group": "g1", "topic": "src", "seek_to": "earliest"}),
+        json!({"sink_kafka": {"topic": "dst", "connectionId": connection}}),
+        only_created,
+    );
+    let id = eg.post("/eventstreamings", &to_topic).await.ok()["eventStreamingID"].as_str().unwrap().to_string();
+    let to_hook = stream(
+        "to-hook",
+        json!({"addr": s.addr, "group": "g2", "topic": "src", "seek_to": "latest"}),
+        json!({"sink_fg": {"urn": hook_url, "invoke_type": "ASYNC"}}),
+        json!({}),
+    );
+    let hook_id = eg.post("/eventstreamings", &to_hook).await.ok()["eventStreamingID"].as_str().unwrap().to_string();
+
+    let dst = s.wait_for("dst", 1).await;
+    assert_eq!(value_json(&dst[0]), event("a", "order.created"), "a CloudEvent record passes as itself");
+    assert_eq!(dst[0].key.as_deref(), Some(&b"k1"[..]), "no keyTransform: the source key is kept");
+    let shown = wait_stats(eg, &id, 3).await;
+    assert_eq!(shown["status"], "running");
+    let st = &shown["statistics"];
+    assert_eq!(
+        (st["received"].as_u64(), st["delivered"].as_u64(), st["filtered"].as_u64()),
+        (Some(3), Some(1), Some(2))
+    );
+    assert_eq!(st["failed"], 0);
+    assert_eq!(st["last_error"], Value::Null);
+
+    // The webhook stream started at the latest offset: only what comes now reaches it.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(hook.0.lock().is_empty());
+    s.produce("src", "k4", "{\"n\": 4}").await;
+    wait_stats(eg, &hook_id, 1).await;
+    let got = hook.0.lock().clone();
+    assert_eq!(got.len(), 1);
+    let wrapped: Value = serde_json::from_str(&got[0]).unwrap();
+    assert_eq!(wrapped["type"], "kafka:record");
+    assert_eq!(wrapped["source"], "src");
+    assert_eq!(wrapped["data"]["value"], json!({"n": 4}));
+    assert_eq!(wrapped["data"]["key"], "k4");
+
+    // PAUSE stops moving; START resumes from where the stream stopped.
+    let pause = eg.post(&format!("/eventstreamings/operate/{id}"), &json!({"operation": "PAUSE"})).await;
+    assert_eq!(pause.ok()["eventStreamingID"], id.as_str());
+    assert_eq!(show(eg, &id).await["status"], "paused");
+    s.produce("src", "k5", &event("c", "order.created").to_string()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(s.all("dst").len(), 1, "a paused stream moves nothing");
+    assert_eq!(show(eg, &id).await["statistics"]["running"], false);
+    eg.post(&format!("/eventstreamings/operate/{id}"), &json!({"operation": "START"})).await.ok();
+    let dst = s.wait_for("dst", 2).await;
+    assert_eq!(value_json(&dst[1]), event("c", "order.created"));
+    let st = wait_stats(eg, &id, 5).await["statistics"].clone();
+    assert_eq!((st["received"].as_u64(), st["delivered"].as_u64()), (Some(5), Some(2)), "nothing is read twice");
+
+    // Deleting stops it for good.
+    assert_eq!(eg.delete(&format!("/eventstreamings/{id}")).await.status.as_u16(), 204);
+    s.produce("src", "k6", &event("d", "order.created").to_string()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(s.all("dst").len(), 2);
+    let gone = eg.get(&format!("/eventstreamings/{id}"), &[]).await;
+    assert_eq!(gone.status.as_u16(), 404);
+}
+
+#[tokio::test]
+async fn a_stream_whose_ends_are_not_local_reports_why() {
+    let (s, connection) = setup(&[("src", 1)]).await;
+    let eg = &s.eg;
+    let body = stream(
+        "missing-topic",
+        json!({"instance_id": s.instance, "group": "g", "topic": "src", "seek_to": "earliest"}),
+        json!({"sink_kafka": {"topic": "nowhere", "connectionId": connection}}),
+        json!({}),
+    );
+    let id = eg.post("/eventstreamings", &body).await.ok()["eventStreamingID"].as_str().unwrap().to_string();
+    s.produce("src", "k", "v").await;
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        last = show(eg, &id).await["statistics"].clone();
+        if last["failed"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(last["failed"], 1, "{last}");
+    assert!(last["last_error"].as_str().unwrap().contains("nowhere"), "{last}");
+
+    let body = json!({"name": "rocket", "source": {"source_dms_rocketmq": {"instance_id": "r", "group": "g", "topic": "t"}},
+        "sink": {"sink_kafka": {"topic": "src", "connectionId": connection}}});
+    let id = eg.post("/eventstreamings", &body).await.ok()["eventStreamingID"].as_str().unwrap().to_string();
+    let mut why = Value::Null;
+    for _ in 0..100 {
+        why = show(eg, &id).await["statistics"]["last_error"].clone();
+        if why.is_string() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(why, "source source_dms_rocketmq is not local: only source_kafka is consumed here");
+}
