@@ -27,6 +27,10 @@ use common::{ACCOUNT, KEY_ID, SECRET};
 const REGION: &str = "cn-hangzhou";
 
 async fn create_topic(eg: &Eg, instance: &str, topic: &str, partitions: u32) {
+    create_topic_in(eg, instance, REGION, topic, partitions).await
+}
+
+async fn create_topic_in(eg: &Eg, instance: &str, region: &str, topic: &str, partitions: u32) {
     let mut p: BTreeMap<String, String> = BTreeMap::new();
     let partitions = partitions.to_string();
     for (k, v) in [
@@ -37,7 +41,7 @@ async fn create_topic(eg: &Eg, instance: &str, topic: &str, partitions: u32) {
         ("SignatureMethod", "HMAC-SHA1"),
         ("SignatureVersion", "1.0"),
         ("InstanceId", instance),
-        ("RegionId", REGION),
+        ("RegionId", region),
         ("Topic", topic),
         ("Remark", topic),
         ("PartitionNum", &partitions),
@@ -375,4 +379,123 @@ async fn a_stream_whose_ends_are_not_local_reports_why() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(why, "source source_dms_rocketmq is not local: only source_kafka is consumed here");
+}
+
+async fn running_cluster(eg: &Eg) -> String {
+    let body = json!({"name": "mirror", "source_type": "KAFKA", "sink_type": "KAFKA", "vpc_id": "vpc-1",
+        "subnet_id": "subnet-1", "zone_names": "az0", "public_access_enabled": false});
+    let id = eg.post("/eventrouter/clusters", &body).await.ok()["cluster_id"].as_str().unwrap().to_string();
+    for _ in 0..100 {
+        if eg.get(&format!("/eventrouter/clusters/{id}"), &[]).await.ok()["status"] == "RUNNING" {
+            return id;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("cluster {id} never became RUNNING");
+}
+
+fn side(side: &str, instance: &str, alias: &str) -> Value {
+    json!({format!("{side}_kafka"): {"config_type": "CLOUD", "region": REGION, "project_id": huawei_support::PROJECT,
+        "instance_id": instance, "cluster_alias": alias}})
+}
+
+async fn sync_detail(eg: &Eg, job: &str, conditions: Value) -> Value {
+    let body = json!({"offset": 0, "limit": 10, "conditions": conditions});
+    eg.post(&format!("/eventrouter/jobs/{job}/syncDetail"), &body).await.ok().clone()
+}
+
+#[tokio::test]
+async fn a_router_job_replicates_topics_between_local_instances_while_running() {
+    let (s, _) = setup(&[("orders", 2), ("audit", 1), ("other", 1)]).await;
+    let eg = &s.eg;
+    let sink = localyun::alibaba::kafka::default_instance_id(ACCOUNT, "cn-shanghai");
+    for (topic, n) in [("orders", 2), ("audit-copy", 1)] {
+        create_topic_in(eg, &sink, "cn-shanghai", topic, n).await;
+    }
+    s.produce("orders", "k1", "o1").await;
+    s.produce("orders", "k2", "o2").await;
+    s.produce("audit", "a", "a1").await;
+    s.produce("other", "x", "not selected").await;
+    let cluster = running_cluster(eg).await;
+    let body = json!({"cluster_id": cluster, "name": "mirror-job", "scene_type": "DISASTER_BACKUP",
+        "source_config": side("source", &s.instance, "primary"), "sink_config": side("sink", &sink, "backup"),
+        "advance_config": {"kafka2kafka": {"topic_regex": "orders|aud.*", "replica_cnt": 1, "seek_to": "earliest",
+            "compress_alg": "none", "is_sync_progress": false, "is_add_header": true, "rename_topic": true,
+            "topic_mappings": [{"source_topic": "audit", "sink_topic": "audit-copy"}]}}});
+    let job = eg.post("/eventrouter/jobs", &body).await.ok()["job_id"].as_str().unwrap().to_string();
+    let action = format!("/eventrouter/jobs/{job}/action");
+    assert!(s.broker.read_local(&sink, "orders", 0, 0, 10).unwrap().is_empty(), "WAIT_START moves nothing");
+    eg.post(&action, &json!({"operation": "START"})).await.ok();
+
+    let sink_all = |topic: &str| -> Vec<LocalRecord> {
+        let mut out = Vec::new();
+        for p in s.broker.partition_offsets(&sink, topic).unwrap() {
+            out.extend(s.broker.read_local(&sink, topic, p.partition, 0, 100).unwrap());
+        }
+        out
+    };
+    for _ in 0..200 {
+        if sink_all("orders").len() == 2 && sink_all("audit-copy").len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let source_orders = s.all("orders");
+    let copied = sink_all("orders");
+    assert_eq!(copied.len(), 2);
+    for r in &copied {
+        let original = source_orders.iter().find(|o| o.key == r.key).unwrap();
+        assert_eq!((r.partition, &r.value), (original.partition, &original.value), "partition and value kept");
+        let origin = r.headers.iter().find(|(k, _)| k == "x-eg-source").and_then(|(_, v)| v.clone()).unwrap();
+        assert_eq!(origin, format!("primary/orders/{}/{}", original.partition, original.offset).into_bytes());
+    }
+    let audit = sink_all("audit-copy");
+    assert_eq!((audit.len(), audit[0].value.as_deref()), (1, Some(&b"a1"[..])), "rename_topic + topic_mappings");
+
+    let detail = sync_detail(eg, &job, json!([])).await;
+    assert_eq!((detail["total"].as_u64(), detail["type"].as_str()), (Some(2), Some("KAFKA")));
+    assert_eq!(detail["metadata"]["sync_remain_total"], 0);
+    let orders = detail["items_kafka"].as_array().unwrap().iter().find(|i| i["topic"] == "orders").unwrap().clone();
+    assert_eq!((orders["number"].as_u64(), orders["sync_remain_num"].as_u64()), (Some(2), Some(0)));
+    assert_eq!(orders["offset_details"].as_array().unwrap().len(), 2);
+    assert_eq!(orders["offset_details"][0]["partition"]["cluter"], "primary");
+    let liked = sync_detail(eg, &job, json!([{"key": "topic", "operate": "LIKE", "value": "aud"}])).await;
+    assert_eq!((liked["total"].as_u64(), liked["items_kafka"][0]["topic"].as_str()), (Some(1), Some("audit")));
+    let equal = sync_detail(eg, &job, json!([{"key": "topic", "operate": "EQUAL", "value": "aud"}])).await;
+    assert_eq!(equal["total"], 0);
+
+    // STOP: nothing moves, and the backlog shows in syncDetail; START again catches up.
+    eg.post(&action, &json!({"operation": "STOP"})).await.ok();
+    s.produce("audit", "b", "a2").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink_all("audit-copy").len(), 1);
+    eg.post(&action, &json!({"operation": "START"})).await.ok();
+    for _ in 0..200 {
+        if sink_all("audit-copy").len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(sink_all("audit-copy").len(), 2);
+    let shown = eg.get(&format!("/eventrouter/jobs/{job}"), &[]).await.ok().clone();
+    assert_eq!((shown["status"].as_str(), shown["err_message"].clone()), (Some("RUNNING"), Value::Null));
+
+    // A sink topic that does not exist: the job says so.
+    s.broker.produce_local(&s.instance, "other", None, &[NewRecord::default()]).await.unwrap();
+    let mut broken = body.clone();
+    broken["name"] = json!("broken");
+    broken["advance_config"]["kafka2kafka"] = json!({"topics": "other", "replica_cnt": 1, "seek_to": "earliest",
+        "compress_alg": "none", "is_sync_progress": false, "is_add_header": false});
+    let id = eg.post("/eventrouter/jobs", &broken).await.ok()["job_id"].as_str().unwrap().to_string();
+    eg.post(&format!("/eventrouter/jobs/{id}/action"), &json!({"operation": "START"})).await.ok();
+    let mut shown = Value::Null;
+    for _ in 0..100 {
+        shown = eg.get(&format!("/eventrouter/jobs/{id}"), &[]).await.ok().clone();
+        if shown["err_message"].is_string() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(shown["sink_status"], "ABNORMAL", "{shown}");
+    assert!(shown["err_message"].as_str().unwrap().contains("topic other does not exist"), "{shown}");
 }

@@ -1280,6 +1280,11 @@ impl EventBusModel {
 
     // ---- event-router clusters and jobs ----
 
+    /// Every project's router jobs (to restart the running ones after a start from stored state).
+    pub fn all_router_jobs(&self) -> impl Iterator<Item = &RouterJob> + '_ {
+        self.projects.values().flat_map(|p| p.router_jobs.values())
+    }
+
     pub fn router_cluster(&self, project: &str, id: &str) -> Result<&RouterCluster> {
         match self.project(project) {
             Some(p) => get(&p.router_clusters, "event-router cluster", id),

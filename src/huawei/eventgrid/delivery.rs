@@ -33,6 +33,8 @@ pub struct Runtime {
     in_flight: Arc<Semaphore>,
     /// The running event streams and their counters.
     pub streams: super::streaming::Runners,
+    /// The replicating event-router jobs and their progress.
+    pub jobs: super::replication::Jobs,
 }
 
 impl Default for Runtime {
@@ -43,6 +45,7 @@ impl Default for Runtime {
             pending: Arc::new(AtomicUsize::new(0)),
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             streams: Default::default(),
+            jobs: Default::default(),
         }
     }
 }

@@ -13,6 +13,7 @@ mod events;
 pub mod fixture;
 mod kafka;
 mod misc;
+mod replication;
 mod schemas;
 mod sources;
 pub mod spec;
@@ -284,6 +285,7 @@ fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta, request_i
     }
     resolve_project(state, &principal.account, &project)?;
     streaming::restore(state);
+    replication::restore(state);
     let ctx = Ctx {
         state,
         api: route.api,

@@ -306,9 +306,21 @@ pub fn delete_cluster(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
 
 // ---- event-router jobs ----
 
-fn render_job(j: &RouterJob, cluster: Option<&RouterCluster>) -> Value {
+/// A job as the seed shows it; a running Kafka job's last replication problem is its `err_message`
+/// (and marks the side it concerns ABNORMAL).
+fn render_job(ctx: &Ctx<'_>, j: &RouterJob, cluster: Option<&RouterCluster>) -> Value {
     let field = |f: fn(&RouterCluster) -> &str| cluster.map(f).unwrap_or("").to_string();
     let running = j.status.as_str() == "RUNNING";
+    let error = if running {
+        ctx.state.eventgrid.jobs.progress(&j.project_id, &j.id).and_then(|p| p.last_error.lock().clone())
+    } else {
+        None
+    };
+    let side_status = |side: &str| match &error {
+        Some(e) if e.starts_with(side) => "ABNORMAL",
+        _ if running => "NORMAL",
+        _ => "UNDEFINED",
+    };
     json!({
         "cluster_id": j.cluster_id,
         "job_id": j.id,
@@ -324,12 +336,12 @@ fn render_job(j: &RouterJob, cluster: Option<&RouterCluster>) -> Value {
         "advance_config": j.advance_config,
         "status": j.status.as_str(),
         "err_code": null,
-        "err_message": null,
+        "err_message": error,
         "created_time": iso(j.created_ms),
         "updated_time": iso(j.updated_ms),
-        "sink_status": if running { "NORMAL" } else { "UNDEFINED" },
+        "sink_status": side_status("sink"),
         "sink_status_info": "",
-        "source_status": if running { "NORMAL" } else { "UNDEFINED" },
+        "source_status": side_status("source"),
         "source_status_info": "",
         "log_group_id": "",
         "log_stream_id": "",
@@ -407,7 +419,7 @@ pub fn create_job(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let mut model = ctx.state.store.eventbus.write();
     let id = model.put_router_job(job, false, Millis::now())?.id.clone();
     let job = model.router_job(&ctx.project, &id)?;
-    Ok(Reply::Ok(render_job(job, model.router_cluster(&ctx.project, &job.cluster_id).ok())))
+    Ok(Reply::Ok(render_job(ctx, job, model.router_cluster(&ctx.project, &job.cluster_id).ok())))
 }
 
 /// Updating a job that is not running re-derives its state from the new configuration.
@@ -418,10 +430,11 @@ pub fn update_job(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     if matches!(old.status.as_str(), "RUNNING" | "STOPPED") && job.idle_status().as_str() == "WAIT_START" {
         job.status = old.status;
     }
-    let mut model = ctx.state.store.eventbus.write();
-    let id = model.put_router_job(job, true, Millis::now())?.id.clone();
+    let id = ctx.state.store.eventbus.write().put_router_job(job, true, Millis::now())?.id.clone();
+    super::replication::reconcile(ctx.state, &ctx.project, &id);
+    let model = ctx.state.store.eventbus.read();
     let job = model.router_job(&ctx.project, &id)?;
-    Ok(Reply::Ok(render_job(job, model.router_cluster(&ctx.project, &job.cluster_id).ok())))
+    Ok(Reply::Ok(render_job(ctx, job, model.router_cluster(&ctx.project, &job.cluster_id).ok())))
 }
 
 pub fn list_jobs(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
@@ -448,19 +461,20 @@ pub fn list_jobs(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     Ok(Reply::Ok(paging.envelope(
         items,
         |j| SortKey { name: &j.name, created_ms: j.created_ms, updated_ms: j.updated_ms, id: &j.id },
-        |j| render_job(j, model.router_cluster(&ctx.project, &j.cluster_id).ok()),
+        |j| render_job(ctx, j, model.router_cluster(&ctx.project, &j.cluster_id).ok()),
     )))
 }
 
 pub fn show_job(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let model = ctx.state.store.eventbus.read();
     let job = model.router_job(&ctx.project, ctx.param(0))?;
-    Ok(Reply::Ok(render_job(job, model.router_cluster(&ctx.project, &job.cluster_id).ok())))
+    Ok(Reply::Ok(render_job(ctx, job, model.router_cluster(&ctx.project, &job.cluster_id).ok())))
 }
 
 pub fn delete_job(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let id = ctx.param(0).to_string();
     ctx.state.store.eventbus.write().delete_router_job(&ctx.project, &id)?;
+    super::replication::reconcile(ctx.state, &ctx.project, &id);
     Ok(Reply::Ok(json!({"job_id": id})))
 }
 
@@ -479,6 +493,7 @@ pub fn operate_job(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     }
     let id = ctx.param(0).to_string();
     ctx.state.store.eventbus.write().operate_router_job(&ctx.project, &id, operation, Millis::now())?;
+    super::replication::reconcile(ctx.state, &ctx.project, &id);
     Ok(Reply::Ok(json!({"job_id": id})))
 }
 
@@ -519,29 +534,65 @@ pub fn validate_job(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     Ok(Reply::Ok(json!({"results": results})))
 }
 
-/// Synchronisation progress. localyun moves no records for router jobs, so every count is 0 and the item
-/// lists are empty; `offset` (0..=10000) and `limit` (10..=1000) are checked as the seed says.
+/// Synchronisation progress: for a Kafka job that replicated here, one `items_kafka` entry per topic
+/// (records copied, records left, per-partition offsets), paged by `offset`/`limit` and filtered by
+/// `conditions` (`topic` EQUAL or LIKE, a substring). Other jobs answer empty lists. `offset` (0..=10000)
+/// and `limit` (10..=1000) are checked as the seed says.
 pub fn sync_detail(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let body = ctx.body()?;
     let limit = body.opt_u32("limit")?.unwrap_or(0);
     if !(10..=1000).contains(&limit) {
         return Err(EgError::Parameter("limit: 最小是10 最大是1000".into()));
     }
+    let offset = body.opt_u32("offset")?.unwrap_or(0);
+    if offset > 10_000 {
+        return Err(EgError::Parameter("offset: 最小0 最大10000".into()));
+    }
+    let mut wanted: Vec<(String, String)> = Vec::new();
     if let Some(conditions) = body.opt_array("conditions")? {
         for (i, c) in conditions.iter().enumerate() {
-            ctx.api.validate_nested("Condition", c, &format!("conditions[{i}]"))?;
+            // The seed types `value` as Object but describes it as the topic's name (and the SDK's type is
+            // `object`, i.e. anything): a string is what a client sends, so only the other fields are
+            // checked against the description's types.
+            let mut typed = c.clone();
+            if let Some(v) = typed.get_mut("value").filter(|v| v.is_string()) {
+                *v = json!({});
+            }
+            ctx.api.validate_nested("Condition", &typed, &format!("conditions[{i}]"))?;
+            let c = Body::from_value(c, "conditions[]")?;
+            c.opt_enum("key", &["topic"])?;
+            let operate = c.opt_enum("operate", &["EQUAL", "LIKE"])?.unwrap_or_else(|| "EQUAL".into());
+            let value = match c.get("value") {
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => String::new(),
+            };
+            wanted.push((operate, value));
         }
     }
-    let model = ctx.state.store.eventbus.read();
-    let job = model.router_job(&ctx.project, ctx.param(0))?;
-    let mq_type =
-        model.router_cluster(&ctx.project, &job.cluster_id).map(|c| c.source_type.clone()).unwrap_or_default();
+    let (mq_type, progress) = {
+        let model = ctx.state.store.eventbus.read();
+        let job = model.router_job(&ctx.project, ctx.param(0))?;
+        let mq_type =
+            model.router_cluster(&ctx.project, &job.cluster_id).map(|c| c.source_type.clone()).unwrap_or_default();
+        (mq_type, ctx.state.eventgrid.jobs.progress(&ctx.project, &job.id))
+    };
+    let items = progress
+        .map(|p| {
+            super::replication::kafka_items(&p, |topic| {
+                wanted.iter().all(|(op, v)| if op == "LIKE" { topic.contains(v.as_str()) } else { topic == v })
+            })
+        })
+        .unwrap_or_default();
+    let remain: i64 = items.iter().filter_map(|i| i["sync_remain_num"].as_i64()).sum();
+    let total = items.len();
+    let page: Vec<Value> = items.into_iter().skip(offset as usize).take(limit as usize).collect();
     Ok(Reply::Ok(json!({
-        "metadata": {"sync_remain_total": 0, "source_key_num": 0, "sink_key_num": 0},
-        "total": 0,
-        "size": 0,
+        "metadata": {"sync_remain_total": remain, "source_key_num": 0, "sink_key_num": 0},
+        "total": total,
+        "size": page.len(),
         "type": mq_type,
-        "items_kafka": [],
+        "items_kafka": page,
         "items_rocketmq": [],
         "items_redis": [],
     })))
