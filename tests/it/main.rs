@@ -24,6 +24,7 @@ mod fixtures_all_vendors;
 mod fixtures_load;
 mod fuzz_corpus;
 mod huawei_eventgrid;
+mod huawei_eventgrid_codes;
 mod huawei_eventgrid_delivery;
 mod huawei_eventgrid_kafka;
 mod huawei_eventgrid_matrix;

@@ -121,7 +121,12 @@ fn publish(
         // Routing only reads the model (the index gives the candidates), under a read lock taken per
         // event, and each trace is recorded under the trace store's own short lock: a 1,000-event batch
         // never holds a write lock, and a writer waits for one event at most.
-        let channel_name = state.store.eventbus.read().channel(project, channel_id)?.name.clone();
+        // The callers checked the channel (404 EG.00514001 before anything is published); if it is gone now
+        // it was deleted while the request ran: the seed's "事件发布时资源不存在" (500 EG.00515001).
+        let channel_name = match state.store.eventbus.read().channel(project, channel_id) {
+            Ok(c) => c.name.clone(),
+            Err(e) => return Err(EgError::PublishResourceMissing(e.to_string())),
+        };
         for event in events {
             let model = state.store.eventbus.read();
             let mut check = validate_event(&event);
@@ -456,6 +461,16 @@ pub fn list_traced(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_channel_gone_while_publishing_is_the_publish_error() {
+        let state = AppState::from_config(crate::config::Config::default()).expect("state");
+        let err = publish(&state, "100000000001", "p", "no-such-channel", vec![json!({})], None, 0).unwrap_err();
+        assert_eq!(
+            (err.status().as_u16(), err.code(), err.message()),
+            (500, "EG.00515001", "resource not found".into())
+        );
+    }
 
     #[test]
     fn cloud_events_are_checked_one_by_one() {

@@ -6,6 +6,7 @@
 
 mod auth;
 mod catalog;
+mod certs;
 mod channels;
 mod delivery;
 mod error;
@@ -75,6 +76,7 @@ pub const SERVED: &[(&str, Handler)] = &[
     ("DeleteSubscriptionTarget", Handler::Project(subscriptions::delete_target)),
     ("ExecuteSubscriptionOperation", Handler::Project(subscriptions::operate)),
     ("ListObsBuckets", Handler::Project(misc::list_obs_buckets)),
+    ("Refurbishobs", Handler::Project(catalog::refurbish_obs)),
     ("CreateChannel", Handler::Project(channels::create)),
     ("ListChannels", Handler::Project(channels::list)),
     ("UpdateChannel", Handler::Project(channels::update)),

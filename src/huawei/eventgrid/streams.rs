@@ -84,6 +84,11 @@ fn stream_from(ctx: &Ctx<'_>, id: String, created: Millis, status: StreamStatus)
         "source",
     )?;
     exactly_one(&sink, &["sink_fg", "sink_kafka", "sink_obs"], "sink")?;
+    if let Some(url) = source.pointer("/source_kafka/ssl_certificate_url").and_then(Value::as_str) {
+        if !url.is_empty() {
+            super::certs::check_url("source.source_kafka.ssl_certificate_url", url)?;
+        }
+    }
     let rule_config = body.opt_object("rule_config")?;
     if let Some(rules) = &rule_config {
         ctx.api.validate_nested("rule_config", rules, "rule_config")?;
