@@ -299,3 +299,43 @@ def test_kafka_target_and_stream_seen_by_a_kafka_client(kafka_localyun):
     shown = eg.show_event_streaming(ShowEventStreamingRequest(eventstreaming_id=stream.event_streaming_id))
     assert shown.status == "running"
     eg.delete_event_streaming(DeleteEventStreamingRequest(eventstreaming_id=stream.event_streaming_id))
+
+
+def test_stream_certificate_archives_answer_the_egs_codes(localyun, tmp_path):
+    """The SASL_SSL certificate ZIP of a Kafka source (a file:// URL locally; localyun has no OBS)."""
+    import zipfile
+
+    def archive(name, files):
+        path = tmp_path / name
+        with zipfile.ZipFile(path, "w") as z:
+            for file_name, data in files:
+                z.writestr(file_name, data)
+        return f"file://{path}"
+
+    not_zip = tmp_path / "plain.zip"
+    not_zip.write_bytes(b"certificate, but not zipped")
+    eg = client(localyun)
+
+    def create(url):
+        return eg.create_event_streaming(CreateEventStreamingRequest(body=EventStreamingCreateReq(
+            name=f"cert-{uuid.uuid4().hex[:6]}",
+            source=EventStreamingSource(source_kafka=SourceKafkaMQParameters(
+                addr="127.0.0.1:1", group="g", topic="t", enable_sasl_ssl=True, sasl_mechanism="PLAIN",
+                ssl_certificate_url=url)),
+            sink=EventStreamingSink(sink_kafka=SinkKafkaParameters(topic="t2", connection_id="c")))))
+
+    ok = create(archive("good.zip", [("client.truststore.jks", b"k"), ("README", b"r")]))
+    assert ok.event_streaming_id
+    cases = [
+        (f"file://{not_zip}", "EGS.00516010", "Must be in ZIP format."),
+        ("certs.zip", "EGS.00516011", "Invalid download URL."),
+        ("https://obs.example.com/kafka-certs.zip", "EGS.00516012", "Download OBS file failed."),
+        (archive("empty.zip", [("README", b"r")]), "EGS.00516016",
+         "The certificate does not exist in the compressed package."),
+        (archive("many.zip", [(f"c{i}.pem", b"x") for i in range(11)]), "EGS.00516017", "Too many files."),
+        (archive("big.zip", [("c.pem", b"x" * (1024 * 1024 + 1))]), "EGS.00516018", "File too large."),
+    ]
+    for url, code, message in cases:
+        with pytest.raises(exceptions.ClientRequestException) as err:
+            create(url)
+        assert (err.value.status_code, err.value.error_code, err.value.error_msg) == (400, code, message), url
