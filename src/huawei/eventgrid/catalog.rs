@@ -34,8 +34,7 @@ struct CreateAgencies {
 }
 
 pub fn create_agencies(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
-    let input: CreateAgencies =
-        serde_json::from_slice(&ctx.req.body).map_err(|e| EgError::Parameter(format!("request body: {e}")))?;
+    let input: CreateAgencies = ctx.input()?;
     let name = agency_name(&input.scene);
     ctx.state.store.eventbus.write().create_agency(&ctx.project, &name);
     Ok(Reply::Ok(json!({"agencies": [name]})))
@@ -150,8 +149,7 @@ fn check_bucket(name: &str) -> Result<(), EgError> {
 pub fn refurbish_obs(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let bucket = ctx.param(0).to_string();
     check_bucket(&bucket)?;
-    let input: Refurbish =
-        serde_json::from_slice(&ctx.req.body).map_err(|e| EgError::Parameter(format!("request body: {e}")))?;
+    let input: Refurbish = ctx.input()?;
     if input.agency_name.is_empty() || input.id.is_empty() {
         return Err(EgError::Parameter("agency_name and id are required".into()));
     }

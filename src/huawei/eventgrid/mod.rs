@@ -205,6 +205,13 @@ impl Ctx<'_> {
     pub fn body(&self) -> Result<Body, EgError> {
         Body::parse(&self.req.body)
     }
+
+    /// The request body as a typed input (the description has already checked the top-level fields' types
+    /// and enums); a body that does not fit is 400 EG.00513000 naming the defect. An empty body is `{}`.
+    pub fn input<T: serde::de::DeserializeOwned>(&self) -> Result<T, EgError> {
+        let bytes: &[u8] = if self.req.body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &self.req.body };
+        serde_json::from_slice(bytes).map_err(|e| EgError::Parameter(format!("request body: {e}")))
+    }
 }
 
 /// A handler's answer.

@@ -165,12 +165,26 @@ pub fn delete_stream(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     Ok(Reply::NoContent)
 }
 
+/// ResumeEventStreaming's body (表 5-550): `operation` is optional in the seed, but nothing can be done
+/// without one.
+#[derive(serde::Deserialize)]
+struct OperateStream {
+    operation: Option<StreamOperation>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+enum StreamOperation {
+    Start,
+    Pause,
+}
+
 /// START runs a paused stream, PAUSE stops a running one (the SDK's two operations).
 pub fn operate_stream(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
-    let body = ctx.body()?;
-    let status = match body.opt_enum("operation", &["START", "PAUSE"])?.as_deref() {
-        Some("START") => StreamStatus::Running,
-        Some(_) => StreamStatus::Paused,
+    let input: OperateStream = ctx.input()?;
+    let status = match input.operation {
+        Some(StreamOperation::Start) => StreamStatus::Running,
+        Some(StreamOperation::Pause) => StreamStatus::Paused,
         None => return Err(EgError::Parameter("operation is required (START or PAUSE)".into())),
     };
     let id = ctx.param(0).to_string();
@@ -483,17 +497,30 @@ pub fn delete_job(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     Ok(Reply::Ok(json!({"job_id": id})))
 }
 
+/// ExecuteEventRouterJobOperation's body (表 5-644).
+#[derive(serde::Deserialize)]
+struct OperateJob {
+    operation: Option<String>,
+    config: Option<Value>,
+}
+
 /// START, STOP and RESTART (the seed's example is START); a transition the state does not allow is
 /// 409 EG.00514002.
 pub fn operate_job(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
-    let body = ctx.body()?;
-    let operation = match body.opt_enum("operation", &["START", "STOP", "RESTART"])?.as_deref() {
+    let input: OperateJob = ctx.input()?;
+    let operation = match input.operation.as_deref() {
         Some("START") => JobOperation::Start,
         Some("STOP") => JobOperation::Stop,
-        Some(_) => JobOperation::Restart,
+        Some("RESTART") => JobOperation::Restart,
+        Some(other) => {
+            return Err(EgError::Parameter(format!("operation must be one of START, STOP, RESTART, not {other}")))
+        }
         None => return Err(EgError::Parameter("operation is required".into())),
     };
-    if let Some(config) = body.opt_object("config")? {
+    if let Some(config) = input.config.filter(|c| !c.is_null()) {
+        if !config.is_object() {
+            return Err(EgError::Parameter("config must be an object".into()));
+        }
         ctx.api.validate_nested("OperateConfig", &config, "config")?;
     }
     let id = ctx.param(0).to_string();
