@@ -499,3 +499,67 @@ async fn a_router_job_replicates_topics_between_local_instances_while_running() 
     assert_eq!(shown["sink_status"], "ABNORMAL", "{shown}");
     assert!(shown["err_message"].as_str().unwrap().contains("topic other does not exist"), "{shown}");
 }
+
+/// A stream stored as running (what a start from `--data-dir` finds) starts moving at the first EventGrid
+/// request, from its `seek_to`.
+#[tokio::test]
+async fn a_stored_running_stream_starts_at_the_first_request() {
+    use localyun::engine::eventbus::{EventStream, Millis, StreamStatus};
+    let srv = common::start().await;
+    let instance = localyun::alibaba::kafka::default_instance_id(ACCOUNT, REGION);
+    let eg = Eg::wrap(srv);
+    for topic in ["inbox", "outbox"] {
+        create_topic(&eg, &instance, topic, 1).await;
+    }
+    let broker = localyun::kafka::start_with(eg.srv.state.clone(), KafkaOptions::ephemeral()).await;
+    let record = |v: &str| NewRecord { key: None, value: Some(KBytes::from(v.to_string())), headers: vec![] };
+    broker.produce_local(&instance, "inbox", None, &[record("before")]).await.unwrap();
+    let project = huawei_support::PROJECT;
+    let connection = localyun::engine::eventbus::Connection {
+        id: "conn-1".into(),
+        project_id: project.into(),
+        name: "k".into(),
+        description: String::new(),
+        vpc_id: "v".into(),
+        subnet_id: "s".into(),
+        kind: "KAFKA".into(),
+        kafka_detail: Some(json!({"instance_id": instance, "addr": "", "enable_sasl_ssl": false})),
+        rocketmq_detail: None,
+        status: "CREATED".into(),
+        created_ms: Millis::now(),
+        updated_ms: Millis::now(),
+    };
+    let stream = EventStream {
+        id: "stored-stream".into(),
+        project_id: project.into(),
+        name: "stored".into(),
+        description: String::new(),
+        source: json!({"source_kafka": {"instance_id": instance, "group": "g", "topic": "inbox", "seek_to": "earliest"}}),
+        sink: json!({"sink_kafka": {"topic": "outbox", "connectionId": "conn-1"}}),
+        rule_config: None,
+        option: None,
+        status: StreamStatus::Running,
+        created_ms: Millis::now(),
+        updated_ms: Millis::now(),
+    };
+    {
+        let mut model = eg.srv.state.store.eventbus.write();
+        model.bind_project(project, ACCOUNT, Millis::now()).unwrap();
+        model.create_connection(connection).unwrap();
+        model.put_stream(stream, false).unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(broker.read_local(&instance, "outbox", 0, 0, 10).unwrap().is_empty(), "nothing runs before a request");
+    let shown = eg.get("/eventstreamings/stored-stream", &[]).await.ok().clone();
+    assert_eq!(shown["status"], "running");
+    let mut out = Vec::new();
+    for _ in 0..200 {
+        out = broker.read_local(&instance, "outbox", 0, 0, 10).unwrap();
+        if !out.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(out.len(), 1);
+    assert_eq!(value_json(&out[0])["data"]["value"], "before");
+}

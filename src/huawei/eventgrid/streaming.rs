@@ -45,9 +45,13 @@ pub const ATTEMPTS: u32 = 3;
 /// A stream's counters and positions (what Show/List report as `statistics`).
 #[derive(Default)]
 pub struct Stats {
+    /// Records read from the source.
     pub received: AtomicU64,
+    /// Records the sink accepted.
     pub delivered: AtomicU64,
+    /// Records `rule_config.filter` dropped.
     pub filtered: AtomicU64,
+    /// Records the sink refused [`ATTEMPTS`] times (skipped).
     pub failed: AtomicU64,
     last_error: Mutex<Option<String>>,
     /// Next offset to read per partition, for the source the positions belong to.
