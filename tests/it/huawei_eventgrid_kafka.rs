@@ -422,6 +422,20 @@ async fn a_router_job_replicates_topics_between_local_instances_while_running() 
         "advance_config": {"kafka2kafka": {"topic_regex": "orders|aud.*", "replica_cnt": 1, "seek_to": "earliest",
             "compress_alg": "none", "is_sync_progress": false, "is_add_header": true, "rename_topic": true,
             "topic_mappings": [{"source_topic": "audit", "sink_topic": "audit-copy"}]}}});
+    // ValidateEventRouterJob checks that both instances are served here.
+    let check = json!({"cluster_id": cluster, "source_config": side("source", &s.instance, "primary"),
+        "sink_config": side("sink", "dms-elsewhere", "backup")});
+    let results = eg.post("/eventrouter/jobs/validation", &check).await.ok()["results"].clone();
+    assert_eq!(
+        (results[0]["check_item_name"].as_str(), results[0]["status"].as_str()),
+        (Some("SOURCE_NETWORK"), Some("SUCCESS"))
+    );
+    assert_eq!(
+        (results[1]["check_item_name"].as_str(), results[1]["status"].as_str()),
+        (Some("SINK_NETWORK"), Some("FAILED"))
+    );
+    assert_eq!(results[1]["reason"], "no local Kafka instance is named dms-elsewhere");
+    assert_eq!(results[1]["error_code"], "EG.00513000");
     let job = eg.post("/eventrouter/jobs", &body).await.ok()["job_id"].as_str().unwrap().to_string();
     let action = format!("/eventrouter/jobs/{job}/action");
     assert!(s.broker.read_local(&sink, "orders", 0, 0, 10).unwrap().is_empty(), "WAIT_START moves nothing");

@@ -542,8 +542,29 @@ fn check_item(item: &str, name: &str, content: &str, failure: Option<String>) ->
     Value::Object(v)
 }
 
+/// Whether a Kafka side is reachable from here: with the Kafka data plane running, its `instance_id` or
+/// `address` must name an instance localyun serves (that is where a job can move records). Without the
+/// data plane, or for other types, nothing more can be known and the configuration check stands.
+fn reachable(ctx: &Ctx<'_>, config: &Value, side: &str, mq_type: &str) -> Result<(), String> {
+    let Some(broker) = ctx.state.kafka() else { return Ok(()) };
+    if mq_type != "KAFKA" {
+        return Ok(());
+    }
+    let kafka = &config[side_key(side, mq_type)];
+    let names: Vec<&str> = ["instance_id", "address"]
+        .iter()
+        .filter_map(|k| kafka.get(*k).and_then(Value::as_str))
+        .filter(|s| !s.is_empty())
+        .collect();
+    if names.iter().any(|n| broker.resolve_instance(n).is_some()) {
+        return Ok(());
+    }
+    Err(format!("no local Kafka instance is named {}", names.join(" or ")))
+}
+
 /// Checks a job configuration: SOURCE_NETWORK and SINK_NETWORK (the seed's example type) — the side is
-/// configured for the cluster's type with an instance or address. `validate_type` picks one check.
+/// configured for the cluster's type with an instance or address, and (Kafka, data plane running) that
+/// instance is served here. `validate_type` picks one check.
 pub fn validate_job(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let body = ctx.body()?;
     let only = ctx.query.opt_enum("validate_type", &["SOURCE_NETWORK", "SINK_NETWORK"])?;
@@ -559,7 +580,10 @@ pub fn validate_job(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
         }
         let failure = match body.opt_object(&format!("{side}_config"))? {
             None => Some(format!("{side}_config is not set")),
-            Some(config) => check_side(ctx, &config, side, &mq_type).err().map(|e| e.detail().to_string()),
+            Some(config) => check_side(ctx, &config, side, &mq_type)
+                .err()
+                .map(|e| e.detail().to_string())
+                .or_else(|| reachable(ctx, &config, side, &mq_type).err()),
         };
         results.push(check_item(item, name, content, failure));
     }
