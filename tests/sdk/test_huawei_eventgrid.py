@@ -298,6 +298,22 @@ def test_kafka_target_and_stream_seen_by_a_kafka_client(kafka_localyun):
     assert (wrapped["type"], wrapped["data"]["value"], wrapped["data"]["offset"]) == ("kafka:record", "plain", 1)
     shown = eg.show_event_streaming(ShowEventStreamingRequest(eventstreaming_id=stream.event_streaming_id))
     assert shown.status == "running"
+
+    # UpdateEventStreaming takes effect on the running stream (same position): a CONSTANT transform now.
+    eg.update_event_streaming(UpdateEventStreamingRequest(
+        eventstreaming_id=stream.event_streaming_id, body=EventStreamingUpdateReq(
+            name=shown.name, description="constant now",
+            source=EventStreamingSource(source_kafka=SourceKafkaMQParameters(
+                addr=kafka_localyun.bootstrap, group="copier", topic="eg-out", seek_to="earliest")),
+            sink=EventStreamingSink(sink_kafka=SinkKafkaParameters(topic="eg-copy", connection_id=connection.id)),
+            rule_config=EventStreamingCreateReqRuleConfig(transform=TransForm(type="CONSTANT", value="copied")))))
+    producer = KafkaProducer(bootstrap_servers=kafka_localyun.bootstrap)
+    producer.send("eg-out", key=b"k3", value=b"third").get(timeout=10)
+    producer.close()
+    copied = consume(kafka_localyun.bootstrap, "eg-copy", 3)
+    assert [(r.key, r.value) for r in copied[2:]] == [(b"k3", b"copied")]
+    shown = eg.show_event_streaming(ShowEventStreamingRequest(eventstreaming_id=stream.event_streaming_id))
+    assert (shown.status, shown.description) == ("running", "constant now")
     eg.delete_event_streaming(DeleteEventStreamingRequest(eventstreaming_id=stream.event_streaming_id))
 
 
