@@ -379,6 +379,18 @@ async fn a_stream_whose_ends_are_not_local_reports_why() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(why, "source source_dms_rocketmq is not local: only source_kafka is consumed here");
+
+    // The seed's batch_window ranges (count 1..=10000, interval 0..=15 s).
+    for window in [json!({"count": 0}), json!({"count": 10_001}), json!({"interval": 16}), json!({"count": "many"})] {
+        let mut bad = stream(
+            "window",
+            json!({"instance_id": s.instance, "group": "g", "topic": "src"}),
+            json!({"sink_kafka": {"topic": "src", "connectionId": connection}}),
+            json!({}),
+        );
+        bad["option"]["batch_window"] = window;
+        eg.post("/eventstreamings", &bad).await.assert_error(400, "EG.00513000", "Parameter error");
+    }
 }
 
 async fn running_cluster(eg: &Eg) -> String {

@@ -103,6 +103,7 @@ fn stream_from(ctx: &Ctx<'_>, id: String, created: Millis, status: StreamStatus)
     let option = body.opt_object("option")?;
     if let Some(option) = &option {
         ctx.api.validate_nested("RunOption", option, "option")?;
+        check_batch_window(option)?;
     }
     let description = body.opt_str("description")?;
     super::wire::check_description(&description)?;
@@ -120,6 +121,24 @@ fn stream_from(ctx: &Ctx<'_>, id: String, created: Millis, status: StreamStatus)
         created_ms: if created == Millis(0) { now } else { created },
         updated_ms: now,
     })
+}
+
+/// The seed's ranges of 表 5-489: `count` 1..=10000 records, `interval` 0..=15 seconds (numbers or numeric
+/// strings, as the seed's examples mix both).
+fn check_batch_window(option: &Value) -> Result<(), EgError> {
+    let Some(window) = option.get("batch_window").filter(|w| !w.is_null()) else { return Ok(()) };
+    for (field, range) in [("count", 1..=10_000i64), ("interval", 0..=15i64)] {
+        let Some(v) = window.get(field).filter(|v| !v.is_null()) else { continue };
+        let n = v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
+        if !n.is_some_and(|n| range.contains(&n)) {
+            return Err(EgError::Parameter(format!(
+                "option.batch_window.{field}: {} to {}",
+                range.start(),
+                range.end()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A new stream starts running (the seed's shown stream is `running`).
