@@ -14,6 +14,9 @@
 //! "datacontenttype":"application/json","data":{"topic","partition","offset","timestamp","key","value",
 //! "headers"}}`, `value` parsed as JSON when it is JSON, else text (the seed does not show the shape).
 //!
+//! `option.batch_window.count` bounds the records read per partition and round, `interval` (seconds) is
+//! the pause after a round that moved records; `thread_num` is not used (one task per stream).
+//!
 //! Positions and counters live in memory: after a restart a running stream starts again from `seek_to`.
 //! Delivery is at least once per attempt cycle: a record that fails three attempts is counted `failed`
 //! and skipped.
@@ -170,6 +173,8 @@ struct Plan {
     filter: Option<Value>,
     transform: Transform,
     batch: usize,
+    /// `option.batch_window.interval`: the pause after a round that moved records.
+    interval: Duration,
 }
 
 fn field<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
@@ -223,7 +228,13 @@ fn plan(state: &AppState, s: &EventStream) -> Result<Plan, String> {
         .and_then(|o| o.pointer("/batch_window/count"))
         .and_then(|c| c.as_u64().or_else(|| c.as_str().and_then(|s| s.parse().ok())))
         .map_or(DEFAULT_BATCH, |c| c.clamp(1, 10_000) as usize);
-    Ok(Plan { source, earliest, sink, filter, transform, batch })
+    let interval = s
+        .option
+        .as_ref()
+        .and_then(|o| o.pointer("/batch_window/interval"))
+        .and_then(|c| c.as_u64().or_else(|| c.as_str().and_then(|s| s.parse().ok())))
+        .map_or(Duration::ZERO, |secs| Duration::from_secs(secs.min(15)));
+    Ok(Plan { source, earliest, sink, filter, transform, batch, interval })
 }
 
 /// Whether the stored stream is still the version this task runs.
@@ -326,6 +337,8 @@ async fn run(state: AppState, stream: EventStream, stats: Arc<Stats>) {
         }
         if moved == 0 {
             tokio::time::sleep(POLL_INTERVAL).await;
+        } else if !plan.interval.is_zero() {
+            tokio::time::sleep(plan.interval).await;
         }
     }
 }
