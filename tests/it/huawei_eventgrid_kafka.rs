@@ -380,6 +380,25 @@ async fn a_stream_whose_ends_are_not_local_reports_why() {
     }
     assert_eq!(why, "source source_dms_rocketmq is not local: only source_kafka is consumed here");
 
+    // A stream into its own source topic would loop: it does not run, and says why.
+    let looping = stream(
+        "loop",
+        json!({"instance_id": s.instance, "group": "g", "topic": "src"}),
+        json!({"sink_kafka": {"topic": "src", "connectionId": connection}}),
+        json!({}),
+    );
+    let id = eg.post("/eventstreamings", &looping).await.ok()["eventStreamingID"].as_str().unwrap().to_string();
+    let mut why = Value::Null;
+    for _ in 0..100 {
+        why = show(eg, &id).await["statistics"]["last_error"].clone();
+        if why.is_string() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(why, "the sink is the source topic src: every record would come back forever");
+    assert_eq!(s.all("src").len(), 1, "nothing was written back");
+
     // The seed's batch_window ranges (count 1..=10000, interval 0..=15 s).
     for window in [json!({"count": 0}), json!({"count": 10_001}), json!({"interval": 16}), json!({"count": "many"})] {
         let mut bad = stream(

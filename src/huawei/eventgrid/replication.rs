@@ -241,6 +241,9 @@ async fn run(state: AppState, job: RouterJob, progress: Arc<Progress>) {
 
 /// Copies what is new in one topic; answers how many records moved.
 async fn copy_topic(plan: &Plan, progress: &Progress, topic: &str, sink_topic: &str) -> Result<usize, String> {
+    if plan.source == plan.sink && topic == sink_topic {
+        return Err(format!("sink: topic {topic} is its own source on instance {}: records would loop", plan.sink));
+    }
     let offsets = plan.broker.partition_offsets(&plan.source, topic).map_err(|e| format!("source: {e}"))?;
     let sink_partitions =
         plan.broker.partition_offsets(&plan.sink, sink_topic).map_err(|e| format!("sink: {e}"))?.len();

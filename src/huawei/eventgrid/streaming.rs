@@ -202,6 +202,9 @@ fn plan(state: &AppState, s: &EventStream) -> Result<Plan, String> {
             Value::Array(items) => items.first().cloned(),
             other => Some(other.clone()),
         });
+        if to.instance == source.instance && to.topic == source.topic {
+            return Err(format!("the sink is the source topic {}: every record would come back forever", to.topic));
+        }
         SinkPlan::Kafka { to, key_rule }
     } else if let Some(url) = s
         .sink
