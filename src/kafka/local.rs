@@ -298,6 +298,22 @@ impl KafkaBroker {
     }
 }
 
+// ---- Added for EventGrid's event-router jobs (topic_regex needs the topic names); not part of the lead's
+// original contract, additive only. ----
+
+impl KafkaBroker {
+    /// The names of an instance's topics, sorted.
+    pub fn topic_names(&self, instance: &str) -> Result<Vec<String>, LocalError> {
+        let mut names: Vec<String> = cluster::topics(&self.state, instance)
+            .ok_or_else(|| LocalError::UnknownInstance(instance.to_string()))?
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+}
+
 fn key(instance: &str, t: &TopicInfo, partition: u32) -> PartKey {
     PartKey { instance: instance.to_string(), topic: t.name.clone(), topic_created_ms: t.created_at_ms, partition }
 }

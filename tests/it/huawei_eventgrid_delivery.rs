@@ -303,7 +303,7 @@ async fn a_500_is_retried_with_back_off_and_exhausted_retries_fail() {
     assert_eq!(failed["deliverDetailList"].as_array().unwrap().len(), 2);
     let message = failed["deliverMessage"].as_str().unwrap();
     assert!(
-        message.contains("500") && message.contains("dead letter for KAFKA topic dead of instance kafka-1"),
+        message.contains("500") && message.contains("dead letter not written to Kafka topic dead of instance kafka-1"),
         "{message}"
     );
 }

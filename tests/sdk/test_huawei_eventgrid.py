@@ -208,3 +208,150 @@ def test_streams_agencies_triggers_and_samples(localyun):
     assert eg.list_workflow_triggers(ListWorkflowTriggersRequest(workflow_id="wf-none")).total == 0
     samples = eg.show_list_of_event_sample(ShowListOfEventSampleRequest(limit=100))
     assert samples.total >= 1 and json.loads(samples.items[0].content)["type"] == samples.items[0].event_type_name
+
+
+# ---- EventGrid over localyun's own Kafka, checked with a real Kafka client (kafka-python) ----
+
+@pytest.fixture(scope="module")
+def kafka_localyun(tmp_path_factory):
+    """A localyun whose default ap-guangzhou CKafka instance (vport 9092) listens on a free port, with the
+    topics these tests use."""
+    import socket
+    from conftest import free_port, start_localyun, stop_localyun
+
+    fixtures = tmp_path_factory.mktemp("eg-kafka") / "topics.yaml"
+    fixtures.write_text(
+        "kafka:\n  instances:\n    - cloud: tencent\n      region: ap-guangzhou\n      topics:\n"
+        "        - {name: eg-out, partitions: 1, replicas: 1}\n"
+        "        - {name: eg-copy, partitions: 1, replicas: 1}\n")
+    port = free_port()
+    server = start_localyun(["--fixtures", str(fixtures)], {"LOCALYUN_KAFKA_PORT_OFFSET": str(port - 9092)})
+    server.bootstrap = f"127.0.0.1:{port}"
+    deadline = time.time() + 20
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.05)
+    yield server
+    stop_localyun(server)
+
+
+def consume(bootstrap, topic, count, timeout_s=15):
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                             enable_auto_commit=False, group_id=None, consumer_timeout_ms=500)
+    got, deadline = [], time.time() + timeout_s
+    try:
+        while len(got) < count and time.time() < deadline:
+            got.extend(consumer)
+    finally:
+        consumer.close()
+    return got
+
+
+def test_kafka_target_and_stream_seen_by_a_kafka_client(kafka_localyun):
+    from kafka import KafkaProducer
+
+    eg = client(kafka_localyun)
+    connection = eg.create_connection(CreateConnectionRequest(body=ConnectionCreateReq(
+        name=f"kafka-{uuid.uuid4().hex[:6]}", vpc_id="v", subnet_id="s", type="KAFKA",
+        kafka_detail=KafkaConnectionDetail(instance_id="dms-remote", addr=kafka_localyun.bootstrap,
+                                           enable_sasl_ssl=False))))
+    assert connection.status == "CREATED"
+    channel = eg.create_channel(CreateChannelRequest(body=ChannelCreateReq(name=f"k-{uuid.uuid4().hex[:6]}")))
+    eg.create_event_source(CreateEventSourceRequest(body=CustomizeSourceCreateReq(
+        name="kafka-orders", channel_id=channel.id)))
+    eg.create_subscription(CreateSubscriptionRequest(body=SubscriptionCreateReq(
+        name=f"to-kafka-{uuid.uuid4().hex[:6]}", channel_id=channel.id,
+        sources=[SubscriptionSource(name="kafka-orders", provider_type="CUSTOM", filter={})],
+        targets=[SubscriptionTarget(name="HC.Kafka", provider_type="OFFICIAL", connection_id=connection.id,
+                                    kafka_detail=KafkaTargetDetail(
+                                        topic="eg-out",
+                                        key_transform=KafkaTargetDetailKeyTransform(type="CONSTANT", value="k1")),
+                                    transform=TransForm(type="ORIGINAL"))])))
+    event = {"id": "e-1", "source": "kafka-orders", "specversion": "1.0", "type": "order.created",
+             "data": {"n": 1}}
+    put = eg.put_events(PutEventsRequest(channel_id=channel.id, body=PutEventsReq(events=[CloudEvents(**event)])))
+    assert put.failed_count == 0
+    records = consume(kafka_localyun.bootstrap, "eg-out", 1)
+    assert len(records) == 1 and records[0].key == b"k1"
+    assert json.loads(records[0].value) == event
+
+    # A stream copies eg-out to eg-copy from the earliest offset; a record a client produces follows.
+    stream = eg.create_event_streaming(CreateEventStreamingRequest(body=EventStreamingCreateReq(
+        name=f"copy-{uuid.uuid4().hex[:6]}",
+        source=EventStreamingSource(source_kafka=SourceKafkaMQParameters(
+            addr=kafka_localyun.bootstrap, group="copier", topic="eg-out", seek_to="earliest")),
+        sink=EventStreamingSink(sink_kafka=SinkKafkaParameters(topic="eg-copy", connection_id=connection.id)))))
+    producer = KafkaProducer(bootstrap_servers=kafka_localyun.bootstrap)
+    producer.send("eg-out", key=b"k2", value=b"plain").get(timeout=10)
+    producer.close()
+    copied = consume(kafka_localyun.bootstrap, "eg-copy", 2)
+    assert [r.key for r in copied] == [b"k1", b"k2"]
+    assert json.loads(copied[0].value) == event
+    wrapped = json.loads(copied[1].value)
+    assert (wrapped["type"], wrapped["data"]["value"], wrapped["data"]["offset"]) == ("kafka:record", "plain", 1)
+    shown = eg.show_event_streaming(ShowEventStreamingRequest(eventstreaming_id=stream.event_streaming_id))
+    assert shown.status == "running"
+
+    # UpdateEventStreaming takes effect on the running stream (same position): a CONSTANT transform now.
+    eg.update_event_streaming(UpdateEventStreamingRequest(
+        eventstreaming_id=stream.event_streaming_id, body=EventStreamingUpdateReq(
+            name=shown.name, description="constant now",
+            source=EventStreamingSource(source_kafka=SourceKafkaMQParameters(
+                addr=kafka_localyun.bootstrap, group="copier", topic="eg-out", seek_to="earliest")),
+            sink=EventStreamingSink(sink_kafka=SinkKafkaParameters(topic="eg-copy", connection_id=connection.id)),
+            rule_config=EventStreamingCreateReqRuleConfig(transform=TransForm(type="CONSTANT", value="copied")))))
+    producer = KafkaProducer(bootstrap_servers=kafka_localyun.bootstrap)
+    producer.send("eg-out", key=b"k3", value=b"third").get(timeout=10)
+    producer.close()
+    copied = consume(kafka_localyun.bootstrap, "eg-copy", 3)
+    assert [(r.key, r.value) for r in copied[2:]] == [(b"k3", b"copied")]
+    shown = eg.show_event_streaming(ShowEventStreamingRequest(eventstreaming_id=stream.event_streaming_id))
+    assert (shown.status, shown.description) == ("running", "constant now")
+    eg.delete_event_streaming(DeleteEventStreamingRequest(eventstreaming_id=stream.event_streaming_id))
+
+
+def test_stream_certificate_archives_answer_the_egs_codes(localyun, tmp_path):
+    """The SASL_SSL certificate ZIP of a Kafka source (a file:// URL locally; localyun has no OBS)."""
+    import zipfile
+
+    def archive(name, files):
+        path = tmp_path / name
+        with zipfile.ZipFile(path, "w") as z:
+            for file_name, data in files:
+                z.writestr(file_name, data)
+        return f"file://{path}"
+
+    not_zip = tmp_path / "plain.zip"
+    not_zip.write_bytes(b"certificate, but not zipped")
+    eg = client(localyun)
+
+    def create(url):
+        return eg.create_event_streaming(CreateEventStreamingRequest(body=EventStreamingCreateReq(
+            name=f"cert-{uuid.uuid4().hex[:6]}",
+            source=EventStreamingSource(source_kafka=SourceKafkaMQParameters(
+                addr="127.0.0.1:1", group="g", topic="t", enable_sasl_ssl=True, sasl_mechanism="PLAIN",
+                ssl_certificate_url=url)),
+            sink=EventStreamingSink(sink_kafka=SinkKafkaParameters(topic="t2", connection_id="c")))))
+
+    ok = create(archive("good.zip", [("client.truststore.jks", b"k"), ("README", b"r")]))
+    assert ok.event_streaming_id
+    cases = [
+        (f"file://{not_zip}", "EGS.00516010", "Must be in ZIP format."),
+        ("certs.zip", "EGS.00516011", "Invalid download URL."),
+        ("https://obs.example.com/kafka-certs.zip", "EGS.00516012", "Download OBS file failed."),
+        (archive("empty.zip", [("README", b"r")]), "EGS.00516016",
+         "The certificate does not exist in the compressed package."),
+        (archive("many.zip", [(f"c{i}.pem", b"x") for i in range(11)]), "EGS.00516017", "Too many files."),
+        (archive("big.zip", [("c.pem", b"x" * (1024 * 1024 + 1))]), "EGS.00516018", "File too large."),
+    ]
+    for url, code, message in cases:
+        with pytest.raises(exceptions.ClientRequestException) as err:
+            create(url)
+        assert (err.value.status_code, err.value.error_code, err.value.error_msg) == (400, code, message), url

@@ -163,7 +163,10 @@ pub enum Destination {
     Http { url: String, headers: Vec<(String, String)> },
     /// Publish into another EventGrid channel (`eg_detail`), which may live in this emulator.
     Channel { project: String, channel_id: String },
-    /// A cloud service localyun does not run (FunctionGraph, SMN, Kafka, ...): traced, not delivered.
+    /// Produce into a Kafka topic (`kafka_detail`); the target's `connection_id` names the instance, which
+    /// is delivered to when localyun serves it.
+    Kafka { connection_id: Option<String>, topic: String, key_transform: Option<Value> },
+    /// A cloud service localyun does not run (FunctionGraph, SMN, RocketMQ, ...): traced, not delivered.
     NotLocal(String),
 }
 
@@ -193,10 +196,15 @@ impl SubscriptionTarget {
                 channel_id: field("target_channel_id"),
             };
         }
+        if let Some(kafka) = &self.kafka_detail {
+            return Destination::Kafka {
+                connection_id: self.connection_id.clone(),
+                topic: kafka.get("topic").and_then(Value::as_str).unwrap_or("").to_string(),
+                key_transform: kafka.get("keyTransform").filter(|k| !k.is_null()).cloned(),
+            };
+        }
         let service = if self.smn_detail.is_some() {
             Some("SMN")
-        } else if self.kafka_detail.is_some() {
-            Some("Kafka")
         } else if self.rocketmq_detail.is_some() {
             Some("RocketMQ")
         } else if self.detail.as_ref().and_then(|d| d.get("workflow_id")).is_some() {
@@ -1226,6 +1234,11 @@ impl EventBusModel {
         self.project(project).into_iter().flat_map(|p| p.streams.values())
     }
 
+    /// Every project's event streams (to restart the running ones after a start from stored state).
+    pub fn all_streams(&self) -> impl Iterator<Item = &EventStream> + '_ {
+        self.projects.values().flat_map(|p| p.streams.values())
+    }
+
     /// Creates a stream, or replaces one (same id) after an update; names are unique per project.
     pub fn put_stream(&mut self, stream: EventStream, replace: bool) -> Result<&EventStream> {
         let project = stream.project_id.clone();
@@ -1266,6 +1279,11 @@ impl EventBusModel {
     }
 
     // ---- event-router clusters and jobs ----
+
+    /// Every project's router jobs (to restart the running ones after a start from stored state).
+    pub fn all_router_jobs(&self) -> impl Iterator<Item = &RouterJob> + '_ {
+        self.projects.values().flat_map(|p| p.router_jobs.values())
+    }
 
     pub fn router_cluster(&self, project: &str, id: &str) -> Result<&RouterCluster> {
         match self.project(project) {

@@ -34,8 +34,7 @@ struct CreateAgencies {
 }
 
 pub fn create_agencies(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
-    let input: CreateAgencies =
-        serde_json::from_slice(&ctx.req.body).map_err(|e| EgError::Parameter(format!("request body: {e}")))?;
+    let input: CreateAgencies = ctx.input()?;
     let name = agency_name(&input.scene);
     ctx.state.store.eventbus.write().create_agency(&ctx.project, &name);
     Ok(Reply::Ok(json!({"agencies": [name]})))
@@ -116,4 +115,76 @@ pub fn list_samples(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
             })
         },
     )))
+}
+
+/// Refurbishobs body (seed 5.13.2, 表 5-457): all three are required.
+#[derive(Deserialize)]
+struct Refurbish {
+    agency_name: String,
+    id: String,
+    transform: Value,
+}
+
+/// OBS bucket names: 3 to 63 lower-case letters, digits, `-` and `.`, starting and ending with a letter or
+/// digit (OBS's naming rule; the seed only says "桶名称").
+fn check_bucket(name: &str) -> Result<(), EgError> {
+    let ok = (3..=63).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if !ok {
+        return Err(EgError::Parameter(format!(
+            "bucket_name {name:?}: 3 to 63 lower-case letters, digits, '-' and '.', a letter or digit at both ends"
+        )));
+    }
+    Ok(())
+}
+
+/// Refurbishobs: turns an OBS FunctionGraph trigger into an EG subscription and answers that subscription.
+/// localyun runs no FunctionGraph, so the only FunctionGraph triggers it knows are the ones ListTriggers
+/// shows: subscriptions with a FunctionGraph target (`detail.urn`). The trigger `id` must be one of those
+/// whose source is OBS (`HC.OBS*`); its function targets take the given `transform` and `agency_name`,
+/// and the subscription is answered in the seed's 表 5-459 shape. Any other id is 404 EG.00514001; an
+/// agency the project never created (CreateAgencies) is 403 EG.00512003.
+pub fn refurbish_obs(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
+    let bucket = ctx.param(0).to_string();
+    check_bucket(&bucket)?;
+    let input: Refurbish = ctx.input()?;
+    if input.agency_name.is_empty() || input.id.is_empty() {
+        return Err(EgError::Parameter("agency_name and id are required".into()));
+    }
+    let transform = subscriptions::parse_transform("transform", &input.transform)?;
+    let mut sub = {
+        let model = ctx.state.store.eventbus.read();
+        if !model.agencies_of(&ctx.project).any(|a| *a == input.agency_name) {
+            return Err(EgError::AgencyRequired(format!(
+                "agency {} does not exist: create it with CreateAgencies",
+                input.agency_name
+            )));
+        }
+        model
+            .subscription(&ctx.project, &input.id)
+            .ok()
+            .filter(|s| s.sources.iter().any(|src| src.name.starts_with("HC.OBS")))
+            .filter(|s| s.targets.iter().any(is_function))
+            .cloned()
+            .ok_or_else(|| EgError::NotFound(format!("OBS FunctionGraph trigger {} does not exist", input.id)))?
+    };
+    let now = crate::engine::eventbus::Millis::now();
+    for target in sub.targets.iter_mut().filter(|t| is_function(t)) {
+        target.transform = transform.clone();
+        if let Some(Value::Object(detail)) = target.detail.as_mut() {
+            detail.insert("agency_name".into(), Value::from(input.agency_name.clone()));
+        }
+        target.updated_ms = now;
+    }
+    sub.updated_ms = now;
+    let mut model = ctx.state.store.eventbus.write();
+    let id = model.replace_subscription(sub)?.id.clone();
+    let sub = model.subscription(&ctx.project, &id)?;
+    Ok(Reply::Ok(subscriptions::render(&model, sub)))
+}
+
+fn is_function(t: &crate::engine::eventbus::SubscriptionTarget) -> bool {
+    t.detail.as_ref().is_some_and(|d| d.get("urn").is_some() || d.get("workflow_id").is_some())
 }

@@ -1,6 +1,8 @@
-//! Asynchronous delivery of routed events to HTTP targets: a bounded number of pending deliveries, a bounded
-//! number in flight, each retried `retry_times` times with exponential back-off, every attempt traced in the
-//! event bus model. Runtime-only state (tokens, HTTP client, counters) lives in `Runtime`, in `AppState`.
+//! Asynchronous delivery of routed events to HTTP targets and local Kafka topics: a bounded number of
+//! pending deliveries, a bounded number in flight, each retried `retry_times` times with exponential
+//! back-off, every attempt traced in the event bus model; after the last failed attempt the original
+//! event goes to the target's Kafka dead-letter queue when that queue's instance is local. Runtime-only
+//! state (tokens, HTTP client, counters, running event streams) lives in `Runtime`, in `AppState`.
 
 use crate::engine::eventbus::Millis;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,6 +31,10 @@ pub struct Runtime {
     client: OnceLock<Option<reqwest::Client>>,
     pending: Arc<AtomicUsize>,
     in_flight: Arc<Semaphore>,
+    /// The running event streams and their counters.
+    pub streams: super::streaming::Runners,
+    /// The replicating event-router jobs and their progress.
+    pub jobs: super::replication::Jobs,
 }
 
 impl Default for Runtime {
@@ -38,12 +44,14 @@ impl Default for Runtime {
             client: OnceLock::new(),
             pending: Arc::new(AtomicUsize::new(0)),
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            streams: Default::default(),
+            jobs: Default::default(),
         }
     }
 }
 
 impl Runtime {
-    fn client(&self) -> Option<reqwest::Client> {
+    pub(super) fn client(&self) -> Option<reqwest::Client> {
         self.client
             .get_or_init(|| {
                 // Targets are the user's local receivers: no proxy, and self-signed certificates are fine.
@@ -63,17 +71,43 @@ impl Runtime {
     }
 }
 
-/// One event to one HTTP target.
+/// Where a job delivers.
+pub enum Sink {
+    /// POST to a URL with extra headers.
+    Http { url: String, headers: Vec<(String, String)> },
+    /// Produce into a Kafka topic; the connection (and so the instance) is resolved at delivery time.
+    Kafka { connection_id: Option<String>, topic: String, key: Option<Vec<u8>> },
+}
+
+/// A dead-letter queue (seed 表 5-15: type KAFKA, instance_id, connection_id, topic).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub instance_id: String,
+    pub connection_id: String,
+    pub topic: String,
+}
+
+impl DeadLetter {
+    /// Reads a target's stored `dead_letter_queue`.
+    pub fn of(queue: &serde_json::Value) -> DeadLetter {
+        let field = |k: &str| queue.get(k).and_then(serde_json::Value::as_str).unwrap_or("").to_string();
+        DeadLetter { instance_id: field("instance_id"), connection_id: field("connection_id"), topic: field("topic") }
+    }
+}
+
+/// One event to one target.
 pub struct Job {
     pub trace_id: String,
+    pub project: String,
     pub subscription_id: String,
     pub target_id: String,
-    pub url: String,
-    pub headers: Vec<(String, String)>,
+    pub sink: Sink,
     pub payload: Payload,
     pub retries: u32,
-    /// The target's dead letter queue (`KAFKA topic t of instance i`), named in the trace of a final failure.
-    pub dead_letter: Option<String>,
+    /// The target's dead-letter queue: the original event goes there after the last failed attempt.
+    pub dead_letter: Option<DeadLetter>,
+    /// The event as published (what a dead-letter queue receives).
+    pub event: String,
 }
 
 /// Starts delivering `job` in the background; Err(reason) when it cannot be queued.
@@ -115,7 +149,12 @@ async fn run(state: AppState, client: reqwest::Client, in_flight: Arc<Semaphore>
         }
         let outcome = {
             let Ok(_permit) = in_flight.acquire().await else { return };
-            attempt_once(&client, &job).await
+            match &job.sink {
+                Sink::Http { url, headers } => attempt_http(&client, &job, url, headers).await,
+                Sink::Kafka { connection_id, topic, key } => {
+                    attempt_kafka(&state, &job, connection_id.as_deref(), topic, key.clone()).await
+                }
+            }
         };
         let last = attempt + 1 == attempts;
         let status = match (outcome.success, last) {
@@ -125,8 +164,9 @@ async fn run(state: AppState, client: reqwest::Client, in_flight: Arc<Semaphore>
         };
         let mut outcome = outcome;
         if let (DeliveryStatus::Failed, Some(queue)) = (status, &job.dead_letter) {
-            // No Kafka data plane runs locally: the dead letter is recorded in the trace instead.
-            outcome.message.push_str(&format!("; dead letter for {queue} recorded here (no local Kafka)"));
+            let note = dead_letter(&state, &job, queue).await;
+            outcome.message.push_str("; ");
+            outcome.message.push_str(&note);
         }
         state.store.eventbus.read().traces().attempt(
             &job.trace_id,
@@ -148,15 +188,82 @@ struct Outcome {
     message: String,
 }
 
-async fn attempt_once(client: &reqwest::Client, job: &Job) -> Outcome {
+/// Writes the original event into the dead-letter topic when its instance is local; says what happened.
+async fn dead_letter(state: &AppState, job: &Job, queue: &DeadLetter) -> String {
+    let names: Vec<String> = [&queue.instance_id].into_iter().filter(|s| !s.is_empty()).cloned().collect();
+    let to = match super::kafka::resolve_connection(
+        state,
+        &job.project,
+        Some(queue.connection_id.as_str()),
+        &names,
+        &queue.topic,
+    ) {
+        Ok(to) => to,
+        Err(why) => {
+            return format!(
+                "dead letter not written to Kafka topic {} of instance {}: {why}",
+                queue.topic, queue.instance_id
+            )
+        }
+    };
+    match super::kafka::produce(&to, Some(job.trace_id.clone().into_bytes()), job.event.clone().into_bytes()).await {
+        Ok((partition, offset)) => format!(
+            "dead letter written to Kafka topic {} of instance {} (partition {partition}, offset {offset})",
+            to.topic, to.instance
+        ),
+        Err(e) => format!("dead letter not written to {to:?}: {}", super::kafka::describe(&e)),
+    }
+}
+
+/// Produces the transformed event into a local Kafka topic; the attempt's `rsp_code` is the Kafka error
+/// code (0 on success).
+async fn attempt_kafka(
+    state: &AppState,
+    job: &Job,
+    connection_id: Option<&str>,
+    topic: &str,
+    key: Option<Vec<u8>>,
+) -> Outcome {
+    let time_ms = Millis::now();
+    let started = Instant::now();
+    let result = match super::kafka::resolve_connection(state, &job.project, connection_id, &[], topic) {
+        Ok(to) => super::kafka::produce(&to, key, job.payload.body.clone().into_bytes())
+            .await
+            .map(|(p, o)| format!("delivered to {to:?}, partition {p}, offset {o}"))
+            .map_err(|e| {
+                let code = match &e {
+                    crate::kafka::local::LocalError::Kafka { code, .. } => code.to_string(),
+                    crate::kafka::local::LocalError::UnknownTopic { .. } => "3".into(),
+                    _ => String::new(),
+                };
+                (code, super::kafka::describe(&e))
+            }),
+        Err(why) => Err((String::new(), why)),
+    };
+    let consuming_ms = started.elapsed().as_millis() as u64;
+    match result {
+        Ok(message) => Outcome {
+            success: true,
+            detail: AttemptDetail { time: time_ms, success: true, consuming_ms, rsp_code: "0".into() },
+            message,
+        },
+        Err((rsp_code, why)) => Outcome {
+            success: false,
+            detail: AttemptDetail { time: time_ms, success: false, consuming_ms, rsp_code },
+            message: format!("not delivered to Kafka: {why}"),
+        },
+    }
+}
+
+async fn attempt_http(client: &reqwest::Client, job: &Job, url: &str, headers: &[(String, String)]) -> Outcome {
     let time_ms = Millis::now();
     let started = Instant::now();
     let mut request = client
-        .post(&job.url)
+        .post(url)
         .header(reqwest::header::CONTENT_TYPE, job.payload.content_type)
         .header("x-eg-trace-id", &job.trace_id)
         .body(job.payload.body.clone());
-    for (k, v) in &job.headers {
+    for (k, v) in headers {
         request = request.header(k.as_str(), v.as_str());
     }
     let result = request.send().await;

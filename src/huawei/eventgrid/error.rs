@@ -25,6 +25,12 @@ pub enum EgError {
     VpcConflict(String),
     /// 403 EG.00512000: the project belongs to another account.
     NoPermission(String),
+    /// 403 EG.00512003: the agency a request names was never created (CreateAgencies).
+    AgencyRequired(String),
+    /// 500 EG.00515001: a resource disappeared while events were being published.
+    PublishResourceMissing(String),
+    /// 400 EGS.005160xx: a certificate archive (`ssl_certificate_url`) is unusable; the code says how.
+    Certificate(CertificateFault, String),
     /// 403 EG.00514003: a quota is used up.
     Quota(String),
     /// 403 EG.00514004: official resources cannot be changed.
@@ -47,6 +53,48 @@ pub enum EgError {
     IamBadRequest(String),
 }
 
+/// The certificate-archive faults of appendix 7.2 that localyun can meet (it never uploads to OBS or
+/// creates buckets, so EGS.00516013 and EGS.00516015 cannot happen here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateFault {
+    /// EGS.00516010 Must be in ZIP format.
+    NotZip,
+    /// EGS.00516011 Invalid download URL.
+    BadUrl,
+    /// EGS.00516012 Download OBS file failed.
+    DownloadFailed,
+    /// EGS.00516016 The certificate does not exist in the compressed package.
+    NoCertificate,
+    /// EGS.00516017 Too many files.
+    TooManyFiles,
+    /// EGS.00516018 File too large.
+    FileTooLarge,
+}
+
+impl CertificateFault {
+    fn code(self) -> &'static str {
+        match self {
+            CertificateFault::NotZip => "EGS.00516010",
+            CertificateFault::BadUrl => "EGS.00516011",
+            CertificateFault::DownloadFailed => "EGS.00516012",
+            CertificateFault::NoCertificate => "EGS.00516016",
+            CertificateFault::TooManyFiles => "EGS.00516017",
+            CertificateFault::FileTooLarge => "EGS.00516018",
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            CertificateFault::NotZip => "Must be in ZIP format.",
+            CertificateFault::BadUrl => "Invalid download URL.",
+            CertificateFault::DownloadFailed => "Download OBS file failed.",
+            CertificateFault::NoCertificate => "The certificate does not exist in the compressed package.",
+            CertificateFault::TooManyFiles => "Too many files.",
+            CertificateFault::FileTooLarge => "File too large.",
+        }
+    }
+}
+
 impl EgError {
     pub fn status(&self) -> StatusCode {
         match self {
@@ -57,11 +105,14 @@ impl EgError {
             | EgError::Filter(_)
             | EgError::Channel(_)
             | EgError::VpcConflict(_)
-            | EgError::IamBadRequest(_) => StatusCode::BAD_REQUEST,
-            EgError::NoPermission(_) | EgError::Quota(_) | EgError::NotModifiable(_) => StatusCode::FORBIDDEN,
+            | EgError::IamBadRequest(_)
+            | EgError::Certificate(..) => StatusCode::BAD_REQUEST,
+            EgError::NoPermission(_) | EgError::AgencyRequired(_) | EgError::Quota(_) | EgError::NotModifiable(_) => {
+                StatusCode::FORBIDDEN
+            }
             EgError::NotFound(_) | EgError::NoSuchApi => StatusCode::NOT_FOUND,
             EgError::Conflict(_) | EgError::CannotDelete(_) => StatusCode::CONFLICT,
-            EgError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            EgError::Internal(_) | EgError::PublishResourceMissing(_) => StatusCode::INTERNAL_SERVER_ERROR,
             EgError::Auth(_) | EgError::IamUnauthorized(_) => StatusCode::UNAUTHORIZED,
         }
     }
@@ -76,6 +127,9 @@ impl EgError {
             EgError::Channel(_) => "EG.00513005",
             EgError::VpcConflict(_) => "EG.00513006",
             EgError::NoPermission(_) => "EG.00512000",
+            EgError::AgencyRequired(_) => "EG.00512003",
+            EgError::PublishResourceMissing(_) => "EG.00515001",
+            EgError::Certificate(fault, _) => fault.code(),
             EgError::Quota(_) => "EG.00514003",
             EgError::NotModifiable(_) => "EG.00514004",
             EgError::NotFound(_) => "EG.00514001",
@@ -100,6 +154,9 @@ impl EgError {
             EgError::Channel(_) => "invalid channel".into(),
             EgError::VpcConflict(_) => "vpc CONFLICT".into(),
             EgError::NoPermission(_) => "no permission to operate".into(),
+            EgError::AgencyRequired(_) => "agency required".into(),
+            EgError::PublishResourceMissing(_) => "resource not found".into(),
+            EgError::Certificate(fault, _) => fault.message().into(),
             EgError::Quota(_) => "resource quota unavailable".into(),
             EgError::NotModifiable(_) => "resource not modified".into(),
             EgError::NotFound(_) => "resource not found".into(),
@@ -123,6 +180,9 @@ impl EgError {
             | EgError::Channel(d)
             | EgError::VpcConflict(d)
             | EgError::NoPermission(d)
+            | EgError::AgencyRequired(d)
+            | EgError::PublishResourceMissing(d)
+            | EgError::Certificate(_, d)
             | EgError::Quota(d)
             | EgError::NotModifiable(d)
             | EgError::NotFound(d)

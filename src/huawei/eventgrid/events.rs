@@ -7,7 +7,7 @@
 use crate::engine::eventbus::Millis;
 use serde_json::{json, Map, Value};
 
-use super::delivery::{self, Job};
+use super::delivery::{self, DeadLetter, Job, Sink};
 use super::error::EgError;
 use super::wire::{time, DEFAULT_LIMIT};
 use super::{Ctx, Reply};
@@ -121,7 +121,12 @@ fn publish(
         // Routing only reads the model (the index gives the candidates), under a read lock taken per
         // event, and each trace is recorded under the trace store's own short lock: a 1,000-event batch
         // never holds a write lock, and a writer waits for one event at most.
-        let channel_name = state.store.eventbus.read().channel(project, channel_id)?.name.clone();
+        // The callers checked the channel (404 EG.00514001 before anything is published); if it is gone now
+        // it was deleted while the request ran: the seed's "事件发布时资源不存在" (500 EG.00515001).
+        let channel_name = match state.store.eventbus.read().channel(project, channel_id) {
+            Ok(c) => c.name.clone(),
+            Err(e) => return Err(EgError::PublishResourceMissing(e.to_string())),
+        };
         for event in events {
             let model = state.store.eventbus.read();
             let mut check = validate_event(&event);
@@ -148,21 +153,25 @@ fn publish(
                 let source_provider = sub.sources.first().map(|s| s.provider_type.clone()).unwrap_or_default();
                 let mut targets = Vec::with_capacity(sub.targets.len());
                 for target in &sub.targets {
+                    let job = |sink: Sink| Job {
+                        trace_id: trace_id.clone(),
+                        project: project.to_string(),
+                        subscription_id: sub.id.clone(),
+                        target_id: target.id.clone(),
+                        sink,
+                        payload: target.transform.apply(&event),
+                        retries: target.retry_times.unwrap_or(0),
+                        dead_letter: target.dead_letter_queue.as_ref().map(DeadLetter::of),
+                        event: event.to_string(),
+                    };
                     let (status, message) = match target.destination() {
                         Destination::Http { url, headers } => {
-                            jobs.push(Job {
-                                trace_id: trace_id.clone(),
-                                subscription_id: sub.id.clone(),
-                                target_id: target.id.clone(),
-                                url,
-                                headers,
-                                payload: target.transform.apply(&event),
-                                retries: target.retry_times.unwrap_or(0),
-                                dead_letter: target.dead_letter_queue.as_ref().map(|q| {
-                                    let field = |k: &str| q.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-                                    format!("KAFKA topic {} of instance {}", field("topic"), field("instance_id"))
-                                }),
-                            });
+                            jobs.push(job(Sink::Http { url, headers }));
+                            (DeliveryStatus::Pending, String::new())
+                        }
+                        Destination::Kafka { connection_id, topic, key_transform } => {
+                            let key = super::kafka::key_of(key_transform.as_ref(), &event, None);
+                            jobs.push(job(Sink::Kafka { connection_id, topic, key }));
                             (DeliveryStatus::Pending, String::new())
                         }
                         Destination::Channel { project: target_project, channel_id: target_channel } => {
@@ -452,6 +461,16 @@ pub fn list_traced(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_channel_gone_while_publishing_is_the_publish_error() {
+        let state = AppState::from_config(crate::config::Config::default()).expect("state");
+        let err = publish(&state, "100000000001", "p", "no-such-channel", vec![json!({})], None, 0).unwrap_err();
+        assert_eq!(
+            (err.status().as_u16(), err.code(), err.message()),
+            (500, "EG.00515001", "resource not found".into())
+        );
+    }
 
     #[test]
     fn cloud_events_are_checked_one_by_one() {

@@ -5,10 +5,8 @@
 //! and sink of one type) and the states (clusters CREATING → RUNNING; jobs NO_CONFIGURATION / WAIT_START →
 //! RUNNING ⇄ STOPPED; streams running ⇄ paused).
 //!
-//! Records are not moved yet: the stream and job documents say what to move. Moving them needs the Kafka
-//! data plane (a consumer of a local topic's log from the stream's `seek_to` position, the rule_config's
-//! filter and transform from the event bus engine, and a producer into the sink topic or a webhook call),
-//! driven by the stream's status. Until that exists a running stream is recorded, not executed.
+//! Running streams move records (`streaming`): every change here reconciles the stream's task, and
+//! Show/List add the task's `statistics` (counters, positions, the last error; a localyun extension).
 
 use serde_json::{json, Map, Value};
 
@@ -58,8 +56,9 @@ fn masked(value: &Value) -> Value {
 
 // ---- event streams ----
 
-fn render_stream(s: &EventStream) -> Value {
+fn render_stream(ctx: &Ctx<'_>, s: &EventStream) -> Value {
     json!({
+        "statistics": ctx.state.eventgrid.streams.statistics(&s.project_id, &s.id),
         "id": s.id,
         "name": s.name,
         "description": s.description,
@@ -85,13 +84,26 @@ fn stream_from(ctx: &Ctx<'_>, id: String, created: Millis, status: StreamStatus)
         "source",
     )?;
     exactly_one(&sink, &["sink_fg", "sink_kafka", "sink_obs"], "sink")?;
+    if let Some(url) = source.pointer("/source_kafka/ssl_certificate_url").and_then(Value::as_str) {
+        if !url.is_empty() {
+            super::certs::check_url("source.source_kafka.ssl_certificate_url", url)?;
+        }
+    }
     let rule_config = body.opt_object("rule_config")?;
     if let Some(rules) = &rule_config {
         ctx.api.validate_nested("rule_config", rules, "rule_config")?;
+        if let Some(f) = rules.get("filter").filter(|f| !f.is_null()) {
+            crate::engine::eventbus::filter::validate(f)
+                .map_err(|e| EgError::Parameter(format!("rule_config.filter: {e}")))?;
+        }
+        if let Some(t) = rules.get("transform").filter(|t| !t.is_null()) {
+            super::subscriptions::parse_transform("rule_config.transform", t)?;
+        }
     }
     let option = body.opt_object("option")?;
     if let Some(option) = &option {
         ctx.api.validate_nested("RunOption", option, "option")?;
+        check_batch_window(option)?;
     }
     let description = body.opt_str("description")?;
     super::wire::check_description(&description)?;
@@ -111,11 +123,29 @@ fn stream_from(ctx: &Ctx<'_>, id: String, created: Millis, status: StreamStatus)
     })
 }
 
+/// The seed's ranges of 表 5-489: `count` 1..=10000 records, `interval` 0..=15 seconds (numbers or numeric
+/// strings, as the seed's examples mix both).
+fn check_batch_window(option: &Value) -> Result<(), EgError> {
+    let Some(window) = option.get("batch_window").filter(|w| !w.is_null()) else { return Ok(()) };
+    for (field, range) in [("count", 1..=10_000i64), ("interval", 0..=15i64)] {
+        let Some(v) = window.get(field).filter(|v| !v.is_null()) else { continue };
+        let n = v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
+        if !n.is_some_and(|n| range.contains(&n)) {
+            return Err(EgError::Parameter(format!(
+                "option.batch_window.{field}: {} to {}",
+                range.start(),
+                range.end()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// A new stream starts running (the seed's shown stream is `running`).
 pub fn create_stream(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let stream = stream_from(ctx, new_uuid(), Millis(0), StreamStatus::Running)?;
-    let mut model = ctx.state.store.eventbus.write();
-    let id = model.put_stream(stream, false)?.id.clone();
+    let id = ctx.state.store.eventbus.write().put_stream(stream, false)?.id.clone();
+    super::streaming::reconcile(ctx.state, &ctx.project, &id);
     Ok(Reply::Ok(json!({"eventStreamingID": id})))
 }
 
@@ -126,7 +156,7 @@ pub fn list_streams(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     Ok(Reply::Ok(paging.envelope(
         items,
         |s| SortKey { name: &s.name, created_ms: s.created_ms, updated_ms: s.updated_ms, id: &s.id },
-        |s| render_stream(s),
+        |s| render_stream(ctx, s),
     )))
 }
 
@@ -138,31 +168,47 @@ pub fn update_stream(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
         (old.created_ms, old.status)
     };
     let stream = stream_from(ctx, id, created, status)?;
-    let mut model = ctx.state.store.eventbus.write();
-    let id = model.put_stream(stream, true)?.id.clone();
+    let id = ctx.state.store.eventbus.write().put_stream(stream, true)?.id.clone();
+    super::streaming::reconcile(ctx.state, &ctx.project, &id);
     Ok(Reply::Ok(json!({"eventStreamingID": id})))
 }
 
 pub fn show_stream(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let model = ctx.state.store.eventbus.read();
-    Ok(Reply::Ok(render_stream(model.stream(&ctx.project, ctx.param(0))?)))
+    Ok(Reply::Ok(render_stream(ctx, model.stream(&ctx.project, ctx.param(0))?)))
 }
 
 pub fn delete_stream(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     ctx.state.store.eventbus.write().delete_stream(&ctx.project, ctx.param(0))?;
+    super::streaming::reconcile(ctx.state, &ctx.project, ctx.param(0));
     Ok(Reply::NoContent)
+}
+
+/// ResumeEventStreaming's body (表 5-550): `operation` is optional in the seed, but nothing can be done
+/// without one.
+#[derive(serde::Deserialize)]
+struct OperateStream {
+    operation: Option<StreamOperation>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+enum StreamOperation {
+    Start,
+    Pause,
 }
 
 /// START runs a paused stream, PAUSE stops a running one (the SDK's two operations).
 pub fn operate_stream(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
-    let body = ctx.body()?;
-    let status = match body.opt_enum("operation", &["START", "PAUSE"])?.as_deref() {
-        Some("START") => StreamStatus::Running,
-        Some(_) => StreamStatus::Paused,
+    let input: OperateStream = ctx.input()?;
+    let status = match input.operation {
+        Some(StreamOperation::Start) => StreamStatus::Running,
+        Some(StreamOperation::Pause) => StreamStatus::Paused,
         None => return Err(EgError::Parameter("operation is required (START or PAUSE)".into())),
     };
     let id = ctx.param(0).to_string();
     ctx.state.store.eventbus.write().set_stream_status(&ctx.project, &id, status, Millis::now())?;
+    super::streaming::reconcile(ctx.state, &ctx.project, &id);
     Ok(Reply::Ok(json!({"eventStreamingID": id})))
 }
 
@@ -298,9 +344,21 @@ pub fn delete_cluster(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
 
 // ---- event-router jobs ----
 
-fn render_job(j: &RouterJob, cluster: Option<&RouterCluster>) -> Value {
+/// A job as the seed shows it; a running Kafka job's last replication problem is its `err_message`
+/// (and marks the side it concerns ABNORMAL).
+fn render_job(ctx: &Ctx<'_>, j: &RouterJob, cluster: Option<&RouterCluster>) -> Value {
     let field = |f: fn(&RouterCluster) -> &str| cluster.map(f).unwrap_or("").to_string();
     let running = j.status.as_str() == "RUNNING";
+    let error = if running {
+        ctx.state.eventgrid.jobs.progress(&j.project_id, &j.id).and_then(|p| p.last_error.lock().clone())
+    } else {
+        None
+    };
+    let side_status = |side: &str| match &error {
+        Some(e) if e.starts_with(side) => "ABNORMAL",
+        _ if running => "NORMAL",
+        _ => "UNDEFINED",
+    };
     json!({
         "cluster_id": j.cluster_id,
         "job_id": j.id,
@@ -316,12 +374,12 @@ fn render_job(j: &RouterJob, cluster: Option<&RouterCluster>) -> Value {
         "advance_config": j.advance_config,
         "status": j.status.as_str(),
         "err_code": null,
-        "err_message": null,
+        "err_message": error,
         "created_time": iso(j.created_ms),
         "updated_time": iso(j.updated_ms),
-        "sink_status": if running { "NORMAL" } else { "UNDEFINED" },
+        "sink_status": side_status("sink"),
         "sink_status_info": "",
-        "source_status": if running { "NORMAL" } else { "UNDEFINED" },
+        "source_status": side_status("source"),
         "source_status_info": "",
         "log_group_id": "",
         "log_stream_id": "",
@@ -399,7 +457,7 @@ pub fn create_job(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let mut model = ctx.state.store.eventbus.write();
     let id = model.put_router_job(job, false, Millis::now())?.id.clone();
     let job = model.router_job(&ctx.project, &id)?;
-    Ok(Reply::Ok(render_job(job, model.router_cluster(&ctx.project, &job.cluster_id).ok())))
+    Ok(Reply::Ok(render_job(ctx, job, model.router_cluster(&ctx.project, &job.cluster_id).ok())))
 }
 
 /// Updating a job that is not running re-derives its state from the new configuration.
@@ -410,10 +468,11 @@ pub fn update_job(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     if matches!(old.status.as_str(), "RUNNING" | "STOPPED") && job.idle_status().as_str() == "WAIT_START" {
         job.status = old.status;
     }
-    let mut model = ctx.state.store.eventbus.write();
-    let id = model.put_router_job(job, true, Millis::now())?.id.clone();
+    let id = ctx.state.store.eventbus.write().put_router_job(job, true, Millis::now())?.id.clone();
+    super::replication::reconcile(ctx.state, &ctx.project, &id);
+    let model = ctx.state.store.eventbus.read();
     let job = model.router_job(&ctx.project, &id)?;
-    Ok(Reply::Ok(render_job(job, model.router_cluster(&ctx.project, &job.cluster_id).ok())))
+    Ok(Reply::Ok(render_job(ctx, job, model.router_cluster(&ctx.project, &job.cluster_id).ok())))
 }
 
 pub fn list_jobs(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
@@ -440,37 +499,52 @@ pub fn list_jobs(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     Ok(Reply::Ok(paging.envelope(
         items,
         |j| SortKey { name: &j.name, created_ms: j.created_ms, updated_ms: j.updated_ms, id: &j.id },
-        |j| render_job(j, model.router_cluster(&ctx.project, &j.cluster_id).ok()),
+        |j| render_job(ctx, j, model.router_cluster(&ctx.project, &j.cluster_id).ok()),
     )))
 }
 
 pub fn show_job(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let model = ctx.state.store.eventbus.read();
     let job = model.router_job(&ctx.project, ctx.param(0))?;
-    Ok(Reply::Ok(render_job(job, model.router_cluster(&ctx.project, &job.cluster_id).ok())))
+    Ok(Reply::Ok(render_job(ctx, job, model.router_cluster(&ctx.project, &job.cluster_id).ok())))
 }
 
 pub fn delete_job(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let id = ctx.param(0).to_string();
     ctx.state.store.eventbus.write().delete_router_job(&ctx.project, &id)?;
+    super::replication::reconcile(ctx.state, &ctx.project, &id);
     Ok(Reply::Ok(json!({"job_id": id})))
+}
+
+/// ExecuteEventRouterJobOperation's body (表 5-644).
+#[derive(serde::Deserialize)]
+struct OperateJob {
+    operation: Option<String>,
+    config: Option<Value>,
 }
 
 /// START, STOP and RESTART (the seed's example is START); a transition the state does not allow is
 /// 409 EG.00514002.
 pub fn operate_job(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
-    let body = ctx.body()?;
-    let operation = match body.opt_enum("operation", &["START", "STOP", "RESTART"])?.as_deref() {
+    let input: OperateJob = ctx.input()?;
+    let operation = match input.operation.as_deref() {
         Some("START") => JobOperation::Start,
         Some("STOP") => JobOperation::Stop,
-        Some(_) => JobOperation::Restart,
+        Some("RESTART") => JobOperation::Restart,
+        Some(other) => {
+            return Err(EgError::Parameter(format!("operation must be one of START, STOP, RESTART, not {other}")))
+        }
         None => return Err(EgError::Parameter("operation is required".into())),
     };
-    if let Some(config) = body.opt_object("config")? {
+    if let Some(config) = input.config.filter(|c| !c.is_null()) {
+        if !config.is_object() {
+            return Err(EgError::Parameter("config must be an object".into()));
+        }
         ctx.api.validate_nested("OperateConfig", &config, "config")?;
     }
     let id = ctx.param(0).to_string();
     ctx.state.store.eventbus.write().operate_router_job(&ctx.project, &id, operation, Millis::now())?;
+    super::replication::reconcile(ctx.state, &ctx.project, &id);
     Ok(Reply::Ok(json!({"job_id": id})))
 }
 
@@ -487,8 +561,29 @@ fn check_item(item: &str, name: &str, content: &str, failure: Option<String>) ->
     Value::Object(v)
 }
 
+/// Whether a Kafka side is reachable from here: with the Kafka data plane running, its `instance_id` or
+/// `address` must name an instance localyun serves (that is where a job can move records). Without the
+/// data plane, or for other types, nothing more can be known and the configuration check stands.
+fn reachable(ctx: &Ctx<'_>, config: &Value, side: &str, mq_type: &str) -> Result<(), String> {
+    let Some(broker) = ctx.state.kafka() else { return Ok(()) };
+    if mq_type != "KAFKA" {
+        return Ok(());
+    }
+    let kafka = &config[side_key(side, mq_type)];
+    let names: Vec<&str> = ["instance_id", "address"]
+        .iter()
+        .filter_map(|k| kafka.get(*k).and_then(Value::as_str))
+        .filter(|s| !s.is_empty())
+        .collect();
+    if names.iter().any(|n| broker.resolve_instance(n).is_some()) {
+        return Ok(());
+    }
+    Err(format!("no local Kafka instance is named {}", names.join(" or ")))
+}
+
 /// Checks a job configuration: SOURCE_NETWORK and SINK_NETWORK (the seed's example type) — the side is
-/// configured for the cluster's type with an instance or address. `validate_type` picks one check.
+/// configured for the cluster's type with an instance or address, and (Kafka, data plane running) that
+/// instance is served here. `validate_type` picks one check.
 pub fn validate_job(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let body = ctx.body()?;
     let only = ctx.query.opt_enum("validate_type", &["SOURCE_NETWORK", "SINK_NETWORK"])?;
@@ -504,36 +599,75 @@ pub fn validate_job(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
         }
         let failure = match body.opt_object(&format!("{side}_config"))? {
             None => Some(format!("{side}_config is not set")),
-            Some(config) => check_side(ctx, &config, side, &mq_type).err().map(|e| e.detail().to_string()),
+            Some(config) => check_side(ctx, &config, side, &mq_type)
+                .err()
+                .map(|e| e.detail().to_string())
+                .or_else(|| reachable(ctx, &config, side, &mq_type).err()),
         };
         results.push(check_item(item, name, content, failure));
     }
     Ok(Reply::Ok(json!({"results": results})))
 }
 
-/// Synchronisation progress. localyun moves no records for router jobs, so every count is 0 and the item
-/// lists are empty; `offset` (0..=10000) and `limit` (10..=1000) are checked as the seed says.
+/// Synchronisation progress: for a Kafka job that replicated here, one `items_kafka` entry per topic
+/// (records copied, records left, per-partition offsets), paged by `offset`/`limit` and filtered by
+/// `conditions` (`topic` EQUAL or LIKE, a substring). Other jobs answer empty lists. `offset` (0..=10000)
+/// and `limit` (10..=1000) are checked as the seed says.
 pub fn sync_detail(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let body = ctx.body()?;
     let limit = body.opt_u32("limit")?.unwrap_or(0);
     if !(10..=1000).contains(&limit) {
         return Err(EgError::Parameter("limit: 最小是10 最大是1000".into()));
     }
+    let offset = body.opt_u32("offset")?.unwrap_or(0);
+    if offset > 10_000 {
+        return Err(EgError::Parameter("offset: 最小0 最大10000".into()));
+    }
+    let mut wanted: Vec<(String, String)> = Vec::new();
     if let Some(conditions) = body.opt_array("conditions")? {
         for (i, c) in conditions.iter().enumerate() {
-            ctx.api.validate_nested("Condition", c, &format!("conditions[{i}]"))?;
+            // The seed types `value` as Object but describes it as the topic's name (and the SDK's type is
+            // `object`, i.e. anything): a string is what a client sends, so only the other fields are
+            // checked against the description's types.
+            let mut typed = c.clone();
+            if let Some(v) = typed.get_mut("value").filter(|v| v.is_string()) {
+                *v = json!({});
+            }
+            ctx.api.validate_nested("Condition", &typed, &format!("conditions[{i}]"))?;
+            let c = Body::from_value(c, "conditions[]")?;
+            c.opt_enum("key", &["topic"])?;
+            let operate = c.opt_enum("operate", &["EQUAL", "LIKE"])?.unwrap_or_else(|| "EQUAL".into());
+            let value = match c.get("value") {
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => String::new(),
+            };
+            wanted.push((operate, value));
         }
     }
-    let model = ctx.state.store.eventbus.read();
-    let job = model.router_job(&ctx.project, ctx.param(0))?;
-    let mq_type =
-        model.router_cluster(&ctx.project, &job.cluster_id).map(|c| c.source_type.clone()).unwrap_or_default();
+    let (mq_type, progress) = {
+        let model = ctx.state.store.eventbus.read();
+        let job = model.router_job(&ctx.project, ctx.param(0))?;
+        let mq_type =
+            model.router_cluster(&ctx.project, &job.cluster_id).map(|c| c.source_type.clone()).unwrap_or_default();
+        (mq_type, ctx.state.eventgrid.jobs.progress(&ctx.project, &job.id))
+    };
+    let items = progress
+        .map(|p| {
+            super::replication::kafka_items(&p, |topic| {
+                wanted.iter().all(|(op, v)| if op == "LIKE" { topic.contains(v.as_str()) } else { topic == v })
+            })
+        })
+        .unwrap_or_default();
+    let remain: i64 = items.iter().filter_map(|i| i["sync_remain_num"].as_i64()).sum();
+    let total = items.len();
+    let page: Vec<Value> = items.into_iter().skip(offset as usize).take(limit as usize).collect();
     Ok(Reply::Ok(json!({
-        "metadata": {"sync_remain_total": 0, "source_key_num": 0, "sink_key_num": 0},
-        "total": 0,
-        "size": 0,
+        "metadata": {"sync_remain_total": remain, "source_key_num": 0, "sink_key_num": 0},
+        "total": total,
+        "size": page.len(),
         "type": mq_type,
-        "items_kafka": [],
+        "items_kafka": page,
         "items_rocketmq": [],
         "items_redis": [],
     })))

@@ -218,7 +218,7 @@ fn check_rule(what: &str, rule: &Value, kinds: &[&str]) -> Result<(), EgError> {
     Ok(())
 }
 
-fn parse_transform(what: &str, value: &Value) -> Result<Transform, EgError> {
+pub(super) fn parse_transform(what: &str, value: &Value) -> Result<Transform, EgError> {
     let rule = Body::from_value(value, what)?;
     let kind = rule
         .opt_enum("type", &["ORIGINAL", "CONSTANT", "VARIABLE"])?
