@@ -39,5 +39,6 @@ mod rocketmq_http;
 mod rocketmq_matrix;
 mod rocketmq_messages;
 mod rocketmq_read_locks;
+mod rocketmq_tcp;
 mod tencent_ckafka;
 mod tencent_v3;

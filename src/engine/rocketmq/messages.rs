@@ -329,12 +329,9 @@ impl Instance {
                 oldest = Some(oldest.map_or(m.store_ms, |o| o.min(m.store_ms)));
             }
         }
-        let retry_from = group
-            .offsets
-            .get(&super::tcp::retry_topic(&group.id))
-            .and_then(|o| o.first().copied())
-            .unwrap_or(0)
-            .max(0) as usize;
+        let retry_from =
+            group.offsets.get(&super::tcp::retry_topic(&group.id)).and_then(|o| o.first().copied()).unwrap_or(0).max(0)
+                as usize;
         let tcp_retries = glog.retry_queue.iter().skip(retry_from);
         for m in glog.retry.iter().chain(tcp_retries).filter(|m| m.topic == topic.name) {
             diff += 1;

@@ -10,7 +10,8 @@
 
 use super::messages::event;
 use super::{
-    ConsumerClient, Instance, Message, Millis, Outcome, Result, RocketMqError, RocketMqModel, DEFAULT_MAX_RECONSUME_TIMES,
+    ConsumerClient, Instance, Message, Millis, Outcome, Result, RocketMqError, RocketMqModel,
+    DEFAULT_MAX_RECONSUME_TIMES,
 };
 
 /// Prefix of a group's retry topic.
@@ -121,7 +122,14 @@ impl Instance {
     }
 
     /// The messages of a topic carrying `key` stored in `[begin, end]`, at most `max`.
-    pub fn messages_by_key_between(&self, topic: &str, key: &str, begin: Millis, end: Millis, max: usize) -> Vec<Message> {
+    pub fn messages_by_key_between(
+        &self,
+        topic: &str,
+        key: &str,
+        begin: Millis,
+        end: Millis,
+        max: usize,
+    ) -> Vec<Message> {
         let Some(log) = self.store.topic(topic) else { return Vec::new() };
         log.all_messages()
             .filter(|m| m.keys.iter().any(|k| k == key) && (begin..=end).contains(&m.store_ms))

@@ -129,7 +129,9 @@ fn model_fail(e: RocketMqError) -> Fail {
         RocketMqError::SubscriptionNotFound(g, t) => {
             Fail(code::SUBSCRIPTION_NOT_EXIST, format!("the consumer's subscription not exist: {g} {t}"))
         }
-        RocketMqError::Forbidden(t, what) => Fail(code::NO_PERMISSION, format!("the topic[{t}] does not permit {what}")),
+        RocketMqError::Forbidden(t, what) => {
+            Fail(code::NO_PERMISSION, format!("the topic[{t}] does not permit {what}"))
+        }
         RocketMqError::InstanceNotFound(i) => Fail(code::NO_PERMISSION, format!("instance {i} does not exist")),
         RocketMqError::Invalid { .. } => Fail(code::MESSAGE_ILLEGAL, e.to_string()),
         other => Fail(code::SYSTEM_ERROR, other.to_string()),
@@ -211,7 +213,13 @@ pub(crate) fn check_request(half: &Half, id: i64, opaque: i32) -> Command {
         ("REAL_TOPIC".to_string(), half.client_topic.clone()),
     ];
     wire::encode_message(
-        &View { message: &m, topic: &half.client_topic, extra, sys_flag: wire::TRANSACTION_PREPARED, queue_offset: None },
+        &View {
+            message: &m,
+            topic: &half.client_topic,
+            extra,
+            sys_flag: wire::TRANSACTION_PREPARED,
+            queue_offset: None,
+        },
         &mut body,
     );
     let mut cmd = Command::request(code::CHECK_TRANSACTION_STATE, opaque)
@@ -286,9 +294,9 @@ impl RemotingServer {
         };
         let account = authenticate(&self.state, &signed, |secret| (sign(secret, &req.ext, &req.body), String::new()))
             .map_err(|f| match f {
-                AuthFailure::UnknownKey => Fail(code::NO_PERMISSION, format!("No acl config for {key}")),
-                _ => Fail(code::NO_PERMISSION, format!("Check signature failed for accessKey={key}")),
-            })?;
+            AuthFailure::UnknownKey => Fail(code::NO_PERMISSION, format!("No acl config for {key}")),
+            _ => Fail(code::NO_PERMISSION, format!("Check signature failed for accessKey={key}")),
+        })?;
         Ok(Caller { account, signed: true })
     }
 
@@ -313,7 +321,10 @@ impl RemotingServer {
                 ns.to_string()
             }
             None => default_instance(&model, &caller.account).ok_or_else(|| {
-                Fail(code::NO_PERMISSION, "the caller has no instance without a namespace; prefix names with the instance id".to_string())
+                Fail(
+                    code::NO_PERMISSION,
+                    "the caller has no instance without a namespace; prefix names with the instance id".to_string(),
+                )
             })?,
         };
         let ns_prefix = ns.map(|n| format!("{n}%")).unwrap_or_default();
@@ -357,10 +368,7 @@ impl RemotingServer {
             let handle = model.instance_by_id(&s.instance).map_err(model_fail)?;
             let i = handle.read();
             let queues = i.queue_count_of(&s.name).map_err(|_| {
-                Fail(
-                    code::TOPIC_NOT_EXIST,
-                    format!("No topic route info in name server for the topic: {topic}"),
-                )
+                Fail(code::TOPIC_NOT_EXIST, format!("No topic route info in name server for the topic: {topic}"))
             })?;
             let perm = if s.name.starts_with(RETRY_PREFIX) { 6 } else { i.topic(&s.name).map_or(6, |t| t.perm()) };
             (queues, perm)
@@ -479,7 +487,15 @@ impl RemotingServer {
             .with("queueOffset", stored.queue_offset.max(0)))
     }
 
-    fn prepare(&self, req: &Command, s: &Scoped, topic: &str, group: &str, msg: NewMessage, uniq: Option<String>) -> Answer {
+    fn prepare(
+        &self,
+        req: &Command,
+        s: &Scoped,
+        topic: &str,
+        group: &str,
+        msg: NewMessage,
+        uniq: Option<String>,
+    ) -> Answer {
         {
             let model = self.state.store.rocketmq.read();
             let handle = model.instance_by_id(&s.instance).map_err(model_fail)?;
@@ -591,7 +607,13 @@ impl RemotingServer {
         }
     }
 
-    fn pull_answer(&self, req: &Command, s: &Scoped, group: &str, pulled: crate::engine::rocketmq::tcp::Pulled) -> Command {
+    fn pull_answer(
+        &self,
+        req: &Command,
+        s: &Scoped,
+        group: &str,
+        pulled: crate::engine::rocketmq::tcp::Pulled,
+    ) -> Command {
         let status = match pulled.status {
             PullStatus::Found => code::SUCCESS,
             PullStatus::NoNewMessage => code::PULL_NOT_FOUND,
@@ -612,7 +634,10 @@ impl RemotingServer {
                 extra.push(("RETRY_TOPIC".to_string(), format!("{}{}", s.ns_prefix, m.topic)));
             }
             let _ = group;
-            wire::encode_message(&View { message: m, topic: client_topic, extra, sys_flag: 0, queue_offset: None }, &mut body);
+            wire::encode_message(
+                &View { message: m, topic: client_topic, extra, sys_flag: 0, queue_offset: None },
+                &mut body,
+            );
         }
         resp.body = body.freeze();
         resp
@@ -627,7 +652,10 @@ impl RemotingServer {
         let i = handle.read();
         match i.consumer_offset(&g.name, &s.name, queue_id).map_err(model_fail)? {
             Some(o) => Ok(ok(req).with("offset", o)),
-            None => Err(Fail(code::QUERY_NOT_FOUND, "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first".into())),
+            None => Err(Fail(
+                code::QUERY_NOT_FOUND,
+                "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first".into(),
+            )),
         }
     }
 
@@ -840,12 +868,16 @@ impl RemotingServer {
         let s = self.scope(caller, req.field("topic").unwrap_or("TBW102"))?;
         let model = self.state.store.rocketmq.read();
         let handle = model.instance_by_id(&s.instance).map_err(model_fail)?;
-        let m = handle.read().message_by_commit_offset(offset).map_err(|_| {
-            Fail(code::SYSTEM_ERROR, format!("can not find message by the offset, {offset}"))
-        })?;
+        let m = handle
+            .read()
+            .message_by_commit_offset(offset)
+            .map_err(|_| Fail(code::SYSTEM_ERROR, format!("can not find message by the offset, {offset}")))?;
         let topic = format!("{}{}", s.ns_prefix, m.topic);
         let mut body = BytesMut::new();
-        wire::encode_message(&View { message: &m, topic: &topic, extra: Vec::new(), sys_flag: 0, queue_offset: None }, &mut body);
+        wire::encode_message(
+            &View { message: &m, topic: &topic, extra: Vec::new(), sys_flag: 0, queue_offset: None },
+            &mut body,
+        );
         let mut resp = ok(req);
         resp.body = body.freeze();
         Ok(resp)
@@ -873,9 +905,13 @@ impl RemotingServer {
         }
         let mut body = BytesMut::new();
         for m in &found {
-            wire::encode_message(&View { message: m, topic, extra: Vec::new(), sys_flag: 0, queue_offset: None }, &mut body);
+            wire::encode_message(
+                &View { message: m, topic, extra: Vec::new(), sys_flag: 0, queue_offset: None },
+                &mut body,
+            );
         }
-        let mut resp = ok(req).with("indexLastUpdateTimestamp", Millis::now().as_ms()).with("indexLastUpdatePhyoffset", 0);
+        let mut resp =
+            ok(req).with("indexLastUpdateTimestamp", Millis::now().as_ms()).with("indexLastUpdatePhyoffset", 0);
         resp.body = body.freeze();
         Ok(resp)
     }
@@ -939,8 +975,10 @@ mod tests {
 
     #[test]
     fn the_signature_covers_sorted_fields_and_the_body() {
-        let ext: BTreeMap<String, String> =
-            [("b", "2"), ("a", "1"), ("Signature", "x"), ("AccessKey", "AK")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let ext: BTreeMap<String, String> = [("b", "2"), ("a", "1"), ("Signature", "x"), ("AccessKey", "AK")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let expected = crate::signing::base64(&crate::signing::hmac_sha1(b"s", b"AK12body"));
         assert_eq!(sign("s", &ext, b"body"), expected);
     }

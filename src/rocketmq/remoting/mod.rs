@@ -30,8 +30,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tokio::io::AsyncWriteExt;
 use parking_lot::Mutex;
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -341,8 +341,12 @@ impl RemotingServer {
                 .collect()
         };
         for (id, half) in due {
-            let peers =
-                self.producers.lock().get(&(half.instance.clone(), half.producer_group.clone())).cloned().unwrap_or_default();
+            let peers = self
+                .producers
+                .lock()
+                .get(&(half.instance.clone(), half.producer_group.clone()))
+                .cloned()
+                .unwrap_or_default();
             if let Some(peer) = peers.last() {
                 let opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed);
                 let _ = peer.outbox.try_send(broker::check_request(&half, id, opaque));

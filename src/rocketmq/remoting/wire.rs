@@ -84,7 +84,8 @@ pub fn encode_message(view: &View<'_>, out: &mut BytesMut) {
     let topic = view.topic.as_bytes();
     let topic = &topic[..topic.len().min(255)];
     let props_len = props.len().min(i16::MAX as usize);
-    let size = 4 + 4 + 4 + 4 + 4 + 8 + 8 + 4 + 8 + 8 + 8 + 8 + 4 + 8 + 4 + m.body.len() + 1 + topic.len() + 2 + props_len;
+    let size =
+        4 + 4 + 4 + 4 + 4 + 8 + 8 + 4 + 8 + 8 + 8 + 8 + 4 + 8 + 4 + m.body.len() + 1 + topic.len() + 2 + props_len;
     out.reserve(size);
     out.put_i32(size as i32);
     out.put_i32(MESSAGE_MAGIC);
@@ -273,7 +274,13 @@ mod tests {
             producer_group: None,
         };
         let mut out = BytesMut::new();
-        let view = View { message: &m, topic: "NS%T", extra: vec![("RETRY_TOPIC".into(), "x".into())], sys_flag: 0, queue_offset: None };
+        let view = View {
+            message: &m,
+            topic: "NS%T",
+            extra: vec![("RETRY_TOPIC".into(), "x".into())],
+            sys_flag: 0,
+            queue_offset: None,
+        };
         encode_message(&view, &mut out);
         encode_message(&view, &mut out);
         let got = decode_messages(out.freeze()).unwrap();
@@ -292,7 +299,11 @@ mod tests {
     #[test]
     fn batches_round_trip_and_bad_ones_are_refused() {
         let entries = vec![
-            BatchEntry { flag: 0, body: b"a".to_vec(), properties: [("TAGS".into(), "x".into())].into_iter().collect() },
+            BatchEntry {
+                flag: 0,
+                body: b"a".to_vec(),
+                properties: [("TAGS".into(), "x".into())].into_iter().collect(),
+            },
             BatchEntry { flag: 0, body: b"bb".to_vec(), properties: BTreeMap::new() },
         ];
         let bytes = encode_batch(&entries);
