@@ -219,6 +219,7 @@ pub(crate) fn check_request(half: &Half, id: i64, opaque: i32) -> Command {
             extra,
             sys_flag: wire::TRANSACTION_PREPARED,
             queue_offset: None,
+            store_host: None,
         },
         &mut body,
     );
@@ -264,6 +265,10 @@ impl RemotingServer {
             Ok(caller) => self.dispatch(conn, &caller, &req).await,
             Err(f) => Err(f),
         };
+        match &answer {
+            Ok(r) => tracing::debug!(code = req.code, answer = r.code, "RocketMQ request"),
+            Err(Fail(c, m)) => tracing::debug!(code = req.code, answer = c, remark = %m, "RocketMQ request refused"),
+        }
         if oneway {
             if let Err(Fail(c, m)) = &answer {
                 tracing::debug!(code = req.code, error = c, remark = %m, "one-way RocketMQ request refused");
@@ -356,8 +361,17 @@ impl RemotingServer {
         }
     }
 
+    fn store_host(&self) -> Option<std::net::SocketAddrV4> {
+        match self.address() {
+            SocketAddr::V4(a) if !a.ip().is_unspecified() => Some(a),
+            SocketAddr::V4(a) => Some(std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, a.port())),
+            SocketAddr::V6(_) => None,
+        }
+    }
+
+    /// The address routes advertise: the listener's, with loopback for an any-address bind.
     fn address_text(&self) -> String {
-        self.address().to_string()
+        self.store_host().map_or_else(|| self.address().to_string(), |a| a.to_string())
     }
 
     fn route(&self, caller: &Caller, req: &Command) -> Answer {
@@ -635,7 +649,14 @@ impl RemotingServer {
             }
             let _ = group;
             wire::encode_message(
-                &View { message: m, topic: client_topic, extra, sys_flag: 0, queue_offset: None },
+                &View {
+                    message: m,
+                    topic: client_topic,
+                    extra,
+                    sys_flag: 0,
+                    queue_offset: None,
+                    store_host: self.store_host(),
+                },
                 &mut body,
             );
         }
@@ -875,7 +896,14 @@ impl RemotingServer {
         let topic = format!("{}{}", s.ns_prefix, m.topic);
         let mut body = BytesMut::new();
         wire::encode_message(
-            &View { message: &m, topic: &topic, extra: Vec::new(), sys_flag: 0, queue_offset: None },
+            &View {
+                message: &m,
+                topic: &topic,
+                extra: Vec::new(),
+                sys_flag: 0,
+                queue_offset: None,
+                store_host: self.store_host(),
+            },
             &mut body,
         );
         let mut resp = ok(req);
@@ -906,7 +934,14 @@ impl RemotingServer {
         let mut body = BytesMut::new();
         for m in &found {
             wire::encode_message(
-                &View { message: m, topic, extra: Vec::new(), sys_flag: 0, queue_offset: None },
+                &View {
+                    message: m,
+                    topic,
+                    extra: Vec::new(),
+                    sys_flag: 0,
+                    queue_offset: None,
+                    store_host: self.store_host(),
+                },
                 &mut body,
             );
         }

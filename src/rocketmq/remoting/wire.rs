@@ -70,6 +70,9 @@ pub struct View<'a> {
     pub sys_flag: i32,
     /// Overrides the queue offset (a retry-topic delivery reports its retry-queue offset).
     pub queue_offset: Option<i64>,
+    /// The broker address clients send messages back to (older C++ clients use the message's store host):
+    /// the listener's own address rather than the model's nominal store host.
+    pub store_host: Option<SocketAddrV4>,
 }
 
 /// Encodes one message in the stored layout.
@@ -100,7 +103,7 @@ pub fn encode_message(view: &View<'_>, out: &mut BytesMut) {
     out.put_slice(&born.ip().octets());
     out.put_i32(i32::from(born.port()));
     out.put_i64(m.store_ms.as_ms());
-    let store = socket(&m.store_host);
+    let store = view.store_host.unwrap_or_else(|| socket(&m.store_host));
     out.put_slice(&store.ip().octets());
     out.put_i32(i32::from(store.port()));
     out.put_i32(m.reconsume_times as i32);
@@ -280,6 +283,7 @@ mod tests {
             extra: vec![("RETRY_TOPIC".into(), "x".into())],
             sys_flag: 0,
             queue_offset: None,
+            store_host: None,
         };
         encode_message(&view, &mut out);
         encode_message(&view, &mut out);
