@@ -649,14 +649,7 @@ impl RemotingServer {
             }
             let _ = group;
             wire::encode_message(
-                &View {
-                    message: m,
-                    topic: client_topic,
-                    extra,
-                    sys_flag: 0,
-                    queue_offset: None,
-                    store_host: self.store_host(),
-                },
+                &View { message: m, topic: client_topic, extra, sys_flag: 0, queue_offset: None, store_host: None },
                 &mut body,
             );
         }
@@ -896,14 +889,7 @@ impl RemotingServer {
         let topic = format!("{}{}", s.ns_prefix, m.topic);
         let mut body = BytesMut::new();
         wire::encode_message(
-            &View {
-                message: &m,
-                topic: &topic,
-                extra: Vec::new(),
-                sys_flag: 0,
-                queue_offset: None,
-                store_host: self.store_host(),
-            },
+            &View { message: &m, topic: &topic, extra: Vec::new(), sys_flag: 0, queue_offset: None, store_host: None },
             &mut body,
         );
         let mut resp = ok(req);
@@ -934,14 +920,7 @@ impl RemotingServer {
         let mut body = BytesMut::new();
         for m in &found {
             wire::encode_message(
-                &View {
-                    message: m,
-                    topic,
-                    extra: Vec::new(),
-                    sys_flag: 0,
-                    queue_offset: None,
-                    store_host: self.store_host(),
-                },
+                &View { message: m, topic, extra: Vec::new(), sys_flag: 0, queue_offset: None, store_host: None },
                 &mut body,
             );
         }

@@ -70,8 +70,9 @@ pub struct View<'a> {
     pub sys_flag: i32,
     /// Overrides the queue offset (a retry-topic delivery reports its retry-queue offset).
     pub queue_offset: Option<i64>,
-    /// The broker address clients send messages back to (older C++ clients use the message's store host):
-    /// the listener's own address rather than the model's nominal store host.
+    /// Overrides the store host. By default it is the model's (`127.0.0.1:10911`), so the offset message id
+    /// a client computes from store host and commit-log offset is the id the Open API knows for messages
+    /// sent without a `UNIQ_KEY`. Clients send messages back by broker name, not by store host.
     pub store_host: Option<SocketAddrV4>,
 }
 
