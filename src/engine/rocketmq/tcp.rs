@@ -204,10 +204,11 @@ impl RocketMqModel {
             } else if !instance.topic(topic)?.readable() {
                 return Err(RocketMqError::Forbidden(topic.to_string(), "read"));
             }
-            let queue: Vec<&Message> = match retry {
+            // A slice of the queue, so a pull costs what it returns, not the queue's length.
+            let queue: &[Message] = match retry {
                 Some(g) => {
                     let end = instance.retry_end(g, now) as usize;
-                    instance.store.group(g).map(|l| l.retry_queue.iter().take(end).collect()).unwrap_or_default()
+                    instance.store.group(g).map_or(&[][..], |l| &l.retry_queue[..end.min(l.retry_queue.len())])
                 }
                 None => {
                     if instance.has_due() {
@@ -219,9 +220,9 @@ impl RocketMqModel {
                     match instance.store.topic(topic).and_then(|t| t.queues.get(queue_id as usize)) {
                         Some(q) => {
                             use super::store::QueueLog;
-                            q.iter().collect()
+                            q.iter().as_slice()
                         }
-                        None => Vec::new(),
+                        None => &[],
                     }
                 }
             };
@@ -240,11 +241,11 @@ impl RocketMqModel {
             }
             let mut events = Vec::new();
             let mut next = offset;
-            for m in queue.iter().skip(offset as usize).take(MAX_SCAN) {
+            for m in queue[offset as usize..].iter().take(MAX_SCAN) {
                 next += 1;
                 if super::tag_matches(expression, m.tag.as_deref()) {
                     events.push(event(m, now, Outcome::Consumed));
-                    pulled.messages.push((*m).clone());
+                    pulled.messages.push(m.clone());
                     if pulled.messages.len() >= max {
                         break;
                     }
