@@ -471,6 +471,10 @@ impl RemotingServer {
     async fn send(&self, conn: &Conn, caller: &Caller, req: &Command) -> Answer {
         let v2 = req.code == code::SEND_MESSAGE_V2;
         let name = |v1: &'static str, short: &'static str| if v2 { short } else { v1 };
+        // The C++ client sends batches as SEND_MESSAGE with the batch flag.
+        if matches!(req.field(name("batch", "m")), Some("true" | "1")) {
+            return self.send_batch(conn, caller, req).await;
+        }
         let topic = field(req, name("topic", "b"))?.to_string();
         let group = req.field(name("producerGroup", "a")).unwrap_or("").to_string();
         let sys_flag: i32 = optional(req, name("sysFlag", "f")).unwrap_or(0);
@@ -545,7 +549,16 @@ impl RemotingServer {
         let queue_id: Option<u32> = optional(req, if v2 { "e" } else { "queueId" });
         let born: Option<i64> = optional(req, if v2 { "g" } else { "bornTimestamp" });
         let s = self.scope(caller, &topic)?;
-        let entries = wire::decode_batch(req.body.clone())
+        let sys_flag: i32 = optional(req, if v2 { "f" } else { "sysFlag" }).unwrap_or(0);
+        let body = if sys_flag & wire::FLAG_COMPRESSED != 0 {
+            Bytes::from(
+                wire::inflate(&req.body)
+                    .ok_or_else(|| Fail(code::MESSAGE_ILLEGAL, "the compressed body is not valid zlib".into()))?,
+            )
+        } else {
+            req.body.clone()
+        };
+        let entries = wire::decode_batch(body)
             .ok_or_else(|| Fail(code::MESSAGE_ILLEGAL, "the batch body is malformed".into()))?;
         if entries.is_empty() {
             return Err(Fail(code::MESSAGE_ILLEGAL, "the batch is empty".into()));

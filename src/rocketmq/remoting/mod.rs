@@ -354,3 +354,19 @@ impl RemotingServer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_follow_rocketmqs_delay_levels_unless_fixed() {
+        let mut o = RemotingOptions::ephemeral();
+        o.retry_delay_ms = None;
+        // Level 3 + (reconsume times - 1): 10 s, 30 s, 1 min, ... capped at the last level (2 h).
+        assert_eq!([o.retry_delay(1), o.retry_delay(2), o.retry_delay(3)], [10_000, 30_000, 60_000]);
+        assert_eq!(o.retry_delay(40), 7_200_000);
+        o.retry_delay_ms = Some(250);
+        assert_eq!(o.retry_delay(5), 250);
+    }
+}
