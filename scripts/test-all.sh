@@ -31,3 +31,4 @@ LOCALYUN_BIN="$PWD/target/debug/localyun" .venv/bin/python -m pytest -q tests/sd
 
 step "Kafka client tests (tests/clients: kafka-python, confluent-kafka, kcat, kafkajs)"
 bash tests/clients/run.sh
+step "RocketMQ client tests (tests/clients/rocketmq: PyPI rocketmq, the C++ client)"; bash tests/clients/rocketmq/run.sh

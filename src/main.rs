@@ -41,6 +41,7 @@ async fn main() -> std::process::ExitCode {
     };
     // The Kafka data plane: a broker per Kafka instance (see src/kafka/mod.rs).
     let kafka = localyun::kafka::start(&state).await;
+    let _rocketmq = localyun::rocketmq::remoting::start(&state).await; // RocketMQ TCP (src/rocketmq/remoting)
     let result = localyun::server::serve(&config, app, localyun::server::shutdown_signal(), |bound, tls| {
         let default_key_present = state.credentials.read().keys().any(|k| k.key_id == DEFAULT_KEY_ID);
         println!("localyun {} ready", env!("CARGO_PKG_VERSION"));

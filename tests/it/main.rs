@@ -42,6 +42,7 @@ mod rocketmq_http;
 mod rocketmq_matrix;
 mod rocketmq_messages;
 mod rocketmq_read_locks;
+mod rocketmq_tcp;
 mod tencent_ckafka;
 mod tencent_v3;
 mod tencent_v3_form;

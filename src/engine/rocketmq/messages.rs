@@ -42,6 +42,9 @@ pub struct NewMessage {
     pub start_deliver_ms: Option<Millis>,
     pub sharding_key: Option<String>,
     pub producer_group: Option<String>,
+    /// The queue a TCP producer chose (its queue selector); None: by sharding key, else round robin. A
+    /// queue id beyond the topic's queues falls back to that rule.
+    pub queue_id: Option<u32>,
 }
 
 impl NewMessage {
@@ -249,7 +252,7 @@ pub fn body_crc(m: &Message) -> i64 {
 }
 
 /// An offset message id: store host IPv4 and port, then the commit-log offset, as 32 hex digits.
-fn offset_msg_id(commit_offset: i64) -> String {
+pub fn offset_msg_id(commit_offset: i64) -> String {
     format!("7F00000100002A9F{:016X}", commit_offset)
 }
 
@@ -261,7 +264,7 @@ impl Group {
     }
 
     /// Subscribes a topic; a new subscription starts at the queues' current end (consume from last offset).
-    fn subscribe(&mut self, topic: &str, ends: Vec<i64>, expression: &str) {
+    pub(super) fn subscribe(&mut self, topic: &str, ends: Vec<i64>, expression: &str) {
         let version = self.subscriptions.get(topic).map_or(0, |s| s.version + 1).max(Millis::now().as_ms());
         self.subscriptions.insert(topic.to_string(), Subscription { expression: expression.to_string(), version });
         self.offsets.entry(topic.to_string()).or_insert(ends);
@@ -326,7 +329,11 @@ impl Instance {
                 oldest = Some(oldest.map_or(m.store_ms, |o| o.min(m.store_ms)));
             }
         }
-        for m in glog.retry.iter().filter(|m| m.topic == topic.name) {
+        let retry_from =
+            group.offsets.get(&super::tcp::retry_topic(&group.id)).and_then(|o| o.first().copied()).unwrap_or(0).max(0)
+                as usize;
+        let tcp_retries = glog.retry_queue.iter().skip(retry_from);
+        for m in glog.retry.iter().chain(tcp_retries).filter(|m| m.topic == topic.name) {
             diff += 1;
             oldest = Some(oldest.map_or(m.store_ms, |o| o.min(m.store_ms)));
         }
@@ -542,6 +549,18 @@ impl RocketMqModel {
         msg: NewMessage,
         given_id: Option<String>,
     ) -> Result<String> {
+        self.send_stored(instance_id, topic, msg, given_id).map(|m| m.msg_id)
+    }
+
+    /// Stores a message under `given_id` (a TCP producer's `UNIQ_KEY`), else under its commit-log id, and
+    /// returns the stored copy (queue, queue offset -1 while timed, commit offset).
+    pub fn send_stored(
+        &self,
+        instance_id: &str,
+        topic: &str,
+        msg: NewMessage,
+        given_id: Option<String>,
+    ) -> Result<Message> {
         if msg.body.len() > MAX_BODY_BYTES {
             return Err(invalid(Field::Body, format!("at most {MAX_BODY_BYTES} bytes")));
         }
@@ -551,7 +570,7 @@ impl RocketMqModel {
                 return Err(invalid(Field::DeliverTime, "at most 40 days ahead"));
             }
         }
-        let msg_id = self.with_id(instance_id, |instance| {
+        let stored = self.with_id(instance_id, |instance| {
             let topic_ref = instance.topic(topic)?;
             if !topic_ref.writable() {
                 return Err(RocketMqError::Forbidden(topic.to_string(), "write"));
@@ -559,9 +578,10 @@ impl RocketMqModel {
             let log = instance.store.topic_mut(topic);
             log.settle(now);
             let queue_count = log.queues.len().max(1) as u32;
-            let queue_id = match &msg.sharding_key {
-                Some(key) => crc32fast::hash(key.as_bytes()) % queue_count,
-                None => {
+            let queue_id = match (&msg.queue_id, &msg.sharding_key) {
+                (Some(q), _) if *q < queue_count => *q,
+                (_, Some(key)) => crc32fast::hash(key.as_bytes()) % queue_count,
+                _ => {
                     let q = log.next_queue % queue_count;
                     log.next_queue = (q + 1) % queue_count;
                     q
@@ -594,16 +614,17 @@ impl RocketMqModel {
             let commit_offset = self.commit_log.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             message.commit_offset = commit_offset;
             message.msg_id = given_id.unwrap_or_else(|| offset_msg_id(commit_offset));
-            let msg_id = message.msg_id.clone();
+            let mut stored = message.clone();
+            stored.body = Vec::new();
             if message.start_deliver_ms.is_some_and(|t| t > now) {
                 log.scheduled.push(message);
             } else if let Some(queue) = log.queues.get_mut(queue_id as usize) {
-                queue.append(message);
+                stored.queue_offset = queue.append(message);
             }
-            Ok(msg_id)
+            Ok(stored)
         })?;
         self.touch(instance_id);
-        Ok(msg_id)
+        Ok(stored)
     }
 
     /// Subscribes a group to a topic with a tag expression.
@@ -743,7 +764,11 @@ impl RocketMqModel {
     /// (seed: "重发后消费成功的消息不会从死信队列中移除").
     pub fn resend_dead_letter(&self, instance_id: &str, group: &str, msg_id: &str) -> Result<()> {
         self.with_id(instance_id, |instance| {
-            instance.group(group)?;
+            // A group whose consumers speak TCP (they pull its retry topic) gets the message there.
+            let tcp = instance.group(group)?.offsets.contains_key(&super::tcp::retry_topic(group));
+            if tcp {
+                return super::tcp::resend_to_retry_queue(instance, group, msg_id, &self.commit_log);
+            }
             let glog = instance.store.group_mut(group);
             let entry = glog
                 .dead_letters
@@ -925,7 +950,7 @@ impl RocketMqModel {
     }
 }
 
-fn event(m: &Message, now: Millis, outcome: Outcome) -> ConsumeEvent {
+pub(super) fn event(m: &Message, now: Millis, outcome: Outcome) -> ConsumeEvent {
     ConsumeEvent { topic: m.topic.clone(), msg_id: m.msg_id.clone(), store_ms: m.store_ms, at_ms: now, outcome }
 }
 

@@ -24,6 +24,7 @@ mod messages;
 mod pop;
 mod resources;
 mod store;
+pub mod tcp;
 mod topic_stats;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -34,8 +35,8 @@ use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use serde::{Deserialize, Serialize};
 
 pub use messages::{
-    body_crc, properties, store_size, tag_matches, Accumulation, ConsumeEvent, MessageTrack, NewMessage, Outcome,
-    QueryPage, ResetTarget, TimeSpan, TopicBacklog, TrackType, MAX_PAGES, MAX_PAGE_SIZE,
+    body_crc, offset_msg_id, properties, store_size, tag_matches, Accumulation, ConsumeEvent, MessageTrack, NewMessage,
+    Outcome, QueryPage, ResetTarget, TimeSpan, TopicBacklog, TrackType, MAX_PAGES, MAX_PAGE_SIZE,
 };
 pub use pop::{AckError, HalfMessage, PopLedger};
 pub use resources::{group_key, instance_key, region_key, topic_key};

@@ -255,6 +255,8 @@ struct GroupLogDoc {
     failures: BTreeMap<String, u32>,
     #[serde(default)]
     events: Vec<ConsumeEvent>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    retry_queue: Vec<Message>,
 }
 
 impl TopicLogDoc {
@@ -279,11 +281,18 @@ impl GroupLogDoc {
             dead_letters: log.dead_letters.clone(),
             failures: log.failures.clone(),
             events: log.events.clone(),
+            retry_queue: log.retry_queue.clone(),
         }
     }
 
     fn into_log(self) -> GroupLog {
-        GroupLog { retry: self.retry, dead_letters: self.dead_letters, failures: self.failures, events: self.events }
+        GroupLog {
+            retry: self.retry,
+            dead_letters: self.dead_letters,
+            failures: self.failures,
+            events: self.events,
+            retry_queue: self.retry_queue,
+        }
     }
 }
 
@@ -357,6 +366,9 @@ struct GroupDoc {
     failures: BTreeMap<String, u32>,
     #[serde(default)]
     events: Vec<ConsumeEvent>,
+    /// The TCP retry topic's queue (absent in files written before the TCP data plane).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    retry_queue: Vec<Message>,
 }
 
 impl InstanceDoc {
@@ -390,6 +402,7 @@ impl InstanceDoc {
                         dead_letters: log.dead_letters,
                         failures: log.failures,
                         events: log.events,
+                        retry_queue: log.retry_queue,
                     };
                     (id.clone(), doc)
                 })
@@ -419,6 +432,7 @@ impl InstanceDoc {
                 dead_letters: doc.dead_letters,
                 failures: doc.failures,
                 events: doc.events,
+                retry_queue: doc.retry_queue,
             };
             store.groups.insert(id.clone(), log.into_log());
             groups.insert(id, doc.group);

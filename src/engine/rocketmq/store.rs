@@ -80,6 +80,9 @@ pub struct GroupLog {
     pub(super) failures: BTreeMap<String, u32>,
     /// Consumption history, newest last (bounded), for statistics and traces.
     pub(super) events: Vec<ConsumeEvent>,
+    /// The queue of the group's TCP retry topic (`%RETRY%<group>`, one queue, addressed by offset): messages
+    /// a TCP consumer sent back, each due at its `start_deliver_ms`. Copies keep their original topic.
+    pub(super) retry_queue: Vec<Message>,
 }
 
 impl GroupLog {
