@@ -206,3 +206,25 @@ pub async fn persist(state: &AppState) {
         tracing::warn!(error = %e, "persisting the Kafka model failed");
     }
 }
+
+pub use crate::engine::kafka::security::{AclOperation, AclResourceType};
+
+/// The stored password of one of an instance's SASL users (Tencent CreateUser, Alibaba CreateSaslUser),
+/// for the SASL exchanges of [`super::sasl`]; None when there is no such user or instance.
+pub fn sasl_password(state: &AppState, instance: &str, user: &str) -> Option<String> {
+    read(state, instance, |i| i.users().get(user).map(|u| u.password.clone())).flatten()
+}
+
+/// The instance's ACLs for a SASL user: whether `User:<user>` from `host` may do `operation` on the
+/// resource (the engine's authoriser: DENY wins, no rules at all allows everything).
+pub fn acl_allows(
+    state: &AppState,
+    instance: &str,
+    user: &str,
+    host: &str,
+    kind: AclResourceType,
+    name: &str,
+    operation: AclOperation,
+) -> bool {
+    state.store.kafka.read().acl_allows(instance, user, host, kind, name, operation)
+}

@@ -21,7 +21,13 @@
 //!   beforehand in the console or API (seed alibaba-kafka-dev-guide.txt, "创建资源": "请提前创建 Topic 和
 //!   Consumer Group"), so Metadata never auto-creates and CreateTopics / DeleteTopics / CreatePartitions
 //!   are refused with POLICY_VIOLATION. Consumer groups are created on the fly on first use, as Kafka does.
-//! - No SASL and no TLS yet (PLAINTEXT only).
+//! - **Access points** ([`Security`]): PLAINTEXT on the vport, SASL_SSL on vport + 1 (TLS with the HTTPS
+//!   listener's certificate) and SASL_PLAINTEXT on vport + 2. SASL ([`sasl`]: PLAIN, SCRAM-SHA-256/512)
+//!   checks the instance's users (Tencent CreateUser, Alibaba CreateSaslUser); a connection that has not
+//!   authenticated gets ILLEGAL_SASL_STATE for anything but ApiVersions / SaslHandshake /
+//!   SaslAuthenticate and is closed, a wrong password SASL_AUTHENTICATION_FAILED and is closed. The
+//!   instance's ACLs (Tencent CreateAcl, Alibaba CreateAcl) apply to SASL users only; the PLAINTEXT access
+//!   point is the clouds' unauthenticated VPC one.
 
 pub mod cluster;
 pub mod conn;
@@ -29,6 +35,7 @@ pub mod group;
 pub mod handlers;
 pub mod local;
 pub mod logs;
+pub mod sasl;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -89,8 +96,50 @@ impl KafkaOptions {
     }
 }
 
+/// The three access points of an instance, each on its own port (`vport + offset`).
+///
+/// The offsets follow Alibaba's endpoints: `EndPoint` (VPC, PLAINTEXT) on the vport, `SslEndPoint`
+/// (Internet, SASL_SSL with SASL/PLAIN, seed alibaba-kafka-dev-guide.txt GetInstanceList: `...:9093`) on
+/// the next port, and the VPC SASL access point (SASL_PLAINTEXT, Alibaba's 9094) after it. CKafka's
+/// SASL_PLAINTEXT public route is served on the same `vport + 2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Security {
+    Plaintext,
+    SaslSsl,
+    SaslPlaintext,
+}
+
+impl Security {
+    /// Every access point, in port order.
+    pub const ALL: [Security; 3] = [Security::Plaintext, Security::SaslSsl, Security::SaslPlaintext];
+
+    /// The port of this access point relative to the instance's vport.
+    pub fn port_offset(self) -> u16 {
+        match self {
+            Security::Plaintext => 0,
+            Security::SaslSsl => 1,
+            Security::SaslPlaintext => 2,
+        }
+    }
+
+    /// Whether clients must authenticate (SaslHandshake / SaslAuthenticate) before anything else.
+    pub fn sasl(self) -> bool {
+        self != Security::Plaintext
+    }
+
+    /// Kafka's `security.protocol` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Security::Plaintext => "PLAINTEXT",
+            Security::SaslSsl => "SASL_SSL",
+            Security::SaslPlaintext => "SASL_PLAINTEXT",
+        }
+    }
+}
+
 struct Listener {
     instance: String,
+    security: Security,
     addr: SocketAddr,
     task: JoinHandle<()>,
 }
@@ -110,6 +159,9 @@ pub struct KafkaBroker {
     failed: Mutex<std::collections::HashSet<String>>,
     stop: watch::Sender<bool>,
     reconciler: Mutex<Option<JoinHandle<()>>>,
+    /// The SASL_SSL listeners' TLS acceptor (the HTTPS listener's certificate), made on first use; None
+    /// when TLS is off (`--no-tls`) or the certificate cannot be loaded.
+    tls: std::sync::OnceLock<Option<tokio_rustls::TlsAcceptor>>,
 }
 
 /// Starts the data plane with the binary's options (see [`KafkaOptions::from_env`]). Returns None when
@@ -136,6 +188,7 @@ pub async fn start_with(state: AppState, options: KafkaOptions) -> Arc<KafkaBrok
         failed: Mutex::new(Default::default()),
         stop: watch::channel(false).0,
         reconciler: Mutex::new(None),
+        tls: std::sync::OnceLock::new(),
         state,
         options,
     });
@@ -158,15 +211,51 @@ pub async fn start_with(state: AppState, options: KafkaOptions) -> Arc<KafkaBrok
     broker
 }
 
+/// The TLS acceptor of the SASL_SSL listeners: the certificate the HTTPS listener serves (generated for
+/// localhost / 127.0.0.1 under the TLS folder, or the user's `--tls-cert` / `--tls-key`), so clients trust
+/// the same `ca.pem`.
+fn load_tls(config: &crate::config::Config) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let files = crate::server::tls_files(config)?;
+    let certs = CertificateDer::pem_file_iter(&files.cert_chain_pem)?.collect::<Result<Vec<_>, _>>()?;
+    let key = PrivateKeyDer::from_pem_file(&files.key_pem)?;
+    let config = rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(certs, key)?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
 /// Producer ids start from the clock so ids handed out before a restart are not reused after it.
 fn initial_producer_id() -> i64 {
     crate::engine::now_ms().max(1) * 1000
 }
 
 impl KafkaBroker {
-    /// The address an instance's listener is bound to, once it is.
+    /// The address an instance's PLAINTEXT listener is bound to, once it is.
     pub fn address_of(&self, instance: &str) -> Option<SocketAddr> {
-        self.listeners.lock().values().find(|l| l.instance == instance).map(|l| l.addr)
+        self.listener_address(instance, Security::Plaintext)
+    }
+
+    /// The address one of an instance's access points is bound to, once it is.
+    pub fn listener_address(&self, instance: &str, security: Security) -> Option<SocketAddr> {
+        self.listeners.lock().values().find(|l| l.instance == instance && l.security == security).map(|l| l.addr)
+    }
+
+    fn tls_acceptor(&self) -> Option<tokio_rustls::TlsAcceptor> {
+        self.tls
+            .get_or_init(|| {
+                if self.state.config.no_tls {
+                    return None;
+                }
+                match load_tls(&self.state.config) {
+                    Ok(a) => Some(a),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "no TLS for the Kafka SASL_SSL listeners");
+                        None
+                    }
+                }
+            })
+            .clone()
     }
 
     /// Stops every listener and the reconcile loop (open connections end with their listener task).
@@ -248,32 +337,36 @@ impl KafkaBroker {
         let mut instances = cluster::instances(&self.state);
         // The deterministic owner of a shared address comes first.
         instances.sort_by_key(|i| (i.account != default_account, !i.is_default, i.cloud, i.created_at, i.id.clone()));
-        let mut wanted: Vec<(String, String, u16)> = Vec::new(); // (listen key, instance, port)
+        let tls = self.tls_acceptor();
+        let mut wanted: Vec<(String, String, u16, Security)> = Vec::new(); // (listen key, instance, port, kind)
         let mut taken = std::collections::HashSet::new();
         for i in &instances {
-            if self.options.ephemeral {
-                wanted.push((i.id.clone(), i.id.clone(), 0));
-                continue;
-            }
-            let port = i32::from(i.vport) + self.options.port_offset;
-            let Ok(port) = u16::try_from(port) else { continue };
-            if port == 0 {
-                continue;
-            }
-            if taken.insert(port) {
-                wanted.push((port.to_string(), i.id.clone(), port));
-            } else if self.failed.lock().insert(format!("shared/{}", i.id)) {
-                // Common today (every instance answers vport 9092), so not a warning per instance.
-                tracing::debug!(instance = %i.id, port, "another instance already serves Kafka on this port");
+            for security in Security::ALL {
+                if security == Security::SaslSsl && tls.is_none() {
+                    continue;
+                }
+                if self.options.ephemeral {
+                    wanted.push((format!("{}#{}", i.id, security.name()), i.id.clone(), 0, security));
+                    continue;
+                }
+                let port = i32::from(i.vport) + i32::from(security.port_offset()) + self.options.port_offset;
+                let Ok(port) = u16::try_from(port) else { continue };
+                if port == 0 {
+                    continue;
+                }
+                if taken.insert(port) {
+                    wanted.push((port.to_string(), i.id.clone(), port, security));
+                } else if self.failed.lock().insert(format!("shared/{}/{}", i.id, security.name())) {
+                    tracing::warn!(instance = %i.id, port, "another instance already serves Kafka on this port");
+                }
             }
         }
-        let wanted_keys: std::collections::HashSet<&String> = wanted.iter().map(|(k, _, _)| k).collect();
         {
             let mut listeners = self.listeners.lock();
             let stale: Vec<String> = listeners
                 .iter()
                 .filter(|(k, l)| {
-                    !wanted_keys.contains(k) || !wanted.iter().any(|(wk, wi, _)| wk == *k && *wi == l.instance)
+                    !wanted.iter().any(|(wk, wi, _, ws)| wk == *k && *wi == l.instance && *ws == l.security)
                 })
                 .map(|(k, _)| k.clone())
                 .collect();
@@ -283,7 +376,7 @@ impl KafkaBroker {
                 }
             }
         }
-        for (key, instance, port) in wanted {
+        for (key, instance, port, security) in wanted {
             if self.listeners.lock().contains_key(&key) {
                 continue;
             }
@@ -291,9 +384,11 @@ impl KafkaBroker {
             match tokio::net::TcpListener::bind(addr).await {
                 Ok(listener) => {
                     let bound = listener.local_addr().unwrap_or(addr);
-                    let task = tokio::spawn(conn::accept_loop(self.clone(), instance.clone(), listener));
-                    tracing::debug!(instance = %instance, addr = %bound, "Kafka listener up");
-                    self.listeners.lock().insert(key, Listener { instance, addr: bound, task });
+                    let acceptor = if security == Security::SaslSsl { tls.clone() } else { None };
+                    let task =
+                        tokio::spawn(conn::accept_loop(self.clone(), instance.clone(), listener, security, acceptor));
+                    tracing::debug!(instance = %instance, addr = %bound, protocol = security.name(), "Kafka listener up");
+                    self.listeners.lock().insert(key, Listener { instance, security, addr: bound, task });
                 }
                 Err(e) => {
                     if self.failed.lock().insert(key.clone()) {

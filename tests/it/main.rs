@@ -29,6 +29,7 @@ mod huawei_eventgrid_matrix;
 mod huawei_eventgrid_more;
 mod huawei_eventgrid_secrets;
 mod kafka_broker;
+mod kafka_sasl;
 mod kafka_tencent;
 mod list_answers_golden;
 mod persist;

@@ -13,6 +13,12 @@ use kafka_protocol::records::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use std::collections::BTreeMap;
+
+use crate::alibaba_support::{hmac_sha1_b64, string_to_sign};
+use crate::common::{TestServer, KEY_ID, SECRET};
+use serde_json::Value;
+
 pub struct Conn {
     pub stream: TcpStream,
     pub correlation: i32,
@@ -129,6 +135,33 @@ pub fn batch(records: &[Record], compression: Compression) -> Bytes {
 pub fn decode(records: &Option<Bytes>) -> Vec<Record> {
     let mut b = records.clone().unwrap_or_default();
     RecordBatchDecoder::decode_all(&mut b).unwrap().into_iter().flat_map(|set| set.records).collect()
+}
+
+/// A signed Alibaba Kafka API call (seed §2.6.5), version 2019-09-16, JSON answer.
+pub async fn alibaba(srv: &TestServer, action: &str, params: &[(&str, &str)]) -> Value {
+    let mut p: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in [
+        ("Action", action),
+        ("Version", "2019-09-16"),
+        ("Format", "JSON"),
+        ("AccessKeyId", KEY_ID),
+        ("SignatureMethod", "HMAC-SHA1"),
+        ("SignatureVersion", "1.0"),
+    ] {
+        p.insert(k.into(), v.into());
+    }
+    p.insert("SignatureNonce".into(), uuid::Uuid::new_v4().to_string());
+    p.insert("Timestamp".into(), chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    for (k, v) in params {
+        p.insert(k.to_string(), v.to_string());
+    }
+    let sts = string_to_sign("POST", &p);
+    let mut pairs: Vec<(String, String)> = p.into_iter().collect();
+    pairs.push(("Signature".into(), hmac_sha1_b64(SECRET, &sts)));
+    let url = format!("{}/?{}", srv.base, serde_urlencoded::to_string(&pairs).unwrap());
+    let resp = srv.client.post(url).send().await.unwrap();
+    let text = resp.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("{text}"))
 }
 
 pub fn now_ms() -> i64 {
