@@ -3,15 +3,17 @@
 //! through the `kafka-protocol` crate.
 //!
 //! Design:
-//! - **Listeners.** One TCP listener per distinct listen address. An instance listens on
-//!   `<listen host>:<vport + port offset>`; the listen host is the HTTP host setting (127.0.0.1 by
-//!   default). Several instances answering the same vport cannot share one socket: the address goes to
-//!   one of them, chosen deterministically: the default account's first, among them the default Tencent
-//!   instance of [`cluster::DEFAULT_REGION`] (so `127.0.0.1:9092` is the default account's ap-guangzhou
-//!   CKafka instance), then Tencent before Alibaba, then the oldest, then by id; the others are logged as unreachable until their vport differs. With
-//!   [`KafkaOptions::ephemeral`] (tests) every instance gets its own free port instead, which
-//!   [`KafkaBroker::address_of`] tells. A reconcile loop (every [`RECONCILE_EVERY`]) starts listeners
-//!   for instances created later through the APIs and stops those of deleted instances.
+//! - **Listeners.** Every instance has its own vport, stored with it (assigned at creation, see
+//!   [`crate::engine::kafka::vports`]: the default account's ap-guangzhou CKafka instance 9092, every
+//!   other instance the next free block of ten from 9102), and listens on `<listen host>:<vport + port
+//!   offset>` plus its SASL access points ([`Security`]); the listen host is the HTTP host setting
+//!   (127.0.0.1 by default). Instances that still share a port (state files written before vports were
+//!   allocated) cannot share one socket: the port goes to one of them, chosen deterministically: the
+//!   default account's first, among them the default Tencent instance of [`cluster::DEFAULT_REGION`],
+//!   then Tencent before Alibaba, then the oldest, then by id; the others are logged as unreachable. With
+//!   [`KafkaOptions::ephemeral`] (tests) every access point gets its own free port instead, which
+//!   [`KafkaBroker::listener_address`] tells. A reconcile loop (every [`RECONCILE_EVERY`]) starts
+//!   listeners for instances created later through the APIs and stops those of deleted instances.
 //! - **Metadata** advertises one broker (node 0) at the advertised host (setting, else the instance's
 //!   vip) and the listener's port; every partition is led by it.
 //! - **Logs** live in [`crate::storage::log`] (in memory; with `--data-dir` segment files under

@@ -13,6 +13,7 @@
 mod resources;
 pub mod security;
 mod types;
+pub mod vports;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -320,10 +321,16 @@ impl KafkaModel {
     // -------------------------------------------------------------------------------- instance commands
 
     /// Adds an instance. Errors: `InstanceExists`.
-    pub fn add_instance(&self, meta: InstanceMeta) -> Result<(), KafkaError> {
+    /// An instance whose `vport` is 0 gets the first free block of [`vports::STEP`] ports from
+    /// [`vports::FIRST_ALLOCATED`] (under the same lock, so two creations never share one).
+    pub fn add_instance(&self, mut meta: InstanceMeta) -> Result<(), KafkaError> {
         let mut map = self.instances.write();
         if map.contains_key(&meta.id) {
             return Err(KafkaError::InstanceExists(meta.id));
+        }
+        if meta.vport == 0 {
+            let used: Vec<u16> = map.values().map(|s| s.instance.read().vport).collect();
+            meta.vport = vports::first_free(&used);
         }
         let id = meta.id.clone();
         map.insert(id.clone(), Slot::new(KafkaInstance::assemble(meta, Default::default(), Default::default())));

@@ -164,6 +164,31 @@ pub async fn alibaba(srv: &TestServer, action: &str, params: &[(&str, &str)]) ->
     serde_json::from_str(&text).unwrap_or_else(|_| panic!("{text}"))
 }
 
+/// CKafka API v2 signing in ap-guangzhou (seed: HmacSHA256 over `GET<host>/v2/index.php?<sorted params>`).
+pub async fn tencent(srv: &TestServer, action: &str, extra: &[(&str, &str)]) -> Value {
+    let mut params: Vec<(String, String)> = vec![
+        ("Action".into(), action.into()),
+        ("Region".into(), "ap-guangzhou".into()),
+        ("SecretId".into(), KEY_ID.into()),
+        ("Nonce".into(), crate::common::fresh_nonce().to_string()),
+        ("Timestamp".into(), crate::common::unix_now().to_string()),
+        ("SignatureMethod".into(), "HmacSHA256".into()),
+    ];
+    params.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let mut keyed: Vec<(String, &str)> = params.iter().map(|(k, v)| (k.replace('_', "."), v.as_str())).collect();
+    keyed.sort();
+    let query: Vec<String> = keyed.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let sts = format!("GET{}/v2/index.php?{}", srv.host, query.join("&"));
+    let mut m = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(SECRET.as_bytes()).unwrap();
+    hmac::Mac::update(&mut m, sts.as_bytes());
+    params.push((
+        "Signature".into(),
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, hmac::Mac::finalize(m).into_bytes()),
+    ));
+    let resp = srv.client.get(format!("{}/v2/index.php", srv.base)).query(&params).send().await.unwrap();
+    resp.json().await.unwrap()
+}
+
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
