@@ -24,6 +24,10 @@ const NONE: i16 = 0;
 /// Kafka's UNSUPPORTED_VERSION error code.
 pub const UNSUPPORTED_VERSION: i16 = 35;
 
+/// How long a connection the broker closes (failed authentication, a request before it) stays open,
+/// unless the client closes first.
+const CLOSE_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// How long a TLS handshake may take before the connection is dropped.
 const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -173,6 +177,12 @@ async fn serve<S>(
         }
         if reply.close {
             let _ = write.flush().await;
+            // Like Kafka's connection.failed.authentication.delay.ms: the answer arrives on its own before
+            // the close (kafka-python drops an answer that comes in one read with the end of the
+            // stream), and the client usually closes first. Its input is read meanwhile, so closing with
+            // unread input does not reset the connection either.
+            let drain = async { while let Some(Ok(_)) = frames.next().await {} };
+            let _ = tokio::time::timeout(CLOSE_DELAY, drain).await;
             let _ = write.shutdown().await;
             return;
         }
