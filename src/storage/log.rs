@@ -392,6 +392,26 @@ impl PartitionLog {
         self.batches.iter()
     }
 
+    /// Empties the log, keeping its offsets: the log start moves to the end offset, so the next record gets
+    /// the next offset (Kafka's DeleteRecords up to the high watermark). With a directory every segment
+    /// file is removed and an empty one named after the new start is made, so a restart knows where the
+    /// log starts.
+    pub fn truncate_to_end(&mut self) -> std::io::Result<()> {
+        self.batches.clear();
+        self.log_start = self.next_offset;
+        self.active = None;
+        for s in self.segments.drain(..) {
+            std::fs::remove_file(&s.path)?;
+        }
+        if let Some(dir) = &self.dir {
+            let path = dir.join(format!("{:020}.log", self.next_offset));
+            let file = OpenOptions::new().create(true).append(true).open(&path)?;
+            file.sync_all()?;
+            self.segments.push(Segment { base_offset: self.next_offset, path, size: 0, max_timestamp: -1 });
+        }
+        Ok(())
+    }
+
     /// Drops batches whose newest record is older than `now_ms - retention_ms` (never the last batch, so
     /// the end offset survives), and the closed segment files entirely behind the new start.
     pub fn enforce_retention(&mut self, retention_ms: i64, now_ms: i64) -> std::io::Result<()> {
@@ -464,6 +484,30 @@ mod tests {
         assert_eq!(log.read(0, 1).unwrap().len(), 1);
         assert!(log.read(5, 100).is_none());
         assert_eq!(log.read(4, 100).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn truncating_to_the_end_keeps_offsets_in_memory_and_on_disk() {
+        let mut log = PartitionLog::in_memory();
+        append(&mut log, &batch(&["a", "b"], 1000, Compression::None));
+        log.truncate_to_end().unwrap();
+        assert_eq!((log.log_start_offset(), log.end_offset()), (2, 2));
+        assert_eq!(log.read(2, 100).unwrap().len(), 0);
+        assert!(log.read(0, 100).is_none());
+        assert_eq!(append(&mut log, &batch(&["c"], 1000, Compression::None)).base_offset, 2);
+
+        let dir = std::env::temp_dir().join(format!("localyun-log-trunc-{}", uuid::Uuid::new_v4()));
+        let mut log = PartitionLog::open(&dir).unwrap();
+        append(&mut log, &batch(&["a", "b", "c"], 1000, Compression::None));
+        log.truncate_to_end().unwrap();
+        drop(log);
+        let mut log = PartitionLog::open(&dir).unwrap();
+        assert_eq!((log.log_start_offset(), log.end_offset()), (3, 3), "the start survives a restart");
+        assert_eq!(append(&mut log, &batch(&["d"], 1000, Compression::None)).base_offset, 3);
+        drop(log);
+        let log = PartitionLog::open(&dir).unwrap();
+        assert_eq!((log.log_start_offset(), log.end_offset()), (3, 4));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

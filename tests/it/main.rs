@@ -29,6 +29,7 @@ mod huawei_eventgrid_matrix;
 mod huawei_eventgrid_more;
 mod huawei_eventgrid_secrets;
 mod kafka_addresses;
+mod kafka_admin;
 mod kafka_broker;
 mod kafka_sasl;
 mod kafka_tencent;
