@@ -172,6 +172,8 @@ pub enum CommitError {
 }
 
 /// Commits a group's offset for one partition (the group is created on first use, as Kafka does).
+/// `produced_at_ms`: when the last consumed record (`offset - 1`) was produced, read from the log
+/// (GetConsumerProgress's LastTimestamp).
 pub fn commit_offset(
     state: &AppState,
     instance: &str,
@@ -179,8 +181,9 @@ pub fn commit_offset(
     topic: &str,
     partition: u32,
     offset: i64,
+    produced_at_ms: Option<i64>,
 ) -> Result<(), CommitError> {
-    let commit = OffsetCommit { group, topic, partition, offset, produced_at: None };
+    let commit = OffsetCommit { group, topic, partition, offset, produced_at: produced_at_ms.map(Millis) };
     with_model(&state.store.kafka, |m| m.commit_offset(Scope::ANY, instance, commit)).map_err(|e| match e {
         crate::engine::kafka::KafkaError::InstanceNotFound(_) => CommitError::UnknownInstance,
         _ => CommitError::UnknownTopicOrPartition,

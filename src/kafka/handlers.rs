@@ -728,6 +728,7 @@ async fn offset_commit(broker: &KafkaBroker, origin: &Origin, r: OffsetCommitReq
                 } else if p.partition_index < 0 {
                     code::UNKNOWN_TOPIC_OR_PARTITION
                 } else {
+                    let produced_at = produced_at(broker, origin, &name, p.partition_index, p.committed_offset);
                     match cluster::commit_offset(
                         &broker.state,
                         &origin.instance,
@@ -735,6 +736,7 @@ async fn offset_commit(broker: &KafkaBroker, origin: &Origin, r: OffsetCommitReq
                         &name,
                         p.partition_index as u32,
                         p.committed_offset,
+                        produced_at,
                     ) {
                         Ok(()) => code::NONE,
                         Err(_) => code::UNKNOWN_TOPIC_OR_PARTITION,
@@ -753,6 +755,18 @@ async fn offset_commit(broker: &KafkaBroker, origin: &Origin, r: OffsetCommitReq
     }
     cluster::persist(&broker.state).await;
     OffsetCommitResponse::default().with_topics(topics)
+}
+
+/// When the record before a committed offset was produced (its batch's newest timestamp), if the log
+/// still holds it.
+fn produced_at(broker: &KafkaBroker, origin: &Origin, topic: &str, partition: i32, offset: i64) -> Option<i64> {
+    let t = cluster::topic(&broker.state, &origin.instance, topic)?;
+    if partition < 0 || partition as u32 >= t.partitions || offset <= 0 {
+        return None;
+    }
+    let part = broker.logs.get(&part_key(origin, &t, partition)).ok()?;
+    let ts = part.lock().log.batch_timestamp_at(offset - 1);
+    ts.filter(|ts| *ts >= 0)
 }
 
 /// Committed offsets for (topic, partitions) of a group; None topics: every committed offset.

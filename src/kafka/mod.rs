@@ -322,6 +322,7 @@ impl KafkaBroker {
             let Ok(part) = self.logs.get(&key) else { continue };
             let mut part = part.lock();
             let before = part.log.log_start_offset();
+            part.log.set_segment_ms(t.segment_ms);
             if let Err(e) = part.log.enforce_retention(t.effective_retention_ms(), now) {
                 tracing::warn!(error = %e, "log retention failed");
             }

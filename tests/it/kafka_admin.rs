@@ -145,3 +145,46 @@ async fn without_the_data_plane_the_views_answer_503() {
     let (status, _) = reset(&srv, json!({"instance": "x", "topic": "y"})).await;
     assert_eq!(status, 503);
 }
+
+/// GetConsumerProgress's LastTimestamp is when the last consumed record was produced, read from the log
+/// at commit time (not the commit time).
+#[tokio::test]
+async fn consumer_progress_last_timestamp_comes_from_the_log() {
+    use kafka_protocol::messages::*;
+    let srv = common::start().await;
+    let id = localyun::alibaba::kafka::default_instance_id(ACCOUNT, REGION);
+    let r = alibaba(
+        &srv,
+        "CreateTopic",
+        &[("InstanceId", &id), ("RegionId", REGION), ("Topic", "stamped"), ("Remark", "r"), ("PartitionNum", "1")],
+    )
+    .await;
+    assert_eq!(r["Success"], true, "{r}");
+    let broker = localyun::kafka::start_with(srv.state.clone(), localyun::kafka::KafkaOptions::ephemeral()).await;
+    let mut c = Conn::open(broker.address_of(&id).unwrap()).await;
+    let produced = 1_700_000_123_456i64;
+    let records = [record("a", "1", produced - 10, 0), record("b", "2", produced, 1)];
+    assert_eq!(c.produce("stamped", 0, -1, batch(&records, Compression::None)).await, (0, 0));
+    let commit = OffsetCommitRequest::default()
+        .with_group_id(GroupId(kafka_support::s("stamper")))
+        .with_generation_id_or_member_epoch(-1)
+        .with_topics(vec![offset_commit_request::OffsetCommitRequestTopic::default()
+            .with_name(TopicName(kafka_support::s("stamped")))
+            .with_partitions(vec![offset_commit_request::OffsetCommitRequestPartition::default()
+                .with_partition_index(0)
+                .with_committed_offset(2)])]);
+    let ResponseKind::OffsetCommit(oc) = c.call(ApiKey::OffsetCommit, 8, RequestKind::OffsetCommit(commit)).await
+    else {
+        panic!()
+    };
+    assert_eq!(oc.topics[0].partitions[0].error_code, 0);
+    let p =
+        alibaba(&srv, "GetConsumerProgress", &[("InstanceId", &id), ("RegionId", REGION), ("ConsumerId", "stamper")])
+            .await;
+    let progress = &p["ConsumerProgress"];
+    assert_eq!(progress["LastTimestamp"], produced, "{p}");
+    let offsets = &progress["TopicList"]["TopicList"][0]["OffsetList"]["OffsetList"][0];
+    assert_eq!((offsets["BrokerOffset"].as_i64(), offsets["ConsumerOffset"].as_i64()), (Some(2), Some(2)), "{p}");
+    assert_eq!(offsets["LastTimestamp"], produced);
+    broker.shutdown().await;
+}
