@@ -392,3 +392,27 @@ async fn sasl_ssl_serves_tls_with_the_local_certificate() {
     assert_eq!(m.brokers[0].port, i32::from(addr.port()), "Metadata advertises the SASL_SSL port itself");
     assert!(m.topics.iter().any(|t| t.name.as_deref().map(|n| n.to_string()).as_deref() == Some("orders")));
 }
+
+/// A CKafka instance's users (the model Tencent's CreateUser writes) authenticate on its own
+/// SASL_PLAINTEXT access point; another instance's users do not.
+#[tokio::test]
+async fn ckafka_users_authenticate_on_their_instance_only() {
+    let (srv, broker, alibaba_id) = setup().await;
+    let tencent_id = localyun::tencent::ckafka::default_instance_id(ACCOUNT, "ap-guangzhou");
+    srv.state
+        .store
+        .kafka
+        .read()
+        .create_user(localyun::engine::kafka::Scope::ANY, &tencent_id, "ck-user", "ck-pass", "plain")
+        .unwrap();
+    let tencent_sasl = sasl_addr(&broker, &tencent_id);
+    let (mut c, r) = login_scram(tencent_sasl, Mechanism::ScramSha512, "ck-user", "ck-pass").await;
+    assert_eq!(r.error_code, 0, "{:?}", r.error_message);
+    assert_eq!(metadata(&mut c, &["orders"]).await.topics[0].error_code, 3, "the Alibaba topic is not here");
+    // Alibaba's alice is not a CKafka user, and ck-user is not Alibaba's.
+    let (mut c, r) = login_plain(tencent_sasl, "alice", "alice-pw").await;
+    assert_eq!(r.error_code, SASL_AUTHENTICATION_FAILED);
+    assert_closed(&mut c).await;
+    let (_, r) = login_plain(sasl_addr(&broker, &alibaba_id), "ck-user", "ck-pass").await;
+    assert_eq!(r.error_code, SASL_AUTHENTICATION_FAILED);
+}
