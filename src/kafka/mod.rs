@@ -220,7 +220,13 @@ fn load_tls(config: &crate::config::Config) -> anyhow::Result<tokio_rustls::TlsA
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let files = crate::server::tls_files(config)?;
+    // Brokers started together in one process (tests) would otherwise generate the certificate into the
+    // same folder at once and could pair one's certificate with the other's key.
+    static GENERATING: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+    let files = {
+        let _one_at_a_time = GENERATING.lock();
+        crate::server::tls_files(config)?
+    };
     let certs = CertificateDer::pem_file_iter(&files.cert_chain_pem)?.collect::<Result<Vec<_>, _>>()?;
     let key = PrivateKeyDer::from_pem_file(&files.key_pem)?;
     let config = rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(certs, key)?;
