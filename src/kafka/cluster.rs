@@ -231,3 +231,11 @@ pub fn acl_allows(
 ) -> bool {
     state.store.kafka.read().acl_allows(instance, user, host, kind, name, operation)
 }
+
+/// Instances that share a vport (state files from before vports were allocated) get their own; the one
+/// that keeps a shared vport is the first by `owner_order` (the listeners' order). Returns the moved
+/// instances with their new vports.
+pub fn separate_vports(state: &AppState, owner_order: &[InstanceInfo]) -> Vec<(String, u16)> {
+    let ids: Vec<String> = owner_order.iter().map(|i| i.id.clone()).collect();
+    state.store.kafka.read().separate_vports(&ids)
+}

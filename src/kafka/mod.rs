@@ -7,10 +7,10 @@
 //!   [`crate::engine::kafka::vports`]: the default account's ap-guangzhou CKafka instance 9092, every
 //!   other instance the next free block of ten from 9102), and listens on `<listen host>:<vport + port
 //!   offset>` plus its SASL access points ([`Security`]); the listen host is the HTTP host setting
-//!   (127.0.0.1 by default). Instances that still share a port (state files written before vports were
-//!   allocated) cannot share one socket: the port goes to one of them, chosen deterministically: the
-//!   default account's first, among them the default Tencent instance of [`cluster::DEFAULT_REGION`],
-//!   then Tencent before Alibaba, then the oldest, then by id; the others are logged as unreachable. With
+//!   (127.0.0.1 by default). Instances that share a vport (state files written before vports were
+//!   allocated) are separated at start: the first in the listeners' order keeps it (the default
+//!   account's first, among them the default Tencent instance of [`cluster::DEFAULT_REGION`], then
+//!   Tencent before Alibaba, then the oldest, then by id), the others get free blocks. With
 //!   [`KafkaOptions::ephemeral`] (tests) every access point gets its own free port instead, which
 //!   [`KafkaBroker::listener_address`] tells. A reconcile loop (every [`RECONCILE_EVERY`]) starts
 //!   listeners for instances created later through the APIs and stops those of deleted instances.
@@ -195,6 +195,7 @@ pub async fn start_with(state: AppState, options: KafkaOptions) -> Arc<KafkaBrok
         options,
     });
     broker.state.kafka_plane.set(&broker);
+    broker.separate_vports().await;
     broker.recover();
     broker.reconcile().await;
     let b = broker.clone();
@@ -340,12 +341,31 @@ impl KafkaBroker {
         }
     }
 
-    /// Binds listeners for instances that have none and stops those of deleted instances.
-    async fn reconcile(self: &Arc<Self>) {
+    /// Every instance, the deterministic owner of a shared address first: the default account's, among
+    /// them its default Tencent instance of [`cluster::DEFAULT_REGION`], then Tencent before Alibaba, then
+    /// the oldest, then by id.
+    fn instances_owners_first(&self) -> Vec<cluster::InstanceInfo> {
         let default_account = cluster::default_account(&self.state);
         let mut instances = cluster::instances(&self.state);
-        // The deterministic owner of a shared address comes first.
         instances.sort_by_key(|i| (i.account != default_account, !i.is_default, i.cloud, i.created_at, i.id.clone()));
+        instances
+    }
+
+    /// Instances sharing a vport (a state folder from before vports were allocated) get their own, once,
+    /// stored like any change.
+    async fn separate_vports(&self) {
+        let moved = cluster::separate_vports(&self.state, &self.instances_owners_first());
+        for (id, port) in &moved {
+            tracing::info!(instance = %id, vport = port, "Kafka instance moved to a vport of its own");
+        }
+        if !moved.is_empty() {
+            cluster::persist(&self.state).await;
+        }
+    }
+
+    /// Binds listeners for instances that have none and stops those of deleted instances.
+    async fn reconcile(self: &Arc<Self>) {
+        let instances = self.instances_owners_first();
         let tls = self.tls_acceptor();
         let mut wanted: Vec<(String, String, u16, Security)> = Vec::new(); // (listen key, instance, port, kind)
         let mut taken = std::collections::HashSet::new();

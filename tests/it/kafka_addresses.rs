@@ -12,6 +12,7 @@ use kafka_protocol::messages::*;
 use kafka_protocol::records::Compression;
 use localyun::engine::kafka::{vports, Scope};
 use localyun::kafka::{KafkaOptions, Security};
+use localyun::storage::Resources;
 
 use common::ACCOUNT;
 use kafka_support::{alibaba, batch, now_ms, record, tencent, Conn};
@@ -118,5 +119,36 @@ async fn each_instance_serves_its_own_topics_on_its_own_vport() {
         assert_eq!(c.produce(mine, 0, 1, one.clone()).await, (0, 0));
         assert_eq!(c.produce(theirs, 0, 1, one).await.0, 3, "UNKNOWN_TOPIC_OR_PARTITION on the other instance");
     }
+    broker.shutdown().await;
+}
+
+/// A state folder from before vports were allocated (every instance on 9092): at start the data plane
+/// gives every instance but the default one a block of its own, stored like any change.
+#[tokio::test]
+async fn instances_sharing_9092_from_older_state_are_separated_at_start() {
+    let srv = common::start().await;
+    let tencent_default = localyun::tencent::ckafka::default_instance_id(ACCOUNT, "ap-guangzhou");
+    let alibaba_id = localyun::alibaba::kafka::default_instance_id(ACCOUNT, "cn-hangzhou");
+    let beijing = localyun::alibaba::kafka::default_instance_id(ACCOUNT, "cn-beijing");
+    {
+        let mut model = srv.state.store.kafka.write();
+        for id in [&alibaba_id, &beijing] {
+            let key = format!("i/{id}");
+            let mut value = model.resource(&key).unwrap();
+            value["vport"] = serde_json::Value::from(9092);
+            model.apply(&key, Some(value)).unwrap();
+        }
+    }
+    let vport = |id: &str| srv.state.store.kafka.read().read_instance(Scope::ANY, id, |i| i.vport).unwrap();
+    assert_eq!((vport(&alibaba_id), vport(&beijing)), (9092, 9092));
+    let broker = localyun::kafka::start_with(srv.state.clone(), KafkaOptions::ephemeral()).await;
+    assert_eq!(vport(&tencent_default), 9092, "the default instance keeps 9092");
+    let (a, b) = (vport(&alibaba_id), vport(&beijing));
+    assert!(a >= vports::FIRST_ALLOCATED && b >= vports::FIRST_ALLOCATED && a != b, "{a} {b}");
+    let all: Vec<u16> = srv.state.store.kafka.read().instances_of(Scope::ANY).iter().map(|h| h.read().vport).collect();
+    let distinct: HashSet<u16> = all.iter().copied().collect();
+    assert_eq!(distinct.len(), all.len(), "{all:?}");
+    let r = alibaba(&srv, "GetInstanceList", &[("RegionId", "cn-hangzhou")]).await;
+    assert_eq!(r["InstanceList"]["InstanceVO"][0]["EndPoint"], format!("127.0.0.1:{a}"));
     broker.shutdown().await;
 }

@@ -339,6 +339,35 @@ impl KafkaModel {
         Ok(())
     }
 
+    /// Gives every instance after the first one holding a vport (state written before vports were
+    /// allocated, when every instance answered 9092) a free block of its own (see [`vports`]).
+    /// `owners_first` lists instance ids, the ones that keep a shared vport first; instances it leaves
+    /// out keep theirs. Returns the moved instances with their new vports.
+    pub fn separate_vports(&self, owners_first: &[String]) -> Vec<(String, u16)> {
+        let mut used: Vec<u16> = Vec::new();
+        let mut moved = Vec::new();
+        for id in owners_first {
+            let Ok(current) = self.read_instance(Scope::ANY, id, |i| i.vport) else { continue };
+            if !used.contains(&current) {
+                used.push(current);
+                continue;
+            }
+            // Leave room for every instance that keeps its vport.
+            let mut taken = used.clone();
+            taken.extend(owners_first.iter().filter_map(|o| self.read_instance(Scope::ANY, o, |i| i.vport).ok()));
+            let port = vports::first_free(&taken);
+            let changed = self.update(Scope::ANY, id, |i| {
+                i.meta.vport = port;
+                Ok(((), vec![format!("i/{id}")]))
+            });
+            if changed.is_ok() {
+                used.push(port);
+                moved.push((id.clone(), port));
+            }
+        }
+        moved
+    }
+
     /// Gives an account its default instances, one per region (idempotent): `id_of(region)` names each, and
     /// `build(region, id)` makes the ones that do not exist yet. Both Kafka facades provision through here.
     pub fn provision_defaults<E>(
