@@ -6,6 +6,7 @@
 
 pub mod faults;
 pub mod guard;
+pub mod kafka;
 mod reset;
 mod state_doc;
 pub mod state_io;
@@ -36,6 +37,8 @@ pub fn routes(state: AppState, policy: guard::AdminPolicy) -> Router<AppState> {
         .route("/_localyun/state", get(state_io::get_state).post(state_io::post_state))
         .route("/_localyun/requests", get(get_requests).delete(delete_requests))
         .route("/_localyun/faults", get(get_faults).post(post_fault).delete(delete_faults))
+        .route("/_localyun/kafka/records", get(kafka::get_records))
+        .route("/_localyun/kafka/reset", post(kafka::post_reset))
         .route_layer(axum::middleware::from_fn_with_state((state, Arc::new(policy)), guard::guard))
 }
 

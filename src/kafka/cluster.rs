@@ -172,6 +172,8 @@ pub enum CommitError {
 }
 
 /// Commits a group's offset for one partition (the group is created on first use, as Kafka does).
+/// `produced_at_ms`: when the last consumed record (`offset - 1`) was produced, read from the log
+/// (GetConsumerProgress's LastTimestamp).
 pub fn commit_offset(
     state: &AppState,
     instance: &str,
@@ -179,8 +181,9 @@ pub fn commit_offset(
     topic: &str,
     partition: u32,
     offset: i64,
+    produced_at_ms: Option<i64>,
 ) -> Result<(), CommitError> {
-    let commit = OffsetCommit { group, topic, partition, offset, produced_at: None };
+    let commit = OffsetCommit { group, topic, partition, offset, produced_at: produced_at_ms.map(Millis) };
     with_model(&state.store.kafka, |m| m.commit_offset(Scope::ANY, instance, commit)).map_err(|e| match e {
         crate::engine::kafka::KafkaError::InstanceNotFound(_) => CommitError::UnknownInstance,
         _ => CommitError::UnknownTopicOrPartition,
@@ -205,4 +208,34 @@ pub async fn persist(state: &AppState) {
     if let Err(e) = state.persist().await {
         tracing::warn!(error = %e, "persisting the Kafka model failed");
     }
+}
+
+pub use crate::engine::kafka::security::{AclOperation, AclResourceType};
+
+/// The stored password of one of an instance's SASL users (Tencent CreateUser, Alibaba CreateSaslUser),
+/// for the SASL exchanges of [`super::sasl`]; None when there is no such user or instance.
+pub fn sasl_password(state: &AppState, instance: &str, user: &str) -> Option<String> {
+    read(state, instance, |i| i.users().get(user).map(|u| u.password.clone())).flatten()
+}
+
+/// The instance's ACLs for a SASL user: whether `User:<user>` from `host` may do `operation` on the
+/// resource (the engine's authoriser: DENY wins, no rules at all allows everything).
+pub fn acl_allows(
+    state: &AppState,
+    instance: &str,
+    user: &str,
+    host: &str,
+    kind: AclResourceType,
+    name: &str,
+    operation: AclOperation,
+) -> bool {
+    state.store.kafka.read().acl_allows(instance, user, host, kind, name, operation)
+}
+
+/// Instances that share a vport (state files from before vports were allocated) get their own; the one
+/// that keeps a shared vport is the first by `owner_order` (the listeners' order). Returns the moved
+/// instances with their new vports.
+pub fn separate_vports(state: &AppState, owner_order: &[InstanceInfo]) -> Vec<(String, u16)> {
+    let ids: Vec<String> = owner_order.iter().map(|i| i.id.clone()).collect();
+    state.store.kafka.read().separate_vports(&ids)
 }

@@ -11,7 +11,7 @@ use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
-use super::cluster::{self, TopicInfo};
+use super::cluster::{self, AclOperation, AclResourceType, TopicInfo};
 use super::conn::Origin;
 use super::group::JoinRequest;
 use super::logs::{PartKey, SeqCheck};
@@ -35,6 +35,8 @@ pub mod code {
     pub const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
     pub const INVALID_REQUEST: i16 = 42;
     pub const GROUP_ID_NOT_FOUND: i16 = 69;
+    pub const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
+    pub const GROUP_AUTHORIZATION_FAILED: i16 = 30;
 }
 
 /// The node id of the one broker every instance presents.
@@ -63,11 +65,13 @@ pub fn supported_versions(key: ApiKey) -> Option<(i16, i16)> {
         ApiKey::InitProducerId => (0, 4),
         ApiKey::DescribeConfigs => (1, 4),
         ApiKey::CreatePartitions => (0, 3),
+        ApiKey::SaslHandshake => (0, 1),
+        ApiKey::SaslAuthenticate => (0, 2),
         _ => return None,
     })
 }
 
-const ALL_KEYS: [ApiKey; 19] = [
+const ALL_KEYS: [ApiKey; 21] = [
     ApiKey::Produce,
     ApiKey::Fetch,
     ApiKey::ListOffsets,
@@ -87,7 +91,28 @@ const ALL_KEYS: [ApiKey; 19] = [
     ApiKey::InitProducerId,
     ApiKey::DescribeConfigs,
     ApiKey::CreatePartitions,
+    ApiKey::SaslHandshake,
+    ApiKey::SaslAuthenticate,
 ];
+
+/// The instance's ACLs for the connection's SASL user (Kafka's authoriser); connections without one
+/// (the PLAINTEXT access point) are not subject to them.
+fn allowed(broker: &KafkaBroker, origin: &Origin, kind: AclResourceType, name: &str, op: AclOperation) -> bool {
+    match &origin.principal {
+        None => true,
+        Some(user) => {
+            cluster::acl_allows(&broker.state, &origin.instance, user, &origin.peer.ip().to_string(), kind, name, op)
+        }
+    }
+}
+
+fn topic_allowed(broker: &KafkaBroker, origin: &Origin, name: &str, op: AclOperation) -> bool {
+    allowed(broker, origin, AclResourceType::Topic, name, op)
+}
+
+fn group_allowed(broker: &KafkaBroker, origin: &Origin, name: &str, op: AclOperation) -> bool {
+    allowed(broker, origin, AclResourceType::Group, name, op)
+}
 
 fn s(v: impl Into<String>) -> StrBytes {
     StrBytes::from_string(v.into())
@@ -110,12 +135,12 @@ pub async fn handle(
         RequestKind::JoinGroup(r) => ResponseKind::JoinGroup(join_group(broker, origin, r).await),
         RequestKind::SyncGroup(r) => ResponseKind::SyncGroup(sync_group(broker, origin, r).await),
         RequestKind::Heartbeat(r) => {
-            ResponseKind::Heartbeat(HeartbeatResponse::default().with_error_code(broker.groups.heartbeat(
-                &origin.instance,
-                &r.group_id.0,
-                &r.member_id,
-                r.generation_id,
-            )))
+            let error = if group_allowed(broker, origin, &r.group_id.0, AclOperation::Read) {
+                broker.groups.heartbeat(&origin.instance, &r.group_id.0, &r.member_id, r.generation_id)
+            } else {
+                code::GROUP_AUTHORIZATION_FAILED
+            };
+            ResponseKind::Heartbeat(HeartbeatResponse::default().with_error_code(error))
         }
         RequestKind::LeaveGroup(r) => ResponseKind::LeaveGroup(leave_group(broker, origin, version, r)),
         RequestKind::OffsetCommit(r) => ResponseKind::OffsetCommit(offset_commit(broker, origin, r).await),
@@ -152,6 +177,7 @@ fn broker_port(broker: &KafkaBroker, origin: &Origin) -> i32 {
 fn metadata(broker: &KafkaBroker, origin: &Origin, version: i16, r: MetadataRequest) -> MetadataResponse {
     let host = broker.advertised_host(&origin.instance);
     let topics = cluster::topics(&broker.state, &origin.instance).unwrap_or_default();
+    let may_describe = |name: &str| topic_allowed(broker, origin, name, AclOperation::Describe);
     let wanted: Option<Vec<String>> = match r.topics {
         Some(list) if !(version == 0 && list.is_empty()) => {
             Some(list.into_iter().filter_map(|t| t.name.map(|n| n.0.to_string())).collect())
@@ -173,10 +199,13 @@ fn metadata(broker: &KafkaBroker, origin: &Origin, version: i16, r: MetadataRequ
         )
     };
     let out: Vec<metadata_response::MetadataResponseTopic> = match wanted {
-        None => topics.iter().map(describe).collect(),
+        None => topics.iter().filter(|t| may_describe(&t.name)).map(describe).collect(),
         Some(names) => names
             .iter()
             .map(|n| match topics.iter().find(|t| &t.name == n) {
+                _ if !may_describe(n) => metadata_response::MetadataResponseTopic::default()
+                    .with_name(Some(TopicName(s(n))))
+                    .with_error_code(code::TOPIC_AUTHORIZATION_FAILED),
                 Some(t) => describe(t),
                 None => metadata_response::MetadataResponseTopic::default()
                     .with_name(Some(TopicName(s(n))))
@@ -214,6 +243,7 @@ async fn produce(broker: &Arc<KafkaBroker>, origin: &Origin, r: ProduceRequest) 
     for td in r.topic_data {
         let name = td.name.0.to_string();
         let topic = cluster::topic(&broker.state, &origin.instance, &name);
+        let permitted = topic_allowed(broker, origin, &name, AclOperation::Write);
         let mut parts = Vec::new();
         for pd in td.partition_data {
             let mut resp = produce_response::PartitionProduceResponse::default()
@@ -223,6 +253,11 @@ async fn produce(broker: &Arc<KafkaBroker>, origin: &Origin, r: ProduceRequest) 
                 .with_log_start_offset(-1);
             if !matches!(acks, -1..=1) {
                 resp.error_code = code::INVALID_REQUIRED_ACKS;
+                parts.push(resp);
+                continue;
+            }
+            if !permitted {
+                resp.error_code = code::TOPIC_AUTHORIZATION_FAILED;
                 parts.push(resp);
                 continue;
             }
@@ -429,6 +464,7 @@ fn fetch_once(broker: &KafkaBroker, origin: &Origin, r: &FetchRequest) -> (Fetch
     for ft in &r.topics {
         let name = ft.topic.0.to_string();
         let topic = cluster::topic(&broker.state, &origin.instance, &name);
+        let permitted = topic_allowed(broker, origin, &name, AclOperation::Read);
         let mut parts = Vec::new();
         for fp in &ft.partitions {
             let mut pd = fetch_response::PartitionData::default()
@@ -438,6 +474,11 @@ fn fetch_once(broker: &KafkaBroker, origin: &Origin, r: &FetchRequest) -> (Fetch
                 .with_log_start_offset(-1)
                 .with_preferred_read_replica(BrokerId(-1))
                 .with_aborted_transactions(Some(Vec::new()));
+            if !permitted {
+                pd.error_code = code::TOPIC_AUTHORIZATION_FAILED;
+                parts.push(pd);
+                continue;
+            }
             let Some(t) = topic.as_ref().filter(|t| fp.partition >= 0 && (fp.partition as u32) < t.partitions) else {
                 pd.error_code = code::UNKNOWN_TOPIC_OR_PARTITION;
                 parts.push(pd);
@@ -490,6 +531,7 @@ fn list_offsets(broker: &KafkaBroker, origin: &Origin, r: ListOffsetsRequest) ->
         .map(|lt| {
             let name = lt.name.0.to_string();
             let topic = cluster::topic(&broker.state, &origin.instance, &name);
+            let permitted = topic_allowed(broker, origin, &name, AclOperation::Describe);
             let partitions = lt
                 .partitions
                 .into_iter()
@@ -498,6 +540,10 @@ fn list_offsets(broker: &KafkaBroker, origin: &Origin, r: ListOffsetsRequest) ->
                         .with_partition_index(lp.partition_index)
                         .with_timestamp(-1)
                         .with_offset(-1);
+                    if !permitted {
+                        out.error_code = code::TOPIC_AUTHORIZATION_FAILED;
+                        return out;
+                    }
                     let Some(t) = topic
                         .as_ref()
                         .filter(|t| lp.partition_index >= 0 && (lp.partition_index as u32) < t.partitions)
@@ -545,25 +591,42 @@ fn find_coordinator(
 ) -> FindCoordinatorResponse {
     let host = s(broker.advertised_host(&origin.instance));
     let port = broker_port(broker, origin);
+    // Key type 0 names a group (Describe needed); 1 a transactional id (not authorised here).
+    let refused = |key: &str| r.key_type == 0 && !group_allowed(broker, origin, key, AclOperation::Describe);
     if version >= 4 {
         let coordinators = r
             .coordinator_keys
-            .into_iter()
+            .iter()
             .map(|k| {
-                find_coordinator_response::Coordinator::default()
-                    .with_key(k)
-                    .with_node_id(BrokerId(NODE_ID))
-                    .with_host(host.clone())
-                    .with_port(port)
+                let c = find_coordinator_response::Coordinator::default().with_key(k.clone());
+                if refused(k) {
+                    return c
+                        .with_error_code(code::GROUP_AUTHORIZATION_FAILED)
+                        .with_node_id(BrokerId(-1))
+                        .with_port(-1);
+                }
+                c.with_node_id(BrokerId(NODE_ID)).with_host(host.clone()).with_port(port)
             })
             .collect();
         return FindCoordinatorResponse::default().with_coordinators(coordinators);
+    }
+    if refused(&r.key) {
+        return FindCoordinatorResponse::default()
+            .with_error_code(code::GROUP_AUTHORIZATION_FAILED)
+            .with_node_id(BrokerId(-1))
+            .with_port(-1);
     }
     FindCoordinatorResponse::default().with_node_id(BrokerId(NODE_ID)).with_host(host).with_port(port)
 }
 
 async fn join_group(broker: &KafkaBroker, origin: &Origin, r: JoinGroupRequest) -> JoinGroupResponse {
     let group = r.group_id.0.to_string();
+    if !group_allowed(broker, origin, &group, AclOperation::Read) {
+        return JoinGroupResponse::default()
+            .with_error_code(code::GROUP_AUTHORIZATION_FAILED)
+            .with_generation_id(-1)
+            .with_member_id(r.member_id);
+    }
     let req = JoinRequest {
         member_id: r.member_id.to_string(),
         group_instance_id: r.group_instance_id.map(|g| g.to_string()),
@@ -600,6 +663,9 @@ async fn join_group(broker: &KafkaBroker, origin: &Origin, r: JoinGroupRequest) 
 }
 
 async fn sync_group(broker: &KafkaBroker, origin: &Origin, r: SyncGroupRequest) -> SyncGroupResponse {
+    if !group_allowed(broker, origin, &r.group_id.0, AclOperation::Read) {
+        return SyncGroupResponse::default().with_error_code(code::GROUP_AUTHORIZATION_FAILED);
+    }
     let assignments = r.assignments.into_iter().map(|a| (a.member_id.to_string(), a.assignment)).collect();
     let (error, pt, p, assignment) =
         broker.groups.sync(&origin.instance, &r.group_id.0, &r.member_id, r.generation_id, assignments).await;
@@ -611,6 +677,9 @@ async fn sync_group(broker: &KafkaBroker, origin: &Origin, r: SyncGroupRequest) 
 }
 
 fn leave_group(broker: &KafkaBroker, origin: &Origin, version: i16, r: LeaveGroupRequest) -> LeaveGroupResponse {
+    if !group_allowed(broker, origin, &r.group_id.0, AclOperation::Read) {
+        return LeaveGroupResponse::default().with_error_code(code::GROUP_AUTHORIZATION_FAILED);
+    }
     let ids: Vec<String> = if version >= 3 {
         r.members.iter().map(|m| m.member_id.to_string()).collect()
     } else {
@@ -639,19 +708,27 @@ fn leave_group(broker: &KafkaBroker, origin: &Origin, version: i16, r: LeaveGrou
 /// management model (so GetConsumerProgress / ListConsumerGroup show it) and persisted.
 async fn offset_commit(broker: &KafkaBroker, origin: &Origin, r: OffsetCommitRequest) -> OffsetCommitResponse {
     let group = r.group_id.0.to_string();
-    let check = broker.groups.check_commit(&origin.instance, &group, &r.member_id, r.generation_id_or_member_epoch);
+    let check = if group_allowed(broker, origin, &group, AclOperation::Read) {
+        broker.groups.check_commit(&origin.instance, &group, &r.member_id, r.generation_id_or_member_epoch)
+    } else {
+        code::GROUP_AUTHORIZATION_FAILED
+    };
     let mut topics = Vec::new();
     for t in r.topics {
         let name = t.name.0.to_string();
+        let permitted = topic_allowed(broker, origin, &name, AclOperation::Read);
         let partitions = t
             .partitions
             .into_iter()
             .map(|p| {
                 let error = if check != code::NONE {
                     check
+                } else if !permitted {
+                    code::TOPIC_AUTHORIZATION_FAILED
                 } else if p.partition_index < 0 {
                     code::UNKNOWN_TOPIC_OR_PARTITION
                 } else {
+                    let produced_at = produced_at(broker, origin, &name, p.partition_index, p.committed_offset);
                     match cluster::commit_offset(
                         &broker.state,
                         &origin.instance,
@@ -659,6 +736,7 @@ async fn offset_commit(broker: &KafkaBroker, origin: &Origin, r: OffsetCommitReq
                         &name,
                         p.partition_index as u32,
                         p.committed_offset,
+                        produced_at,
                     ) {
                         Ok(()) => code::NONE,
                         Err(_) => code::UNKNOWN_TOPIC_OR_PARTITION,
@@ -677,6 +755,18 @@ async fn offset_commit(broker: &KafkaBroker, origin: &Origin, r: OffsetCommitReq
     }
     cluster::persist(&broker.state).await;
     OffsetCommitResponse::default().with_topics(topics)
+}
+
+/// When the record before a committed offset was produced (its batch's newest timestamp), if the log
+/// still holds it.
+fn produced_at(broker: &KafkaBroker, origin: &Origin, topic: &str, partition: i32, offset: i64) -> Option<i64> {
+    let t = cluster::topic(&broker.state, &origin.instance, topic)?;
+    if partition < 0 || partition as u32 >= t.partitions || offset <= 0 {
+        return None;
+    }
+    let part = broker.logs.get(&part_key(origin, &t, partition)).ok()?;
+    let ts = part.lock().log.batch_timestamp_at(offset - 1);
+    ts.filter(|ts| *ts >= 0)
 }
 
 /// Committed offsets for (topic, partitions) of a group; None topics: every committed offset.
@@ -724,6 +814,11 @@ fn offset_fetch(broker: &KafkaBroker, origin: &Origin, version: i16, r: OffsetFe
             .into_iter()
             .map(|g| {
                 let name = g.group_id.0.to_string();
+                if !group_allowed(broker, origin, &name, AclOperation::Describe) {
+                    return offset_fetch_response::OffsetFetchResponseGroup::default()
+                        .with_group_id(g.group_id)
+                        .with_error_code(code::GROUP_AUTHORIZATION_FAILED);
+                }
                 let topics =
                     g.topics.map(|ts| ts.into_iter().map(|t| (t.name.0.to_string(), t.partition_indexes)).collect());
                 let topics = committed(broker, origin, &name, topics)
@@ -751,6 +846,11 @@ fn offset_fetch(broker: &KafkaBroker, origin: &Origin, version: i16, r: OffsetFe
         return OffsetFetchResponse::default().with_groups(groups);
     }
     let name = r.group_id.0.to_string();
+    if !group_allowed(broker, origin, &name, AclOperation::Describe) {
+        // v1 has no top-level error code: an empty answer then.
+        let error = if version >= 2 { code::GROUP_AUTHORIZATION_FAILED } else { code::NONE };
+        return OffsetFetchResponse::default().with_error_code(error);
+    }
     let topics = r.topics.map(|ts| ts.into_iter().map(|t| (t.name.0.to_string(), t.partition_indexes)).collect());
     let topics = committed(broker, origin, &name, topics)
         .into_iter()
@@ -779,6 +879,11 @@ fn describe_groups(broker: &KafkaBroker, origin: &Origin, r: DescribeGroupsReque
         .into_iter()
         .map(|g| {
             let name = g.0.to_string();
+            if !group_allowed(broker, origin, &name, AclOperation::Describe) {
+                return describe_groups_response::DescribedGroup::default()
+                    .with_group_id(g)
+                    .with_error_code(code::GROUP_AUTHORIZATION_FAILED);
+            }
             match broker.groups.describe(&origin.instance, &name) {
                 Some((state, pt, protocol, members)) => describe_groups_response::DescribedGroup::default()
                     .with_group_id(g)
@@ -824,6 +929,7 @@ fn list_groups(broker: &KafkaBroker, origin: &Origin, r: ListGroupsRequest) -> L
             out.push((g, "Empty".into(), "consumer".into()));
         }
     }
+    out.retain(|(g, _, _)| group_allowed(broker, origin, g, AclOperation::Describe));
     out.sort();
     let filter: Vec<String> = r.states_filter.iter().map(|x| x.to_string()).collect();
     let groups = out

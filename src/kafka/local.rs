@@ -234,6 +234,28 @@ impl KafkaBroker {
             .collect()
     }
 
+    /// Empties every partition of a topic (admin reset): each log start moves to its high watermark, so
+    /// offsets keep counting and the management APIs report the new start (GetTopicStatus MinOffset,
+    /// lag). Consumers whose committed offset is below the new start get OFFSET_OUT_OF_RANGE and follow
+    /// their reset policy, as after Kafka's DeleteRecords. Returns the partitions' offsets after it.
+    pub fn reset_topic(&self, instance: &str, topic: &str) -> Result<Vec<PartitionOffsets>, LocalError> {
+        let t = self.topic_of(instance, topic)?;
+        let mut out = Vec::new();
+        for p in 0..t.partitions {
+            let storage =
+                |e: std::io::Error| LocalError::Kafka { code: code::KAFKA_STORAGE_ERROR, message: e.to_string() };
+            let part = self.logs.get(&key(instance, &t, p)).map_err(storage)?;
+            let (start, end, last) = {
+                let mut part = part.lock();
+                part.log.truncate_to_end().map_err(storage)?;
+                (part.log.log_start_offset(), part.log.end_offset(), part.log.last_append_ms())
+            };
+            cluster::record_log_offsets(&self.state, instance, &t.name, p, start, end, last);
+            out.push(PartitionOffsets { partition: p, log_start_offset: start, high_watermark: end });
+        }
+        Ok(out)
+    }
+
     /// Up to `max_records` records of one partition from `offset` on, without consuming (no group, no
     /// committed offset moves). An offset at the high watermark answers an empty list; one outside the
     /// log answers [`LocalError::OffsetOutOfRange`].

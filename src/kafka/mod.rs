@@ -3,15 +3,17 @@
 //! through the `kafka-protocol` crate.
 //!
 //! Design:
-//! - **Listeners.** One TCP listener per distinct listen address. An instance listens on
-//!   `<listen host>:<vport + port offset>`; the listen host is the HTTP host setting (127.0.0.1 by
-//!   default). Several instances answering the same vport cannot share one socket: the address goes to
-//!   one of them, chosen deterministically: the default account's first, among them the default Tencent
-//!   instance of [`cluster::DEFAULT_REGION`] (so `127.0.0.1:9092` is the default account's ap-guangzhou
-//!   CKafka instance), then Tencent before Alibaba, then the oldest, then by id; the others are logged as unreachable until their vport differs. With
-//!   [`KafkaOptions::ephemeral`] (tests) every instance gets its own free port instead, which
-//!   [`KafkaBroker::address_of`] tells. A reconcile loop (every [`RECONCILE_EVERY`]) starts listeners
-//!   for instances created later through the APIs and stops those of deleted instances.
+//! - **Listeners.** Every instance has its own vport, stored with it (assigned at creation, see
+//!   [`crate::engine::kafka::vports`]: the default account's ap-guangzhou CKafka instance 9092, every
+//!   other instance the next free block of ten from 9102), and listens on `<listen host>:<vport + port
+//!   offset>` plus its SASL access points ([`Security`]); the listen host is the HTTP host setting
+//!   (127.0.0.1 by default). Instances that share a vport (state files written before vports were
+//!   allocated) are separated at start: the first in the listeners' order keeps it (the default
+//!   account's first, among them the default Tencent instance of [`cluster::DEFAULT_REGION`], then
+//!   Tencent before Alibaba, then the oldest, then by id), the others get free blocks. With
+//!   [`KafkaOptions::ephemeral`] (tests) every access point gets its own free port instead, which
+//!   [`KafkaBroker::listener_address`] tells. A reconcile loop (every [`RECONCILE_EVERY`]) starts
+//!   listeners for instances created later through the APIs and stops those of deleted instances.
 //! - **Metadata** advertises one broker (node 0) at the advertised host (setting, else the instance's
 //!   vip) and the listener's port; every partition is led by it.
 //! - **Logs** live in [`crate::storage::log`] (in memory; with `--data-dir` segment files under
@@ -21,7 +23,13 @@
 //!   beforehand in the console or API (seed alibaba-kafka-dev-guide.txt, "创建资源": "请提前创建 Topic 和
 //!   Consumer Group"), so Metadata never auto-creates and CreateTopics / DeleteTopics / CreatePartitions
 //!   are refused with POLICY_VIOLATION. Consumer groups are created on the fly on first use, as Kafka does.
-//! - No SASL and no TLS yet (PLAINTEXT only).
+//! - **Access points** ([`Security`]): PLAINTEXT on the vport, SASL_SSL on vport + 1 (TLS with the HTTPS
+//!   listener's certificate) and SASL_PLAINTEXT on vport + 2. SASL ([`sasl`]: PLAIN, SCRAM-SHA-256/512)
+//!   checks the instance's users (Tencent CreateUser, Alibaba CreateSaslUser); a connection that has not
+//!   authenticated gets ILLEGAL_SASL_STATE for anything but ApiVersions / SaslHandshake /
+//!   SaslAuthenticate and is closed, a wrong password SASL_AUTHENTICATION_FAILED and is closed. The
+//!   instance's ACLs (Tencent CreateAcl, Alibaba CreateAcl) apply to SASL users only; the PLAINTEXT access
+//!   point is the clouds' unauthenticated VPC one.
 
 pub mod cluster;
 pub mod conn;
@@ -29,6 +37,7 @@ pub mod group;
 pub mod handlers;
 pub mod local;
 pub mod logs;
+pub mod sasl;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -89,8 +98,50 @@ impl KafkaOptions {
     }
 }
 
+/// The three access points of an instance, each on its own port (`vport + offset`).
+///
+/// The offsets follow Alibaba's endpoints: `EndPoint` (VPC, PLAINTEXT) on the vport, `SslEndPoint`
+/// (Internet, SASL_SSL with SASL/PLAIN, seed alibaba-kafka-dev-guide.txt GetInstanceList: `...:9093`) on
+/// the next port, and the VPC SASL access point (SASL_PLAINTEXT, Alibaba's 9094) after it. CKafka's
+/// SASL_PLAINTEXT public route is served on the same `vport + 2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Security {
+    Plaintext,
+    SaslSsl,
+    SaslPlaintext,
+}
+
+impl Security {
+    /// Every access point, in port order.
+    pub const ALL: [Security; 3] = [Security::Plaintext, Security::SaslSsl, Security::SaslPlaintext];
+
+    /// The port of this access point relative to the instance's vport.
+    pub fn port_offset(self) -> u16 {
+        match self {
+            Security::Plaintext => 0,
+            Security::SaslSsl => 1,
+            Security::SaslPlaintext => 2,
+        }
+    }
+
+    /// Whether clients must authenticate (SaslHandshake / SaslAuthenticate) before anything else.
+    pub fn sasl(self) -> bool {
+        self != Security::Plaintext
+    }
+
+    /// Kafka's `security.protocol` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Security::Plaintext => "PLAINTEXT",
+            Security::SaslSsl => "SASL_SSL",
+            Security::SaslPlaintext => "SASL_PLAINTEXT",
+        }
+    }
+}
+
 struct Listener {
     instance: String,
+    security: Security,
     addr: SocketAddr,
     task: JoinHandle<()>,
 }
@@ -110,6 +161,9 @@ pub struct KafkaBroker {
     failed: Mutex<std::collections::HashSet<String>>,
     stop: watch::Sender<bool>,
     reconciler: Mutex<Option<JoinHandle<()>>>,
+    /// The SASL_SSL listeners' TLS acceptor (the HTTPS listener's certificate), made on first use; None
+    /// when TLS is off (`--no-tls`) or the certificate cannot be loaded.
+    tls: std::sync::OnceLock<Option<tokio_rustls::TlsAcceptor>>,
 }
 
 /// Starts the data plane with the binary's options (see [`KafkaOptions::from_env`]). Returns None when
@@ -136,10 +190,12 @@ pub async fn start_with(state: AppState, options: KafkaOptions) -> Arc<KafkaBrok
         failed: Mutex::new(Default::default()),
         stop: watch::channel(false).0,
         reconciler: Mutex::new(None),
+        tls: std::sync::OnceLock::new(),
         state,
         options,
     });
     broker.state.kafka_plane.set(&broker);
+    broker.separate_vports().await;
     broker.recover();
     broker.reconcile().await;
     let b = broker.clone();
@@ -158,15 +214,57 @@ pub async fn start_with(state: AppState, options: KafkaOptions) -> Arc<KafkaBrok
     broker
 }
 
+/// The TLS acceptor of the SASL_SSL listeners: the certificate the HTTPS listener serves (generated for
+/// localhost / 127.0.0.1 under the TLS folder, or the user's `--tls-cert` / `--tls-key`), so clients trust
+/// the same `ca.pem`.
+fn load_tls(config: &crate::config::Config) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    // Brokers started together in one process (tests) would otherwise generate the certificate into the
+    // same folder at once and could pair one's certificate with the other's key.
+    static GENERATING: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+    let files = {
+        let _one_at_a_time = GENERATING.lock();
+        crate::server::tls_files(config)?
+    };
+    let certs = CertificateDer::pem_file_iter(&files.cert_chain_pem)?.collect::<Result<Vec<_>, _>>()?;
+    let key = PrivateKeyDer::from_pem_file(&files.key_pem)?;
+    let config = rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(certs, key)?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
 /// Producer ids start from the clock so ids handed out before a restart are not reused after it.
 fn initial_producer_id() -> i64 {
     crate::engine::now_ms().max(1) * 1000
 }
 
 impl KafkaBroker {
-    /// The address an instance's listener is bound to, once it is.
+    /// The address an instance's PLAINTEXT listener is bound to, once it is.
     pub fn address_of(&self, instance: &str) -> Option<SocketAddr> {
-        self.listeners.lock().values().find(|l| l.instance == instance).map(|l| l.addr)
+        self.listener_address(instance, Security::Plaintext)
+    }
+
+    /// The address one of an instance's access points is bound to, once it is.
+    pub fn listener_address(&self, instance: &str, security: Security) -> Option<SocketAddr> {
+        self.listeners.lock().values().find(|l| l.instance == instance && l.security == security).map(|l| l.addr)
+    }
+
+    fn tls_acceptor(&self) -> Option<tokio_rustls::TlsAcceptor> {
+        self.tls
+            .get_or_init(|| {
+                if self.state.config.no_tls {
+                    return None;
+                }
+                match load_tls(&self.state.config) {
+                    Ok(a) => Some(a),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "no TLS for the Kafka SASL_SSL listeners");
+                        None
+                    }
+                }
+            })
+            .clone()
     }
 
     /// Stops every listener and the reconcile loop (open connections end with their listener task).
@@ -231,6 +329,7 @@ impl KafkaBroker {
             let Ok(part) = self.logs.get(&key) else { continue };
             let mut part = part.lock();
             let before = part.log.log_start_offset();
+            part.log.set_segment_ms(t.segment_ms);
             if let Err(e) = part.log.enforce_retention(t.effective_retention_ms(), now) {
                 tracing::warn!(error = %e, "log retention failed");
             }
@@ -242,38 +341,61 @@ impl KafkaBroker {
         }
     }
 
-    /// Binds listeners for instances that have none and stops those of deleted instances.
-    async fn reconcile(self: &Arc<Self>) {
+    /// Every instance, the deterministic owner of a shared address first: the default account's, among
+    /// them its default Tencent instance of [`cluster::DEFAULT_REGION`], then Tencent before Alibaba, then
+    /// the oldest, then by id.
+    fn instances_owners_first(&self) -> Vec<cluster::InstanceInfo> {
         let default_account = cluster::default_account(&self.state);
         let mut instances = cluster::instances(&self.state);
-        // The deterministic owner of a shared address comes first.
         instances.sort_by_key(|i| (i.account != default_account, !i.is_default, i.cloud, i.created_at, i.id.clone()));
-        let mut wanted: Vec<(String, String, u16)> = Vec::new(); // (listen key, instance, port)
+        instances
+    }
+
+    /// Instances sharing a vport (a state folder from before vports were allocated) get their own, once,
+    /// stored like any change.
+    async fn separate_vports(&self) {
+        let moved = cluster::separate_vports(&self.state, &self.instances_owners_first());
+        for (id, port) in &moved {
+            tracing::info!(instance = %id, vport = port, "Kafka instance moved to a vport of its own");
+        }
+        if !moved.is_empty() {
+            cluster::persist(&self.state).await;
+        }
+    }
+
+    /// Binds listeners for instances that have none and stops those of deleted instances.
+    async fn reconcile(self: &Arc<Self>) {
+        let instances = self.instances_owners_first();
+        let tls = self.tls_acceptor();
+        let mut wanted: Vec<(String, String, u16, Security)> = Vec::new(); // (listen key, instance, port, kind)
         let mut taken = std::collections::HashSet::new();
         for i in &instances {
-            if self.options.ephemeral {
-                wanted.push((i.id.clone(), i.id.clone(), 0));
-                continue;
-            }
-            let port = i32::from(i.vport) + self.options.port_offset;
-            let Ok(port) = u16::try_from(port) else { continue };
-            if port == 0 {
-                continue;
-            }
-            if taken.insert(port) {
-                wanted.push((port.to_string(), i.id.clone(), port));
-            } else if self.failed.lock().insert(format!("shared/{}", i.id)) {
-                // Common today (every instance answers vport 9092), so not a warning per instance.
-                tracing::debug!(instance = %i.id, port, "another instance already serves Kafka on this port");
+            for security in Security::ALL {
+                if security == Security::SaslSsl && tls.is_none() {
+                    continue;
+                }
+                if self.options.ephemeral {
+                    wanted.push((format!("{}#{}", i.id, security.name()), i.id.clone(), 0, security));
+                    continue;
+                }
+                let port = i32::from(i.vport) + i32::from(security.port_offset()) + self.options.port_offset;
+                let Ok(port) = u16::try_from(port) else { continue };
+                if port == 0 {
+                    continue;
+                }
+                if taken.insert(port) {
+                    wanted.push((port.to_string(), i.id.clone(), port, security));
+                } else if self.failed.lock().insert(format!("shared/{}/{}", i.id, security.name())) {
+                    tracing::warn!(instance = %i.id, port, "another instance already serves Kafka on this port");
+                }
             }
         }
-        let wanted_keys: std::collections::HashSet<&String> = wanted.iter().map(|(k, _, _)| k).collect();
         {
             let mut listeners = self.listeners.lock();
             let stale: Vec<String> = listeners
                 .iter()
                 .filter(|(k, l)| {
-                    !wanted_keys.contains(k) || !wanted.iter().any(|(wk, wi, _)| wk == *k && *wi == l.instance)
+                    !wanted.iter().any(|(wk, wi, _, ws)| wk == *k && *wi == l.instance && *ws == l.security)
                 })
                 .map(|(k, _)| k.clone())
                 .collect();
@@ -283,7 +405,7 @@ impl KafkaBroker {
                 }
             }
         }
-        for (key, instance, port) in wanted {
+        for (key, instance, port, security) in wanted {
             if self.listeners.lock().contains_key(&key) {
                 continue;
             }
@@ -291,9 +413,11 @@ impl KafkaBroker {
             match tokio::net::TcpListener::bind(addr).await {
                 Ok(listener) => {
                     let bound = listener.local_addr().unwrap_or(addr);
-                    let task = tokio::spawn(conn::accept_loop(self.clone(), instance.clone(), listener));
-                    tracing::debug!(instance = %instance, addr = %bound, "Kafka listener up");
-                    self.listeners.lock().insert(key, Listener { instance, addr: bound, task });
+                    let acceptor = if security == Security::SaslSsl { tls.clone() } else { None };
+                    let task =
+                        tokio::spawn(conn::accept_loop(self.clone(), instance.clone(), listener, security, acceptor));
+                    tracing::debug!(instance = %instance, addr = %bound, protocol = security.name(), "Kafka listener up");
+                    self.listeners.lock().insert(key, Listener { instance, security, addr: bound, task });
                 }
                 Err(e) => {
                     if self.failed.lock().insert(key.clone()) {

@@ -152,6 +152,8 @@ struct Segment {
     path: PathBuf,
     size: u64,
     max_timestamp: i64,
+    /// When this process opened or created it (Unix ms): time-based rolling counts from here.
+    opened_ms: i64,
 }
 
 /// One partition's log. Not thread-safe by itself: the broker keeps it behind a mutex.
@@ -165,6 +167,9 @@ pub struct PartitionLog {
     segments: Vec<Segment>,
     active: Option<Arc<File>>,
     segment_bytes: u64,
+    /// The topic's `segment.ms`: a segment older than this is closed and the next batch starts a new one
+    /// (so retention can delete whole files sooner). None: size only.
+    segment_ms: Option<i64>,
 }
 
 impl PartitionLog {
@@ -241,6 +246,7 @@ impl PartitionLog {
                 path: path.clone(),
                 size: pos as u64,
                 max_timestamp: max_ts,
+                opened_ms: crate::engine::now_ms(),
             });
         }
         if log.batches.is_empty() {
@@ -252,6 +258,18 @@ impl PartitionLog {
         }
         log.last_append_ms = log.batches.back().map_or(0, |b| b.max_timestamp.max(0));
         Ok(log)
+    }
+
+    /// Sets the topic's `segment.ms` (None or 0: segments roll by size only).
+    pub fn set_segment_ms(&mut self, segment_ms: Option<i64>) {
+        self.segment_ms = segment_ms;
+    }
+
+    /// The newest timestamp of the batch holding `offset` (None when the log no longer holds it). Consumer
+    /// progress reports it for the last consumed record.
+    pub fn batch_timestamp_at(&self, offset: i64) -> Option<i64> {
+        let idx = self.batches.partition_point(|b| b.last_offset < offset);
+        self.batches.get(idx).filter(|b| b.base_offset <= offset).map(|b| b.max_timestamp)
     }
 
     /// First offset still held.
@@ -297,14 +315,23 @@ impl PartitionLog {
 
     fn write_to_segment(&mut self, base: i64, max_ts: i64, data: &[u8]) -> std::io::Result<()> {
         let Some(dir) = self.dir.clone() else { return Ok(()) };
-        let roll = self.segments.last().is_none_or(|s| s.size >= self.segment_bytes) || self.active.is_none();
-        if roll {
-            let reuse = self.segments.last().filter(|s| s.size < self.segment_bytes).map(|s| s.path.clone());
+        let now = crate::engine::now_ms();
+        let (bytes, ms) = (self.segment_bytes, self.segment_ms.filter(|ms| *ms > 0));
+        let closed = |s: &Segment| s.size >= bytes || ms.is_some_and(|ms| s.size > 0 && now - s.opened_ms >= ms);
+        let last_closed = self.segments.last().is_none_or(closed);
+        if last_closed || self.active.is_none() {
+            let reuse = self.segments.last().filter(|_| !last_closed).map(|s| s.path.clone());
             let path = match reuse {
                 Some(p) => p,
                 None => {
                     let p = dir.join(format!("{base:020}.log"));
-                    self.segments.push(Segment { base_offset: base, path: p.clone(), size: 0, max_timestamp: -1 });
+                    self.segments.push(Segment {
+                        base_offset: base,
+                        path: p.clone(),
+                        size: 0,
+                        max_timestamp: -1,
+                        opened_ms: now,
+                    });
                     p
                 }
             };
@@ -392,6 +419,32 @@ impl PartitionLog {
         self.batches.iter()
     }
 
+    /// Empties the log, keeping its offsets: the log start moves to the end offset, so the next record gets
+    /// the next offset (Kafka's DeleteRecords up to the high watermark). With a directory every segment
+    /// file is removed and an empty one named after the new start is made, so a restart knows where the
+    /// log starts.
+    pub fn truncate_to_end(&mut self) -> std::io::Result<()> {
+        self.batches.clear();
+        self.log_start = self.next_offset;
+        self.active = None;
+        for s in self.segments.drain(..) {
+            std::fs::remove_file(&s.path)?;
+        }
+        if let Some(dir) = &self.dir {
+            let path = dir.join(format!("{:020}.log", self.next_offset));
+            let file = OpenOptions::new().create(true).append(true).open(&path)?;
+            file.sync_all()?;
+            self.segments.push(Segment {
+                base_offset: self.next_offset,
+                path,
+                size: 0,
+                max_timestamp: -1,
+                opened_ms: crate::engine::now_ms(),
+            });
+        }
+        Ok(())
+    }
+
     /// Drops batches whose newest record is older than `now_ms - retention_ms` (never the last batch, so
     /// the end offset survives), and the closed segment files entirely behind the new start.
     pub fn enforce_retention(&mut self, retention_ms: i64, now_ms: i64) -> std::io::Result<()> {
@@ -464,6 +517,55 @@ mod tests {
         assert_eq!(log.read(0, 1).unwrap().len(), 1);
         assert!(log.read(5, 100).is_none());
         assert_eq!(log.read(4, 100).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn truncating_to_the_end_keeps_offsets_in_memory_and_on_disk() {
+        let mut log = PartitionLog::in_memory();
+        append(&mut log, &batch(&["a", "b"], 1000, Compression::None));
+        log.truncate_to_end().unwrap();
+        assert_eq!((log.log_start_offset(), log.end_offset()), (2, 2));
+        assert_eq!(log.read(2, 100).unwrap().len(), 0);
+        assert!(log.read(0, 100).is_none());
+        assert_eq!(append(&mut log, &batch(&["c"], 1000, Compression::None)).base_offset, 2);
+
+        let dir = std::env::temp_dir().join(format!("localyun-log-trunc-{}", uuid::Uuid::new_v4()));
+        let mut log = PartitionLog::open(&dir).unwrap();
+        append(&mut log, &batch(&["a", "b", "c"], 1000, Compression::None));
+        log.truncate_to_end().unwrap();
+        drop(log);
+        let mut log = PartitionLog::open(&dir).unwrap();
+        assert_eq!((log.log_start_offset(), log.end_offset()), (3, 3), "the start survives a restart");
+        assert_eq!(append(&mut log, &batch(&["d"], 1000, Compression::None)).base_offset, 3);
+        drop(log);
+        let log = PartitionLog::open(&dir).unwrap();
+        assert_eq!((log.log_start_offset(), log.end_offset()), (3, 4));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn segments_roll_after_segment_ms_and_retention_then_deletes_whole_files() {
+        let dir = std::env::temp_dir().join(format!("localyun-log-roll-{}", uuid::Uuid::new_v4()));
+        let mut log = PartitionLog::open(&dir).unwrap();
+        log.set_segment_ms(Some(20));
+        append(&mut log, &batch(&["a"], 1_000, Compression::None));
+        append(&mut log, &batch(&["b"], 1_001, Compression::None));
+        let files = |d: &Path| std::fs::read_dir(d).unwrap().count();
+        assert_eq!(files(&dir), 1, "young segment keeps taking batches");
+        std::thread::sleep(std::time::Duration::from_millis(40));
+        append(&mut log, &batch(&["c"], 5_000, Compression::None));
+        assert_eq!(files(&dir), 2, "an old segment is closed");
+        assert!(dir.join(format!("{:020}.log", 2)).exists());
+        assert_eq!(log.batch_timestamp_at(1), Some(1_001));
+        assert_eq!(log.batch_timestamp_at(9), None);
+        // Retention: the first segment's batches expire; its file goes.
+        log.enforce_retention(1_000, 5_500).unwrap();
+        assert_eq!(log.log_start_offset(), 2);
+        assert_eq!(files(&dir), 1);
+        drop(log);
+        let log = PartitionLog::open(&dir).unwrap();
+        assert_eq!((log.log_start_offset(), log.end_offset()), (2, 3));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -1,7 +1,9 @@
 """Starts the real localyun binary for the Kafka client tests.
 
 The Kafka listener of the default ap-guangzhou CKafka instance (vport 9092) is moved to a free port with
-LOCALYUN_KAFKA_PORT_OFFSET, so the tests never depend on 9092 being free.
+LOCALYUN_KAFKA_PORT_OFFSET, so the tests never depend on 9092 being free; every other instance's
+listeners move by the same offset (`Server.kafka_address`). TLS (the SASL_SSL access points) uses a
+certificate generated into a temporary folder (`Server.ca_pem`).
 """
 import os
 import shutil
@@ -34,6 +36,8 @@ class Server:
     def __init__(self, data_dir=None):
         self.http_port = free_port()
         self.kafka_port = free_port()
+        self.tls_port = free_port()
+        self.tls_dir = tempfile.mkdtemp(prefix="localyun-kafka-tls-")
         self.data_dir = data_dir
         self.log = tempfile.NamedTemporaryFile(prefix="localyun-kafka-", suffix=".log", delete=False)
         self.proc = None
@@ -42,9 +46,23 @@ class Server:
     def bootstrap(self):
         return f"127.0.0.1:{self.kafka_port}"
 
+    @property
+    def offset(self):
+        return self.kafka_port - VPORT
+
+    @property
+    def ca_pem(self):
+        return os.path.join(self.tls_dir, "ca.pem")
+
+    def kafka_address(self, endpoint, plus=0):
+        """Where an address a management API answers (`host:vport`) listens here, `plus` ports on."""
+        host, port = endpoint.rsplit(":", 1)
+        return f"{host}:{int(port) + self.offset + plus}"
+
     def start(self):
         binary = os.environ.get("LOCALYUN_BIN", os.path.join(ROOT, "target", "debug", "localyun"))
-        args = [binary, "--port", str(self.http_port), "--no-tls", "--fixtures", os.path.join(HERE, "fixtures.yaml")]
+        args = [binary, "--port", str(self.http_port), "--tls-port", str(self.tls_port), "--tls-dir", self.tls_dir,
+                "--fixtures", os.path.join(HERE, "fixtures.yaml")]
         if self.data_dir:
             args += ["--data-dir", self.data_dir]
         env = dict(os.environ, LOCALYUN_KAFKA_PORT_OFFSET=str(self.kafka_port - VPORT), LOCALYUN_LOG_LEVEL="warn")
@@ -72,6 +90,7 @@ class Server:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+        shutil.rmtree(self.tls_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

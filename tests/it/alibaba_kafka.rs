@@ -214,8 +214,10 @@ async fn get_instance_list_returns_the_default_instance_of_the_region() {
     assert_eq!(vo["RegionId"], REGION);
     assert_eq!(vo["ServiceStatus"], 5);
     assert_eq!(vo["DeployType"], 5);
-    assert_eq!(vo["EndPoint"], "127.0.0.1:9092");
-    assert_eq!(vo["SslEndPoint"], "127.0.0.1:9093");
+    // Its own Kafka address (src/engine/kafka/vports.rs: the default account's defaults in region order
+    // after the 21 CKafka regions; 127.0.0.1:9092 is the ap-guangzhou CKafka instance's).
+    assert_eq!(vo["EndPoint"], "127.0.0.1:9302");
+    assert_eq!(vo["SslEndPoint"], "127.0.0.1:9303");
     assert!(vo["VpcId"].as_str().unwrap().starts_with("vpc-"));
     assert!(vo["VSwitchId"].as_str().unwrap().starts_with("vsw-"));
     assert!(vo["CreateTime"].as_i64().unwrap() > 1_600_000_000_000);

@@ -2,11 +2,9 @@
 //! `kafka-protocol` crate, as any client library would encode them), next to the management APIs that
 //! prepare topics and show offsets. Every listener is on an ephemeral port.
 
-use crate::alibaba_support;
 use crate::common;
 use crate::kafka_support;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -15,43 +13,13 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, StrBytes};
 use kafka_protocol::records::{Compression, Record};
 use localyun::kafka::{KafkaBroker, KafkaOptions};
-use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use alibaba_support::{hmac_sha1_b64, string_to_sign};
-use common::{TestServer, ACCOUNT, KEY_ID, SECRET};
-use kafka_support::{batch, decode, now_ms, record, s, Conn};
+use common::{TestServer, ACCOUNT};
+use kafka_support::{alibaba, batch, decode, now_ms, record, s, Conn};
 
 const REGION: &str = "cn-hangzhou";
-
-// ---- a signed Alibaba Kafka API call (seed §2.6.5) ----
-
-async fn alibaba(srv: &TestServer, action: &str, params: &[(&str, &str)]) -> Value {
-    let mut p: BTreeMap<String, String> = BTreeMap::new();
-    for (k, v) in [
-        ("Action", action),
-        ("Version", "2019-09-16"),
-        ("Format", "JSON"),
-        ("AccessKeyId", KEY_ID),
-        ("SignatureMethod", "HMAC-SHA1"),
-        ("SignatureVersion", "1.0"),
-    ] {
-        p.insert(k.into(), v.into());
-    }
-    p.insert("SignatureNonce".into(), uuid::Uuid::new_v4().to_string());
-    p.insert("Timestamp".into(), chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string());
-    for (k, v) in params {
-        p.insert(k.to_string(), v.to_string());
-    }
-    let sts = string_to_sign("POST", &p);
-    let mut pairs: Vec<(String, String)> = p.into_iter().collect();
-    pairs.push(("Signature".into(), hmac_sha1_b64(SECRET, &sts)));
-    let url = format!("{}/?{}", srv.base, serde_urlencoded::to_string(&pairs).unwrap());
-    let resp = srv.client.post(url).send().await.unwrap();
-    let text = resp.text().await.unwrap();
-    serde_json::from_str(&text).unwrap_or_else(|_| panic!("{text}"))
-}
 
 /// A server, a topic `orders` (3 partitions) on the Alibaba default instance of cn-hangzhou, created
 /// through CreateTopic, and the data plane on ephemeral ports.

@@ -4,38 +4,13 @@
 use crate::common;
 use crate::kafka_support;
 
-use base64::Engine;
-use common::{fresh_nonce, unix_now, TestServer, ACCOUNT, KEY_ID, SECRET};
-use hmac::{Hmac, Mac};
+use common::ACCOUNT;
 use kafka_protocol::messages::*;
 use kafka_protocol::records::Compression;
-use kafka_support::{batch, now_ms, record, s, Conn};
+use kafka_support::{batch, now_ms, record, s, tencent, Conn};
 use localyun::kafka::KafkaOptions;
-use serde_json::Value;
 
 const REGION: &str = "ap-guangzhou";
-
-/// CKafka API v2 signing (seed: HmacSHA256 over `GET<host>/v2/index.php?<sorted params>`).
-async fn tencent(srv: &TestServer, action: &str, extra: &[(&str, &str)]) -> Value {
-    let mut params: Vec<(String, String)> = vec![
-        ("Action".into(), action.into()),
-        ("Region".into(), REGION.into()),
-        ("SecretId".into(), KEY_ID.into()),
-        ("Nonce".into(), fresh_nonce().to_string()),
-        ("Timestamp".into(), unix_now().to_string()),
-        ("SignatureMethod".into(), "HmacSHA256".into()),
-    ];
-    params.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let mut keyed: Vec<(String, &str)> = params.iter().map(|(k, v)| (k.replace('_', "."), v.as_str())).collect();
-    keyed.sort();
-    let query: Vec<String> = keyed.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let sts = format!("GET{}/v2/index.php?{}", srv.host, query.join("&"));
-    let mut m = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    m.update(sts.as_bytes());
-    params.push(("Signature".into(), base64::engine::general_purpose::STANDARD.encode(m.finalize().into_bytes())));
-    let resp = srv.client.get(format!("{}/v2/index.php", srv.base)).query(&params).send().await.unwrap();
-    resp.json().await.unwrap()
-}
 
 #[tokio::test]
 async fn commits_over_the_protocol_are_list_consumer_group_offsets() {

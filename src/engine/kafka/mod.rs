@@ -13,6 +13,7 @@
 mod resources;
 pub mod security;
 mod types;
+pub mod vports;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -320,16 +321,51 @@ impl KafkaModel {
     // -------------------------------------------------------------------------------- instance commands
 
     /// Adds an instance. Errors: `InstanceExists`.
-    pub fn add_instance(&self, meta: InstanceMeta) -> Result<(), KafkaError> {
+    /// An instance whose `vport` is 0 gets the first free block of [`vports::STEP`] ports from
+    /// [`vports::FIRST_ALLOCATED`] (under the same lock, so two creations never share one).
+    pub fn add_instance(&self, mut meta: InstanceMeta) -> Result<(), KafkaError> {
         let mut map = self.instances.write();
         if map.contains_key(&meta.id) {
             return Err(KafkaError::InstanceExists(meta.id));
+        }
+        if meta.vport == 0 {
+            let used: Vec<u16> = map.values().map(|s| s.instance.read().vport).collect();
+            meta.vport = vports::first_free(&used);
         }
         let id = meta.id.clone();
         map.insert(id.clone(), Slot::new(KafkaInstance::assemble(meta, Default::default(), Default::default())));
         drop(map);
         self.mark([format!("i/{id}")]);
         Ok(())
+    }
+
+    /// Gives every instance after the first one holding a vport (state written before vports were
+    /// allocated, when every instance answered 9092) a free block of its own (see [`vports`]).
+    /// `owners_first` lists instance ids, the ones that keep a shared vport first; instances it leaves
+    /// out keep theirs. Returns the moved instances with their new vports.
+    pub fn separate_vports(&self, owners_first: &[String]) -> Vec<(String, u16)> {
+        let mut used: Vec<u16> = Vec::new();
+        let mut moved = Vec::new();
+        for id in owners_first {
+            let Ok(current) = self.read_instance(Scope::ANY, id, |i| i.vport) else { continue };
+            if !used.contains(&current) {
+                used.push(current);
+                continue;
+            }
+            // Leave room for every instance that keeps its vport.
+            let mut taken = used.clone();
+            taken.extend(owners_first.iter().filter_map(|o| self.read_instance(Scope::ANY, o, |i| i.vport).ok()));
+            let port = vports::first_free(&taken);
+            let changed = self.update(Scope::ANY, id, |i| {
+                i.meta.vport = port;
+                Ok(((), vec![format!("i/{id}")]))
+            });
+            if changed.is_ok() {
+                used.push(port);
+                moved.push((id.clone(), port));
+            }
+        }
+        moved
     }
 
     /// Gives an account its default instances, one per region (idempotent): `id_of(region)` names each, and

@@ -160,7 +160,8 @@ impl InstanceMeta {
             bandwidth_mbps: 0,
             disk_gb: 0,
             vip: "127.0.0.1".into(),
-            vport: 9092,
+            // Assigned by `KafkaModel::add_instance` (see `super::vports`).
+            vport: 0,
             vpc_id: String::new(),
             subnet_id: String::new(),
             zone_id: String::new(),

@@ -256,11 +256,19 @@ pub fn check_fixture_instance_name(name: &str) -> Result<(), String> {
 
 /// One default running instance per account and region.
 pub fn provision_defaults(state: &AppState, account: &str) {
+    let default_account = state.credentials.read().default_account().to_string();
     with_model(&state.store.kafka, |model| {
         model.provision_defaults(
             REGIONS,
             |region| default_instance_id(account, region),
-            |region, id| new_instance(account, region, id),
+            |region, id| {
+                let mut meta = new_instance(account, region, id)?;
+                if region == crate::kafka::cluster::DEFAULT_REGION && account == default_account {
+                    // The README's 127.0.0.1:9092 (engine/kafka/vports.rs).
+                    meta.vport = crate::engine::kafka::vports::DEFAULT;
+                }
+                Ok::<_, String>(meta)
+            },
         )
     });
 }

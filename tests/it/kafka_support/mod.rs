@@ -13,6 +13,12 @@ use kafka_protocol::records::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use std::collections::BTreeMap;
+
+use crate::alibaba_support::{hmac_sha1_b64, string_to_sign};
+use crate::common::{TestServer, KEY_ID, SECRET};
+use serde_json::Value;
+
 pub struct Conn {
     pub stream: TcpStream,
     pub correlation: i32,
@@ -129,6 +135,58 @@ pub fn batch(records: &[Record], compression: Compression) -> Bytes {
 pub fn decode(records: &Option<Bytes>) -> Vec<Record> {
     let mut b = records.clone().unwrap_or_default();
     RecordBatchDecoder::decode_all(&mut b).unwrap().into_iter().flat_map(|set| set.records).collect()
+}
+
+/// A signed Alibaba Kafka API call (seed §2.6.5), version 2019-09-16, JSON answer.
+pub async fn alibaba(srv: &TestServer, action: &str, params: &[(&str, &str)]) -> Value {
+    let mut p: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in [
+        ("Action", action),
+        ("Version", "2019-09-16"),
+        ("Format", "JSON"),
+        ("AccessKeyId", KEY_ID),
+        ("SignatureMethod", "HMAC-SHA1"),
+        ("SignatureVersion", "1.0"),
+    ] {
+        p.insert(k.into(), v.into());
+    }
+    p.insert("SignatureNonce".into(), uuid::Uuid::new_v4().to_string());
+    p.insert("Timestamp".into(), chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    for (k, v) in params {
+        p.insert(k.to_string(), v.to_string());
+    }
+    let sts = string_to_sign("POST", &p);
+    let mut pairs: Vec<(String, String)> = p.into_iter().collect();
+    pairs.push(("Signature".into(), hmac_sha1_b64(SECRET, &sts)));
+    let url = format!("{}/?{}", srv.base, serde_urlencoded::to_string(&pairs).unwrap());
+    let resp = srv.client.post(url).send().await.unwrap();
+    let text = resp.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("{text}"))
+}
+
+/// CKafka API v2 signing in ap-guangzhou (seed: HmacSHA256 over `GET<host>/v2/index.php?<sorted params>`).
+pub async fn tencent(srv: &TestServer, action: &str, extra: &[(&str, &str)]) -> Value {
+    let mut params: Vec<(String, String)> = vec![
+        ("Action".into(), action.into()),
+        ("Region".into(), "ap-guangzhou".into()),
+        ("SecretId".into(), KEY_ID.into()),
+        ("Nonce".into(), crate::common::fresh_nonce().to_string()),
+        ("Timestamp".into(), crate::common::unix_now().to_string()),
+        ("SignatureMethod".into(), "HmacSHA256".into()),
+    ];
+    params.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let mut keyed: Vec<(String, &str)> = params.iter().map(|(k, v)| (k.replace('_', "."), v.as_str())).collect();
+    keyed.sort();
+    let query: Vec<String> = keyed.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let sts = format!("GET{}/v2/index.php?{}", srv.host, query.join("&"));
+    let mut m = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(SECRET.as_bytes()).unwrap();
+    hmac::Mac::update(&mut m, sts.as_bytes());
+    params.push((
+        "Signature".into(),
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, hmac::Mac::finalize(m).into_bytes()),
+    ));
+    let resp = srv.client.get(format!("{}/v2/index.php", srv.base)).query(&params).send().await.unwrap();
+    resp.json().await.unwrap()
 }
 
 pub fn now_ms() -> i64 {
