@@ -128,10 +128,15 @@ impl Drop for Server {
 
 impl Server {
     fn rss_kib(&self) -> u64 {
+        self.status_kib("VmRSS:")
+    }
+
+    /// A `kB` field of /proc/PID/status (`VmRSS:`, `RssAnon:`, `RssFile:`).
+    fn status_kib(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix(field))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap_or(0)
     }
@@ -157,6 +162,16 @@ fn localyun_bin() -> PathBuf {
 }
 
 async fn start_localyun(client: &reqwest::Client, tls_dir: &std::path::Path) -> Server {
+    start_localyun_bin(client, tls_dir, &localyun_bin(), None).await
+}
+
+/// Starts `bin` with the bench fixtures (and `--data-dir DIR` when given).
+async fn start_localyun_bin(
+    client: &reqwest::Client,
+    tls_dir: &std::path::Path,
+    bin: &std::path::Path,
+    data_dir: Option<&std::path::Path>,
+) -> Server {
     let port = free_port();
     let started = Instant::now();
     let fixtures = tls_dir.with_file_name("bench-fixtures.yaml");
@@ -165,7 +180,12 @@ async fn start_localyun(client: &reqwest::Client, tls_dir: &std::path::Path) -> 
         std::fs::write(&fixtures, BENCH_FIXTURES).expect("write bench fixtures");
     }
     // Default settings otherwise (info logs, to a discarded stderr): what users run.
-    let child = Command::new(localyun_bin())
+    let mut cmd = Command::new(bin);
+    if let Some(dir) = data_dir {
+        let _ = std::fs::remove_dir_all(dir);
+        cmd.arg("--data-dir").arg(dir);
+    }
+    let child = cmd
         .args(["--port", &port.to_string(), "--tls-port", &free_port().to_string()])
         .arg("--tls-dir")
         .arg(tls_dir)

@@ -14,10 +14,10 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::vendors::{self, Scenario, Target};
-use super::{free_port, median, start_baseline, start_localyun, wait_healthy, Server, KEY_ID, SECRET};
+use super::{median, start_baseline, start_localyun_bin, KEY_ID, SECRET};
 
 const THREADS: usize = 2;
 const CONNECTIONS: usize = 64;
@@ -129,30 +129,6 @@ fn remove_requests(prefix: &Path) {
     }
 }
 
-/// A localyun with the benchmark fixtures and, for the durable rows, `--data-dir` on a fresh directory.
-async fn start_durable(client: &reqwest::Client, tls_dir: &Path, data_dir: &Path) -> Server {
-    let port = free_port();
-    let started = Instant::now();
-    let fixtures = tls_dir.with_file_name("bench-fixtures.yaml");
-    let _ = std::fs::remove_dir_all(data_dir);
-    let child = Command::new(super::localyun_bin())
-        .args(["--port", &port.to_string(), "--tls-port", &free_port().to_string()])
-        .arg("--tls-dir")
-        .arg(tls_dir)
-        .arg("--fixtures")
-        .arg(&fixtures)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("LOCALYUN_DATA_DIR")
-        .env_remove("LOCALYUN_FIXTURES")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start localyun");
-    assert!(wait_healthy(client, port, Instant::now() + Duration::from_secs(20)).await, "localyun not healthy");
-    Server { child, port, started_in: started.elapsed() }
-}
-
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
@@ -166,7 +142,36 @@ fn median_f(mut v: Vec<f64>) -> f64 {
     }
 }
 
-/// The whole wrk benchmark; returns the Markdown report.
+/// The figures of one scenario for one binary.
+#[derive(Default)]
+struct Measured {
+    results: Vec<WrkResult>,
+    ratios: Vec<f64>,
+}
+
+impl Measured {
+    fn rps(&self) -> f64 {
+        median_f(self.results.iter().map(|r| r.rps).collect())
+    }
+    fn ratio(&self) -> f64 {
+        median_f(self.ratios.clone())
+    }
+    fn p50(&self) -> f64 {
+        median_f(self.results.iter().map(|r| r.p50_us).collect())
+    }
+    fn p99(&self) -> f64 {
+        median_f(self.results.iter().map(|r| r.p99_us).collect())
+    }
+    fn failed(&self) -> u64 {
+        self.results.iter().map(|r| r.failed + r.socket_errors).sum()
+    }
+    fn exhausted(&self) -> bool {
+        self.results.iter().any(|r| r.exhausted > 0)
+    }
+}
+
+/// The whole wrk benchmark; returns the Markdown report. `LOCALYUN_BENCH_BEFORE=/path/to/older/localyun`
+/// measures that binary too, run for run alternating with this one, for before/after figures in one run.
 pub async fn run(quick: bool) -> String {
     if wrk_path().is_none() {
         return "wrk is not installed: `bash scripts/bench.sh` installs it (apt-get install wrk).\n".into();
@@ -175,6 +180,9 @@ pub async fn run(quick: bool) -> String {
     let runs = env_num("LOCALYUN_BENCH_RUNS", if quick { 1 } else { 3 }).max(1) as usize;
     let seconds = env_num("LOCALYUN_BENCH_SECONDS", if quick { 1 } else { 3 }).max(1);
     let only: Option<String> = std::env::var("LOCALYUN_BENCH_ONLY").ok();
+    let before: Option<PathBuf> = std::env::var_os("LOCALYUN_BENCH_BEFORE").map(PathBuf::from);
+    let mut bins: Vec<PathBuf> = before.iter().cloned().collect();
+    bins.push(super::localyun_bin());
     let tmp = std::env::temp_dir().join(format!("localyun-wrk-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&tmp);
     let tls_dir = tmp.join("tls");
@@ -184,28 +192,36 @@ pub async fn run(quick: bool) -> String {
     out.push_str(&format!(
         "## wrk results ({})\n\n{}\nwrk {THREADS} threads, {CONNECTIONS} connections, {seconds} s per run, median of \
          {runs} run(s); a fresh localyun per run (default settings: info logs, strict signatures, replay checks, \
-         TLS and Kafka listeners up).\n\n",
+         TLS and Kafka listeners up). localyun: `{}`{}.\n\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
-        super::machine_description()
+        super::machine_description(),
+        bins.last().map(|b| b.display().to_string()).unwrap_or_default(),
+        before.as_ref().map(|b| format!("; before: `{}`", b.display())).unwrap_or_default(),
     ));
 
     // ---- start-up (median of 7; the first start, which generates the TLS certificate, is excluded) and
-    // idle memory.
+    // idle memory, per binary.
     eprintln!("start-up...");
-    drop(start_localyun(&client, &tls_dir).await);
-    let (mut ly, mut base) = (Vec::new(), Vec::new());
-    for _ in 0..7 {
-        ly.push(start_localyun(&client, &tls_dir).await.started_in);
-        base.push(start_baseline(&client).await.started_in);
+    let mut startup_rows = Vec::new();
+    let mut base_start = Vec::new();
+    let mut base_rss = 0;
+    for bin in &bins {
+        drop(start_localyun_bin(&client, &tls_dir, bin, None).await);
+        let mut ly = Vec::new();
+        for _ in 0..7 {
+            ly.push(start_localyun_bin(&client, &tls_dir, bin, None).await.started_in);
+            base_start.push(start_baseline(&client).await.started_in);
+        }
+        let idle = start_localyun_bin(&client, &tls_dir, bin, None).await;
+        let baseline = start_baseline(&client).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let (rss, anon) = (idle.rss_kib(), idle.status_kib("RssAnon:"));
+        base_rss = baseline.rss_kib();
+        startup_rows.push((median(ly), rss, anon));
     }
-    let idle = start_localyun(&client, &tls_dir).await;
-    let baseline = start_baseline(&client).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let (idle_rss, base_rss) = (idle.rss_kib(), baseline.rss_kib());
-    drop(idle);
-    let (ly_start, base_start) = (median(ly), median(base));
 
-    // ---- throughput: baseline, then each scenario's run followed by a baseline run.
+    // ---- throughput: a baseline run, then each localyun run followed by a baseline run.
+    let baseline = start_baseline(&client).await;
     eprintln!("baseline...");
     let mut last_base = run_wrk(&lua, baseline.port, seconds, None);
     let mut base_all = vec![last_base.rps];
@@ -218,60 +234,61 @@ pub async fn run(quick: bool) -> String {
         .collect();
     let mut rows = Vec::new();
     for (index, durable) in names {
-        let mut results = Vec::new();
-        let mut ratios = Vec::new();
+        let mut measured: Vec<Measured> = bins.iter().map(|_| Measured::default()).collect();
         let mut name = String::new();
-        for run in 0..runs {
-            let data_dir = tmp.join("data");
-            let server = if durable {
-                start_durable(&client, &tls_dir, &data_dir).await
-            } else {
-                start_localyun(&client, &tls_dir).await
-            };
-            let t = Target { host: format!("127.0.0.1:{}", server.port), key_id: KEY_ID.into(), secret: SECRET.into() };
-            let mut scenarios = vendors::scenarios(&client, &t).await;
-            if index >= scenarios.len() {
-                scenarios.extend(vendors::extra_scenarios(&client, &t).await);
+        'runs: for run in 0..runs {
+            for (b, bin) in bins.iter().enumerate() {
+                let data_dir = tmp.join("data");
+                let server = start_localyun_bin(&client, &tls_dir, bin, durable.then_some(data_dir.as_path())).await;
+                let t =
+                    Target { host: format!("127.0.0.1:{}", server.port), key_id: KEY_ID.into(), secret: SECRET.into() };
+                let mut scenarios = vendors::scenarios(&client, &t).await;
+                if index >= scenarios.len() {
+                    scenarios.extend(vendors::extra_scenarios(&client, &t).await);
+                }
+                let scenario = scenarios.swap_remove(index);
+                name = format!("{}{}", scenario.name(), if durable { ", --data-dir" } else { "" });
+                if only.as_deref().is_some_and(|o| !name.contains(o)) {
+                    break 'runs;
+                }
+                eprintln!("{name} (run {}/{runs}, {})...", run + 1, bin.display());
+                let prefix = tmp.join("requests");
+                write_requests(&client, &t, &scenario, PREPARED_PER_SECOND * seconds as usize, &prefix).await;
+                let r = run_wrk(&lua, server.port, seconds, Some(&prefix));
+                remove_requests(&prefix);
+                drop(server);
+                let _ = std::fs::remove_dir_all(&data_dir);
+                let next_base = run_wrk(&lua, baseline.port, seconds, None);
+                base_all.push(next_base.rps);
+                measured[b].ratios.push(r.rps / ((last_base.rps + next_base.rps) / 2.0));
+                measured[b].results.push(r);
+                last_base = next_base;
             }
-            let scenario = scenarios.swap_remove(index);
-            name = format!("{}{}", scenario.name(), if durable { ", --data-dir" } else { "" });
-            if only.as_deref().is_some_and(|o| !name.contains(o)) {
-                break;
-            }
-            eprintln!("{name} (run {}/{runs})...", run + 1);
-            let prefix = tmp.join("requests");
-            write_requests(&client, &t, &scenario, PREPARED_PER_SECOND * seconds as usize, &prefix).await;
-            let r = run_wrk(&lua, server.port, seconds, Some(&prefix));
-            remove_requests(&prefix);
-            drop(server);
-            let _ = std::fs::remove_dir_all(&data_dir);
-            let next_base = run_wrk(&lua, baseline.port, seconds, None);
-            base_all.push(next_base.rps);
-            ratios.push(r.rps / ((last_base.rps + next_base.rps) / 2.0));
-            last_base = next_base;
-            results.push(r);
         }
-        if results.is_empty() {
+        if measured.iter().all(|m| m.results.is_empty()) {
             continue;
         }
-        let pick = |f: fn(&WrkResult) -> f64| median_f(results.iter().map(f).collect());
-        let errors: u64 = results.iter().map(|r| r.failed + r.socket_errors).sum();
-        let exhausted: u64 = results.iter().map(|r| r.exhausted).sum();
-        let ratio = median_f(ratios);
-        let is_write = name.contains("(write");
+        let after = &measured[measured.len() - 1];
         let goal = if durable {
             "—".to_string()
         } else {
-            let min = if is_write { 0.5 } else { 0.6 };
-            format!("≥ {min}: {}", if ratio >= min { "yes" } else { "no" })
+            let min = if name.contains("(write") { 0.5 } else { 0.6 };
+            format!("≥ {min}: {}", if after.ratio() >= min { "yes" } else { "no" })
         };
-        rows.push(format!(
-            "| {name} | {:.0} | {ratio:.2} | {goal} | {:.0} µs | {:.0} µs | {errors}{} |\n",
-            pick(|r| r.rps),
-            pick(|r| r.p50_us),
-            pick(|r| r.p99_us),
-            if exhausted > 0 { " (ran out of prepared requests: lower bound)" } else { "" }
+        let mut row = format!("| {name} |");
+        if before.is_some() {
+            row.push_str(&format!(" {:.0} | {:.2} |", measured[0].rps(), measured[0].ratio()));
+        }
+        row.push_str(&format!(
+            " {:.0} | {:.2} | {goal} | {:.0} µs | {:.0} µs | {}{} |\n",
+            after.rps(),
+            after.ratio(),
+            after.p50(),
+            after.p99(),
+            measured.iter().map(Measured::failed).sum::<u64>(),
+            if measured.iter().any(Measured::exhausted) { " (ran out of prepared requests: lower bound)" } else { "" }
         ));
+        rows.push(row);
     }
     drop(baseline);
     let _ = std::fs::remove_dir_all(&tmp);
@@ -279,21 +296,36 @@ pub async fn run(quick: bool) -> String {
     let base_rps = median_f(base_all.clone());
     let (bmin, bmax) = base_all.iter().fold((f64::MAX, 0f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
     out.push_str(&format!(
-        "Baseline (bare axum, fixed body): median {base_rps:.0} req/s over {} runs (min {bmin:.0}, max {bmax:.0}).\n\n",
+        "Baseline (bare axum, fixed body): median {base_rps:.0} req/s over {} runs (min {bmin:.0}, max {bmax:.0}). \
+         Ratio: a localyun run's req/s over the mean of the baseline runs just before and after it.\n\n",
         base_all.len()
     ));
-    out.push_str(
-        "| API / action | req/s | ratio | target | p50 | p99 | failed answers |\n|---|---|---|---|---|---|---|\n",
-    );
+    if before.is_some() {
+        out.push_str(
+            "| API / action | before req/s | before ratio | req/s | ratio | target | p50 | p99 | failed answers |\n\
+             |---|---|---|---|---|---|---|---|---|\n",
+        );
+    } else {
+        out.push_str(
+            "| API / action | req/s | ratio | target | p50 | p99 | failed answers |\n|---|---|---|---|---|---|---|\n",
+        );
+    }
     for row in rows {
         out.push_str(&row);
     }
+    out.push_str("\n| binary | start-up to healthy (median of 7) | idle RSS (of which anonymous) |\n|---|---|---|\n");
+    for (bin, (start, rss, anon)) in bins.iter().zip(&startup_rows) {
+        let label = if before.as_ref() == Some(bin) { "before" } else { "localyun" };
+        out.push_str(&format!(
+            "| {label} | {:.1} ms (target < 20 ms) | {:.1} MiB ({:.1} MiB) (target < 10 MiB) |\n",
+            super::ms(*start),
+            super::mib(*rss),
+            super::mib(*anon)
+        ));
+    }
     out.push_str(&format!(
-        "\n| start-up to healthy (median of 7) | idle RSS |\n|---|---|\n| localyun {:.1} ms (target < 20 ms), \
-         baseline {:.1} ms | localyun {:.1} MiB (target < 10 MiB), baseline {:.1} MiB |\n",
-        super::ms(ly_start),
-        super::ms(base_start),
-        super::mib(idle_rss),
+        "| baseline | {:.1} ms | {:.1} MiB |\n",
+        super::ms(median(base_start)),
         super::mib(base_rss)
     ));
     out
