@@ -39,20 +39,36 @@ enum BodyError {
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyError> {
     use http_body_util::BodyExt;
     let mut body = body;
+    // Most bodies arrive in one frame: it is returned as is (no copy); a second frame starts a buffer.
+    let mut first: Option<Bytes> = None;
     let mut collected = bytes::BytesMut::new();
     loop {
         match body.frame().await {
-            None => return Ok(collected.freeze()),
+            None => {
+                return Ok(match first {
+                    Some(data) if collected.is_empty() => data,
+                    _ => collected.freeze(),
+                })
+            }
             Some(Err(_)) => return Err(BodyError::Broken),
             Some(Ok(frame)) => {
                 let Ok(data) = frame.into_data() else { continue };
-                if collected.len() + data.len() > limit {
+                let held = first.as_ref().map_or(0, Bytes::len) + collected.len();
+                if held + data.len() > limit {
                     break;
                 }
-                collected.extend_from_slice(&data);
+                if first.is_none() && collected.is_empty() {
+                    first = Some(data);
+                } else {
+                    if let Some(earlier) = first.take() {
+                        collected.extend_from_slice(&earlier);
+                    }
+                    collected.extend_from_slice(&data);
+                }
             }
         }
     }
+    drop(first);
     drop(collected);
     let mut drained = 0usize;
     let drain = async {
@@ -222,6 +238,16 @@ mod tests {
         let body = read_body(Body::from(vec![b'x'; 4000]), 4000).await.ok().expect("within the limit");
         assert_eq!(body.len(), 4000);
         assert!(read_body(Body::empty(), 0).await.ok().expect("empty").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_body_in_several_frames_is_joined_in_order() {
+        let frames = vec![Ok::<_, std::io::Error>(Bytes::from_static(b"ab")), Ok(Bytes::from_static(b"cd"))];
+        let body = Body::from_stream(futures_util::stream::iter(frames));
+        let joined = read_body(body, 4).await.ok().expect("within the limit");
+        assert_eq!(&joined[..], b"abcd");
+        let frames = vec![Ok::<_, std::io::Error>(Bytes::from_static(b"ab")), Ok(Bytes::from_static(b"cde"))];
+        assert!(read_body(Body::from_stream(futures_util::stream::iter(frames)), 4).await.is_err(), "5 bytes > 4");
     }
 
     #[tokio::test]

@@ -343,6 +343,9 @@ pub struct Inner {
     pub eventgrid: crate::huawei::eventgrid::Runtime,
     /// The Kafka data plane once it runs (see [`AppState::kafka`]).
     pub kafka_plane: crate::kafka::local::Handle,
+    /// Memory mode: the sum of the models' generations when [`AppState::persist`] last looked, so requests
+    /// that changed nothing (every read) skip the look at the models' change marks (locks per model).
+    seen_generations: AtomicU64,
 }
 
 /// Cheap to clone; shared by every request.
@@ -391,6 +394,7 @@ impl AppState {
             started_at: SystemTime::now(),
             eventgrid: crate::huawei::eventgrid::Runtime::default(),
             kafka_plane: Default::default(),
+            seen_generations: AtomicU64::new(u64::MAX),
         }));
         let restored = match &state.persistence {
             Some(p) => p.load_into(&state.store)?,
@@ -415,9 +419,16 @@ impl AppState {
         match &self.persistence {
             Some(p) => p.commit(self).await,
             None => {
+                // Nothing changed since the last look (generations are bumped by every change): nothing to
+                // trim. A race with a concurrent change only defers the trim to the next change.
+                let models = self.store.models();
+                let generations = models.iter().fold(0u64, |sum, (_, m)| sum.wrapping_add(m.generation()));
+                if self.seen_generations.swap(generations, Ordering::AcqRel) == generations {
+                    return Ok(());
+                }
                 // Nobody journals: drop the change marks in bulk once they pile up (a set of distinct keys,
                 // so this is rare); until then they stay inspectable.
-                for (_, model) in self.store.models() {
+                for (_, model) in models {
                     if model.dirty_len() > MEMORY_MODE_DIRTY_KEYS {
                         let _ = model.take_dirty();
                     }

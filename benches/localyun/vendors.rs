@@ -136,7 +136,13 @@ fn alibaba_request(client: &reqwest::Client, t: &Target, action: &str, extra: &[
         ("Timestamp".into(), chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()),
         ("RegionId".into(), "cn-hangzhou".into()),
     ];
-    params.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    // An entry of `extra` replaces a default of the same name (ONS sends its own Version).
+    for (k, v) in extra {
+        match params.iter_mut().find(|(pk, _)| pk == k) {
+            Some(slot) => slot.1 = v.clone(),
+            None => params.push((k.to_string(), v.clone())),
+        }
+    }
     let mut sorted: Vec<(String, String)> = params.iter().map(|(k, v)| (pct(k), pct(v))).collect();
     sorted.sort();
     let canonical: Vec<String> = sorted.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -159,6 +165,75 @@ fn alibaba_create_group(client: &reqwest::Client, t: &Target, inst: &str, name: 
         "CreateConsumerGroup",
         &[("InstanceId", inst.to_string()), ("ConsumerId", name.to_string())],
     )
+}
+
+// ------------------------------------------------------------------------------------------------ ONS
+
+/// An ONS OpenAPI request (2019-02-14): Alibaba RPC signature v1, like the Kafka RPC API.
+fn ons_request(client: &reqwest::Client, t: &Target, action: &str, extra: &[(&str, String)]) -> reqwest::Request {
+    let mut all: Vec<(&str, String)> = vec![("Version", "2019-02-14".to_string())];
+    all.extend(extra.iter().cloned());
+    alibaba_request(client, t, action, &all)
+}
+
+/// A new ONS instance (cn-hangzhou) holding `topics` topics; its id.
+async fn ons_instance(client: &reqwest::Client, t: &Target, topics: usize) -> String {
+    let v = send_json(client, ons_request(client, t, "OnsInstanceCreate", &[("InstanceName", "bench".into())])).await;
+    let inst = v["Data"]["InstanceId"].as_str().unwrap_or_default().to_string();
+    run_batched(
+        client,
+        (0..topics).map(|i| {
+            let extra = [
+                ("InstanceId", inst.clone()),
+                ("Topic", format!("read{i:04}")),
+                ("MessageType", "0".to_string()),
+                ("Remark", "bench".to_string()),
+            ];
+            ons_request(client, t, "OnsTopicCreate", &extra)
+        }),
+    )
+    .await;
+    inst
+}
+
+// ------------------------------------------------------------------------------------------------ Tencent v3
+
+/// A Tencent Cloud API v3 request (TC3-HMAC-SHA256, JSON body, `X-TC-Action`), signed as Tencent's
+/// "签名方法 v3" describes (no nonce: the scheme has none).
+fn tencent_v3_request(client: &reqwest::Client, t: &Target, action: &str, body: &Value) -> reqwest::Request {
+    let body = body.to_string();
+    let timestamp = now();
+    let date = chrono::DateTime::from_timestamp(timestamp, 0).unwrap_or_default().format("%Y-%m-%d").to_string();
+    let canonical = format!(
+        "POST\n/\n\ncontent-type:application/json; charset=utf-8\nhost:{}\n\ncontent-type;host\n{}",
+        t.host,
+        sha256_hex(body.as_bytes())
+    );
+    let sts = format!("TC3-HMAC-SHA256\n{timestamp}\n{date}/ckafka/tc3_request\n{}", sha256_hex(canonical.as_bytes()));
+    let hmac = |key: &[u8], data: &str| {
+        let mut m = Hmac::<sha2::Sha256>::new_from_slice(key).expect("hmac key");
+        m.update(data.as_bytes());
+        m.finalize().into_bytes().to_vec()
+    };
+    let k = hmac(format!("TC3{}", t.secret).as_bytes(), &date);
+    let k = hmac(&k, "ckafka");
+    let k = hmac(&k, "tc3_request");
+    let auth = format!(
+        "TC3-HMAC-SHA256 Credential={}/{date}/ckafka/tc3_request, SignedHeaders=content-type;host, Signature={}",
+        t.key_id,
+        hex::encode(hmac(&k, &sts))
+    );
+    client
+        .post(format!("http://{}/", t.host))
+        .header("content-type", "application/json; charset=utf-8")
+        .header("x-tc-action", action)
+        .header("x-tc-version", "2019-08-19")
+        .header("x-tc-timestamp", timestamp.to_string())
+        .header("x-tc-region", "ap-guangzhou")
+        .header("authorization", auth)
+        .body(body)
+        .build()
+        .expect("request")
 }
 
 // ------------------------------------------------------------------------------------------------ RocketMQ
@@ -294,6 +369,10 @@ pub enum Scenario {
     RocketmqCreateTopic { inst: String },
     HuaweiListChannels,
     HuaweiPutEvents { channel: String },
+    TencentV3DescribeTopic { inst: String },
+    TencentV3CreateTopic { inst: String },
+    OnsTopicList { inst: String },
+    OnsGroupCreate { inst: String },
 }
 
 impl Scenario {
@@ -307,6 +386,10 @@ impl Scenario {
             Scenario::RocketmqCreateTopic { .. } => "RocketMQ topic/create (write)".into(),
             Scenario::HuaweiListChannels => "Huawei ListChannels (read)".into(),
             Scenario::HuaweiPutEvents { .. } => "Huawei PutEvents (write, 1 event)".into(),
+            Scenario::TencentV3DescribeTopic { .. } => "Tencent v3 DescribeTopic (read)".into(),
+            Scenario::TencentV3CreateTopic { .. } => "Tencent v3 CreateTopic (write)".into(),
+            Scenario::OnsTopicList { .. } => "Alibaba ONS OnsTopicList (read)".into(),
+            Scenario::OnsGroupCreate { .. } => "Alibaba ONS OnsGroupCreate (write)".into(),
         }
     }
 
@@ -359,6 +442,34 @@ impl Scenario {
             Scenario::HuaweiPutEvents { channel } => {
                 (0..n).map(|i| huawei_put_events(client, t, channel, serde_json::json!({"n": i}))).collect()
             }
+            Scenario::TencentV3DescribeTopic { inst } => (0..n)
+                .map(|_| {
+                    let body = serde_json::json!({"InstanceId": inst, "Limit": 20});
+                    tencent_v3_request(client, t, "DescribeTopic", &body)
+                })
+                .collect(),
+            Scenario::TencentV3CreateTopic { inst } => {
+                let run = nonce();
+                (0..n)
+                    .map(|i| {
+                        let body = serde_json::json!({"InstanceId": inst, "TopicName": format!("v{run}x{i}"),
+                            "PartitionNum": 1, "ReplicaNum": 1});
+                        tencent_v3_request(client, t, "CreateTopic", &body)
+                    })
+                    .collect()
+            }
+            Scenario::OnsTopicList { inst } => {
+                (0..n).map(|_| ons_request(client, t, "OnsTopicList", &[("InstanceId", inst.clone())])).collect()
+            }
+            Scenario::OnsGroupCreate { inst } => {
+                let run = nonce();
+                (0..n)
+                    .map(|i| {
+                        let extra = [("InstanceId", inst.clone()), ("GroupId", format!("GID_w{run}x{i}"))];
+                        ons_request(client, t, "OnsGroupCreate", &extra)
+                    })
+                    .collect()
+            }
         }
     }
 }
@@ -374,13 +485,27 @@ pub async fn scenarios(client: &reqwest::Client, t: &Target) -> Vec<Scenario> {
     run_batched(client, (0..100).map(|i| rocketmq_create_topic(client, t, &rmq, &format!("T_read{i:04}")))).await;
     vec![
         Scenario::TencentListTopic { inst: inst.clone() },
-        Scenario::TencentCreateTopic { inst },
+        // The bench fixtures' roomy instance: the default one allows 50,000 topics.
+        Scenario::TencentCreateTopic { inst: "ckafka-bench001".into() },
         Scenario::AlibabaGetTopicList { inst: ali.clone() },
         Scenario::AlibabaCreateTopic { inst: ali },
         Scenario::RocketmqListInPage { inst: rmq.clone() },
         Scenario::RocketmqCreateTopic { inst: rmq },
         Scenario::HuaweiListChannels,
         Scenario::HuaweiPutEvents { channel: huawei_bench_channel(client, t).await },
+    ]
+}
+
+/// The Tencent API v3 and ONS scenarios (the wrk benchmark only), after [`scenarios`] prepared the Tencent
+/// default instance's topics.
+pub async fn extra_scenarios(client: &reqwest::Client, t: &Target) -> Vec<Scenario> {
+    let inst = tencent_instance(client, t, "ap-guangzhou").await;
+    let ons = ons_instance(client, t, 20).await;
+    vec![
+        Scenario::TencentV3DescribeTopic { inst },
+        Scenario::TencentV3CreateTopic { inst: "ckafka-bench001".into() },
+        Scenario::OnsTopicList { inst: ons.clone() },
+        Scenario::OnsGroupCreate { inst: ons },
     ]
 }
 

@@ -124,7 +124,7 @@ pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
             if let Value::Object(m) = &mut result {
                 m.insert("RequestId".into(), Value::String(request_id));
             }
-            json!({ "Response": result })
+            crate::http::object([("Response", result)])
         }
         Err(e) => {
             tracing::debug!(code = e.code, message = %e.message, "tencent v3 request rejected");
