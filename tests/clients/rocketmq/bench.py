@@ -13,7 +13,7 @@ from rocketmq.ffi import _CConsumeStatus as ConsumeStatus  # noqa: E402
 
 from rocketmq_clients import Server, producer  # noqa: E402
 
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
+N = (int(sys.argv[1]) if len(sys.argv) > 1 else 20_000) // 32 * 32  # whole batches
 BODY = b"x" * 100
 
 

@@ -9,7 +9,8 @@ cd "$(dirname "$0")/../../.."
 export LOCALYUN_BIN="${LOCALYUN_BIN:-$PWD/target/debug/localyun}"
 
 if command -v npm >/dev/null 2>&1 && (cd tests/clients/rocketmq/node && npm ci --no-audit --no-fund --silent); then
-    node --test tests/clients/rocketmq/node/ali_ons_test.js
+    # --test-force-exit: ali-ons keeps timers of a client whose start failed (the wrong-secret test) alive.
+    node --test --test-force-exit tests/clients/rocketmq/node/ali_ons_test.js
 else
     echo "tests/clients/rocketmq: npm ci failed (or no npm); ali-ons tests not run"
     [ "${CI:-}" != true ] || exit 1
