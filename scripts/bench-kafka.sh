@@ -7,8 +7,9 @@
 #   scripts/bench-kafka.sh [RECORDS]      (default 300000)
 #
 # tansu: TANSU_BIN=/path/to/tansu, else `tansu` on PATH, else it is built once with
-# `cargo install tansu --locked` into ${XDG_CACHE_HOME:-~/.cache}/localyun-bench (a long build: several
-# hundred crates). BENCH_NO_TANSU=1 skips it.
+# `cargo install tansu --locked --features dynostore` (its in-memory storage engine, `memory://`, needs that
+# feature) into ${XDG_CACHE_HOME:-~/.cache}/localyun-bench (a long build: about 400 crates; ~25 minutes on a
+# busy 2-core machine). BENCH_NO_TANSU=1 skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +21,7 @@ TANSU_BIN="${TANSU_BIN:-$(command -v tansu || true)}"
 if [ -z "$TANSU_BIN" ] && [ "${BENCH_NO_TANSU:-0}" != 1 ]; then
     root="${XDG_CACHE_HOME:-$HOME/.cache}/localyun-bench"
     if [ ! -x "$root/bin/tansu" ]; then
-        cargo install tansu --locked --root "$root"
+        cargo install tansu --locked --features dynostore --root "$root"
     fi
     TANSU_BIN="$root/bin/tansu"
 fi
