@@ -160,14 +160,19 @@ pub async fn dispatch(State(state): State<AppState>, request: Request<Body>) -> 
     if let Err(e) = state.persist().await {
         tracing::error!(error = %e, "could not persist state");
         let meta = response.extensions().get::<RequestMeta>().cloned().unwrap_or_default();
-        response = crate::http::with_meta(
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(json!({"error": format!("localyun could not persist its state: {e:#}")})),
-            )
-                .into_response(),
-            RequestMeta { error_code: Some("PersistenceFailed".into()), ..meta },
-        );
+        let message = format!("localyun could not persist its state: {e:#}");
+        response = match vendor.and_then(|v| v.unavailable_code().map(|c| (v, c))) {
+            // The vendor documents a code for it: its own envelope (with 503).
+            Some((v, code)) => {
+                let mut r = v.error_response(code, &message);
+                *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+                crate::http::with_meta(r, RequestMeta { error_code: Some(code.into()), ..meta })
+            }
+            None => crate::http::with_meta(
+                (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"error": message}))).into_response(),
+                RequestMeta { error_code: Some("PersistenceFailed".into()), ..meta },
+            ),
+        };
     }
     log_request(&state, method, uri, started, &mut response);
     response

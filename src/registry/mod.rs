@@ -101,6 +101,12 @@ pub trait VendorApi: Send + Sync {
     /// The vendor's code for a request it cannot take as sent (used for oversized bodies).
     fn invalid_request_code(&self) -> &'static str;
 
+    /// The vendor's documented code for "service unavailable" (answered, with 503, when a change could not
+    /// be made durable), if its documents name one; None: localyun's generic JSON 503 answer.
+    fn unavailable_code(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The declared operations (each vendor's own table).
     fn operations(&self) -> Vec<OperationInfo>;
 

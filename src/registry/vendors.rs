@@ -343,6 +343,11 @@ impl VendorApi for HuaweiEventgrid {
     fn handle<'a>(&'a self, state: &'a AppState, req: ApiRequest) -> BoxFuture<'a, Response> {
         Box::pin(huawei::eventgrid::handle(state, req))
     }
+    /// Appendix 7.2 of seed huawei-eventgrid-api.txt: `EG.00511001` (503, service unavailable).
+    fn unavailable_code(&self) -> Option<&'static str> {
+        Some("EG.00511001")
+    }
+
     fn error_response(&self, code: &str, message: &str) -> Response {
         huawei::eventgrid::error_response(code, message)
     }

@@ -360,3 +360,22 @@ async fn a_hundred_thousand_topic_state_round_trips_streamed() {
     let after = s.client.get(&url).send().await.unwrap().bytes().await.unwrap();
     assert!(after == body, "the refused documents changed nothing");
 }
+
+/// Appendix 7.2 of seed huawei-eventgrid-api.txt: a change EventGrid cannot make durable answers
+/// `EG.00511001` (503) in EventGrid's own envelope, and is not applied.
+#[tokio::test]
+async fn a_failed_eventgrid_write_answers_its_documented_unavailable_code() {
+    let dir = temp_dir("eg-disk-full");
+    let s = common::start_with(Config { data_dir: Some(dir.clone()), ..Config::default() }).await;
+    let eg = crate::huawei_support::Eg::wrap(s);
+    let persistence = eg.srv.state.persistence.as_ref().expect("--data-dir persistence");
+    persistence.simulate_write_failure(true);
+    let answer = eg.post("/channels", &serde_json::json!({"name": "lost-channel"})).await;
+    assert_eq!(answer.status.as_u16(), 503, "{}", answer.body);
+    assert_eq!(answer.body["error_code"], "EG.00511001", "{}", answer.body);
+    assert!(answer.body["error_msg"].as_str().unwrap_or("").contains("could not persist"), "{}", answer.body);
+    persistence.simulate_write_failure(false);
+    let list = eg.get("/channels", &[("name", "lost-channel")]).await;
+    let names: Vec<&str> = list.ok()["items"].as_array().unwrap().iter().filter_map(|c| c["name"].as_str()).collect();
+    assert!(!names.contains(&"lost-channel"), "the refused change is not applied: {}", list.body);
+}
