@@ -170,7 +170,10 @@ impl Exchange {
                 got_nonce = Some(v);
             }
         }
-        if binding != Some(b64.encode(gs2_header.as_bytes()).as_str()) || got_nonce != Some(nonce) {
+        // Kafka's ScramSaslServer only checks that the final nonce ends with the server's (librdkafka 2.0,
+        // Debian's kcat, sends its own nonce in front of the server's); the proof covers what was sent.
+        if binding != Some(b64.encode(gs2_header.as_bytes()).as_str()) || !got_nonce.is_some_and(|n| n.ends_with(nonce))
+        {
             return Step::Failed("SCRAM nonce or channel binding mismatch".into());
         }
         let Ok(proof) = b64.decode(proof) else {
@@ -270,6 +273,17 @@ pub mod client {
 
     /// (client-final message, expected server-final message).
     pub fn last(m: Mechanism, password: &str, client_first: &str, server_first: &str) -> Option<(String, String)> {
+        last_with_prefix(m, password, client_first, server_first, "")
+    }
+
+    /// As [`last`], with `prefix` sent in front of the server's nonce (what librdkafka 2.0 does).
+    pub fn last_with_prefix(
+        m: Mechanism,
+        password: &str,
+        client_first: &str,
+        server_first: &str,
+        prefix: &str,
+    ) -> Option<(String, String)> {
         let b64 = base64::engine::general_purpose::STANDARD;
         let bare = client_first.strip_prefix("n,,")?;
         let mut nonce = None;
@@ -284,7 +298,7 @@ pub mod client {
                 iterations = v.parse().ok();
             }
         }
-        let without_proof = format!("c={},r={}", b64.encode("n,,"), nonce?);
+        let without_proof = format!("c={},r={prefix}{}", b64.encode("n,,"), nonce?);
         let salted = pbkdf2(m, password.as_bytes(), &salt?, iterations?);
         let client_key = hmac(m, &salted, b"Client Key");
         let stored_key = hash(m, &client_key);
@@ -353,6 +367,21 @@ mod tests {
         let first = client::first("alice", "n1");
         let Step::Challenge(_) = ex.step(first.as_bytes(), users) else { panic!() };
         assert!(matches!(ex.step(b"c=biws,r=other,p=AAAA", users), Step::Failed(_)));
+    }
+
+    #[test]
+    fn scram_accepts_a_final_nonce_that_ends_with_the_servers_as_kafka_does() {
+        let mut ex = Exchange::new(Mechanism::ScramSha512);
+        let first = client::first("alice", "cnonce");
+        let Step::Challenge(server_first) = ex.step(first.as_bytes(), users) else { panic!("no challenge") };
+        let server_first = String::from_utf8(server_first).unwrap();
+        let (last, expected) =
+            client::last_with_prefix(Mechanism::ScramSha512, "s3cret", &first, &server_first, "cnonce").unwrap();
+        assert!(last.contains(",r=cnoncecnonce"), "{last}");
+        match ex.step(last.as_bytes(), users) {
+            Step::Done { token, .. } => assert_eq!(String::from_utf8(token).unwrap(), expected),
+            other => panic!("refused: {other:?}"),
+        }
     }
 
     #[test]
