@@ -190,9 +190,13 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    if let Err(e) = localyun::server::check_ports_free(&config) {
+        eprintln!("localyun: {e:#}");
+        return std::process::ExitCode::from(1);
+    }
     // The Kafka data plane: a broker per Kafka instance (see src/kafka/mod.rs).
     let kafka = localyun::kafka::start(&state).await;
-    let _rocketmq = localyun::rocketmq::remoting::start(&state).await; // RocketMQ TCP (src/rocketmq/remoting)
+    let rocketmq = localyun::rocketmq::remoting::start(&state).await; // RocketMQ TCP (src/rocketmq/remoting)
     let result = localyun::server::serve(&config, app, localyun::server::shutdown_signal(), |bound, tls| {
         let default_key_present = state.credentials.read().keys().any(|k| k.key_id == DEFAULT_KEY_ID);
         println!("localyun {} ready", env!("CARGO_PKG_VERSION"));
@@ -212,6 +216,18 @@ async fn main() -> std::process::ExitCode {
         match &config.data_dir {
             Some(dir) => println!("  data dir: {} (state survives restarts)", dir.display()),
             None => println!("  state: in memory only (use --data-dir to keep it)"),
+        }
+        if let Some(kafka) = &kafka {
+            let listeners = kafka.plaintext_listeners();
+            if let Some((instance, addr)) = listeners.first() {
+                println!(
+                    "  kafka: {addr} ({instance}) and {} more instances, each on its own port (SASL_SSL +1, SASL_PLAINTEXT +2)",
+                    listeners.len() - 1
+                );
+            }
+        }
+        if let Some(rocketmq) = &rocketmq {
+            println!("  rocketmq: {} (name server and broker)", rocketmq.address());
         }
         println!("  auth: {:?}; health: http://{}/_localyun/health", config.auth, bound.http);
     })

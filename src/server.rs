@@ -119,6 +119,17 @@ fn bind_listener(addr: SocketAddr, what: &str) -> anyhow::Result<std::net::TcpLi
     Ok(listener)
 }
 
+/// Fails at once, naming the port, when the HTTP or HTTPS port is taken: the binary checks this before it
+/// starts the Kafka and RocketMQ listeners, so a second localyun stops with one clear line instead of a
+/// screen of data-plane bind warnings. (The listeners are bound again by [`serve`].)
+pub fn check_ports_free(config: &Config) -> anyhow::Result<()> {
+    drop(bind_listener(SocketAddr::new(config.host, config.port), "HTTP")?);
+    if !config.no_tls {
+        drop(bind_listener(SocketAddr::new(config.host, config.tls_port), "HTTPS")?);
+    }
+    Ok(())
+}
+
 /// Raises the soft limit of open files to the hard limit, so many clients do not exhaust descriptors
 /// (the usual soft limit is 1,024). Returns the limit now in force.
 pub fn raise_fd_limit() -> Option<u64> {

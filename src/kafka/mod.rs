@@ -250,6 +250,19 @@ impl KafkaBroker {
         self.listeners.lock().values().find(|l| l.instance == instance && l.security == security).map(|l| l.addr)
     }
 
+    /// Every PLAINTEXT listener: (instance id, address), by port (the binary's start-up banner).
+    pub fn plaintext_listeners(&self) -> Vec<(String, SocketAddr)> {
+        let mut out: Vec<(String, SocketAddr)> = self
+            .listeners
+            .lock()
+            .values()
+            .filter(|l| l.security == Security::Plaintext)
+            .map(|l| (l.instance.clone(), l.addr))
+            .collect();
+        out.sort_by_key(|(_, a)| a.port());
+        out
+    }
+
     fn tls_acceptor(&self) -> Option<tokio_rustls::TlsAcceptor> {
         self.tls
             .get_or_init(|| {
