@@ -190,14 +190,17 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    if let Err(e) = localyun::server::check_ports_free(&config) {
-        eprintln!("localyun: {e:#}");
-        return std::process::ExitCode::from(1);
-    }
+    let ports = match localyun::server::bind_ports(&config) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("localyun: {e:#}");
+            return std::process::ExitCode::from(1);
+        }
+    };
     // The Kafka data plane: a broker per Kafka instance (see src/kafka/mod.rs).
     let kafka = localyun::kafka::start(&state).await;
     let rocketmq = localyun::rocketmq::remoting::start(&state).await; // RocketMQ TCP (src/rocketmq/remoting)
-    let result = localyun::server::serve(&config, app, localyun::server::shutdown_signal(), |bound, tls| {
+    let result = localyun::server::serve(&config, ports, app, localyun::server::shutdown_signal(), |bound, tls| {
         let default_key_present = state.credentials.read().keys().any(|k| k.key_id == DEFAULT_KEY_ID);
         println!("localyun {} ready", env!("CARGO_PKG_VERSION"));
         println!("  http:  http://{}", bound.http);

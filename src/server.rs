@@ -119,15 +119,20 @@ fn bind_listener(addr: SocketAddr, what: &str) -> anyhow::Result<std::net::TcpLi
     Ok(listener)
 }
 
-/// Fails at once, naming the port, when the HTTP or HTTPS port is taken: the binary checks this before it
-/// starts the Kafka and RocketMQ listeners, so a second localyun stops with one clear line instead of a
-/// screen of data-plane bind warnings. (The listeners are bound again by [`serve`].)
-pub fn check_ports_free(config: &Config) -> anyhow::Result<()> {
-    drop(bind_listener(SocketAddr::new(config.host, config.port), "HTTP")?);
-    if !config.no_tls {
-        drop(bind_listener(SocketAddr::new(config.host, config.tls_port), "HTTPS")?);
-    }
-    Ok(())
+/// The HTTP and HTTPS sockets, bound before anything else listens.
+pub struct Ports {
+    http: std::net::TcpListener,
+    https: Option<std::net::TcpListener>,
+}
+
+/// Binds the HTTP and HTTPS ports (HTTPS unless `--no-tls`), failing at once with an error naming a port
+/// that is taken. The binary does this before it starts the Kafka and RocketMQ listeners, so a second
+/// localyun stops with one clear line, and no data-plane listener (vport + offset) can take the HTTP ports.
+pub fn bind_ports(config: &Config) -> anyhow::Result<Ports> {
+    let http = bind_listener(SocketAddr::new(config.host, config.port), "HTTP")?;
+    let https =
+        if config.no_tls { None } else { Some(bind_listener(SocketAddr::new(config.host, config.tls_port), "HTTPS")?) };
+    Ok(Ports { http, https })
 }
 
 /// Raises the soft limit of open files to the hard limit, so many clients do not exhaust descriptors
@@ -271,11 +276,12 @@ fn configure<A>(server: &mut axum_server::Server<A>, config: &Config) {
         .keep_alive_timeout(Duration::from_secs(config.header_timeout_secs));
 }
 
-/// Serves `app` until `shutdown` completes, then drains connections for up to five seconds.
-/// `on_bound` is called once both listeners are up (the binary prints its banner there). Either port being
-/// unavailable fails at once with an error naming it.
+/// Serves `app` on the ports bound by [`bind_ports`] until `shutdown` completes, then drains connections
+/// for up to five seconds. `on_bound` is called once both listeners are up (the binary prints its banner
+/// there).
 pub async fn serve(
     config: &Config,
+    ports: Ports,
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     on_bound: impl FnOnce(&Bound, Option<&TlsFiles>),
@@ -283,9 +289,7 @@ pub async fn serve(
     let _ = rustls::crypto::ring::default_provider().install_default();
     let app =
         app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(Duration::from_secs(config.body_timeout_secs)));
-    let http_listener = bind_listener(SocketAddr::new(config.host, config.port), "HTTP")?;
-    let tls_listener =
-        if config.no_tls { None } else { Some(bind_listener(SocketAddr::new(config.host, config.tls_port), "HTTPS")?) };
+    let Ports { http: http_listener, https: tls_listener } = ports;
     let http = http_listener.local_addr()?;
     let https = match &tls_listener {
         Some(l) => Some(l.local_addr()?),
