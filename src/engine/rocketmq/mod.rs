@@ -1442,6 +1442,14 @@ impl RocketMqModel {
 mod tests {
     use super::*;
 
+    /// Instance `I1` (own naming) with a normal topic `t` and a group `GID_g` (the data-plane tests' start).
+    pub(crate) fn model_with_topic_and_group() -> RocketMqModel {
+        let m = model_with_instance(true);
+        m.create_topic("a", "mq-private", "I1", "t", MessageType::Normal, "").unwrap();
+        m.create_group("a", "mq-private", "I1", "GID_g", "").unwrap();
+        m
+    }
+
     pub(crate) fn model_with_instance(naming: bool) -> RocketMqModel {
         let m = RocketMqModel::default();
         m.add_region("mq-private", "private");

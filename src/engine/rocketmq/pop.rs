@@ -419,16 +419,8 @@ impl RocketMqModel {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::model_with_instance;
+    use super::super::tests::model_with_topic_and_group as setup;
     use super::*;
-    use crate::engine::rocketmq::MessageType;
-
-    fn setup() -> RocketMqModel {
-        let m = model_with_instance(true);
-        m.create_topic("a", "mq-private", "I1", "t", MessageType::Normal, "").unwrap();
-        m.create_group("a", "mq-private", "I1", "GID_g", "").unwrap();
-        m
-    }
 
     #[test]
     fn a_new_pop_subscription_starts_at_the_head_and_acks_once() {

@@ -394,16 +394,9 @@ impl Instance {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::model_with_instance;
+    use super::super::tests::model_with_topic_and_group as setup;
     use super::*;
-    use crate::engine::rocketmq::{MessageType, NewMessage};
-
-    fn setup() -> RocketMqModel {
-        let m = model_with_instance(true);
-        m.create_topic("a", "mq-private", "I1", "t", MessageType::Normal, "").unwrap();
-        m.create_group("a", "mq-private", "I1", "GID_g", "").unwrap();
-        m
-    }
+    use crate::engine::rocketmq::NewMessage;
 
     #[test]
     fn pulls_filter_by_tag_and_report_offsets() {
