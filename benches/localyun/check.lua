@@ -22,6 +22,7 @@ function init(args)
   idx = 0
   failed = 0
   exhausted = 0
+  body_bytes = 0
   sample = ""
   local prefix = args[1]
   if prefix ~= nil and prefix ~= "" then
@@ -56,6 +57,7 @@ end
 -- The success rule of benches/localyun/vendors.rs `is_success`: every vendor puts its envelope's status
 -- fields first, so the head of the body decides.
 function response(status, headers, body)
+  body_bytes = #body
   local bad = status < 200 or status > 299
   if not bad then
     local head = body:sub(1, 512)
@@ -77,8 +79,9 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local failed_total, exhausted_total, first = 0, 0, ""
+  local failed_total, exhausted_total, first, bytes = 0, 0, "", 0
   for _, t in ipairs(threads) do
+    bytes = math.max(bytes, t:get("body_bytes") or 0)
     failed_total = failed_total + t:get("failed")
     exhausted_total = exhausted_total + t:get("exhausted")
     local s = t:get("sample")
@@ -88,9 +91,9 @@ function done(summary, latency, requests)
   end
   local e = summary.errors
   io.write(string.format(
-    "RESULT requests=%d duration_us=%d p50_us=%d p99_us=%d failed=%d exhausted=%d socket_errors=%d\n",
+    "RESULT requests=%d duration_us=%d p50_us=%d p99_us=%d failed=%d exhausted=%d socket_errors=%d body_bytes=%d\n",
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), failed_total,
-    exhausted_total, e.connect + e.read + e.write + e.timeout))
+    exhausted_total, e.connect + e.read + e.write + e.timeout, bytes))
   if first ~= "" then
     io.write("SAMPLE " .. first:gsub("\n", " ") .. "\n")
   end

@@ -34,6 +34,8 @@ struct WrkResult {
     failed: u64,
     exhausted: u64,
     socket_errors: u64,
+    /// Size of an answer body (the largest one wrk's threads saw last): the bytes both sides move per request.
+    body_bytes: u64,
 }
 
 /// Where wrk is, if installed.
@@ -68,6 +70,7 @@ fn run_wrk(lua: &Path, port: u16, seconds: u64, prefix: Option<&Path>) -> WrkRes
             r.failed = field("failed") as u64;
             r.exhausted = field("exhausted") as u64;
             r.socket_errors = field("socket_errors") as u64;
+            r.body_bytes = field("body_bytes") as u64;
         } else if line.starts_with("SAMPLE ") {
             eprintln!("  first failed answer: {line}");
         }
@@ -164,6 +167,9 @@ impl Measured {
     }
     fn failed(&self) -> u64 {
         self.results.iter().map(|r| r.failed + r.socket_errors).sum()
+    }
+    fn body_bytes(&self) -> u64 {
+        self.results.iter().map(|r| r.body_bytes).max().unwrap_or(0)
     }
     fn exhausted(&self) -> bool {
         self.results.iter().any(|r| r.exhausted > 0)
@@ -280,11 +286,12 @@ pub async fn run(quick: bool) -> String {
             row.push_str(&format!(" {:.0} | {:.2} |", measured[0].rps(), measured[0].ratio()));
         }
         row.push_str(&format!(
-            " {:.0} | {:.2} | {goal} | {:.0} µs | {:.0} µs | {}{} |\n",
+            " {:.0} | {:.2} | {goal} | {:.0} µs | {:.0} µs | {} | {}{} |\n",
             after.rps(),
             after.ratio(),
             after.p50(),
             after.p99(),
+            after.body_bytes(),
             measured.iter().map(Measured::failed).sum::<u64>(),
             if measured.iter().any(Measured::exhausted) { " (ran out of prepared requests: lower bound)" } else { "" }
         ));
@@ -302,12 +309,13 @@ pub async fn run(quick: bool) -> String {
     ));
     if before.is_some() {
         out.push_str(
-            "| API / action | before req/s | before ratio | req/s | ratio | target | p50 | p99 | failed answers |\n\
-             |---|---|---|---|---|---|---|---|---|\n",
+            "| API / action | before req/s | before ratio | req/s | ratio | target | p50 | p99 | answer bytes | failed \
+             answers |\n|---|---|---|---|---|---|---|---|---|---|\n",
         );
     } else {
         out.push_str(
-            "| API / action | req/s | ratio | target | p50 | p99 | failed answers |\n|---|---|---|---|---|---|---|\n",
+            "| API / action | req/s | ratio | target | p50 | p99 | answer bytes | failed answers |\n\
+             |---|---|---|---|---|---|---|---|\n",
         );
     }
     for row in rows {
