@@ -101,8 +101,21 @@ fn baseline_server() {
     let port: u16 = std::env::var("LOCALYUN_BENCH_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(0);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async move {
+        // `/pad/N`: the same fixed answer padded to N bytes, the size-matched baseline of a scenario whose
+        // answers are N bytes long (what moving that many bytes costs both sides, without any API work).
+        let padded = |uri: axum::http::Uri| async move {
+            const HEAD: &str = "{\"code\":0,\"message\":\"ok\"";
+            let n: usize = uri.path().strip_prefix("/pad/").and_then(|n| n.parse().ok()).unwrap_or(0).min(1 << 20);
+            let body = if n <= HEAD.len() + 10 {
+                format!("{HEAD}}}")
+            } else {
+                format!("{HEAD},\"pad\":\"{}\"}}", "x".repeat(n - HEAD.len() - 10))
+            };
+            ([("content-type", "application/json")], body)
+        };
         let app = axum::Router::new()
             .route("/_localyun/health", axum::routing::get(|| async { "{\"status\":\"ok\"}" }))
+            .route("/pad/{n}", axum::routing::get(padded))
             .fallback(|| async { ([("content-type", "application/json")], "{\"code\":0,\"message\":\"ok\"}") });
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
         let _ = axum::serve(listener, app).await;

@@ -43,12 +43,14 @@ fn wrk_path() -> Option<PathBuf> {
     std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join("wrk")).find(|p| p.is_file())
 }
 
-fn run_wrk(lua: &Path, port: u16, seconds: u64, prefix: Option<&Path>) -> WrkResult {
+/// Runs wrk against `http://127.0.0.1:{port}{path}` (the path matters only without a request `prefix`: the
+/// baseline's `/pad/N`).
+fn run_wrk(lua: &Path, port: u16, seconds: u64, prefix: Option<&Path>, path: &str) -> WrkResult {
     let mut cmd = Command::new("wrk");
     cmd.args(["-t", &THREADS.to_string(), "-c", &CONNECTIONS.to_string(), "-d", &format!("{seconds}s")])
         .args(["--timeout", "5s", "-s"])
         .arg(lua)
-        .arg(format!("http://127.0.0.1:{port}/"));
+        .arg(format!("http://127.0.0.1:{port}{path}"));
     if let Some(p) = prefix {
         cmd.arg("--").arg(p);
     }
@@ -150,6 +152,8 @@ fn median_f(mut v: Vec<f64>) -> f64 {
 struct Measured {
     results: Vec<WrkResult>,
     ratios: Vec<f64>,
+    /// Ratios to the baseline answering a body of the same size (`/pad/N`).
+    sized_ratios: Vec<f64>,
 }
 
 impl Measured {
@@ -158,6 +162,9 @@ impl Measured {
     }
     fn ratio(&self) -> f64 {
         median_f(self.ratios.clone())
+    }
+    fn sized_ratio(&self) -> f64 {
+        median_f(self.sized_ratios.clone())
     }
     fn p50(&self) -> f64 {
         median_f(self.results.iter().map(|r| r.p50_us).collect())
@@ -229,7 +236,7 @@ pub async fn run(quick: bool) -> String {
     // ---- throughput: a baseline run, then each localyun run followed by a baseline run.
     let baseline = start_baseline(&client).await;
     eprintln!("baseline...");
-    let mut last_base = run_wrk(&lua, baseline.port, seconds, None);
+    let mut last_base = run_wrk(&lua, baseline.port, seconds, None, "/");
     let mut base_all = vec![last_base.rps];
     // Indexes into `scenarios` followed by `extra_scenarios`: each vendor API's read and write in memory
     // mode, then the durable writes.
@@ -260,13 +267,19 @@ pub async fn run(quick: bool) -> String {
                 eprintln!("{name} (run {}/{runs}, {})...", run + 1, bin.display());
                 let prefix = tmp.join("requests");
                 write_requests(&client, &t, &scenario, PREPARED_PER_SECOND * seconds as usize, &prefix).await;
-                let r = run_wrk(&lua, server.port, seconds, Some(&prefix));
+                let r = run_wrk(&lua, server.port, seconds, Some(&prefix), "/");
                 remove_requests(&prefix);
                 drop(server);
                 let _ = std::fs::remove_dir_all(&data_dir);
-                let next_base = run_wrk(&lua, baseline.port, seconds, None);
+                let next_base = run_wrk(&lua, baseline.port, seconds, None, "/");
                 base_all.push(next_base.rps);
                 measured[b].ratios.push(r.rps / ((last_base.rps + next_base.rps) / 2.0));
+                // The same baseline answering a body of this scenario's answer size: what is left of the gap
+                // is the API's own work (parsing, signature, state, answer building), not the bytes moved.
+                let sized = run_wrk(&lua, baseline.port, seconds, None, &format!("/pad/{}", r.body_bytes));
+                if sized.rps > 0.0 {
+                    measured[b].sized_ratios.push(r.rps / sized.rps);
+                }
                 measured[b].results.push(r);
                 last_base = next_base;
             }
@@ -286,12 +299,13 @@ pub async fn run(quick: bool) -> String {
             row.push_str(&format!(" {:.0} | {:.2} |", measured[0].rps(), measured[0].ratio()));
         }
         row.push_str(&format!(
-            " {:.0} | {:.2} | {goal} | {:.0} µs | {:.0} µs | {} | {}{} |\n",
+            " {:.0} | {:.2} | {goal} | {:.0} µs | {:.0} µs | {} | {:.2} | {}{} |\n",
             after.rps(),
             after.ratio(),
             after.p50(),
             after.p99(),
             after.body_bytes(),
+            after.sized_ratio(),
             measured.iter().map(Measured::failed).sum::<u64>(),
             if measured.iter().any(Measured::exhausted) { " (ran out of prepared requests: lower bound)" } else { "" }
         ));
@@ -304,18 +318,20 @@ pub async fn run(quick: bool) -> String {
     let (bmin, bmax) = base_all.iter().fold((f64::MAX, 0f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
     out.push_str(&format!(
         "Baseline (bare axum, fixed body): median {base_rps:.0} req/s over {} runs (min {bmin:.0}, max {bmax:.0}). \
-         Ratio: a localyun run's req/s over the mean of the baseline runs just before and after it.\n\n",
+         Ratio: a localyun run's req/s over the mean of the baseline runs just before and after it (the target's \
+         measure). Ratio to same-size baseline: over the same baseline answering a body as long as the scenario's \
+         answers (`/pad/N`), run right after it: the share of the gap that is the API's own work.\n\n",
         base_all.len()
     ));
     if before.is_some() {
         out.push_str(
-            "| API / action | before req/s | before ratio | req/s | ratio | target | p50 | p99 | answer bytes | failed \
-             answers |\n|---|---|---|---|---|---|---|---|---|---|\n",
+            "| API / action | before req/s | before ratio | req/s | ratio | target | p50 | p99 | answer bytes | ratio to \
+             same-size baseline | failed answers |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
         );
     } else {
         out.push_str(
-            "| API / action | req/s | ratio | target | p50 | p99 | answer bytes | failed answers |\n\
-             |---|---|---|---|---|---|---|---|\n",
+            "| API / action | req/s | ratio | target | p50 | p99 | answer bytes | ratio to same-size baseline | failed \
+             answers |\n|---|---|---|---|---|---|---|---|---|\n",
         );
     }
     for row in rows {
