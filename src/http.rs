@@ -37,8 +37,11 @@ impl ApiRequest {
     }
 
     pub fn is_form_body(&self) -> bool {
-        self.header("content-type")
-            .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+        const FORM: &[u8] = b"application/x-www-form-urlencoded";
+        // Compared in place (no lower-cased copy per call: every request at `/` asks).
+        self.header("content-type").is_some_and(|ct| {
+            ct.trim_start().as_bytes().get(..FORM.len()).is_some_and(|p| p.eq_ignore_ascii_case(FORM))
+        })
     }
 
     /// Query-string pairs, form-decoded (`+` is a space).
@@ -48,11 +51,12 @@ impl ApiRequest {
 
     /// Body pairs when the body is a urlencoded form, else none.
     pub fn form_pairs(&self) -> Vec<(String, String)> {
-        if self.is_form_body() || (self.method == Method::POST && looks_like_form(&self.body)) {
-            form_pairs(&self.body)
-        } else {
-            Vec::new()
-        }
+        self.form_body().map(form_pairs).unwrap_or_default()
+    }
+
+    /// The body when it is a urlencoded form (by its content type, or a POST whose body reads as `k=v&...`).
+    pub fn form_body(&self) -> Option<&[u8]> {
+        (self.is_form_body() || (self.method == Method::POST && looks_like_form(&self.body))).then_some(&self.body[..])
     }
 }
 
@@ -132,6 +136,32 @@ mod tests {
                 ("empty".into(), String::new())
             ]
         );
+    }
+
+    #[test]
+    fn a_form_body_is_recognised_by_its_content_type_in_any_case_or_by_its_shape() {
+        let req = |method: Method, content_type: Option<&str>, body: &'static str| {
+            let mut headers = HeaderMap::new();
+            if let Some(ct) = content_type {
+                headers.insert("content-type", ct.parse().expect("header value"));
+            }
+            ApiRequest {
+                method,
+                uri: Uri::from_static("/"),
+                headers,
+                body: Bytes::from_static(body.as_bytes()),
+                tls: false,
+                received_at: Instant::now(),
+            }
+        };
+        let typed = req(Method::POST, Some(" Application/X-WWW-Form-URLencoded; charset=utf-8"), "a=1");
+        assert!(typed.is_form_body());
+        assert_eq!(typed.form_body(), Some(&b"a=1"[..]));
+        assert!(!req(Method::POST, Some("application/json"), "{}").is_form_body());
+        assert!(!req(Method::POST, Some("application/x-www-form"), "a=1").is_form_body(), "a shorter type");
+        assert_eq!(req(Method::POST, None, "a=1&b=2").form_body(), Some(&b"a=1&b=2"[..]), "a POST shaped as a form");
+        assert_eq!(req(Method::GET, None, "a=1").form_body(), None);
+        assert_eq!(req(Method::POST, Some("application/json"), "{\"a\":1}").form_pairs(), Vec::new());
     }
 
     #[test]

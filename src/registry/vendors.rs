@@ -1,6 +1,8 @@
 //! The four vendor APIs behind [`VendorApi`], each delegating to its vendor module's public functions
 //! (`handle`, `action_of`, `error_response`, `VENDOR`, `provision_defaults`) and to its `fixture` module.
 
+use std::borrow::Cow;
+
 use axum::http::request::Parts;
 use axum::response::Response;
 use serde_json::Value;
@@ -19,37 +21,36 @@ fn has_query_param(head: &Parts, name: &str) -> bool {
     form_urlencoded::parse(head.uri.query().unwrap_or("").as_bytes()).any(|(k, _)| k == name)
 }
 
-fn query_param(head: &Parts, name: &str) -> Option<String> {
-    form_urlencoded::parse(head.uri.query().unwrap_or("").as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
+/// The first value of `name` in urlencoded `pairs`, decoded; borrowed unless decoding changed it.
+fn param<'a>(pairs: &'a [u8], name: &str) -> Option<Cow<'a, str>> {
+    form_urlencoded::parse(pairs).find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
 /// Whether an Alibaba RPC request at `/` is meant for ONS (2019-02-14) rather than Kafka (2018-10-15 and
 /// 2019-09-16), from what the head shows: the `Version` (query or `x-acs-version`) when given, else an
 /// ONS action name (`Action` or `x-acs-action`).
 fn rpc_is_ons(head: &Parts) -> bool {
-    let version = query_param(head, "Version").or_else(|| header(head, "x-acs-version").map(str::to_string));
-    match version {
-        Some(v) => v == alibaba::ons::VERSION,
-        None => query_param(head, "Action")
-            .or_else(|| header(head, "x-acs-action").map(str::to_string))
-            .is_some_and(|a| alibaba::ons::serves_action(&a)),
-    }
+    let query = head.uri.query().unwrap_or("").as_bytes();
+    is_ons(|name, header_name| param(query, name).or_else(|| header(head, header_name).map(Cow::Borrowed)))
 }
 
 /// The same decision from the whole request (a form body may carry Action and Version, e.g. pop-core's
 /// POSTs): the registry routes such a request to Alibaba Kafka by its head, which redirects it to ONS.
+/// The query's pairs come before the form body's, as in the Alibaba facade's parameter order.
 fn request_is_ons(req: &ApiRequest) -> bool {
-    let pairs: Vec<(String, String)> = req
-        .query_pairs()
-        .into_iter()
-        .chain(if req.method == axum::http::Method::POST { req.form_pairs() } else { Vec::new() })
-        .collect();
-    let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    match get("Version").or_else(|| req.header("x-acs-version")) {
+    let form = if req.method == axum::http::Method::POST { req.form_body() } else { None };
+    is_ons(|name, header_name| {
+        param(req.query().as_bytes(), name)
+            .or_else(|| form.and_then(|body| param(body, name)))
+            .or_else(|| req.header(header_name).map(Cow::Borrowed))
+    })
+}
+
+/// ONS by its version when one is given, else by its action; `get(parameter, header)` looks one up.
+fn is_ons<'a>(get: impl Fn(&str, &str) -> Option<Cow<'a, str>>) -> bool {
+    match get("Version", "x-acs-version") {
         Some(v) => v == alibaba::ons::VERSION,
-        None => get("Action").or_else(|| req.header("x-acs-action")).is_some_and(alibaba::ons::serves_action),
+        None => get("Action", "x-acs-action").is_some_and(|a| alibaba::ons::serves_action(&a)),
     }
 }
 
