@@ -19,6 +19,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use super::store::{StoreEvent, TopicLog};
 use super::{
     tag_matches, ConsumeEvent, Instance, Message, Millis, NewMessage, Outcome, Result, RocketMqError, RocketMqModel,
     Subscription,
@@ -260,10 +261,7 @@ impl RocketMqModel {
                 .ok_or_else(|| RocketMqError::SubscriptionNotFound(group.to_string(), topic.to_string()))?;
             let read_enable = group_ref.read_enable;
             let Instance { groups, store, .. } = instance;
-            let log = store.topics.entry(topic.to_string()).or_default();
-            log.settle(now);
-            let log = &*log;
-            let glog = store.groups.entry(group.to_string()).or_default();
+            store.settle_topic(topic, now);
             let group_ref = groups.get_mut(group).ok_or_else(|| RocketMqError::GroupNotFound(group.to_string()))?;
             let mut out: Vec<Message> = Vec::new();
             if !read_enable || !readable {
@@ -277,14 +275,22 @@ impl RocketMqModel {
                 outcome,
             };
             while out.len() < max {
-                let Some(pos) = glog.retry.iter().position(|m| m.topic == topic && !blocked.contains(&m.queue_id))
+                let Some((pos, m)) = store
+                    .group(group)
+                    .and_then(|g| {
+                        g.retry.iter().enumerate().find(|(_, m)| m.topic == topic && !blocked.contains(&m.queue_id))
+                    })
+                    .map(|(p, m)| (p, m.clone()))
                 else {
                     break;
                 };
-                let m = glog.retry.remove(pos);
-                glog.record(record(&m, Outcome::Consumed));
+                store.exec(StoreEvent::RetryTake { group: group.to_string(), index: pos });
+                store.record(group, record(&m, Outcome::Consumed));
                 out.push(m);
             }
+            let empty = TopicLog::default();
+            let log = store.topic(topic).unwrap_or(&empty);
+            let mut records = Vec::new();
             let mut offsets = group_ref.offsets.get(topic).cloned().unwrap_or_default();
             offsets.resize(log.queues.len(), 0);
             while out.len() < max {
@@ -299,11 +305,14 @@ impl RocketMqModel {
                     *off += 1;
                 }
                 if tag_matches(&expression, m.tag.as_deref()) {
-                    glog.record(record(m, Outcome::Consumed));
+                    records.push(record(m, Outcome::Consumed));
                     out.push(m.clone());
                 } else {
-                    glog.record(record(m, Outcome::Filtered));
+                    records.push(record(m, Outcome::Filtered));
                 }
+            }
+            for r in records {
+                store.record(group, r);
             }
             group_ref.offsets.insert(topic.to_string(), offsets);
             Ok(out)

@@ -1,15 +1,22 @@
 //! The message store of one instance: message payloads per topic queue, timed messages not yet due, each
-//! group's retry and dead-letter queues, failure counts and consumption history.
+//! group's retry and dead-letter queues, failure counts and consumption history, and undecided
+//! transactional (half) messages of the TCP data plane.
 //!
 //! This is the boundary between the management model (topics, groups, offsets: durable resources journaled
-//! per key) and message data, which is never part of a management resource. Today the store is in memory
-//! (and only whole-model snapshots carry it); the RocketMQ data plane will put queues into the append-only,
-//! indexed message log (`crate::storage::log`), one log per queue. Everything the model needs from message
-//! data goes through [`QueueLog`] and the methods of [`MessageStore`], so that move touches this file only.
+//! per key) and message data, which is never part of a management resource. Every change of the store is a
+//! [`StoreEvent`], applied by [`MessageStore::exec`]: live changes and the replay of the message log at start
+//! go through the same `apply`, so a replayed store is the store that was written. With `--data-dir` the
+//! store carries a [`Recorder`] and hands each event to the model's sink, which the storage layer drains
+//! into the instance's append-only message log (`crate::storage::mqlog`) before the request is answered.
+//! Without it nothing is recorded (no copies are made).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use super::{ConsumeEvent, Message, Millis};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+
+use super::{ConsumeEvent, Message, Millis, NewMessage};
 
 /// Consumption events remembered per group.
 const MAX_EVENTS: usize = 100_000;
@@ -86,7 +93,7 @@ pub struct GroupLog {
 }
 
 impl GroupLog {
-    pub(super) fn record(&mut self, event: ConsumeEvent) {
+    fn record(&mut self, event: ConsumeEvent) {
         if self.events.len() >= MAX_EVENTS {
             self.events.drain(..MAX_EVENTS / 10);
         }
@@ -94,42 +101,317 @@ impl GroupLog {
     }
 }
 
+/// A transactional half message of the TCP data plane, waiting for its producer's commit or rollback
+/// (RocketMQ keeps these in its `RMQ_SYS_TRANS_HALF_TOPIC`, so they survive a broker restart and are
+/// checked back after it). Kept in the message store, so it is in the message log with `--data-dir`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PreparedHalf {
+    /// The id reported to the producer (the commit-log offset in `msgId`/`transactionId`).
+    pub id: i64,
+    /// The topic as stored (without the namespace) and as the producer named it.
+    pub topic: String,
+    pub client_topic: String,
+    /// The producer group asked for the check-back.
+    pub producer_group: String,
+    /// The producer's `UNIQ_KEY`: a commit stores the message under it.
+    pub uniq_id: Option<String>,
+    pub message: NewMessage,
+}
+
+/// One change of an instance's message store. Events are what the message log records; applying the
+/// events of a log in order to the store the journal rebuilt (topics and groups, no messages) yields the
+/// store as it was. Settling timed messages is recorded as the time it ran at: it is a pure function of
+/// the store and that time.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "e", rename_all = "snake_case")]
+pub enum StoreEvent {
+    /// A topic with `queues` empty queues (a topic already present is kept).
+    AddTopic {
+        topic: String,
+        queues: u32,
+    },
+    /// A topic's messages and the group retries that came from it are dropped.
+    RemoveTopic {
+        topic: String,
+    },
+    AddGroup {
+        group: String,
+    },
+    RemoveGroup {
+        group: String,
+    },
+    /// A message appended to queue `queue` of `topic` (its queue offset is the queue's length).
+    Append {
+        topic: String,
+        queue: u32,
+        message: Message,
+    },
+    /// A timed message waiting for its delivery time.
+    Schedule {
+        topic: String,
+        message: Message,
+    },
+    /// The round-robin position for messages without a sharding key.
+    NextQueue {
+        topic: String,
+        next: u32,
+    },
+    /// Timed messages of `topic` due at `now` moved into their queues.
+    Settle {
+        topic: String,
+        now: Millis,
+    },
+    /// A failed message into the group's (pop/HTTP) retry queue.
+    RetryPush {
+        group: String,
+        message: Message,
+    },
+    /// The retry entry at `index` delivered (removed).
+    RetryTake {
+        group: String,
+        index: usize,
+    },
+    /// The group's retries from `topic` dropped (an offset reset).
+    RetryDropTopic {
+        group: String,
+        topic: String,
+    },
+    /// A message into the group's dead-letter queue.
+    DeadLetter {
+        group: String,
+        message: Message,
+    },
+    /// A message's failed attempts (None: forgotten).
+    Failures {
+        group: String,
+        msg_id: String,
+        attempts: Option<u32>,
+    },
+    /// One consumption record.
+    Consumed {
+        group: String,
+        event: ConsumeEvent,
+    },
+    /// A message into the group's TCP retry topic queue.
+    RetryQueuePush {
+        group: String,
+        message: Message,
+    },
+    /// A transactional half message prepared.
+    HalfPrepare {
+        half: PreparedHalf,
+    },
+    /// A half message decided (committed, rolled back or given up).
+    HalfEnd {
+        id: i64,
+    },
+    /// The instance was deleted: its message log goes away.
+    DropInstance,
+}
+
+impl StoreEvent {
+    /// The body of the message the event carries, taken out (the log stores it raw after the event).
+    pub fn take_body(&mut self) -> Vec<u8> {
+        match self.body_slot() {
+            Some(body) => std::mem::take(body),
+            None => Vec::new(),
+        }
+    }
+
+    /// Puts back a body taken by [`StoreEvent::take_body`].
+    pub fn put_body(&mut self, body: Vec<u8>) {
+        if let Some(slot) = self.body_slot() {
+            *slot = body;
+        }
+    }
+
+    fn body_slot(&mut self) -> Option<&mut Vec<u8>> {
+        match self {
+            StoreEvent::Append { message, .. }
+            | StoreEvent::Schedule { message, .. }
+            | StoreEvent::RetryPush { message, .. }
+            | StoreEvent::DeadLetter { message, .. }
+            | StoreEvent::RetryQueuePush { message, .. } => Some(&mut message.body),
+            StoreEvent::HalfPrepare { half } => Some(&mut half.message.body),
+            _ => None,
+        }
+    }
+
+    /// The highest commit-log position the event's message holds (recovery keeps new ones above it).
+    pub fn commit_offset(&self) -> Option<i64> {
+        match self {
+            StoreEvent::Append { message, .. }
+            | StoreEvent::Schedule { message, .. }
+            | StoreEvent::RetryPush { message, .. }
+            | StoreEvent::DeadLetter { message, .. }
+            | StoreEvent::RetryQueuePush { message, .. } => Some(message.commit_offset),
+            _ => None,
+        }
+    }
+}
+
+/// Events recorded by every instance of a model, in the order they happened per instance (pushed under
+/// the instance's write lock), until the storage layer drains them.
+pub type Sink = Mutex<Vec<(Arc<str>, StoreEvent)>>;
+
+/// Where a store records its events (set only with `--data-dir`).
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    pub(super) instance: Arc<str>,
+    pub(super) sink: Arc<Sink>,
+}
+
 /// Every message-side state of one instance.
 #[derive(Debug, Default, Clone)]
 pub struct MessageStore {
     pub(super) topics: BTreeMap<String, TopicLog>,
     pub(super) groups: BTreeMap<String, GroupLog>,
+    /// Undecided half messages by id.
+    pub(super) halves: BTreeMap<i64, PreparedHalf>,
+    pub(super) recorder: Option<Recorder>,
 }
 
 impl MessageStore {
+    /// Applies a change and records it (when recording). The one way the store changes.
+    pub(super) fn exec(&mut self, event: StoreEvent) {
+        if let Some(r) = &self.recorder {
+            r.sink.lock().push((r.instance.clone(), event.clone()));
+        }
+        self.apply(event);
+    }
+
+    /// Records that the instance was deleted (its log is dropped).
+    pub(super) fn dropped(&self) {
+        if let Some(r) = &self.recorder {
+            r.sink.lock().push((r.instance.clone(), StoreEvent::DropInstance));
+        }
+    }
+
+    /// Applies one event without recording it (replay).
+    pub fn apply(&mut self, event: StoreEvent) {
+        match event {
+            StoreEvent::AddTopic { topic, queues } => {
+                let log = self.topics.entry(topic).or_default();
+                if log.queues.len() < queues as usize {
+                    log.queues.resize_with(queues as usize, MemoryQueue::default);
+                }
+            }
+            StoreEvent::RemoveTopic { topic } => {
+                self.topics.remove(&topic);
+                for group in self.groups.values_mut() {
+                    group.retry.retain(|m| m.topic != topic);
+                }
+            }
+            StoreEvent::AddGroup { group } => {
+                self.groups.entry(group).or_default();
+            }
+            StoreEvent::RemoveGroup { group } => {
+                self.groups.remove(&group);
+            }
+            StoreEvent::Append { topic, queue, message } => {
+                let log = self.topic_mut(&topic);
+                if log.queues.len() <= queue as usize {
+                    log.queues.resize_with(queue as usize + 1, MemoryQueue::default);
+                }
+                if let Some(q) = log.queues.get_mut(queue as usize) {
+                    q.append(message);
+                }
+            }
+            StoreEvent::Schedule { topic, message } => self.topic_mut(&topic).scheduled.push(message),
+            StoreEvent::NextQueue { topic, next } => self.topic_mut(&topic).next_queue = next,
+            StoreEvent::Settle { topic, now } => {
+                self.topic_mut(&topic).settle(now);
+            }
+            StoreEvent::RetryPush { group, message } => self.group_mut(&group).retry.push(message),
+            StoreEvent::RetryTake { group, index } => {
+                let log = self.group_mut(&group);
+                if index < log.retry.len() {
+                    log.retry.remove(index);
+                }
+            }
+            StoreEvent::RetryDropTopic { group, topic } => self.group_mut(&group).retry.retain(|m| m.topic != topic),
+            StoreEvent::DeadLetter { group, message } => self.group_mut(&group).dead_letters.push(message),
+            StoreEvent::Failures { group, msg_id, attempts } => {
+                let log = self.group_mut(&group);
+                match attempts {
+                    Some(n) => log.failures.insert(msg_id, n),
+                    None => log.failures.remove(&msg_id),
+                };
+            }
+            StoreEvent::Consumed { group, event } => self.group_mut(&group).record(event),
+            StoreEvent::RetryQueuePush { group, message } => self.group_mut(&group).retry_queue.push(message),
+            StoreEvent::HalfPrepare { half } => {
+                self.halves.insert(half.id, half);
+            }
+            StoreEvent::HalfEnd { id } => {
+                self.halves.remove(&id);
+            }
+            StoreEvent::DropInstance => {
+                self.topics.clear();
+                self.groups.clear();
+                self.halves.clear();
+            }
+        }
+    }
+
     pub(super) fn add_topic(&mut self, name: &str, queues: u32) {
-        self.topics.insert(
-            name.to_string(),
-            TopicLog { queues: (0..queues).map(|_| MemoryQueue::default()).collect(), ..TopicLog::default() },
-        );
+        self.exec(StoreEvent::RemoveTopic { topic: name.to_string() });
+        self.exec(StoreEvent::AddTopic { topic: name.to_string(), queues });
     }
 
     /// Drops a topic's messages and the group retries that came from it.
     pub(super) fn remove_topic(&mut self, name: &str) {
-        self.topics.remove(name);
-        for group in self.groups.values_mut() {
-            group.retry.retain(|m| m.topic != name);
-        }
+        self.exec(StoreEvent::RemoveTopic { topic: name.to_string() });
     }
 
     pub(super) fn add_group(&mut self, id: &str) {
-        self.groups.entry(id.to_string()).or_default();
+        self.exec(StoreEvent::AddGroup { group: id.to_string() });
     }
 
     pub(super) fn remove_group(&mut self, id: &str) {
-        self.groups.remove(id);
+        self.exec(StoreEvent::RemoveGroup { group: id.to_string() });
+    }
+
+    /// Records one consumption of the group.
+    pub(super) fn record(&mut self, group: &str, event: ConsumeEvent) {
+        self.exec(StoreEvent::Consumed { group: group.to_string(), event });
+    }
+
+    /// Moves a topic's due timed messages into their queues; returns whether any moved.
+    pub(super) fn settle_topic(&mut self, topic: &str, now: Millis) -> bool {
+        if !self.topics.get(topic).is_some_and(|t| t.has_due(now)) {
+            return false;
+        }
+        self.exec(StoreEvent::Settle { topic: topic.to_string(), now });
+        true
+    }
+
+    /// Replaces the message content (topics' messages, group logs, half messages) with `other`'s, keeping
+    /// the recorder (a checkpoint of the message log, or a legacy `m/<instance>` record).
+    pub(super) fn replace_content(&mut self, other: MessageStore) {
+        let recorder = self.recorder.take();
+        *self = other;
+        self.recorder = recorder;
+    }
+
+    /// Whether the store holds any message-side data (beyond empty topics and groups).
+    pub(super) fn has_content(&self) -> bool {
+        !self.halves.is_empty()
+            || self.topics.values().any(|t| !t.scheduled.is_empty() || t.queues.iter().any(|q| q.end() > 0))
+            || self.groups.values().any(|g| {
+                !g.retry.is_empty()
+                    || !g.dead_letters.is_empty()
+                    || !g.failures.is_empty()
+                    || !g.events.is_empty()
+                    || !g.retry_queue.is_empty()
+            })
     }
 
     pub(super) fn topic(&self, name: &str) -> Option<&TopicLog> {
         self.topics.get(name)
     }
 
-    pub(super) fn topic_mut(&mut self, name: &str) -> &mut TopicLog {
+    fn topic_mut(&mut self, name: &str) -> &mut TopicLog {
         self.topics.entry(name.to_string()).or_default()
     }
 
@@ -137,7 +419,7 @@ impl MessageStore {
         self.groups.get(id)
     }
 
-    pub(super) fn group_mut(&mut self, id: &str) -> &mut GroupLog {
+    fn group_mut(&mut self, id: &str) -> &mut GroupLog {
         self.groups.entry(id.to_string()).or_default()
     }
 
@@ -153,11 +435,11 @@ impl MessageStore {
 
     /// Moves due timed messages into their queues; returns whether anything moved.
     pub(super) fn settle_all(&mut self, now: Millis) -> bool {
-        let mut moved = false;
-        for topic in self.topics.values_mut() {
-            moved |= topic.settle(now);
+        let due: Vec<String> = self.topics.iter().filter(|(_, t)| t.has_due(now)).map(|(n, _)| n.clone()).collect();
+        for topic in &due {
+            self.exec(StoreEvent::Settle { topic: topic.clone(), now });
         }
-        moved
+        !due.is_empty()
     }
 }
 
@@ -185,7 +467,7 @@ impl TopicLog {
     }
 
     /// Moves timed messages whose delivery time has come into their queues; returns whether any moved.
-    pub(super) fn settle(&mut self, now: Millis) -> bool {
+    fn settle(&mut self, now: Millis) -> bool {
         if !self.has_due(now) {
             return false;
         }

@@ -112,8 +112,9 @@ impl RemotingOptions {
     }
 }
 
-/// A transactional half message waiting for its producer's decision (runtime state: a restart forgets it,
-/// as the producer's local transaction outcome is what decides).
+/// A transactional half message waiting for its producer's decision, with its check-back schedule (runtime).
+/// The message itself is also kept in the instance's message store (`RocketMqModel::store_half`), so with
+/// `--data-dir` it survives a restart and is checked back after it, as RocketMQ's half topic is.
 #[derive(Debug, Clone)]
 pub(crate) struct Half {
     pub instance: String,
@@ -197,6 +198,8 @@ pub async fn start_with(state: AppState, options: RemotingOptions) -> std::io::R
         tasks: Mutex::new(Vec::new()),
     });
     tracing::info!(%addr, "RocketMQ name server and broker listening");
+    server.state.store.rocketmq.read().set_served_address(&server.address_text());
+    server.restore_halves();
     let accept = tokio::spawn(accept_loop(server.clone(), listener));
     let s = server.clone();
     let ticker = tokio::spawn(async move {
@@ -317,10 +320,33 @@ impl RemotingServer {
         }
     }
 
+    /// Undecided half messages the model kept (a restart with `--data-dir`): checked back from now on.
+    fn restore_halves(&self) {
+        let kept = self.state.store.rocketmq.read().stored_halves();
+        let check_at = Millis::from_ms(Millis::now().as_ms() + self.options.check_ms);
+        let mut halves = self.halves.lock();
+        for (instance, h) in kept {
+            self.next_half.fetch_max(h.id + 1, Ordering::Relaxed);
+            halves.entry(h.id).or_insert(Half {
+                instance,
+                topic: h.topic,
+                client_topic: h.client_topic,
+                producer_group: h.producer_group,
+                uniq_id: h.uniq_id,
+                message: h.message,
+                check_at,
+                checks: 0,
+            });
+        }
+    }
+
     /// Check-backs of undecided transactions; expired ordered-consumption locks.
     async fn tick(&self) {
         let now = Millis::now();
+        // A state import or reset replaces the model: it learns the served address again.
+        self.state.store.rocketmq.read().set_served_address(&self.address_text());
         self.locks.lock().retain(|_, (_, until)| *until > now);
+        let mut given_up = Vec::new();
         let due: Vec<(i64, Half)> = {
             let mut halves = self.halves.lock();
             let expired: Vec<i64> =
@@ -328,6 +354,7 @@ impl RemotingServer {
             for k in expired {
                 if let Some(h) = halves.remove(&k) {
                     tracing::info!(topic = %h.topic, group = %h.producer_group, "undecided transaction rolled back after its last check");
+                    given_up.push((h.instance, k));
                 }
             }
             halves
@@ -340,6 +367,19 @@ impl RemotingServer {
                 })
                 .collect()
         };
+        if !given_up.is_empty() {
+            {
+                let model = self.state.store.rocketmq.read();
+                for (instance, id) in &given_up {
+                    model.forget_half(instance, *id);
+                }
+            }
+            self.state.store.rocketmq.mark_changed();
+            if let Err(e) = self.state.persist().await {
+                tracing::error!(error = %e, "could not store the given-up transactions");
+            }
+        }
+        let host = self.address_text();
         for (id, half) in due {
             let peers = self
                 .producers
@@ -349,7 +389,7 @@ impl RemotingServer {
                 .unwrap_or_default();
             if let Some(peer) = peers.last() {
                 let opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed);
-                let _ = peer.outbox.try_send(broker::check_request(&half, id, opaque));
+                let _ = peer.outbox.try_send(broker::check_request(&half, id, opaque, &host));
             }
         }
     }
