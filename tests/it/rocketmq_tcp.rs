@@ -787,3 +787,43 @@ async fn messages_and_undecided_transactions_survive_kill_9() {
     let (_, msgs) = c.pull(TOPIC, GROUP, 3, 0, "*", 0).await;
     assert_eq!(msgs.len(), 31);
 }
+
+#[tokio::test]
+async fn a_reset_offset_is_announced_to_the_groups_running_consumers() {
+    let (api, _id, server) = setup().await;
+    let mut c = Client::open(server.address()).await;
+    for n in 0..3 {
+        assert_eq!(c.send_message(TOPIC, 2, &[("TAGS", "a")], &format!("m{n}")).await.code, 0);
+    }
+    assert_eq!(c.heartbeat("10.0.0.9@reset", Some((GROUP, TOPIC, "*")), None).await.code, 0);
+    let commit = [
+        ("consumerGroup", GROUP.to_string()),
+        ("topic", TOPIC.to_string()),
+        ("queueId", "2".to_string()),
+        ("commitOffset", "3".to_string()),
+    ];
+    assert_eq!(c.call(15, &commit, b"").await.code, 0);
+    let (_, r) = api
+        .get("consumer/resetOffset", &[("groupId", GROUP), ("topic", TOPIC), ("type", "1"), ("resetTime", "0")])
+        .await;
+    assert_ok(&r);
+    let reset = loop {
+        let cmd = c.read().await.expect("RESET_CONSUMER_CLIENT_OFFSET");
+        if !cmd.is_response() && cmd.code == 220 {
+            break cmd;
+        }
+    };
+    assert_eq!(reset.flag & 2, 2, "one way");
+    assert_eq!(
+        (field(&reset, "topic"), field(&reset, "group"), field(&reset, "isForce")),
+        (TOPIC.into(), GROUP.into(), "true".into())
+    );
+    let body: Value = serde_json::from_slice(&reset.body).unwrap();
+    let table = body["offsetTable"].as_array().unwrap();
+    assert_eq!(table.len(), 8, "{body}");
+    assert_eq!(table[2], json!({"brokerName": "localyun-broker", "queueId": 2, "topic": TOPIC, "offset": 0}));
+    // The stored offset is the reset one until the consumer commits again.
+    let query = [("consumerGroup", GROUP.to_string()), ("topic", TOPIC.to_string()), ("queueId", "2".to_string())];
+    assert_eq!(field(&c.call(14, &query, b"").await, "offset"), "0");
+    server.shutdown().await;
+}

@@ -826,8 +826,18 @@ impl RocketMqModel {
                 .collect();
             let drop = StoreEvent::RetryDropTopic { group: group.to_string(), topic: topic.to_string() };
             instance.store.exec(drop);
-            instance.group_mut(group)?.offsets.insert(topic.to_string(), offsets);
-            Ok(())
+            instance.group_mut(group)?.offsets.insert(topic.to_string(), offsets.clone());
+            Ok(offsets)
+        })
+        .map(|offsets| {
+            // Running TCP consumers of the group are told (RESET_CONSUMER_CLIENT_OFFSET), or their next
+            // offset commit would undo the reset.
+            self.notify_reset(super::tcp::ResetNotice {
+                instance: instance_id.to_string(),
+                group: group.to_string(),
+                topic: topic.to_string(),
+                offsets,
+            })
         })?;
         self.mark(super::group_key(instance_id, group));
         Ok(())

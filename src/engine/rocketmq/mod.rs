@@ -689,6 +689,9 @@ pub struct RocketMqModel {
     /// The `ip:port` the TCP data plane serves (runtime only; set by `crate::rocketmq::remoting`): the name
     /// server the Open API answers and the store host message ids encode. None: not listening.
     served: RwLock<Option<String>>,
+    /// Offset resets the TCP data plane has yet to announce to the group's running consumers (runtime,
+    /// bounded: see `tcp.rs`).
+    reset_notices: Mutex<std::collections::VecDeque<tcp::ResetNotice>>,
     /// Counts every change, durable resource or message store alike.
     changes: AtomicU64,
 }

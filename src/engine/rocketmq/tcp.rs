@@ -395,7 +395,35 @@ impl RocketMqModel {
     }
 }
 
+/// Resets remembered for the TCP data plane at most (without one listening, nobody drains them).
+const MAX_RESET_NOTICES: usize = 1000;
+
+/// A group's offsets on a topic were reset (Open API `consumer/resetOffset`, ONS `OnsConsumerResetOffset`):
+/// what the broker tells the group's connected consumers, as RocketMQ's broker does with
+/// RESET_CONSUMER_CLIENT_OFFSET.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResetNotice {
+    pub instance: String,
+    pub group: String,
+    pub topic: String,
+    /// The new offset of each queue, by queue id.
+    pub offsets: Vec<i64>,
+}
+
 impl RocketMqModel {
+    pub(super) fn notify_reset(&self, notice: ResetNotice) {
+        let mut notices = self.reset_notices.lock();
+        if notices.len() >= MAX_RESET_NOTICES {
+            notices.pop_front();
+        }
+        notices.push_back(notice);
+    }
+
+    /// Drains the offset resets not yet announced to running consumers, oldest first.
+    pub fn take_reset_notices(&self) -> Vec<ResetNotice> {
+        self.reset_notices.lock().drain(..).collect()
+    }
+
     /// Keeps a TCP transactional half message until its producer decides (in the instance's message store,
     /// so it survives a restart with `--data-dir` and is checked back after it).
     pub fn store_half(&self, instance_id: &str, half: super::PreparedHalf) -> Result<()> {

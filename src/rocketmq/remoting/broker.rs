@@ -29,7 +29,7 @@ use super::codec::{Command, FLAG_ONEWAY};
 use super::wire::{self, View};
 use super::{Half, Peer, RemotingServer};
 use crate::auth::{authenticate, AuthFailure, SignedRequest};
-use crate::engine::rocketmq::tcp::{PullStatus, SentBack, RETRY_PREFIX};
+use crate::engine::rocketmq::tcp::{PullStatus, ResetNotice, SentBack, RETRY_PREFIX};
 use crate::engine::rocketmq::{
     offset_msg_id_at, ConsumerClient, Message, MessageModel, Millis, NewMessage, PreparedHalf, RocketMqError,
     RocketMqModel,
@@ -53,6 +53,7 @@ pub mod code {
     pub const END_TRANSACTION: i32 = 37;
     pub const GET_CONSUMER_LIST_BY_GROUP: i32 = 38;
     pub const CHECK_TRANSACTION_STATE: i32 = 39;
+    pub const RESET_CONSUMER_CLIENT_OFFSET: i32 = 220;
     pub const LOCK_BATCH_MQ: i32 = 41;
     pub const UNLOCK_BATCH_MQ: i32 = 42;
     pub const GET_ROUTEINFO_BY_TOPIC: i32 = 105;
@@ -202,6 +203,28 @@ fn json_body(v: &Value) -> Bytes {
 
 fn ok(req: &Command) -> Command {
     Command::response_to(req, code::SUCCESS, None)
+}
+
+/// The RESET_CONSUMER_CLIENT_OFFSET request (220, one way) telling a consumer of the group to continue from
+/// `notice`'s offsets: `topic`, `group`, `timestamp`, `isForce` fields and a ResetOffsetBody whose
+/// `offsetTable` lists `{brokerName, queueId, topic, offset}` per queue, the form the C++ client
+/// (`ResetOffsetBody::Decode`, rocketmq-client-cpp) reads; names carry the client's namespace prefix.
+pub(crate) fn reset_request(notice: &ResetNotice, ns_prefix: &str, opaque: i32) -> Command {
+    let topic = format!("{ns_prefix}{}", notice.topic);
+    let table: Vec<Value> = notice
+        .offsets
+        .iter()
+        .enumerate()
+        .map(|(q, offset)| json!({"brokerName": BROKER_NAME, "queueId": q, "topic": topic, "offset": offset}))
+        .collect();
+    let mut cmd = Command::request(code::RESET_CONSUMER_CLIENT_OFFSET, opaque)
+        .with("topic", &topic)
+        .with("group", format!("{ns_prefix}{}", notice.group))
+        .with("timestamp", Millis::now().as_ms())
+        .with("isForce", "true");
+    cmd.flag = FLAG_ONEWAY;
+    cmd.body = json_body(&json!({ "offsetTable": table }));
+    cmd
 }
 
 /// The CHECK_TRANSACTION_STATE request for a half message (one way, as the broker sends it).
@@ -769,6 +792,13 @@ impl RemotingServer {
                 let model = self.state.store.rocketmq.read();
                 model.connect_tcp_consumer(&g.instance, &g.name, client).map_err(model_fail)?;
             }
+            {
+                let mut peers = self.consumer_peers.lock();
+                let list = peers.entry((g.instance.clone(), g.name.clone())).or_default();
+                if !list.iter().any(|(p, _)| p.conn == conn.id) {
+                    list.push((Peer { conn: conn.id, outbox: conn.outbox.clone() }, g.ns_prefix.clone()));
+                }
+            }
             let mut consumers = self.consumers.lock();
             let list = consumers.entry(conn.id).or_default();
             let key = (g.instance.clone(), g.name.clone(), client_id.clone());
@@ -793,6 +823,9 @@ impl RemotingServer {
             }
             if let Some(list) = self.consumers.lock().get_mut(&conn.id) {
                 list.retain(|(i, gr, c)| !(i == &g.instance && gr == &g.name && c == &client_id));
+            }
+            if let Some(peers) = self.consumer_peers.lock().get_mut(&(g.instance.clone(), g.name.clone())) {
+                peers.retain(|(p, _)| p.conn != conn.id);
             }
             self.commit().await?;
         }

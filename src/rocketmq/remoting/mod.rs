@@ -149,6 +149,9 @@ pub struct RemotingServer {
     pub(crate) producers: Mutex<HashMap<(String, String), Vec<Peer>>>,
     /// Ordered-consumption locks: (instance, group, topic, queue) -> (client id, expiry).
     pub(crate) locks: Mutex<HashMap<(String, String, String, u32), (String, Millis)>>,
+    /// (instance, group) -> connections with a consumer of that group, and the namespace prefix its names
+    /// carry (offset resets are announced to them).
+    pub(crate) consumer_peers: Mutex<HashMap<(String, String), Vec<(Peer, String)>>>,
     /// conn id -> consumers it registered: (instance, group, client id).
     pub(crate) consumers: Mutex<HashMap<u64, Vec<(String, String, String)>>>,
     next_conn: AtomicU64,
@@ -193,6 +196,7 @@ pub async fn start_with(state: AppState, options: RemotingOptions) -> std::io::R
         producers: Mutex::new(HashMap::new()),
         locks: Mutex::new(HashMap::new()),
         consumers: Mutex::new(HashMap::new()),
+        consumer_peers: Mutex::new(HashMap::new()),
         next_conn: AtomicU64::new(1),
         next_opaque: AtomicI32::new(1),
         tasks: Mutex::new(Vec::new()),
@@ -318,6 +322,10 @@ impl RemotingServer {
         for peers in self.producers.lock().values_mut() {
             peers.retain(|p| p.conn != conn);
         }
+        self.consumer_peers.lock().retain(|_, peers| {
+            peers.retain(|(p, _)| p.conn != conn);
+            !peers.is_empty()
+        });
     }
 
     /// Undecided half messages the model kept (a restart with `--data-dir`): checked back from now on.
@@ -345,6 +353,19 @@ impl RemotingServer {
         let now = Millis::now();
         // A state import or reset replaces the model: it learns the served address again.
         self.state.store.rocketmq.read().set_served_address(&self.address_text());
+        let resets = self.state.store.rocketmq.read().take_reset_notices();
+        for notice in resets {
+            let peers = self
+                .consumer_peers
+                .lock()
+                .get(&(notice.instance.clone(), notice.group.clone()))
+                .cloned()
+                .unwrap_or_default();
+            for (peer, ns_prefix) in peers {
+                let opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed);
+                let _ = peer.outbox.try_send(broker::reset_request(&notice, &ns_prefix, opaque));
+            }
+        }
         self.locks.lock().retain(|_, (_, until)| *until > now);
         let mut given_up = Vec::new();
         let due: Vec<(i64, Half)> = {
