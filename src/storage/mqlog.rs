@@ -697,6 +697,45 @@ mod tests {
     }
 
     #[test]
+    fn undecided_half_messages_of_both_protocols_survive_a_restart() {
+        let dir = temp_dir();
+        let m = model();
+        let logs = MessageLogs::open(&dir).unwrap();
+        logs.recover(&m).unwrap();
+        let (http_id, _) =
+            m.prepare_half("I1", "t", Some("GID_g"), NewMessage::new("a", "", "http-tx"), 60_000).unwrap();
+        let (decided, handle) = m.prepare_half("I1", "t", None, NewMessage::new("a", "", "gone"), 60_000).unwrap();
+        assert_eq!(m.end_half("I1", "t", "GID_g", &handle, false), Ok(None));
+        let tcp = crate::engine::rocketmq::PreparedHalf {
+            id: 1 << 40,
+            topic: "t".into(),
+            client_topic: "t".into(),
+            producer_group: "GID_tx".into(),
+            uniq_id: Some("UNIQ".into()),
+            message: NewMessage::new("a", "", "tcp-tx"),
+        };
+        m.store_half("I1", tcp.clone()).unwrap();
+        logs.write(&m, false).unwrap();
+        drop(logs);
+
+        let back = management_only(&m);
+        MessageLogs::open(&dir).unwrap().recover(&back).unwrap();
+        assert_eq!(back.stored_halves(), vec![("I1".to_string(), tcp)]);
+        // The HTTP one is handed out for a check at once (a new receipt handle), the rolled-back one is gone.
+        let checks = back.pop_half("I1", "t", "GID_g", 16, 60_000);
+        assert_eq!(checks.len(), 1);
+        assert_eq!(
+            (checks[0].1.msg_id.as_str(), checks[0].1.message.body.as_slice()),
+            (http_id.as_str(), &b"http-tx"[..])
+        );
+        assert_ne!(checks[0].1.msg_id, decided);
+        let stored = back.end_half("I1", "t", "GID_g", &checks[0].0, true).unwrap().unwrap().unwrap();
+        assert_eq!(stored, http_id, "the commit keeps the id the publish returned");
+        assert_eq!(counts(&back, "t"), (0, 1));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn messages_of_an_older_data_dir_move_into_a_checkpoint_once() {
         let dir = temp_dir();
         // An older localyun: the messages came with the snapshot (or `m/<instance>` records).

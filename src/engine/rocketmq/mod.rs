@@ -692,6 +692,8 @@ pub struct RocketMqModel {
     /// Offset resets the TCP data plane has yet to announce to the group's running consumers (runtime,
     /// bounded: see `tcp.rs`).
     reset_notices: Mutex<std::collections::VecDeque<tcp::ResetNotice>>,
+    /// Whether the MQ HTTP half messages kept in the stores joined the pop ledger (see `pop.rs`).
+    http_halves_loaded: std::sync::atomic::AtomicBool,
     /// Counts every change, durable resource or message store alike.
     changes: AtomicU64,
 }

@@ -14,12 +14,13 @@
 //! is stored then and only then becomes visible) or rolls back (it is dropped). A producer that has not
 //! decided by the check-immunity time sees the message again when it asks for half messages to check.
 //!
-//! All of this is runtime state: a restart forgets pending receipt handles (the messages they covered were
-//! already consumed by offset) and undecided half messages.
+//! Receipt handles are runtime state: a restart forgets them (the messages they covered were already
+//! consumed by offset). Undecided half messages are also kept in the instance's message store (so with
+//! `--data-dir` in its message log); after a restart they join the ledger again, due for a check at once.
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::store::{StoreEvent, TopicLog};
+use super::store::{HttpHalf, StoreEvent, TopicLog};
 use super::{
     tag_matches, ConsumeEvent, Instance, Message, Millis, NewMessage, Outcome, Result, RocketMqError, RocketMqModel,
     Subscription,
@@ -349,6 +350,19 @@ impl RocketMqModel {
         }
         let now = Millis::now();
         let msg_id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+        // Kept in the message store too, so with `--data-dir` it survives a restart and is checked again.
+        let kept = HttpHalf {
+            topic: topic.to_string(),
+            group: group.map(str::to_string),
+            msg_id: msg_id.clone(),
+            message: message.clone(),
+            born_ms: now,
+        };
+        self.with_id(instance_id, |instance| {
+            instance.store.exec(StoreEvent::HttpHalfPrepare { half: kept });
+            Ok(())
+        })?;
+        self.touch(instance_id);
         let handle = new_handle();
         let mut ledger = self.pop.lock();
         PopLedger::bounded(&mut ledger.half, |h| h.check_at);
@@ -368,6 +382,39 @@ impl RocketMqModel {
         Ok((msg_id, handle))
     }
 
+    /// After a restart (or an import) the ledger is empty but the message store kept the undecided half
+    /// messages: once per model they join the ledger, due for a check now.
+    fn load_kept_halves(&self, now: Millis) {
+        if self.http_halves_loaded.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            return;
+        }
+        let cells: Vec<(String, std::sync::Arc<parking_lot::RwLock<Instance>>)> =
+            self.instances.read().iter().map(|(id, e)| (id.clone(), e.cell.clone())).collect();
+        let mut kept = Vec::new();
+        for (id, cell) in cells {
+            kept.extend(cell.read().store.http_halves.values().map(|h| (id.clone(), h.clone())));
+        }
+        let mut ledger = self.pop.lock();
+        for (instance, h) in kept {
+            if ledger.half.values().any(|l| l.msg_id == h.msg_id) {
+                continue;
+            }
+            ledger.half.insert(
+                new_handle(),
+                HalfMessage {
+                    instance,
+                    topic: h.topic,
+                    group: h.group,
+                    msg_id: h.msg_id,
+                    message: h.message,
+                    born_ms: h.born_ms,
+                    check_at: now,
+                    checks: 0,
+                },
+            );
+        }
+    }
+
     /// Hands out up to `max` half messages of a producer group whose check time has come, each under a new
     /// receipt handle (the old one stops working); the next check comes `recheck_ms` later.
     pub fn pop_half(
@@ -379,6 +426,7 @@ impl RocketMqModel {
         recheck_ms: i64,
     ) -> Vec<(String, HalfMessage)> {
         let now = Millis::now();
+        self.load_kept_halves(now);
         let mut ledger = self.pop.lock();
         let mut due: Vec<String> = ledger
             .half
@@ -419,6 +467,14 @@ impl RocketMqModel {
             }
             ledger.half.remove(handle).ok_or(AckError::Unknown)?
         };
+        let end = StoreEvent::HttpHalfEnd { msg_id: half.msg_id.clone() };
+        let ended = self.with_id(instance_id, |instance| {
+            instance.store.exec(end);
+            Ok(())
+        });
+        if ended.is_ok() {
+            self.touch(instance_id);
+        }
         if !commit {
             return Ok(None);
         }

@@ -20,7 +20,7 @@ use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::store::{GroupLog, MemoryQueue, MessageStore, PreparedHalf, QueueLog, TopicLog};
+use super::store::{GroupLog, HttpHalf, MemoryQueue, MessageStore, PreparedHalf, QueueLog, TopicLog};
 use super::{
     Catalog, Cluster, ConsumeEvent, Entry, Group, Instance, InstanceMeta, Message, Region, RocketMqModel, Topic,
 };
@@ -233,6 +233,9 @@ pub(super) struct MessagesDoc {
     /// Undecided TCP half messages (absent before they were kept in the store).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     halves: Vec<PreparedHalf>,
+    /// Undecided MQ HTTP half messages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    http_halves: Vec<HttpHalf>,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -302,6 +305,7 @@ impl MessagesDoc {
             groups: store.groups.iter().map(|(id, log)| (id.clone(), GroupLogDoc::of(log))).collect(),
             commit_log_offset,
             halves: store.halves.values().cloned().collect(),
+            http_halves: store.http_halves.values().cloned().collect(),
         }
     }
 
@@ -310,6 +314,7 @@ impl MessagesDoc {
             topics: self.topics.into_iter().map(|(name, doc)| (name, doc.into_log())).collect(),
             groups: self.groups.into_iter().map(|(id, doc)| (id, doc.into_log())).collect(),
             halves: self.halves.into_iter().map(|h| (h.id, h)).collect(),
+            http_halves: self.http_halves.into_iter().map(|h| (h.msg_id.clone(), h)).collect(),
             recorder: None,
         }
     }
@@ -356,6 +361,9 @@ struct InstanceDoc {
     /// Undecided TCP half messages (omitted when none, as in files written before they were kept).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     halves: Vec<PreparedHalf>,
+    /// Undecided MQ HTTP half messages (omitted when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    http_halves: Vec<HttpHalf>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -400,6 +408,7 @@ impl InstanceDoc {
         let store = if WITHOUT_MESSAGES.get() { &empty_store } else { &i.store };
         InstanceDoc {
             halves: store.halves.values().cloned().collect(),
+            http_halves: store.http_halves.values().cloned().collect(),
             meta: i.meta.clone(),
             topics: i
                 .topics
@@ -462,6 +471,7 @@ impl InstanceDoc {
             groups.insert(id, doc.group);
         }
         store.halves = self.halves.into_iter().map(|h| (h.id, h)).collect();
+        store.http_halves = self.http_halves.into_iter().map(|h| (h.msg_id.clone(), h)).collect();
         Instance { meta: self.meta, topics, groups, store, deleted: false }
     }
 }

@@ -118,6 +118,19 @@ pub struct PreparedHalf {
     pub message: NewMessage,
 }
 
+/// A transactional half message of the MQ HTTP protocol, waiting for its producer's commit or rollback (kept
+/// by message id; receipt handles for it are runtime and issued again after a restart).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HttpHalf {
+    pub topic: String,
+    /// The producer group that may decide it (None: any group of the instance).
+    pub group: Option<String>,
+    /// The id its publish returned; a commit stores the message under it.
+    pub msg_id: String,
+    pub message: NewMessage,
+    pub born_ms: Millis,
+}
+
 /// One change of an instance's message store. Events are what the message log records; applying the
 /// events of a log in order to the store the journal rebuilt (topics and groups, no messages) yields the
 /// store as it was. Settling timed messages is recorded as the time it ran at: it is a pure function of
@@ -205,6 +218,14 @@ pub enum StoreEvent {
     HalfEnd {
         id: i64,
     },
+    /// An MQ HTTP half message prepared.
+    HttpHalfPrepare {
+        half: HttpHalf,
+    },
+    /// An MQ HTTP half message decided.
+    HttpHalfEnd {
+        msg_id: String,
+    },
     /// The instance was deleted: its message log goes away.
     DropInstance,
 }
@@ -233,6 +254,7 @@ impl StoreEvent {
             | StoreEvent::DeadLetter { message, .. }
             | StoreEvent::RetryQueuePush { message, .. } => Some(&mut message.body),
             StoreEvent::HalfPrepare { half } => Some(&mut half.message.body),
+            StoreEvent::HttpHalfPrepare { half } => Some(&mut half.message.body),
             _ => None,
         }
     }
@@ -268,6 +290,8 @@ pub struct MessageStore {
     pub(super) groups: BTreeMap<String, GroupLog>,
     /// Undecided half messages by id.
     pub(super) halves: BTreeMap<i64, PreparedHalf>,
+    /// Undecided MQ HTTP half messages by message id.
+    pub(super) http_halves: BTreeMap<String, HttpHalf>,
     pub(super) recorder: Option<Recorder>,
 }
 
@@ -346,10 +370,17 @@ impl MessageStore {
             StoreEvent::HalfEnd { id } => {
                 self.halves.remove(&id);
             }
+            StoreEvent::HttpHalfPrepare { half } => {
+                self.http_halves.insert(half.msg_id.clone(), half);
+            }
+            StoreEvent::HttpHalfEnd { msg_id } => {
+                self.http_halves.remove(&msg_id);
+            }
             StoreEvent::DropInstance => {
                 self.topics.clear();
                 self.groups.clear();
                 self.halves.clear();
+                self.http_halves.clear();
             }
         }
     }
@@ -397,6 +428,7 @@ impl MessageStore {
     /// Whether the store holds any message-side data (beyond empty topics and groups).
     pub(super) fn has_content(&self) -> bool {
         !self.halves.is_empty()
+            || !self.http_halves.is_empty()
             || self.topics.values().any(|t| !t.scheduled.is_empty() || t.queues.iter().any(|q| q.end() > 0))
             || self.groups.values().any(|g| {
                 !g.retry.is_empty()
