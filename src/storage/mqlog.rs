@@ -752,6 +752,26 @@ mod tests {
         logs.recover(&back).unwrap();
         assert_eq!(counts(&back, "t"), (0, 1));
         assert_eq!(logs.stats.checkpoints.load(Ordering::Relaxed), 0);
+        drop(logs);
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        // A journal of that older localyun: an `m/<instance>` record carries the instance's whole store.
+        let dir = temp_dir();
+        m.send("I1", "t", NewMessage::new("a", "k", "second")).unwrap();
+        let doc = serde_json::to_value(&m).unwrap();
+        let record = serde_json::json!({
+            "topics": {"t": {"queues": doc["instances"]["I1"]["topics"]["t"]["queues"].clone()}},
+            "commit_log_offset": 2,
+        });
+        let mut journaled = management_only(&m);
+        crate::storage::Resources::apply(&mut journaled, "m/I1", Some(record)).unwrap();
+        assert_eq!(counts(&journaled, "t"), (0, 2), "applied as before");
+        MessageLogs::open(&dir).unwrap().recover(&journaled).unwrap();
+        let back = management_only(&journaled);
+        MessageLogs::open(&dir).unwrap().recover(&back).unwrap();
+        assert_eq!(counts(&back, "t"), (0, 2), "then continued from the message log");
+        let id = back.send("I1", "t", NewMessage::new("a", "k", "third")).unwrap();
+        assert_eq!(id, crate::engine::rocketmq::offset_msg_id(2), "commit offsets continue after the old ones");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
