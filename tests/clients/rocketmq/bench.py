@@ -77,6 +77,22 @@ def consume(server, count):
     return rate
 
 
+def fsync_rate(directory, count=1000):
+    """Appends of 600 bytes (about one send's record), each followed by fdatasync, in `directory`: the disk's
+    own bound on one-at-a-time durable sends, measured in the same run (a shared machine varies a lot)."""
+    path = os.path.join(directory, "fsync-probe")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        t = time.perf_counter()
+        for _ in range(count):
+            os.write(fd, b"y" * 600)
+            os.fdatasync(fd)
+        return count / (time.perf_counter() - t)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+
+
 def run(data_dir):
     s = Server(data_dir).start()
     try:
@@ -102,9 +118,11 @@ def run(data_dir):
 
 def main():
     rows = {}
+    probe = {}
     for mode in ("memory", "--data-dir"):
         data_dir = tempfile.mkdtemp(prefix="localyun-rmq-bench-") if mode != "memory" else None
         try:
+            probe[mode] = fsync_rate(data_dir or tempfile.gettempdir())
             rows[mode] = run(data_dir)
         finally:
             if data_dir:
@@ -120,6 +138,8 @@ def main():
     ]
     for i, (label, count) in enumerate(labels):
         print(f"| {label} | {count:,} | {rows['memory'][i]:,.0f} | {rows['--data-dir'][i]:,.0f} |")
+    print(f"| (disk probe: 600-byte append + fdatasync, before each run) | 1,000 | {probe['memory']:,.0f} "
+          f"| {probe['--data-dir']:,.0f} |")
 
 
 if __name__ == "__main__":
