@@ -614,6 +614,9 @@ async fn the_open_api_answers_the_served_address_and_offset_ids_encode_it() {
     let (_, info) = api.get("instance/baseInfo", &[("instanceId", &id)]).await;
     assert_ok(&info);
     assert_eq!(info["data"]["Endpoints"]["tcpEndpoint"], served.as_str(), "{info}");
+    let ons = crate::alibaba_ons::Ons::new(&api.srv);
+    let info = ons.ok("OnsInstanceBaseInfo", &[("InstanceId", &id), ("RegionId", "mq-private")]).await;
+    assert_eq!(info["InstanceBaseInfo"]["Endpoints"]["TcpEndpoint"], format!("http://{served}"), "{info}");
 
     // A message without UNIQ_KEY is known by its offset id: store host (IPv4, port), then commit offset.
     let mut c = Client::open(server.address()).await;

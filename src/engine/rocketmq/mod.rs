@@ -14,8 +14,10 @@
 //! the dirty set are leaves.
 //!
 //! Durability: management resources (`Resources`, see `resources.rs`) are keyed per region, instance, topic
-//! and group; command methods mark the keys they change. Message payloads, retry and dead-letter queues and
-//! consumption history live in each instance's [`store::MessageStore`], outside those resources.
+//! and group; command methods mark the keys they change. Message payloads, retry and dead-letter queues,
+//! consumption history and half messages live in each instance's [`store::MessageStore`], outside those
+//! resources; with `--data-dir` its changes go to the instance's message log (`msglog.rs`,
+//! `crate::storage::mqlog`), never to the journal or the snapshots.
 //!
 //! Until a data plane exists, producers and consumers act through [`RocketMqModel::send`],
 //! [`RocketMqModel::connect_consumer`], [`RocketMqModel::deliver`] and [`RocketMqModel::consume_failed`].

@@ -1,6 +1,6 @@
 //! The message store of one instance: message payloads per topic queue, timed messages not yet due, each
 //! group's retry and dead-letter queues, failure counts and consumption history, and undecided
-//! transactional (half) messages of the TCP data plane.
+//! transactional (half) messages of both data planes (TCP and MQ HTTP).
 //!
 //! This is the boundary between the management model (topics, groups, offsets: durable resources journaled
 //! per key) and message data, which is never part of a management resource. Every change of the store is a
@@ -8,7 +8,7 @@
 //! go through the same `apply`, so a replayed store is the store that was written. With `--data-dir` the
 //! store carries a [`Recorder`] and hands each event to the model's sink, which the storage layer drains
 //! into the instance's append-only message log (`crate::storage::mqlog`) before the request is answered.
-//! Without it nothing is recorded (no copies are made).
+//! Without it nothing is recorded (no copies are made). Either way the messages are held here in memory.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
