@@ -736,6 +736,36 @@ mod tests {
     }
 
     #[test]
+    fn an_imported_state_starts_every_log_over_and_a_reset_removes_them() {
+        let dir = temp_dir();
+        let m = model();
+        let logs = MessageLogs::open(&dir).unwrap();
+        logs.recover(&m).unwrap();
+        for i in 0..3 {
+            send(&m, &logs, i);
+        }
+        // An import: a document (as the admin export writes it, messages included) replaces the model.
+        let other = model();
+        other.send("I1", "u", NewMessage::new("a", "k", "imported")).unwrap();
+        let imported: RocketMqModel = serde_json::from_str(&serde_json::to_string(&other).unwrap()).unwrap();
+        logs.rewrite_all(&imported).unwrap();
+        // Recording is on for the imported model: its next send reaches the log after the checkpoint.
+        imported.send("I1", "u", NewMessage::new("a", "k", "after")).unwrap();
+        logs.write(&imported, false).unwrap();
+        drop(logs);
+        let back = management_only(&imported);
+        MessageLogs::open(&dir).unwrap().recover(&back).unwrap();
+        assert_eq!((counts(&back, "t"), counts(&back, "u")), ((0, 0), (0, 2)), "the old messages are gone");
+
+        // A reset to an empty model: no instance, no log.
+        let logs = MessageLogs::open(&dir).unwrap();
+        logs.recover(&back).unwrap();
+        logs.rewrite_all(&RocketMqModel::default()).unwrap();
+        assert!(!dir.join("rocketmq/I1").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn messages_of_an_older_data_dir_move_into_a_checkpoint_once() {
         let dir = temp_dir();
         // An older localyun: the messages came with the snapshot (or `m/<instance>` records).
