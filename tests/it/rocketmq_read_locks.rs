@@ -325,3 +325,22 @@ fn journal_keys(file: &Path) -> Vec<String> {
     }
     keys
 }
+
+#[tokio::test]
+async fn a_failed_message_log_write_applies_nothing_and_later_sends_are_kept() {
+    let s = setup().await;
+    let state = &s.api.srv.state;
+    let id = s.api.default_instance();
+    let persistence = state.persistence.as_ref().unwrap();
+    let counts = || state.store.rocketmq.read().instance_by_id(&id).unwrap().read().message_counts("T_r").unwrap();
+    assert_eq!(counts(), (1, 1));
+    persistence.simulate_write_failure(true);
+    state.store.rocketmq.read().send(&id, "T_r", NewMessage::new("a", "k", "lost")).unwrap();
+    assert!(state.persist().await.is_err(), "the write failed");
+    assert_eq!(counts(), (1, 1), "the unsaved message was rolled back");
+    persistence.simulate_write_failure(false);
+    state.store.rocketmq.read().send(&id, "T_r", NewMessage::new("a", "k", "kept")).unwrap();
+    state.persist().await.unwrap();
+    assert_eq!(counts(), (1, 2));
+    assert_eq!(saved_counts(&s.file), (1, 2), "the data dir holds what the model holds");
+}
