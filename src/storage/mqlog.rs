@@ -395,13 +395,15 @@ impl MessageLogs {
     /// Starts `id`'s log over from a checkpoint of its store (synced), removing the older segments. Events
     /// recorded until the checkpoint are written first (they precede it).
     fn checkpoint(&self, inner: &mut Inner, model: &RocketMqModel, id: &str) -> anyhow::Result<()> {
-        let written = model.checkpoint_messages(id, |pending, payload| -> anyhow::Result<()> {
+        let written = model.checkpoint_messages(id, |pending, payloads| -> anyhow::Result<()> {
             let mut none = HashSet::new();
             self.write_events(inner, pending, &mut none, false)?;
             let dir = self.instance_dir(id);
             let seq = inner.logs.get(id).map_or(1, |l| l.seq + 1);
-            let mut buf = Vec::with_capacity(payload.len() + RECORD_HEAD);
-            frame(&mut buf, &payload);
+            let mut buf = Vec::with_capacity(payloads.iter().map(|p| p.len() + RECORD_HEAD).sum());
+            for payload in &payloads {
+                frame(&mut buf, payload);
+            }
             let file = create_segment(&dir, seq, &buf)
                 .map_err(|e| anyhow::anyhow!("cannot write a checkpoint in {}: {e}", dir.display()))?;
             for (old, path) in list_segments(&dir)? {
@@ -770,17 +772,23 @@ mod tests {
         let dir = temp_dir();
         // An older localyun: the messages came with the snapshot (or `m/<instance>` records).
         let m = model();
-        m.send("I1", "t", NewMessage::new("a", "k", "legacy")).unwrap();
+        m.subscribe("I1", "GID_g", "t", "*").unwrap();
+        let id = m.send("I1", "t", NewMessage::new("a", "k", "legacy")).unwrap();
+        m.deliver("I1", "GID_g", "t", 10).unwrap();
+        m.consume_failed("I1", "GID_g", &id).unwrap();
+        let later = crate::engine::rocketmq::Millis::from_ms(crate::engine::now_ms() + 60_000);
+        m.send("I1", "u", NewMessage { start_deliver_ms: Some(later), ..NewMessage::new("a", "k", "timed") }).unwrap();
         let legacy: RocketMqModel = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
         let logs = MessageLogs::open(&dir).unwrap();
         logs.recover(&legacy).unwrap();
         assert_eq!(logs.stats.checkpoints.load(Ordering::Relaxed), 1);
         drop(logs);
-        // The next start reads them from the log, the snapshot no longer holds them.
+        // The next start reads them from the log, the snapshot no longer holds them: the same store.
         let back = management_only(&legacy);
         let logs = MessageLogs::open(&dir).unwrap();
         logs.recover(&back).unwrap();
         assert_eq!(counts(&back, "t"), (0, 1));
+        assert_eq!(serde_json::to_value(&back).unwrap(), serde_json::to_value(&m).unwrap());
         assert_eq!(logs.stats.checkpoints.load(Ordering::Relaxed), 0);
         drop(logs);
         std::fs::remove_dir_all(&dir).unwrap();
@@ -791,7 +799,7 @@ mod tests {
         let doc = serde_json::to_value(&m).unwrap();
         let record = serde_json::json!({
             "topics": {"t": {"queues": doc["instances"]["I1"]["topics"]["t"]["queues"].clone()}},
-            "commit_log_offset": 2,
+            "commit_log_offset": 3,
         });
         let mut journaled = management_only(&m);
         crate::storage::Resources::apply(&mut journaled, "m/I1", Some(record)).unwrap();
@@ -801,7 +809,7 @@ mod tests {
         MessageLogs::open(&dir).unwrap().recover(&back).unwrap();
         assert_eq!(counts(&back, "t"), (0, 2), "then continued from the message log");
         let id = back.send("I1", "t", NewMessage::new("a", "k", "third")).unwrap();
-        assert_eq!(id, crate::engine::rocketmq::offset_msg_id(2), "commit offsets continue after the old ones");
+        assert_eq!(id, crate::engine::rocketmq::offset_msg_id(3), "commit offsets continue after the old ones");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

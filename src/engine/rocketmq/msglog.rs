@@ -5,9 +5,11 @@
 //! Record payloads (the file layer frames each with its length and CRC):
 //! - `E` + `[JSON length: u32 LE]` + the [`StoreEvent`] as JSON (the carried message's body left out) + the
 //!   body's raw bytes. Encoding costs the size of that one event, never of the store.
-//! - `C` + the instance's whole message store as JSON (the layout of the legacy `m/<instance>` journal
-//!   record): a checkpoint, written when a log starts over (first start on an older data dir, a deleted
-//!   topic, an imported state); it replaces the store's content when replayed.
+//! - `C` + a message store as JSON (the layout of the legacy `m/<instance>` journal record): replaces the
+//!   store's content when replayed. A checkpoint, written when a log starts over (first start on an older
+//!   data dir, a deleted topic, an imported state, a large log), is a `C` record of an empty store (with the
+//!   commit-log position) followed by the event records that rebuild the instance's store, so bodies stay
+//!   raw bytes there too.
 
 use std::sync::Arc;
 
@@ -123,11 +125,12 @@ impl RocketMqModel {
 
     /// A checkpoint of one instance's store, taken while nothing can change it: under the instance's read
     /// lock, `f` gets the events recorded so far (of every instance; they happened before the checkpoint and
-    /// must be written before it) and the checkpoint payload. None when the instance does not exist.
+    /// must be written before it) and the checkpoint's record payloads (see the module docs). None when the
+    /// instance does not exist.
     pub fn checkpoint_messages<R>(
         &self,
         instance_id: &str,
-        f: impl FnOnce(Vec<(Arc<str>, StoreEvent)>, Vec<u8>) -> R,
+        f: impl FnOnce(Vec<(Arc<str>, StoreEvent)>, Vec<Vec<u8>>) -> R,
     ) -> Option<R> {
         let cell = self.cell(instance_id).ok()?;
         let instance = cell.read();
@@ -135,11 +138,14 @@ impl RocketMqModel {
             return None;
         }
         let pending = self.take_message_events();
-        let doc = MessagesDoc::of(&instance.store, self.commit_log.load(std::sync::atomic::Ordering::Acquire));
-        let mut payload = vec![b'C'];
-        if serde_json::to_writer(&mut payload, &doc).is_err() {
-            return None;
-        }
-        Some(f(pending, payload))
+        let empty = MessagesDoc::of(
+            &super::store::MessageStore::default(),
+            self.commit_log.load(std::sync::atomic::Ordering::Acquire),
+        );
+        let mut head = vec![b'C'];
+        serde_json::to_writer(&mut head, &empty).ok()?;
+        let mut payloads = vec![head];
+        payloads.extend(instance.store.rebuilding_events().into_iter().map(encode_event));
+        Some(f(pending, payloads))
     }
 }

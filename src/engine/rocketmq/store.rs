@@ -425,6 +425,46 @@ impl MessageStore {
         self.recorder = recorder;
     }
 
+    /// Events that rebuild this store from an empty one (a message log checkpoint): every topic with its
+    /// queues, round-robin position, queued and timed messages; every group with its retries, dead letters,
+    /// failure counts, consumption records and retry-topic queue; the half messages. Applied in order they
+    /// give back the same store (queue offsets follow from the order, and the history holds at most
+    /// `MAX_EVENTS`, so replaying it trims nothing).
+    pub(super) fn rebuilding_events(&self) -> Vec<StoreEvent> {
+        let mut out = Vec::new();
+        for (name, log) in &self.topics {
+            let topic = || name.clone();
+            out.push(StoreEvent::AddTopic { topic: topic(), queues: log.queues.len() as u32 });
+            out.push(StoreEvent::NextQueue { topic: topic(), next: log.next_queue });
+            for (q, queue) in log.queues.iter().enumerate() {
+                for m in queue.iter() {
+                    out.push(StoreEvent::Append { topic: topic(), queue: q as u32, message: m.clone() });
+                }
+            }
+            for m in &log.scheduled {
+                out.push(StoreEvent::Schedule { topic: topic(), message: m.clone() });
+            }
+        }
+        for (id, log) in &self.groups {
+            let group = || id.clone();
+            out.push(StoreEvent::AddGroup { group: group() });
+            out.extend(log.retry.iter().map(|m| StoreEvent::RetryPush { group: group(), message: m.clone() }));
+            out.extend(log.dead_letters.iter().map(|m| StoreEvent::DeadLetter { group: group(), message: m.clone() }));
+            out.extend(log.failures.iter().map(|(msg_id, n)| StoreEvent::Failures {
+                group: group(),
+                msg_id: msg_id.clone(),
+                attempts: Some(*n),
+            }));
+            out.extend(log.events.iter().map(|e| StoreEvent::Consumed { group: group(), event: e.clone() }));
+            out.extend(
+                log.retry_queue.iter().map(|m| StoreEvent::RetryQueuePush { group: group(), message: m.clone() }),
+            );
+        }
+        out.extend(self.halves.values().map(|h| StoreEvent::HalfPrepare { half: h.clone() }));
+        out.extend(self.http_halves.values().map(|h| StoreEvent::HttpHalfPrepare { half: h.clone() }));
+        out
+    }
+
     /// Whether the store holds any message-side data (beyond empty topics and groups).
     pub(super) fn has_content(&self) -> bool {
         !self.halves.is_empty()
