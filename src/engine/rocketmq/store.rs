@@ -143,9 +143,13 @@ pub enum StoreEvent {
         topic: String,
         queues: u32,
     },
-    /// A topic's messages and the group retries that came from it are dropped.
+    /// A topic's messages and the group retries that came from it are dropped. `purge`: the topic held
+    /// messages (or retries came from it), so the log starts over without them (a checkpoint); a topic that
+    /// held none costs no checkpoint.
     RemoveTopic {
         topic: String,
+        #[serde(default)]
+        purge: bool,
     },
     AddGroup {
         group: String,
@@ -320,7 +324,7 @@ impl MessageStore {
                     log.queues.resize_with(queues as usize, MemoryQueue::default);
                 }
             }
-            StoreEvent::RemoveTopic { topic } => {
+            StoreEvent::RemoveTopic { topic, .. } => {
                 self.topics.remove(&topic);
                 for group in self.groups.values_mut() {
                     group.retry.retain(|m| m.topic != topic);
@@ -385,14 +389,17 @@ impl MessageStore {
         }
     }
 
+    /// A new topic's empty queues (a topic's store is removed with the topic, so none is left over).
     pub(super) fn add_topic(&mut self, name: &str, queues: u32) {
-        self.exec(StoreEvent::RemoveTopic { topic: name.to_string() });
         self.exec(StoreEvent::AddTopic { topic: name.to_string(), queues });
     }
 
     /// Drops a topic's messages and the group retries that came from it.
     pub(super) fn remove_topic(&mut self, name: &str) {
-        self.exec(StoreEvent::RemoveTopic { topic: name.to_string() });
+        let purge =
+            self.topics.get(name).is_some_and(|t| !t.scheduled.is_empty() || t.queues.iter().any(|q| q.end() > 0))
+                || self.groups.values().any(|g| g.retry.iter().any(|m| m.topic == name));
+        self.exec(StoreEvent::RemoveTopic { topic: name.to_string(), purge });
     }
 
     pub(super) fn add_group(&mut self, id: &str) {
