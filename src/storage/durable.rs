@@ -85,6 +85,8 @@ pub struct Persistence {
     /// Test hook: every append fails as if the disk were full.
     fail_writes: AtomicBool,
     pub stats: Stats,
+    /// The RocketMQ message logs (payloads outside the journal, see [`crate::storage::mqlog`]).
+    pub messages: crate::storage::mqlog::MessageLogs,
 }
 
 impl Persistence {
@@ -107,7 +109,9 @@ impl Persistence {
             }
             Err(std::fs::TryLockError::Error(e)) => anyhow::bail!("data dir {}: cannot lock it: {e}", dir.display()),
         }
+        let messages = crate::storage::mqlog::MessageLogs::open(dir)?;
         Ok(Persistence {
+            messages,
             dir: dir.to_path_buf(),
             state_dir,
             _lock: lock,
@@ -153,6 +157,7 @@ impl Persistence {
                 "snapshot_writes": self.stats.snapshot_writes.load(Ordering::Relaxed),
                 "compactions": self.stats.compactions.load(Ordering::Relaxed),
             },
+            "rocketmq_message_log": self.messages.health(),
         })
     }
 
@@ -248,10 +253,13 @@ impl Persistence {
                 last_seq = last_seq.max(snapshot::read_snapshot(&path, name)?.covered);
             }
         }
+        // RocketMQ message payloads: replayed from their logs (older data dirs: moved there), then left out
+        // of the snapshots.
+        self.messages.recover(&store.rocketmq.read())?;
         for (name, model) in store.models() {
             let tracks_keys = model.take_dirty().is_some();
             let _ = model.take_replaced();
-            let (generation, body) = model.snapshot()?;
+            let (generation, body) = crate::engine::rocketmq::without_messages(|| model.snapshot())?;
             snapshot::write_snapshot(&self.model_path(name), &self.state_dir, name, &body, last_seq)?;
             total += body.len() as u64;
             if !tracks_keys {
@@ -297,6 +305,7 @@ impl Persistence {
     /// once without touching the disk.
     pub async fn commit(&self, state: &AppState) -> anyhow::Result<()> {
         self.save_whole_models(&state.store).await?;
+        self.commit_messages(&state.store).await?;
         let (target, epoch) = self.append(&state.store)?;
         if self.synced.load(Ordering::Acquire) >= target {
             return Ok(());
@@ -349,6 +358,23 @@ impl Persistence {
                 anyhow::bail!("{message}")
             }
         }
+    }
+
+    /// Writes the RocketMQ message-store events recorded since the last call to the message logs and returns
+    /// once they are on disk (nothing recorded: at once). A failure rolls back as a journal failure does.
+    async fn commit_messages(&self, store: &Store) -> anyhow::Result<()> {
+        let fail = self.fail_writes.load(Ordering::SeqCst);
+        let written = self.messages.write(&store.rocketmq.read(), fail);
+        let synced = match written {
+            Ok((target, epoch)) => self.messages.sync(target, epoch).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = synced {
+            let message = format!("{e:#}");
+            self.fail(store, &message);
+            anyhow::bail!("{message}");
+        }
+        Ok(())
     }
 
     /// Rewrites the snapshot of every model without resource keys whose content changed (atomic replace,
@@ -423,8 +449,18 @@ impl Persistence {
                     }
                 }
                 Some(_) => {
-                    // Replaced wholesale (admin import or reset): no keys describe that.
-                    let (_, body) = model.snapshot()?;
+                    // Replaced wholesale (admin import or reset): no keys describe that. RocketMQ messages
+                    // go to their logs, which start over from the new model.
+                    if name == "rocketmq" {
+                        let rewritten = self.messages.rewrite_all(&store.rocketmq.read());
+                        if let Err(e) = rewritten {
+                            drop(guard);
+                            let message = format!("cannot rewrite the RocketMQ message logs: {e:#}");
+                            self.fail(store, &message);
+                            anyhow::bail!("{message}");
+                        }
+                    }
+                    let (_, body) = crate::engine::rocketmq::without_messages(|| model.snapshot())?;
                     journal::frame(&mut buf, &journal::whole_payload(name, &body));
                     records += 1;
                 }
@@ -491,6 +527,11 @@ impl Persistence {
             Ok(None) => {}
             Err(e) => tracing::error!(error = %format!("{e:#}"), "cannot read the stored state to roll back"),
         }
+        drop(guard);
+        self.messages.cut_unsynced();
+        if let Err(e) = self.messages.recover(&store.rocketmq.read()) {
+            tracing::error!(error = %format!("{e:#}"), "cannot read the RocketMQ message logs to roll back");
+        }
     }
 
     /// Seals the active segment when it outgrew the snapshots (all of it synced), and wakes the compactor.
@@ -545,7 +586,8 @@ impl Persistence {
                 total += base.map_or(0, |b| b.len() as u64);
                 continue;
             }
-            let body = model.rebuild(base, changes).map_err(|e| anyhow::anyhow!("compacting {name}: {e}"))?;
+            let body = crate::engine::rocketmq::without_messages(|| model.rebuild(base, changes))
+                .map_err(|e| anyhow::anyhow!("compacting {name}: {e}"))?;
             snapshot::write_snapshot(&self.model_path(name), &self.state_dir, name, &body, last_sealed)?;
             total += body.len() as u64;
         }
@@ -631,5 +673,11 @@ pub fn read_model(path: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
             }
         }
     }
-    crate::state::rebuild_named(name, Some(&snap.body), changes).map_err(|e| anyhow::anyhow!("{name}: {e}"))
+    let body =
+        crate::state::rebuild_named(name, Some(&snap.body), changes).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    match (name, dir.parent()) {
+        // RocketMQ messages are in the message logs beside the state folder.
+        ("rocketmq", Some(data_dir)) => crate::storage::mqlog::with_message_logs(data_dir, &body),
+        _ => Ok(body),
+    }
 }

@@ -10,6 +10,7 @@
 pub mod durable;
 pub mod journal;
 pub mod models;
+pub mod mqlog;
 pub mod snapshot;
 
 /// What an engine offers the storage layer. Every method has a default so a model that does not (yet)

@@ -64,7 +64,7 @@ async fn setup() -> Setup {
 }
 
 /// What the data dir holds for the model: the snapshot file (modification time and bytes) and the bytes of
-/// every journal segment beside it (a saved change appends there).
+/// every journal segment beside it and of the RocketMQ message logs (a saved change appends there).
 fn file_state(file: &Path) -> (SystemTime, Vec<u8>, u64) {
     let journal: u64 = std::fs::read_dir(file.parent().unwrap())
         .unwrap()
@@ -72,7 +72,14 @@ fn file_state(file: &Path) -> (SystemTime, Vec<u8>, u64) {
         .filter(|e| e.file_name().to_string_lossy().starts_with("journal-"))
         .map(|e| e.metadata().unwrap().len())
         .sum();
-    (std::fs::metadata(file).unwrap().modified().unwrap(), std::fs::read(file).unwrap(), journal)
+    let logs = file.parent().unwrap().parent().unwrap().join("rocketmq");
+    let messages: u64 = std::fs::read_dir(&logs)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .flat_map(|d| std::fs::read_dir(d.path()).unwrap().filter_map(|e| e.ok()))
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    (std::fs::metadata(file).unwrap().modified().unwrap(), std::fs::read(file).unwrap(), journal + messages)
 }
 
 /// The timed messages still waiting and the messages in queues of `T_r`, as the saved file holds them.
@@ -317,4 +324,23 @@ fn journal_keys(file: &Path) -> Vec<String> {
         }
     }
     keys
+}
+
+#[tokio::test]
+async fn a_failed_message_log_write_applies_nothing_and_later_sends_are_kept() {
+    let s = setup().await;
+    let state = &s.api.srv.state;
+    let id = s.api.default_instance();
+    let persistence = state.persistence.as_ref().unwrap();
+    let counts = || state.store.rocketmq.read().instance_by_id(&id).unwrap().read().message_counts("T_r").unwrap();
+    assert_eq!(counts(), (1, 1));
+    persistence.simulate_write_failure(true);
+    state.store.rocketmq.read().send(&id, "T_r", NewMessage::new("a", "k", "lost")).unwrap();
+    assert!(state.persist().await.is_err(), "the write failed");
+    assert_eq!(counts(), (1, 1), "the unsaved message was rolled back");
+    persistence.simulate_write_failure(false);
+    state.store.rocketmq.read().send(&id, "T_r", NewMessage::new("a", "k", "kept")).unwrap();
+    state.persist().await.unwrap();
+    assert_eq!(counts(), (1, 2));
+    assert_eq!(saved_counts(&s.file), (1, 2), "the data dir holds what the model holds");
 }

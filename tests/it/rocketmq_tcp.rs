@@ -606,3 +606,227 @@ async fn acl_signatures_and_bad_input() {
     let _ = BTreeMap::<String, String>::new();
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_open_api_answers_the_served_address_and_offset_ids_encode_it() {
+    let (api, id, server) = setup().await;
+    let served = server.address().to_string();
+    let (_, info) = api.get("instance/baseInfo", &[("instanceId", &id)]).await;
+    assert_ok(&info);
+    assert_eq!(info["data"]["Endpoints"]["tcpEndpoint"], served.as_str(), "{info}");
+    let ons = crate::alibaba_ons::Ons::new(&api.srv);
+    let info = ons.ok("OnsInstanceBaseInfo", &[("InstanceId", &id), ("RegionId", "mq-private")]).await;
+    assert_eq!(info["InstanceBaseInfo"]["Endpoints"]["TcpEndpoint"], format!("http://{served}"), "{info}");
+
+    // A message without UNIQ_KEY is known by its offset id: store host (IPv4, port), then commit offset.
+    let mut c = Client::open(server.address()).await;
+    let sent = c.send_message(TOPIC, 1, &[("TAGS", "a")], "by-offset-id").await;
+    assert_eq!(sent.code, 0, "{sent:?}");
+    let msg_id = field(&sent, "msgId");
+    assert_eq!(msg_id.len(), 32);
+    let ip: Vec<String> =
+        (0..4).map(|i| u8::from_str_radix(&msg_id[i * 2..i * 2 + 2], 16).unwrap().to_string()).collect();
+    let port = u32::from_str_radix(&msg_id[8..16], 16).unwrap();
+    assert_eq!(format!("{}:{port}", ip.join(".")), served, "the id names the broker that serves it");
+    // That broker finds it by the id's commit-log offset (what clients do for viewMessage).
+    let offset = i64::from_str_radix(&msg_id[16..], 16).unwrap();
+    let view = c.call(33, &[("offset", offset.to_string())], b"").await;
+    assert_eq!(view.code, 0, "{view:?}");
+    assert_eq!(decode_messages(view.body.clone()).unwrap()[0].body, b"by-offset-id");
+    let (_, m) = api.get("message/getById", &[("topic", TOPIC), ("msgId", &msg_id)]).await;
+    assert_ok(&m);
+    assert_eq!(m["data"]["storeHost"], served.as_str(), "{m}");
+    server.shutdown().await;
+}
+
+/// The binary with `--data-dir` and the TCP data plane at `9876 + offset`, killed with SIGKILL on drop.
+struct Durable {
+    child: Option<std::process::Child>,
+    ep: crate::cross_support::Endpoint,
+    tcp: SocketAddr,
+}
+
+impl Durable {
+    fn spawn(dir: &std::path::Path, offset: u16) -> Durable {
+        use std::io::BufRead;
+        let dir = dir.display().to_string();
+        let mut child = crate::cross_support::command(&["--data-dir", &dir])
+            .env("LOCALYUN_ROCKETMQ_PORT_OFFSET", offset.to_string())
+            .env("LOCALYUN_ROCKETMQ_CHECK_MS", "300")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let (mut http, mut tcp) = (None, None);
+        for line in lines.by_ref() {
+            let Ok(line) = line else { break };
+            if let Some(rest) = line.trim().strip_prefix("http:") {
+                http = Some(rest.trim().trim_start_matches("http://").to_string());
+            }
+            if let Some(rest) = line.trim().strip_prefix("rocketmq:") {
+                tcp = rest.split_whitespace().next().and_then(|a| a.parse().ok());
+            }
+            if (http.is_some() && tcp.is_some()) || line.trim().starts_with("auth:") {
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        let (Some(http), Some(tcp)) = (http, tcp) else { panic!("localyun did not start with RocketMQ TCP") };
+        Durable { child: Some(child), ep: crate::cross_support::Endpoint::new(&http), tcp }
+    }
+}
+
+impl Drop for Durable {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The RocketMQ message log's and the journal's appended bytes, from health.
+async fn log_bytes(ep: &crate::cross_support::Endpoint) -> (u64, u64) {
+    let (_, health) = ep.admin_get("health").await;
+    let p = &health["persistence"];
+    let mq = p["rocketmq_message_log"]["bytes"].as_u64().unwrap_or_else(|| panic!("{health}"));
+    (mq, p["journal"]["bytes"].as_u64().unwrap())
+}
+
+#[tokio::test]
+async fn messages_and_undecided_transactions_survive_kill_9() {
+    use crate::cross_support::{rocketmq, rocketmq_instance, rocketmq_ok, TempDir, DEFAULT_KEY};
+    let dir = TempDir::new("rmq-kill9");
+    let offset = 20_000 + (uuid::Uuid::new_v4().as_u128() % 20_000) as u16;
+    let first = Durable::spawn(dir.path(), offset);
+    assert_eq!(first.tcp.port(), 9876 + offset, "the port offset applies");
+    let instance = rocketmq_instance(ACCOUNT);
+    let topic = [("instanceId", instance.as_str()), ("topic", TOPIC), ("orderType", "0")];
+    rocketmq_ok(&rocketmq(&first.ep, DEFAULT_KEY, "topic/create", &topic).await);
+    let group = [("instanceId", instance.as_str()), ("groupId", GROUP)];
+    rocketmq_ok(&rocketmq(&first.ep, DEFAULT_KEY, "group/create", &group).await);
+    let info = rocketmq(&first.ep, DEFAULT_KEY, "instance/baseInfo", &[("instanceId", &instance)]).await;
+    let info = rocketmq_ok(&info);
+    assert_eq!(info["data"]["Endpoints"]["tcpEndpoint"], first.tcp.to_string(), "{info}");
+
+    let mut c = Client::open(first.tcp).await;
+    // A durable send appends the same bytes to the message log whatever is stored, and none to the journal.
+    let mut per_send = Vec::new();
+    for n in 0..30 {
+        let before = log_bytes(&first.ep).await;
+        let uniq = format!("KEEP{n:04}");
+        let r = c.send_message(TOPIC, 3, &[("TAGS", "keep"), ("UNIQ_KEY", &uniq)], "kept-body").await;
+        assert_eq!(r.code, 0, "{r:?}");
+        let after = log_bytes(&first.ep).await;
+        per_send.push((after.0 - before.0, after.1 - before.1));
+    }
+    assert!(per_send.iter().all(|(_, journal)| *journal == 0), "a send wrote to the journal: {per_send:?}");
+    let (first_bytes, last_bytes) = (per_send[0].0, per_send[29].0);
+    assert!(first_bytes > 0 && last_bytes <= first_bytes + 4, "{per_send:?}");
+
+    // An undecided transaction.
+    assert_eq!(c.heartbeat("producer-1", None, Some("GID_tx")).await.code, 0);
+    let props: Vec<(String, String)> =
+        [("TRAN_MSG", "true"), ("PGROUP", "GID_tx"), ("UNIQ_KEY", "TXKILL"), ("TAGS", "tx")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+    let ext = [
+        ("producerGroup", "GID_tx".to_string()),
+        ("topic", TOPIC.to_string()),
+        ("queueId", "3".to_string()),
+        ("sysFlag", "4".to_string()),
+        ("bornTimestamp", now_ms().to_string()),
+        ("flag", "0".to_string()),
+        ("properties", property_string(&props)),
+    ];
+    let prepared = c.call(10, &ext, b"tx-after-restart").await;
+    assert_eq!(prepared.code, 0, "{prepared:?}");
+    drop(c);
+    drop(first); // SIGKILL
+
+    let second = Durable::spawn(dir.path(), offset);
+    let mut c = Client::open(second.tcp).await;
+    let (resp, msgs) = c.pull(TOPIC, GROUP, 3, 0, "*", 0).await;
+    assert_eq!(resp.code, 0, "{resp:?}");
+    assert_eq!(msgs.len(), 30, "every acknowledged message survived");
+    assert_eq!(msgs[29].properties["UNIQ_KEY"], "KEEP0029");
+    assert_eq!(msgs[0].body, b"kept-body");
+    // The undecided transaction is checked back with a producer of its group after the restart.
+    assert_eq!(c.heartbeat("producer-2", None, Some("GID_tx")).await.code, 0);
+    let check = loop {
+        let cmd = c.read().await.expect("a check-back request after the restart");
+        if !cmd.is_response() && cmd.code == 39 {
+            break cmd;
+        }
+    };
+    assert_eq!(field(&check, "msgId"), "TXKILL");
+    let answer = [
+        ("producerGroup", "GID_tx".to_string()),
+        ("tranStateTableOffset", field(&check, "tranStateTableOffset")),
+        ("commitLogOffset", field(&check, "commitLogOffset")),
+        ("commitOrRollback", "8".to_string()),
+        ("fromTransactionCheck", "true".to_string()),
+        ("msgId", "TXKILL".to_string()),
+        ("transactionId", "TXKILL".to_string()),
+    ];
+    c.send(37, &answer, b"", 2).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, msgs) = c.pull(TOPIC, GROUP, 3, 30, "*", 0).await;
+        if let Some(m) = msgs.first() {
+            assert_eq!((m.properties["UNIQ_KEY"].as_str(), m.body.as_slice()), ("TXKILL", &b"tx-after-restart"[..]));
+            break;
+        }
+        assert!(Instant::now() < deadline, "the committed transaction never became visible");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(c);
+    drop(second);
+    // Decided: a third start has nothing to check back and keeps all 31 messages.
+    let third = Durable::spawn(dir.path(), offset);
+    let mut c = Client::open(third.tcp).await;
+    let (_, msgs) = c.pull(TOPIC, GROUP, 3, 0, "*", 0).await;
+    assert_eq!(msgs.len(), 31);
+}
+
+#[tokio::test]
+async fn a_reset_offset_is_announced_to_the_groups_running_consumers() {
+    let (api, _id, server) = setup().await;
+    let mut c = Client::open(server.address()).await;
+    for n in 0..3 {
+        assert_eq!(c.send_message(TOPIC, 2, &[("TAGS", "a")], &format!("m{n}")).await.code, 0);
+    }
+    assert_eq!(c.heartbeat("10.0.0.9@reset", Some((GROUP, TOPIC, "*")), None).await.code, 0);
+    let commit = [
+        ("consumerGroup", GROUP.to_string()),
+        ("topic", TOPIC.to_string()),
+        ("queueId", "2".to_string()),
+        ("commitOffset", "3".to_string()),
+    ];
+    assert_eq!(c.call(15, &commit, b"").await.code, 0);
+    let (_, r) = api
+        .get("consumer/resetOffset", &[("groupId", GROUP), ("topic", TOPIC), ("type", "1"), ("resetTime", "0")])
+        .await;
+    assert_ok(&r);
+    let reset = loop {
+        let cmd = c.read().await.expect("RESET_CONSUMER_CLIENT_OFFSET");
+        if !cmd.is_response() && cmd.code == 220 {
+            break cmd;
+        }
+    };
+    assert_eq!(reset.flag & 2, 2, "one way");
+    assert_eq!(
+        (field(&reset, "topic"), field(&reset, "group"), field(&reset, "isForce")),
+        (TOPIC.into(), GROUP.into(), "true".into())
+    );
+    let body: Value = serde_json::from_slice(&reset.body).unwrap();
+    let table = body["offsetTable"].as_array().unwrap();
+    assert_eq!(table.len(), 8, "{body}");
+    assert_eq!(table[2], json!({"brokerName": "localyun-broker", "queueId": 2, "topic": TOPIC, "offset": 0}));
+    // The stored offset is the reset one until the consumer commits again.
+    let query = [("consumerGroup", GROUP.to_string()), ("topic", TOPIC.to_string()), ("queueId", "2".to_string())];
+    assert_eq!(field(&c.call(14, &query, b"").await, "offset"), "0");
+    server.shutdown().await;
+}

@@ -158,7 +158,7 @@ pub fn instance_base_info(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value
         "TopicCapacity": i.topic_capacity(),
         "SupportClassic": false,
         // The name server the RocketMQ TCP clients use (localyun's one endpoint).
-        "Endpoints": {"TcpEndpoint": format!("http://{}", i.name_server())},
+        "Endpoints": {"TcpEndpoint": format!("http://{}", ctx.model.tcp_endpoint(i.name_server()))},
     }})))
 }
 

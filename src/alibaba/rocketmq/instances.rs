@@ -68,7 +68,7 @@ pub fn tunnel_switch(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
     }
     let name_server = ctx.model.switch_tunnel(ctx.account, ctx.region, &input.instance_id, tunnel, vswitch)?;
     // "以JSON格式返回NameServer的VIP地址": the address clients put into NAMESRV_ADDR.
-    Ok(Reply::data(Value::from(name_server)))
+    Ok(Reply::data(Value::from(ctx.model.tcp_endpoint(&name_server))))
 }
 
 #[derive(Deserialize)]
@@ -86,7 +86,7 @@ pub fn base_info(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
         "instanceId": i.id(),
         "instanceName": i.name(),
         "independentNaming": i.independent_naming(),
-        "Endpoints": {"tcpEndpoint": i.name_server()},
+        "Endpoints": {"tcpEndpoint": ctx.model.tcp_endpoint(i.name_server())},
         "maxSendTps": i.max_send_tps(),
         "maxReceiveTps": i.max_receive_tps(),
         "topicCapacity": i.topic_capacity(),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::store::{GroupLog, QueueLog, TopicLog};
+use super::store::{GroupLog, QueueLog, StoreEvent, TopicLog};
 use super::{
     invalid, ConsumerClient, Field, Group, Instance, Message, Millis, Result, RocketMqError, RocketMqModel,
     Subscription, Topic, STORE_HOST,
@@ -27,7 +27,8 @@ pub const MAX_PAGE_SIZE: usize = 50;
 const TPS_WINDOW_MS: i64 = 60_000;
 
 /// What a producer sends; everything but the body is optional.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct NewMessage {
     pub tag: Option<String>,
     pub keys: Vec<String>,
@@ -251,9 +252,19 @@ pub fn body_crc(m: &Message) -> i64 {
     i64::from(crc32fast::hash(&m.body) & 0x7FFF_FFFF)
 }
 
-/// An offset message id: store host IPv4 and port, then the commit-log offset, as 32 hex digits.
+/// An offset message id of the default store host [`STORE_HOST`]: see [`offset_msg_id_at`].
 pub fn offset_msg_id(commit_offset: i64) -> String {
-    format!("7F00000100002A9F{:016X}", commit_offset)
+    offset_msg_id_at(STORE_HOST, commit_offset)
+}
+
+/// An offset message id as RocketMQ's `MessageDecoder.createMessageId` builds it: the store host's IPv4
+/// (4 bytes) and port (4 bytes), then the commit-log offset (8 bytes), as 32 upper-case hex digits. Clients
+/// decode it to find the broker that stores the message (`viewMessage`). A host that is not `ipv4:port`
+/// counts as [`STORE_HOST`].
+pub fn offset_msg_id_at(store_host: &str, commit_offset: i64) -> String {
+    let parsed = store_host.parse::<std::net::SocketAddrV4>().ok();
+    let host = parsed.unwrap_or(std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 10911));
+    format!("{}{:08X}{:016X}", hex::encode_upper(host.ip().octets()), u32::from(host.port()), commit_offset)
 }
 
 impl Group {
@@ -303,11 +314,11 @@ static EMPTY_GROUP_LOG: std::sync::LazyLock<GroupLog> = std::sync::LazyLock::new
 static EMPTY_TOPIC_LOG: std::sync::LazyLock<TopicLog> = std::sync::LazyLock::new(TopicLog::default);
 
 impl Instance {
-    fn group_log(&self, group: &str) -> &GroupLog {
+    pub(super) fn group_log(&self, group: &str) -> &GroupLog {
         self.store.group(group).unwrap_or(&EMPTY_GROUP_LOG)
     }
 
-    fn topic_log(&self, topic: &str) -> &TopicLog {
+    pub(super) fn topic_log(&self, topic: &str) -> &TopicLog {
         self.store.topic(topic).unwrap_or(&EMPTY_TOPIC_LOG)
     }
 
@@ -570,22 +581,19 @@ impl RocketMqModel {
                 return Err(invalid(Field::DeliverTime, "at most 40 days ahead"));
             }
         }
+        let store_host = self.store_host();
         let stored = self.with_id(instance_id, |instance| {
             let topic_ref = instance.topic(topic)?;
             if !topic_ref.writable() {
                 return Err(RocketMqError::Forbidden(topic.to_string(), "write"));
             }
-            let log = instance.store.topic_mut(topic);
-            log.settle(now);
-            let queue_count = log.queues.len().max(1) as u32;
-            let queue_id = match (&msg.queue_id, &msg.sharding_key) {
-                (Some(q), _) if *q < queue_count => *q,
-                (_, Some(key)) => crc32fast::hash(key.as_bytes()) % queue_count,
-                _ => {
-                    let q = log.next_queue % queue_count;
-                    log.next_queue = (q + 1) % queue_count;
-                    q
-                }
+            instance.store.settle_topic(topic, now);
+            let (queue_count, next_queue) =
+                instance.store.topic(topic).map_or((1, 0), |log| (log.queues.len().max(1) as u32, log.next_queue));
+            let (queue_id, round_robin) = match (&msg.queue_id, &msg.sharding_key) {
+                (Some(q), _) if *q < queue_count => (*q, false),
+                (_, Some(key)) => (crc32fast::hash(key.as_bytes()) % queue_count, false),
+                _ => (next_queue % queue_count, true),
             };
             let store_ms = msg.store_ms.unwrap_or(now);
             let mut message = Message {
@@ -601,7 +609,7 @@ impl RocketMqModel {
                 born_ms: msg.born_ms.unwrap_or(store_ms),
                 born_host: msg.born_host.unwrap_or_else(|| "127.0.0.1:0".into()),
                 store_ms,
-                store_host: STORE_HOST.into(),
+                store_host: store_host.clone(),
                 reconsume_times: 0,
                 start_deliver_ms: msg.start_deliver_ms,
                 sharding_key: msg.sharding_key,
@@ -613,13 +621,21 @@ impl RocketMqModel {
             // Taken only once the message is accepted, so a refused message leaves no gap.
             let commit_offset = self.commit_log.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             message.commit_offset = commit_offset;
-            message.msg_id = given_id.unwrap_or_else(|| offset_msg_id(commit_offset));
+            message.msg_id = given_id.unwrap_or_else(|| offset_msg_id_at(&store_host, commit_offset));
             let mut stored = message.clone();
             stored.body = Vec::new();
+            if round_robin {
+                let next = (queue_id + 1) % queue_count;
+                instance.store.exec(StoreEvent::NextQueue { topic: topic.to_string(), next });
+            }
+            let topic = topic.to_string();
             if message.start_deliver_ms.is_some_and(|t| t > now) {
-                log.scheduled.push(message);
-            } else if let Some(queue) = log.queues.get_mut(queue_id as usize) {
-                stored.queue_offset = queue.append(message);
+                instance.store.exec(StoreEvent::Schedule { topic, message });
+            } else if let Some(end) =
+                instance.store.topic(&topic).and_then(|log| log.queues.get(queue_id as usize)).map(QueueLog::end)
+            {
+                stored.queue_offset = end;
+                instance.store.exec(StoreEvent::Append { topic, queue: queue_id, message });
             }
             Ok(stored)
         })?;
@@ -682,21 +698,26 @@ impl RocketMqModel {
             let expression = group_ref.subscription(topic)?.expression.clone();
             let read_enable = group_ref.read_enable;
             let Instance { groups, store, .. } = instance;
-            let log = store.topics.entry(topic.to_string()).or_default();
-            log.settle(now);
-            let log = &*log;
-            let glog = store.groups.entry(group.to_string()).or_default();
+            store.settle_topic(topic, now);
             let group_ref = groups.get_mut(group).ok_or_else(|| RocketMqError::GroupNotFound(group.to_string()))?;
             let mut out = Vec::new();
             if !read_enable || !readable {
                 return Ok(out);
             }
             while out.len() < max {
-                let Some(pos) = glog.retry.iter().position(|m| m.topic == topic) else { break };
-                let m = glog.retry.remove(pos);
-                glog.record(event(&m, now, Outcome::Consumed));
+                let Some((pos, m)) = store
+                    .group(group)
+                    .and_then(|g| g.retry.iter().enumerate().find(|(_, m)| m.topic == topic))
+                    .map(|(p, m)| (p, m.clone()))
+                else {
+                    break;
+                };
+                store.exec(StoreEvent::RetryTake { group: group.to_string(), index: pos });
+                store.record(group, event(&m, now, Outcome::Consumed));
                 out.push(m);
             }
+            let log = store.topic(topic).unwrap_or(&EMPTY_TOPIC_LOG);
+            let mut records = Vec::new();
             let mut offsets = group_ref.offsets_for(topic, log.queues.len());
             while out.len() < max {
                 // The queue whose next message was stored first.
@@ -710,11 +731,14 @@ impl RocketMqModel {
                     *off += 1;
                 }
                 if tag_matches(&expression, m.tag.as_deref()) {
-                    glog.record(event(m, now, Outcome::Consumed));
+                    records.push(event(m, now, Outcome::Consumed));
                     out.push(m.clone());
                 } else {
-                    glog.record(event(m, now, Outcome::Filtered));
+                    records.push(event(m, now, Outcome::Filtered));
                 }
+            }
+            for r in records {
+                store.record(group, r);
             }
             group_ref.offsets.insert(topic.to_string(), offsets);
             Ok(out)
@@ -739,20 +763,21 @@ impl RocketMqModel {
                 .or_else(|| instance.group_log(group).dead_letters.iter().rev().find(|m| m.msg_id == msg_id))
                 .cloned()
                 .ok_or_else(|| RocketMqError::NoMessage(format!("message {msg_id} of group {group}")))?;
-            let glog = instance.store.group_mut(group);
-            let attempts = glog.failures.get(msg_id).copied().unwrap_or(0) + 1;
-            glog.record(event(&original, now, Outcome::Failed));
+            let store = &mut instance.store;
+            let attempts = store.group(group).and_then(|g| g.failures.get(msg_id)).copied().unwrap_or(0) + 1;
+            store.record(group, event(&original, now, Outcome::Failed));
             let mut copy = original;
+            let (group, msg_id) = (group.to_string(), msg_id.to_string());
             if attempts > max {
-                glog.failures.remove(msg_id);
+                store.exec(StoreEvent::Failures { group: group.clone(), msg_id, attempts: None });
                 copy.reconsume_times = max;
                 copy.store_ms = now;
-                glog.dead_letters.push(copy);
+                store.exec(StoreEvent::DeadLetter { group, message: copy });
                 Ok(true)
             } else {
-                glog.failures.insert(msg_id.to_string(), attempts);
+                store.exec(StoreEvent::Failures { group: group.clone(), msg_id, attempts: Some(attempts) });
                 copy.reconsume_times = attempts;
-                glog.retry.push(copy);
+                store.exec(StoreEvent::RetryPush { group, message: copy });
                 Ok(false)
             }
         })?;
@@ -769,15 +794,15 @@ impl RocketMqModel {
             if tcp {
                 return super::tcp::resend_to_retry_queue(instance, group, msg_id, &self.commit_log);
             }
-            let glog = instance.store.group_mut(group);
-            let entry = glog
+            let entry = instance
+                .group_log(group)
                 .dead_letters
                 .iter()
                 .rev()
                 .find(|m| m.msg_id == msg_id)
                 .cloned()
                 .ok_or_else(|| RocketMqError::NoMessage(format!("dead letter {msg_id} of group {group}")))?;
-            glog.retry.push(entry);
+            instance.store.exec(StoreEvent::RetryPush { group: group.to_string(), message: entry });
             Ok(())
         })?;
         self.touch(instance_id);
@@ -789,9 +814,9 @@ impl RocketMqModel {
         self.with_id(instance_id, |instance| {
             instance.topic(topic)?;
             instance.group(group)?.subscription(topic)?;
-            let log = instance.store.topic_mut(topic);
-            log.settle(Millis::now());
-            let offsets: Vec<i64> = log
+            instance.store.settle_topic(topic, Millis::now());
+            let offsets: Vec<i64> = instance
+                .topic_log(topic)
                 .queues
                 .iter()
                 .map(|q| match target {
@@ -799,9 +824,20 @@ impl RocketMqModel {
                     ResetTarget::Time(t) => q.iter().position(|m| m.store_ms >= t).map_or(q.end(), |p| p as i64),
                 })
                 .collect();
-            instance.store.group_mut(group).retry.retain(|m| m.topic != topic);
-            instance.group_mut(group)?.offsets.insert(topic.to_string(), offsets);
-            Ok(())
+            let drop = StoreEvent::RetryDropTopic { group: group.to_string(), topic: topic.to_string() };
+            instance.store.exec(drop);
+            instance.group_mut(group)?.offsets.insert(topic.to_string(), offsets.clone());
+            Ok(offsets)
+        })
+        .map(|offsets| {
+            // Running TCP consumers of the group are told (RESET_CONSUMER_CLIENT_OFFSET), or their next
+            // offset commit would undo the reset.
+            self.notify_reset(super::tcp::ResetNotice {
+                instance: instance_id.to_string(),
+                group: group.to_string(),
+                topic: topic.to_string(),
+                offsets,
+            })
         })?;
         self.mark(super::group_key(instance_id, group));
         Ok(())

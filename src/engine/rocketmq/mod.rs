@@ -14,13 +14,16 @@
 //! the dirty set are leaves.
 //!
 //! Durability: management resources (`Resources`, see `resources.rs`) are keyed per region, instance, topic
-//! and group; command methods mark the keys they change. Message payloads, retry and dead-letter queues and
-//! consumption history live in each instance's [`store::MessageStore`], outside those resources.
+//! and group; command methods mark the keys they change. Message payloads, retry and dead-letter queues,
+//! consumption history and half messages live in each instance's [`store::MessageStore`], outside those
+//! resources; with `--data-dir` its changes go to the instance's message log (`msglog.rs`,
+//! `crate::storage::mqlog`), never to the journal or the snapshots.
 //!
 //! Until a data plane exists, producers and consumers act through [`RocketMqModel::send`],
 //! [`RocketMqModel::connect_consumer`], [`RocketMqModel::deliver`] and [`RocketMqModel::consume_failed`].
 
 mod messages;
+mod msglog;
 mod pop;
 mod resources;
 mod store;
@@ -35,11 +38,14 @@ use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use serde::{Deserialize, Serialize};
 
 pub use messages::{
-    body_crc, offset_msg_id, properties, store_size, tag_matches, Accumulation, ConsumeEvent, MessageTrack, NewMessage,
-    Outcome, QueryPage, ResetTarget, TimeSpan, TopicBacklog, TrackType, MAX_PAGES, MAX_PAGE_SIZE,
+    body_crc, offset_msg_id, offset_msg_id_at, properties, store_size, tag_matches, Accumulation, ConsumeEvent,
+    MessageTrack, NewMessage, Outcome, QueryPage, ResetTarget, TimeSpan, TopicBacklog, TrackType, MAX_PAGES,
+    MAX_PAGE_SIZE,
 };
+pub use msglog::{decode_record, encode_event, LogRecord};
 pub use pop::{AckError, HalfMessage, PopLedger};
-pub use resources::{group_key, instance_key, region_key, topic_key};
+pub use resources::{group_key, instance_key, region_key, topic_key, without_messages};
+pub use store::{PreparedHalf, StoreEvent};
 pub use topic_stats::TopicStats;
 
 // Tags and group types (tags.rs), per-message consumption records and pushes (traces.rs).
@@ -55,9 +61,11 @@ pub const DEFAULT_TOPIC_CAPACITY: u32 = 1000;
 pub const DEFAULT_QUEUES: u32 = 8;
 /// Retries before a message goes to the group's dead-letter queue (seed: MaxReconsumeTimes default 16).
 pub const DEFAULT_MAX_RECONSUME_TIMES: u32 = 16;
-/// Where the emulated broker "stores" messages (reported as storeHost).
+/// The store host messages get while no TCP data plane listens (reported as storeHost, encoded in offset
+/// message ids); with one, its address (see [`RocketMqModel::set_served_address`]).
 pub const STORE_HOST: &str = "127.0.0.1:10911";
-/// The name server address handed out as the TCP endpoint and by the tunnel switch.
+/// The name server address stored with each instance (the TCP data plane's default address); the Open API
+/// answers the address actually served when the data plane listens ([`RocketMqModel::tcp_endpoint`]).
 pub const NAME_SERVER: &str = "127.0.0.1:9876";
 
 /// A point in time: milliseconds since the Unix epoch (the one time representation of this model).
@@ -677,6 +685,17 @@ pub struct RocketMqModel {
     /// Pop deliveries awaiting acknowledgement and undecided half messages (runtime only, see `pop.rs`).
     pop: Mutex<PopLedger>,
     dirty: Mutex<Dirty>,
+    /// With `--data-dir`: where every instance's store records its events for the message log (see
+    /// `msglog.rs`); None in memory.
+    message_sink: RwLock<Option<Arc<store::Sink>>>,
+    /// The `ip:port` the TCP data plane serves (runtime only; set by `crate::rocketmq::remoting`): the name
+    /// server the Open API answers and the store host message ids encode. None: not listening.
+    served: RwLock<Option<String>>,
+    /// Offset resets the TCP data plane has yet to announce to the group's running consumers (runtime,
+    /// bounded: see `tcp.rs`).
+    reset_notices: Mutex<std::collections::VecDeque<tcp::ResetNotice>>,
+    /// Whether the MQ HTTP half messages kept in the stores joined the pop ledger (see `pop.rs`).
+    http_halves_loaded: std::sync::atomic::AtomicBool,
     /// Counts every change, durable resource or message store alike.
     changes: AtomicU64,
 }
@@ -740,12 +759,30 @@ impl RocketMqModel {
         }
     }
 
-    /// A change of an instance's message store (payloads, timed messages, retries, dead letters): its
-    /// `m/<instance>` key. Until the RocketMQ data plane moves queues into the append-only message log,
-    /// that key carries the instance's whole message store, so a message write costs O(that instance's
-    /// messages), never O(every resource).
-    fn touch(&self, instance_id: &str) {
-        self.mark(resources::messages_key(instance_id));
+    /// A change of an instance's message store (payloads, timed messages, retries, dead letters): no
+    /// management resource changed (the store recorded its events for the message log), but the change
+    /// count moves so the facades know to persist.
+    fn touch(&self, _instance_id: &str) {
+        self.changes.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Records the `ip:port` the TCP data plane serves (name server and broker in one listener): the Open
+    /// API then answers it as the instances' TCP endpoint and new messages encode it in their offset ids.
+    pub fn set_served_address(&self, addr: &str) {
+        if self.served.read().as_deref() != Some(addr) {
+            *self.served.write() = Some(addr.to_string());
+        }
+    }
+
+    /// The TCP endpoint of an instance whose stored name server is `stored`: the served address when the
+    /// data plane listens, else `stored`.
+    pub fn tcp_endpoint(&self, stored: &str) -> String {
+        self.served.read().clone().unwrap_or_else(|| stored.to_string())
+    }
+
+    /// The store host of new messages: the served address, else [`STORE_HOST`].
+    pub fn store_host(&self) -> String {
+        self.served.read().clone().unwrap_or_else(|| STORE_HOST.to_string())
     }
 
     /// How many changes (resources or messages) the model has seen; a caller compares two readings to learn
@@ -984,7 +1021,8 @@ impl RocketMqModel {
         Ok(id)
     }
 
-    fn insert_instance(&self, instance: Instance) {
+    fn insert_instance(&self, mut instance: Instance) {
+        instance.store.recorder = self.recorder_for(&instance.meta.id);
         let entry = Entry {
             account: instance.meta.account.clone(),
             region: instance.meta.region.clone(),
@@ -1061,6 +1099,7 @@ impl RocketMqModel {
                 return Err(RocketMqError::InstanceNotEmpty(id.to_string()));
             }
             instance.deleted = true;
+            instance.store.dropped();
         }
         self.instances.write().remove(id);
         self.tasks.lock().forget(|t| t.instance_id == id);
@@ -1401,7 +1440,10 @@ impl RocketMqModel {
             ids.into_iter().filter_map(|id| instances.remove(&id).map(|e| (id, e))).collect()
         };
         for (id, entry) in &removed {
-            entry.cell.write().deleted = true;
+            let mut instance = entry.cell.write();
+            instance.deleted = true;
+            instance.store.dropped();
+            drop(instance);
             self.tasks.lock().forget(|t| &t.instance_id == id);
             self.mark(instance_key(id));
         }
@@ -1427,7 +1469,10 @@ impl RocketMqModel {
     pub fn clear(&self) {
         let instances = std::mem::take(&mut *self.instances.write());
         for (id, entry) in instances {
-            entry.cell.write().deleted = true;
+            let mut instance = entry.cell.write();
+            instance.deleted = true;
+            instance.store.dropped();
+            drop(instance);
             self.mark(instance_key(&id));
         }
         let catalog = std::mem::take(&mut *self.catalog.write());

@@ -14,11 +14,13 @@
 //! is stored then and only then becomes visible) or rolls back (it is dropped). A producer that has not
 //! decided by the check-immunity time sees the message again when it asks for half messages to check.
 //!
-//! All of this is runtime state: a restart forgets pending receipt handles (the messages they covered were
-//! already consumed by offset) and undecided half messages.
+//! Receipt handles are runtime state: a restart forgets them (the messages they covered were already
+//! consumed by offset). Undecided half messages are also kept in the instance's message store (so with
+//! `--data-dir` in its message log); after a restart they join the ledger again, due for a check at once.
 
 use std::collections::{BTreeSet, HashMap};
 
+use super::store::{HttpHalf, StoreEvent, TopicLog};
 use super::{
     tag_matches, ConsumeEvent, Instance, Message, Millis, NewMessage, Outcome, Result, RocketMqError, RocketMqModel,
     Subscription,
@@ -260,10 +262,7 @@ impl RocketMqModel {
                 .ok_or_else(|| RocketMqError::SubscriptionNotFound(group.to_string(), topic.to_string()))?;
             let read_enable = group_ref.read_enable;
             let Instance { groups, store, .. } = instance;
-            let log = store.topics.entry(topic.to_string()).or_default();
-            log.settle(now);
-            let log = &*log;
-            let glog = store.groups.entry(group.to_string()).or_default();
+            store.settle_topic(topic, now);
             let group_ref = groups.get_mut(group).ok_or_else(|| RocketMqError::GroupNotFound(group.to_string()))?;
             let mut out: Vec<Message> = Vec::new();
             if !read_enable || !readable {
@@ -277,14 +276,22 @@ impl RocketMqModel {
                 outcome,
             };
             while out.len() < max {
-                let Some(pos) = glog.retry.iter().position(|m| m.topic == topic && !blocked.contains(&m.queue_id))
+                let Some((pos, m)) = store
+                    .group(group)
+                    .and_then(|g| {
+                        g.retry.iter().enumerate().find(|(_, m)| m.topic == topic && !blocked.contains(&m.queue_id))
+                    })
+                    .map(|(p, m)| (p, m.clone()))
                 else {
                     break;
                 };
-                let m = glog.retry.remove(pos);
-                glog.record(record(&m, Outcome::Consumed));
+                store.exec(StoreEvent::RetryTake { group: group.to_string(), index: pos });
+                store.record(group, record(&m, Outcome::Consumed));
                 out.push(m);
             }
+            let empty = TopicLog::default();
+            let log = store.topic(topic).unwrap_or(&empty);
+            let mut records = Vec::new();
             let mut offsets = group_ref.offsets.get(topic).cloned().unwrap_or_default();
             offsets.resize(log.queues.len(), 0);
             while out.len() < max {
@@ -299,11 +306,14 @@ impl RocketMqModel {
                     *off += 1;
                 }
                 if tag_matches(&expression, m.tag.as_deref()) {
-                    glog.record(record(m, Outcome::Consumed));
+                    records.push(record(m, Outcome::Consumed));
                     out.push(m.clone());
                 } else {
-                    glog.record(record(m, Outcome::Filtered));
+                    records.push(record(m, Outcome::Filtered));
                 }
+            }
+            for r in records {
+                store.record(group, r);
             }
             group_ref.offsets.insert(topic.to_string(), offsets);
             Ok(out)
@@ -340,6 +350,19 @@ impl RocketMqModel {
         }
         let now = Millis::now();
         let msg_id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+        // Kept in the message store too, so with `--data-dir` it survives a restart and is checked again.
+        let kept = HttpHalf {
+            topic: topic.to_string(),
+            group: group.map(str::to_string),
+            msg_id: msg_id.clone(),
+            message: message.clone(),
+            born_ms: now,
+        };
+        self.with_id(instance_id, |instance| {
+            instance.store.exec(StoreEvent::HttpHalfPrepare { half: kept });
+            Ok(())
+        })?;
+        self.touch(instance_id);
         let handle = new_handle();
         let mut ledger = self.pop.lock();
         PopLedger::bounded(&mut ledger.half, |h| h.check_at);
@@ -359,6 +382,39 @@ impl RocketMqModel {
         Ok((msg_id, handle))
     }
 
+    /// After a restart (or an import) the ledger is empty but the message store kept the undecided half
+    /// messages: once per model they join the ledger, due for a check now.
+    fn load_kept_halves(&self, now: Millis) {
+        if self.http_halves_loaded.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            return;
+        }
+        let cells: Vec<(String, std::sync::Arc<parking_lot::RwLock<Instance>>)> =
+            self.instances.read().iter().map(|(id, e)| (id.clone(), e.cell.clone())).collect();
+        let mut kept = Vec::new();
+        for (id, cell) in cells {
+            kept.extend(cell.read().store.http_halves.values().map(|h| (id.clone(), h.clone())));
+        }
+        let mut ledger = self.pop.lock();
+        for (instance, h) in kept {
+            if ledger.half.values().any(|l| l.msg_id == h.msg_id) {
+                continue;
+            }
+            ledger.half.insert(
+                new_handle(),
+                HalfMessage {
+                    instance,
+                    topic: h.topic,
+                    group: h.group,
+                    msg_id: h.msg_id,
+                    message: h.message,
+                    born_ms: h.born_ms,
+                    check_at: now,
+                    checks: 0,
+                },
+            );
+        }
+    }
+
     /// Hands out up to `max` half messages of a producer group whose check time has come, each under a new
     /// receipt handle (the old one stops working); the next check comes `recheck_ms` later.
     pub fn pop_half(
@@ -370,6 +426,7 @@ impl RocketMqModel {
         recheck_ms: i64,
     ) -> Vec<(String, HalfMessage)> {
         let now = Millis::now();
+        self.load_kept_halves(now);
         let mut ledger = self.pop.lock();
         let mut due: Vec<String> = ledger
             .half
@@ -410,6 +467,14 @@ impl RocketMqModel {
             }
             ledger.half.remove(handle).ok_or(AckError::Unknown)?
         };
+        let end = StoreEvent::HttpHalfEnd { msg_id: half.msg_id.clone() };
+        let ended = self.with_id(instance_id, |instance| {
+            instance.store.exec(end);
+            Ok(())
+        });
+        if ended.is_ok() {
+            self.touch(instance_id);
+        }
         if !commit {
             return Ok(None);
         }

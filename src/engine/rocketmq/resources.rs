@@ -20,7 +20,7 @@ use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::store::{GroupLog, MemoryQueue, MessageStore, QueueLog, TopicLog};
+use super::store::{GroupLog, HttpHalf, MemoryQueue, MessageStore, PreparedHalf, QueueLog, TopicLog};
 use super::{
     Catalog, Cluster, ConsumeEvent, Entry, Group, Instance, InstanceMeta, Message, Region, RocketMqModel, Topic,
 };
@@ -46,11 +46,6 @@ pub fn instance_key(instance: &str) -> String {
 /// The key of a topic.
 pub fn topic_key(instance: &str, topic: &str) -> String {
     format!("t/{}/{}", escape(instance), escape(topic))
-}
-
-/// The key of an instance's message store.
-pub fn messages_key(instance: &str) -> String {
-    format!("m/{}", escape(instance))
 }
 
 /// The key of a group.
@@ -210,12 +205,12 @@ impl crate::storage::Resources for RocketMqModel {
                 let Ok(cell) = self.cell(&id) else { return Ok(()) };
                 let mut instance = cell.write();
                 match value {
-                    None => instance.store = MessageStore::default(),
+                    None => instance.store.replace_content(MessageStore::default()),
                     Some(v) => {
                         let doc: MessagesDoc = serde_json::from_value(v).map_err(bad)?;
                         let commit_log = self.commit_log.get_mut();
                         *commit_log = (*commit_log).max(doc.commit_log_offset);
-                        instance.store = doc.into_store();
+                        instance.store.replace_content(doc.into_store());
                     }
                 }
             }
@@ -224,16 +219,23 @@ impl crate::storage::Resources for RocketMqModel {
     }
 }
 
-/// The value of an `m/<instance>` key: an instance's whole message store.
+/// The value of a legacy `m/<instance>` key (data dirs of localyun before the message log) and of a message
+/// log checkpoint: an instance's whole message store.
 #[derive(Serialize, Deserialize, Default)]
-struct MessagesDoc {
+pub(super) struct MessagesDoc {
     #[serde(default)]
     topics: BTreeMap<String, TopicLogDoc>,
     #[serde(default)]
     groups: BTreeMap<String, GroupLogDoc>,
     /// The model's commit-log position when this was written (message offsets never repeat after recovery).
     #[serde(default)]
-    commit_log_offset: i64,
+    pub(super) commit_log_offset: i64,
+    /// Undecided TCP half messages (absent before they were kept in the store).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    halves: Vec<PreparedHalf>,
+    /// Undecided MQ HTTP half messages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    http_halves: Vec<HttpHalf>,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -297,23 +299,43 @@ impl GroupLogDoc {
 }
 
 impl MessagesDoc {
-    fn of(store: &MessageStore, commit_log_offset: i64) -> MessagesDoc {
+    pub(super) fn of(store: &MessageStore, commit_log_offset: i64) -> MessagesDoc {
         MessagesDoc {
             topics: store.topics.iter().map(|(name, log)| (name.clone(), TopicLogDoc::of(log))).collect(),
             groups: store.groups.iter().map(|(id, log)| (id.clone(), GroupLogDoc::of(log))).collect(),
             commit_log_offset,
+            halves: store.halves.values().cloned().collect(),
+            http_halves: store.http_halves.values().cloned().collect(),
         }
     }
 
-    fn into_store(self) -> MessageStore {
+    pub(super) fn into_store(self) -> MessageStore {
         MessageStore {
             topics: self.topics.into_iter().map(|(name, doc)| (name, doc.into_log())).collect(),
             groups: self.groups.into_iter().map(|(id, doc)| (id, doc.into_log())).collect(),
+            halves: self.halves.into_iter().map(|h| (h.id, h)).collect(),
+            http_halves: self.http_halves.into_iter().map(|h| (h.msg_id.clone(), h)).collect(),
+            recorder: None,
         }
     }
 }
 
 // ------------------------------------------------------------------------------------ the whole document
+
+thread_local! {
+    static WITHOUT_MESSAGES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with this thread's serialisations of the model leaving every instance's message store out
+/// (queues empty, no retries, dead letters, history or half messages): what the management snapshots and
+/// whole-model journal records hold with `--data-dir`, where messages live in the message log
+/// (`crate::storage::mqlog`). The admin state export does not use it, so it keeps carrying messages.
+pub fn without_messages<R>(f: impl FnOnce() -> R) -> R {
+    let before = WITHOUT_MESSAGES.replace(true);
+    let out = f();
+    WITHOUT_MESSAGES.set(before);
+    out
+}
 
 #[derive(Serialize, Deserialize, Default)]
 struct ModelDoc {
@@ -336,6 +358,12 @@ struct InstanceDoc {
     topics: BTreeMap<String, TopicDoc>,
     #[serde(default)]
     groups: BTreeMap<String, GroupDoc>,
+    /// Undecided TCP half messages (omitted when none, as in files written before they were kept).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    halves: Vec<PreparedHalf>,
+    /// Undecided MQ HTTP half messages (omitted when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    http_halves: Vec<HttpHalf>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -375,13 +403,18 @@ impl InstanceDoc {
     fn of(i: &Instance) -> InstanceDoc {
         let empty_topic = TopicLog::default();
         let empty_group = GroupLog::default();
+        let empty_store = MessageStore::default();
+        // Management snapshots leave the message store out: it is in the message log.
+        let store = if WITHOUT_MESSAGES.get() { &empty_store } else { &i.store };
         InstanceDoc {
+            halves: store.halves.values().cloned().collect(),
+            http_halves: store.http_halves.values().cloned().collect(),
             meta: i.meta.clone(),
             topics: i
                 .topics
                 .iter()
                 .map(|(name, t)| {
-                    let log = TopicLogDoc::of(i.store.topic(name).unwrap_or(&empty_topic));
+                    let log = TopicLogDoc::of(store.topic(name).unwrap_or(&empty_topic));
                     let doc = TopicDoc {
                         topic: t.clone(),
                         queues: log.queues,
@@ -395,7 +428,7 @@ impl InstanceDoc {
                 .groups
                 .iter()
                 .map(|(id, g)| {
-                    let log = GroupLogDoc::of(i.store.group(id).unwrap_or(&empty_group));
+                    let log = GroupLogDoc::of(store.group(id).unwrap_or(&empty_group));
                     let doc = GroupDoc {
                         group: g.clone(),
                         retry: log.retry,
@@ -437,6 +470,8 @@ impl InstanceDoc {
             store.groups.insert(id.clone(), log.into_log());
             groups.insert(id, doc.group);
         }
+        store.halves = self.halves.into_iter().map(|h| (h.id, h)).collect();
+        store.http_halves = self.http_halves.into_iter().map(|h| (h.msg_id.clone(), h)).collect();
         Instance { meta: self.meta, topics, groups, store, deleted: false }
     }
 }
@@ -568,11 +603,19 @@ mod tests {
         m.create_group("a", R, "I1", "GID_g", "").unwrap();
         m.connect_consumer("I1", "GID_g", ConsumerClient::new("c1", "10.0.0.1", &[("t", "*")])).unwrap();
         drained(&m);
+        m.enable_message_log();
         let msg_id = m.send("I1", "t", NewMessage::new("a", "k", "secret-payload")).unwrap();
-        // Producing changes no management resource: only the instance's message store key.
-        assert_eq!(drained(&m), vec![messages_key("I1")]);
-        let store = m.resource(&messages_key("I1")).unwrap().to_string();
-        assert!(store.contains(&msg_id), "the message store key carries the message: {store}");
+        // Producing changes no management resource: the store records one event for the message log.
+        assert_eq!(drained(&m), Vec::<String>::new());
+        let events = m.take_message_events();
+        assert_eq!(events.len(), 2, "{events:?}"); // the round-robin position, then the message
+        match &events[1] {
+            (i, crate::engine::rocketmq::StoreEvent::Append { topic, message, .. }) => {
+                assert_eq!((&**i, topic.as_str(), message.msg_id.as_str()), ("I1", "t", msg_id.as_str()));
+                assert_eq!(message.body, b"secret-payload");
+            }
+            other => panic!("not an append: {other:?}"),
+        }
         m.deliver("I1", "GID_g", "t", 10).unwrap();
         // Consuming moves the group's offsets (a resource) but the group carries no message.
         assert_eq!(drained(&m), vec!["g/I1/GID_g".to_string()]);
@@ -580,8 +623,10 @@ mod tests {
             let text = m.resource(key).unwrap().to_string();
             assert!(!text.contains("secret") && !text.contains("messages"), "{key}: {text}");
         }
-        // The whole document still carries the message (export and snapshots).
+        // The whole document still carries the message (the admin export), management snapshots do not.
         assert!(serde_json::to_string(&m).unwrap().contains("\"queues\":[{\"messages\":["));
+        let snapshot = without_messages(|| serde_json::to_string(&m).unwrap());
+        assert!(!snapshot.contains("secret") && !snapshot.contains(&msg_id), "{snapshot}");
     }
 
     #[test]

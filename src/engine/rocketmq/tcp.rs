@@ -8,7 +8,12 @@
 //! offset again) and becomes visible at its `store_ms`, as the broker writes it into the retry topic only
 //! when its delay has passed.
 
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
 use super::messages::event;
+use super::store::StoreEvent;
 use super::{
     ConsumerClient, Instance, Message, Millis, Outcome, Result, RocketMqError, RocketMqModel,
     DEFAULT_MAX_RECONSUME_TIMES,
@@ -160,7 +165,7 @@ pub(super) fn resend_to_retry_queue(
     msg_id: &str,
     commit_log: &std::sync::atomic::AtomicI64,
 ) -> Result<()> {
-    let glog = instance.store.group_mut(group);
+    let glog = instance.group_log(group);
     let mut copy = glog
         .dead_letters
         .iter()
@@ -171,7 +176,7 @@ pub(super) fn resend_to_retry_queue(
     copy.queue_offset = glog.retry_queue.len() as i64;
     copy.commit_offset = commit_log.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     copy.store_ms = Millis::now();
-    glog.retry_queue.push(copy);
+    instance.store.exec(StoreEvent::RetryQueuePush { group: group.to_string(), message: copy });
     Ok(())
 }
 
@@ -265,9 +270,8 @@ impl RocketMqModel {
         };
         if !events.is_empty() {
             self.with_id(instance_id, |instance| {
-                let glog = instance.store.group_mut(group);
                 for e in events {
-                    glog.record(e);
+                    instance.store.record(group, e);
                 }
                 Ok(())
             })?;
@@ -359,30 +363,105 @@ impl RocketMqModel {
             let original = instance.message_by_commit_offset(commit_offset)?;
             let attempts = original.reconsume_times + 1;
             let fresh = self.commit_log.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-            let glog = instance.store.group_mut(group);
-            glog.record(event(&original, now, Outcome::Failed));
+            instance.store.record(group, event(&original, now, Outcome::Failed));
+            let (dead_len, retry_len, last_due) = {
+                let glog = instance.group_log(group);
+                (glog.dead_letters.len(), glog.retry_queue.len(), glog.retry_queue.last().map(|m| m.store_ms))
+            };
+            let store = &mut instance.store;
             let mut copy = original;
             copy.commit_offset = fresh;
+            let (group, msg_id) = (group.to_string(), copy.msg_id.clone());
             if to_dead_letter || attempts > max {
-                glog.failures.remove(&copy.msg_id);
+                store.exec(StoreEvent::Failures { group: group.clone(), msg_id, attempts: None });
                 copy.reconsume_times = attempts.min(max.max(1));
                 copy.store_ms = now;
-                copy.queue_offset = glog.dead_letters.len() as i64;
-                glog.dead_letters.push(copy);
+                copy.queue_offset = dead_len as i64;
+                store.exec(StoreEvent::DeadLetter { group, message: copy });
                 return Ok(SentBack::DeadLetter);
             }
-            glog.failures.insert(copy.msg_id.clone(), attempts);
+            store.exec(StoreEvent::Failures { group: group.clone(), msg_id, attempts: Some(attempts) });
             let due = Millis::from_ms(now.as_ms().saturating_add(delay_ms(attempts).max(0)));
             // The retry queue stays ordered by due time, so a later, shorter delay waits for earlier entries.
-            let due = glog.retry_queue.last().map_or(due, |last| due.max(last.store_ms));
+            let due = last_due.map_or(due, |last| due.max(last));
             copy.reconsume_times = attempts;
             copy.store_ms = due;
-            copy.queue_offset = glog.retry_queue.len() as i64;
-            glog.retry_queue.push(copy);
+            copy.queue_offset = retry_len as i64;
+            store.exec(StoreEvent::RetryQueuePush { group, message: copy });
             Ok(SentBack::Retry { due, reconsume_times: attempts })
         })?;
         self.touch(instance_id);
         Ok(out)
+    }
+}
+
+/// Resets remembered for the TCP data plane at most (without one listening, nobody drains them).
+const MAX_RESET_NOTICES: usize = 1000;
+
+/// A group's offsets on a topic were reset (Open API `consumer/resetOffset`, ONS `OnsConsumerResetOffset`):
+/// what the broker tells the group's connected consumers, as RocketMQ's broker does with
+/// RESET_CONSUMER_CLIENT_OFFSET.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResetNotice {
+    pub instance: String,
+    pub group: String,
+    pub topic: String,
+    /// The new offset of each queue, by queue id.
+    pub offsets: Vec<i64>,
+}
+
+impl RocketMqModel {
+    pub(super) fn notify_reset(&self, notice: ResetNotice) {
+        let mut notices = self.reset_notices.lock();
+        if notices.len() >= MAX_RESET_NOTICES {
+            notices.pop_front();
+        }
+        notices.push_back(notice);
+    }
+
+    /// Drains the offset resets not yet announced to running consumers, oldest first.
+    pub fn take_reset_notices(&self) -> Vec<ResetNotice> {
+        self.reset_notices.lock().drain(..).collect()
+    }
+
+    /// Keeps a TCP transactional half message until its producer decides (in the instance's message store,
+    /// so it survives a restart with `--data-dir` and is checked back after it).
+    pub fn store_half(&self, instance_id: &str, half: super::PreparedHalf) -> Result<()> {
+        self.with_id(instance_id, |instance| {
+            instance.topic(&half.topic)?;
+            instance.store.exec(StoreEvent::HalfPrepare { half });
+            Ok(())
+        })?;
+        self.touch(instance_id);
+        Ok(())
+    }
+
+    /// Forgets a half message (committed, rolled back or given up); false when it was not kept.
+    pub fn forget_half(&self, instance_id: &str, id: i64) -> bool {
+        let forgot = self
+            .with_id(instance_id, |instance| {
+                let kept = instance.store.halves.contains_key(&id);
+                if kept {
+                    instance.store.exec(StoreEvent::HalfEnd { id });
+                }
+                Ok(kept)
+            })
+            .unwrap_or(false);
+        if forgot {
+            self.touch(instance_id);
+        }
+        forgot
+    }
+
+    /// Every kept half message: (instance id, half), for the broker to check back after a restart.
+    pub fn stored_halves(&self) -> Vec<(String, super::PreparedHalf)> {
+        let cells: Vec<(String, Arc<RwLock<Instance>>)> =
+            self.instances.read().iter().map(|(id, e)| (id.clone(), e.cell.clone())).collect();
+        let mut out = Vec::new();
+        for (id, cell) in cells {
+            out.extend(cell.read().store.halves.values().map(|h| (id.clone(), h.clone())));
+        }
+        out
     }
 }
 

@@ -43,13 +43,16 @@ impl RocketMqModel {
                     .and_then(|log| log.find(msg_id))
                     .cloned()
                     .ok_or_else(|| RocketMqError::NoMessage(format!("message {msg_id} in topic {topic}")))?;
-                instance.store.group_mut(group).record(ConsumeEvent {
-                    topic: topic.to_string(),
-                    msg_id: msg_id.to_string(),
-                    store_ms: message.store_ms,
-                    at_ms: now,
-                    outcome: Outcome::Consumed,
-                });
+                instance.store.record(
+                    group,
+                    ConsumeEvent {
+                        topic: topic.to_string(),
+                        msg_id: msg_id.to_string(),
+                        store_ms: message.store_ms,
+                        at_ms: now,
+                        outcome: Outcome::Consumed,
+                    },
+                );
                 Ok((message, client))
             })?;
         self.touch(instance_id);

@@ -29,9 +29,10 @@ use super::codec::{Command, FLAG_ONEWAY};
 use super::wire::{self, View};
 use super::{Half, Peer, RemotingServer};
 use crate::auth::{authenticate, AuthFailure, SignedRequest};
-use crate::engine::rocketmq::tcp::{PullStatus, SentBack, RETRY_PREFIX};
+use crate::engine::rocketmq::tcp::{PullStatus, ResetNotice, SentBack, RETRY_PREFIX};
 use crate::engine::rocketmq::{
-    offset_msg_id, ConsumerClient, Message, MessageModel, Millis, NewMessage, RocketMqError, RocketMqModel,
+    offset_msg_id_at, ConsumerClient, Message, MessageModel, Millis, NewMessage, PreparedHalf, RocketMqError,
+    RocketMqModel,
 };
 
 /// Request and response codes (RocketMQ 4.x `RequestCode` / `ResponseCode`).
@@ -52,6 +53,7 @@ pub mod code {
     pub const END_TRANSACTION: i32 = 37;
     pub const GET_CONSUMER_LIST_BY_GROUP: i32 = 38;
     pub const CHECK_TRANSACTION_STATE: i32 = 39;
+    pub const RESET_CONSUMER_CLIENT_OFFSET: i32 = 220;
     pub const LOCK_BATCH_MQ: i32 = 41;
     pub const UNLOCK_BATCH_MQ: i32 = 42;
     pub const GET_ROUTEINFO_BY_TOPIC: i32 = 105;
@@ -203,9 +205,31 @@ fn ok(req: &Command) -> Command {
     Command::response_to(req, code::SUCCESS, None)
 }
 
+/// The RESET_CONSUMER_CLIENT_OFFSET request (220, one way) telling a consumer of the group to continue from
+/// `notice`'s offsets: `topic`, `group`, `timestamp`, `isForce` fields and a ResetOffsetBody whose
+/// `offsetTable` lists `{brokerName, queueId, topic, offset}` per queue, the form the C++ client
+/// (`ResetOffsetBody::Decode`, rocketmq-client-cpp) reads; names carry the client's namespace prefix.
+pub(crate) fn reset_request(notice: &ResetNotice, ns_prefix: &str, opaque: i32) -> Command {
+    let topic = format!("{ns_prefix}{}", notice.topic);
+    let table: Vec<Value> = notice
+        .offsets
+        .iter()
+        .enumerate()
+        .map(|(q, offset)| json!({"brokerName": BROKER_NAME, "queueId": q, "topic": topic, "offset": offset}))
+        .collect();
+    let mut cmd = Command::request(code::RESET_CONSUMER_CLIENT_OFFSET, opaque)
+        .with("topic", &topic)
+        .with("group", format!("{ns_prefix}{}", notice.group))
+        .with("timestamp", Millis::now().as_ms())
+        .with("isForce", "true");
+    cmd.flag = FLAG_ONEWAY;
+    cmd.body = json_body(&json!({ "offsetTable": table }));
+    cmd
+}
+
 /// The CHECK_TRANSACTION_STATE request for a half message (one way, as the broker sends it).
-pub(crate) fn check_request(half: &Half, id: i64, opaque: i32) -> Command {
-    let m = half_view(half, id);
+pub(crate) fn check_request(half: &Half, id: i64, opaque: i32, store_host: &str) -> Command {
+    let m = half_view(half, id, store_host);
     let mut body = BytesMut::new();
     let extra = vec![
         ("TRAN_MSG".to_string(), "true".to_string()),
@@ -228,16 +252,16 @@ pub(crate) fn check_request(half: &Half, id: i64, opaque: i32) -> Command {
         .with("commitLogOffset", id)
         .with("msgId", &m.msg_id)
         .with("transactionId", &m.msg_id)
-        .with("offsetMsgId", offset_msg_id(id));
+        .with("offsetMsgId", offset_msg_id_at(store_host, id));
     cmd.flag = FLAG_ONEWAY;
     cmd.body = body.freeze();
     cmd
 }
 
-fn half_view(half: &Half, id: i64) -> Message {
+fn half_view(half: &Half, id: i64, store_host: &str) -> Message {
     let n = &half.message;
     Message {
-        msg_id: half.uniq_id.clone().unwrap_or_else(|| offset_msg_id(id)),
+        msg_id: half.uniq_id.clone().unwrap_or_else(|| offset_msg_id_at(store_host, id)),
         topic: half.topic.clone(),
         queue_id: n.queue_id.unwrap_or(0),
         queue_offset: id,
@@ -249,7 +273,7 @@ fn half_view(half: &Half, id: i64) -> Message {
         born_ms: n.born_ms.unwrap_or_default(),
         born_host: n.born_host.clone().unwrap_or_default(),
         store_ms: n.born_ms.unwrap_or_default(),
-        store_host: crate::engine::rocketmq::STORE_HOST.to_string(),
+        store_host: store_host.to_string(),
         reconsume_times: 0,
         start_deliver_ms: n.start_deliver_ms,
         sharding_key: n.sharding_key.clone(),
@@ -370,7 +394,7 @@ impl RemotingServer {
     }
 
     /// The address routes advertise: the listener's, with loopback for an any-address bind.
-    fn address_text(&self) -> String {
+    pub(crate) fn address_text(&self) -> String {
         self.store_host().map_or_else(|| self.address().to_string(), |a| a.to_string())
     }
 
@@ -491,7 +515,7 @@ impl RemotingServer {
             || props.get("TRAN_MSG").is_some_and(|v| v.eq_ignore_ascii_case("true"));
         let (msg, uniq) = self.new_message(conn, body, props, born, queue_id)?;
         if prepared {
-            return self.prepare(req, &s, &topic, &group, msg, uniq);
+            return self.prepare(req, &s, &topic, &group, msg, uniq).await;
         }
         let stored = {
             let model = self.state.store.rocketmq.read();
@@ -500,12 +524,12 @@ impl RemotingServer {
         self.commit().await?;
         self.notify();
         Ok(ok(req)
-            .with("msgId", offset_msg_id(stored.commit_offset))
+            .with("msgId", offset_msg_id_at(&stored.store_host, stored.commit_offset))
             .with("queueId", stored.queue_id)
             .with("queueOffset", stored.queue_offset.max(0)))
     }
 
-    fn prepare(
+    async fn prepare(
         &self,
         req: &Command,
         s: &Scoped,
@@ -535,12 +559,24 @@ impl RemotingServer {
             check_at: Millis::from_ms(Millis::now().as_ms() + self.options.check_ms),
             checks: 0,
         };
+        let kept = PreparedHalf {
+            id,
+            topic: half.topic.clone(),
+            client_topic: half.client_topic.clone(),
+            producer_group: half.producer_group.clone(),
+            uniq_id: half.uniq_id.clone(),
+            message: half.message.clone(),
+        };
+        // Kept in the message store too: a restart keeps it and checks it back (RocketMQ's half topic).
+        self.state.store.rocketmq.read().store_half(&s.instance, kept).map_err(model_fail)?;
         self.halves.lock().insert(id, half);
+        self.commit().await?;
+        let offset_id = offset_msg_id_at(&self.address_text(), id);
         Ok(ok(req)
-            .with("msgId", offset_msg_id(id))
+            .with("msgId", &offset_id)
             .with("queueId", queue_id)
             .with("queueOffset", id)
-            .with("transactionId", offset_msg_id(id)))
+            .with("transactionId", &offset_id))
     }
 
     async fn send_batch(&self, conn: &Conn, caller: &Caller, req: &Command) -> Answer {
@@ -570,7 +606,7 @@ impl RemotingServer {
             for e in entries {
                 let (msg, uniq) = self.new_message(conn, e.body, e.properties, born, queue_id)?;
                 let stored = model.send_stored(&s.instance, &s.name, msg, uniq).map_err(model_fail)?;
-                ids.push(offset_msg_id(stored.commit_offset));
+                ids.push(offset_msg_id_at(&stored.store_host, stored.commit_offset));
                 first.get_or_insert(stored);
             }
         }
@@ -756,6 +792,13 @@ impl RemotingServer {
                 let model = self.state.store.rocketmq.read();
                 model.connect_tcp_consumer(&g.instance, &g.name, client).map_err(model_fail)?;
             }
+            {
+                let mut peers = self.consumer_peers.lock();
+                let list = peers.entry((g.instance.clone(), g.name.clone())).or_default();
+                if !list.iter().any(|(p, _)| p.conn == conn.id) {
+                    list.push((Peer { conn: conn.id, outbox: conn.outbox.clone() }, g.ns_prefix.clone()));
+                }
+            }
             let mut consumers = self.consumers.lock();
             let list = consumers.entry(conn.id).or_default();
             let key = (g.instance.clone(), g.name.clone(), client_id.clone());
@@ -780,6 +823,9 @@ impl RemotingServer {
             }
             if let Some(list) = self.consumers.lock().get_mut(&conn.id) {
                 list.retain(|(i, gr, c)| !(i == &g.instance && gr == &g.name && c == &client_id));
+            }
+            if let Some(peers) = self.consumer_peers.lock().get_mut(&(g.instance.clone(), g.name.clone())) {
+                peers.retain(|(p, _)| p.conn != conn.id);
             }
             self.commit().await?;
         }
@@ -841,21 +887,26 @@ impl RemotingServer {
                 (Some(_), d) if d != TRANSACTION_COMMIT && d != TRANSACTION_ROLLBACK => {
                     return Ok(ok(req)); // unknown: keep it for the next check
                 }
-                (Some(k), _) => halves.remove(&k),
+                (Some(k), _) => halves.remove(&k).map(|h| (k, h)),
             }
         };
-        let Some(half) = half else {
+        let Some((key_of_half, half)) = half else {
             return Err(Fail(code::SYSTEM_ERROR, "no such prepared message (already decided, or never sent)".into()));
         };
         // The decision must come from the account that owns the instance.
         let _ = self.scope(caller, &half.client_topic)?;
+        let instance = half.instance.clone();
         if decision == TRANSACTION_COMMIT {
             {
                 let model = self.state.store.rocketmq.read();
                 model.send_stored(&half.instance, &half.topic, half.message, half.uniq_id).map_err(model_fail)?;
+                model.forget_half(&instance, key_of_half);
             }
             self.commit().await?;
             self.notify();
+        } else {
+            self.state.store.rocketmq.read().forget_half(&instance, key_of_half);
+            self.commit().await?;
         }
         Ok(ok(req))
     }

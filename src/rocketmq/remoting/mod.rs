@@ -112,8 +112,9 @@ impl RemotingOptions {
     }
 }
 
-/// A transactional half message waiting for its producer's decision (runtime state: a restart forgets it,
-/// as the producer's local transaction outcome is what decides).
+/// A transactional half message waiting for its producer's decision, with its check-back schedule (runtime).
+/// The message itself is also kept in the instance's message store (`RocketMqModel::store_half`), so with
+/// `--data-dir` it survives a restart and is checked back after it, as RocketMQ's half topic is.
 #[derive(Debug, Clone)]
 pub(crate) struct Half {
     pub instance: String,
@@ -148,6 +149,9 @@ pub struct RemotingServer {
     pub(crate) producers: Mutex<HashMap<(String, String), Vec<Peer>>>,
     /// Ordered-consumption locks: (instance, group, topic, queue) -> (client id, expiry).
     pub(crate) locks: Mutex<HashMap<(String, String, String, u32), (String, Millis)>>,
+    /// (instance, group) -> connections with a consumer of that group, and the namespace prefix its names
+    /// carry (offset resets are announced to them).
+    pub(crate) consumer_peers: Mutex<HashMap<(String, String), Vec<(Peer, String)>>>,
     /// conn id -> consumers it registered: (instance, group, client id).
     pub(crate) consumers: Mutex<HashMap<u64, Vec<(String, String, String)>>>,
     next_conn: AtomicU64,
@@ -192,11 +196,14 @@ pub async fn start_with(state: AppState, options: RemotingOptions) -> std::io::R
         producers: Mutex::new(HashMap::new()),
         locks: Mutex::new(HashMap::new()),
         consumers: Mutex::new(HashMap::new()),
+        consumer_peers: Mutex::new(HashMap::new()),
         next_conn: AtomicU64::new(1),
         next_opaque: AtomicI32::new(1),
         tasks: Mutex::new(Vec::new()),
     });
     tracing::info!(%addr, "RocketMQ name server and broker listening");
+    server.state.store.rocketmq.read().set_served_address(&server.address_text());
+    server.restore_halves();
     let accept = tokio::spawn(accept_loop(server.clone(), listener));
     let s = server.clone();
     let ticker = tokio::spawn(async move {
@@ -315,12 +322,52 @@ impl RemotingServer {
         for peers in self.producers.lock().values_mut() {
             peers.retain(|p| p.conn != conn);
         }
+        self.consumer_peers.lock().retain(|_, peers| {
+            peers.retain(|(p, _)| p.conn != conn);
+            !peers.is_empty()
+        });
+    }
+
+    /// Undecided half messages the model kept (a restart with `--data-dir`): checked back from now on.
+    fn restore_halves(&self) {
+        let kept = self.state.store.rocketmq.read().stored_halves();
+        let check_at = Millis::from_ms(Millis::now().as_ms() + self.options.check_ms);
+        let mut halves = self.halves.lock();
+        for (instance, h) in kept {
+            self.next_half.fetch_max(h.id + 1, Ordering::Relaxed);
+            halves.entry(h.id).or_insert(Half {
+                instance,
+                topic: h.topic,
+                client_topic: h.client_topic,
+                producer_group: h.producer_group,
+                uniq_id: h.uniq_id,
+                message: h.message,
+                check_at,
+                checks: 0,
+            });
+        }
     }
 
     /// Check-backs of undecided transactions; expired ordered-consumption locks.
     async fn tick(&self) {
         let now = Millis::now();
+        // A state import or reset replaces the model: it learns the served address again.
+        self.state.store.rocketmq.read().set_served_address(&self.address_text());
+        let resets = self.state.store.rocketmq.read().take_reset_notices();
+        for notice in resets {
+            let peers = self
+                .consumer_peers
+                .lock()
+                .get(&(notice.instance.clone(), notice.group.clone()))
+                .cloned()
+                .unwrap_or_default();
+            for (peer, ns_prefix) in peers {
+                let opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed);
+                let _ = peer.outbox.try_send(broker::reset_request(&notice, &ns_prefix, opaque));
+            }
+        }
         self.locks.lock().retain(|_, (_, until)| *until > now);
+        let mut given_up = Vec::new();
         let due: Vec<(i64, Half)> = {
             let mut halves = self.halves.lock();
             let expired: Vec<i64> =
@@ -328,6 +375,7 @@ impl RemotingServer {
             for k in expired {
                 if let Some(h) = halves.remove(&k) {
                     tracing::info!(topic = %h.topic, group = %h.producer_group, "undecided transaction rolled back after its last check");
+                    given_up.push((h.instance, k));
                 }
             }
             halves
@@ -340,6 +388,19 @@ impl RemotingServer {
                 })
                 .collect()
         };
+        if !given_up.is_empty() {
+            {
+                let model = self.state.store.rocketmq.read();
+                for (instance, id) in &given_up {
+                    model.forget_half(instance, *id);
+                }
+            }
+            self.state.store.rocketmq.mark_changed();
+            if let Err(e) = self.state.persist().await {
+                tracing::error!(error = %e, "could not store the given-up transactions");
+            }
+        }
+        let host = self.address_text();
         for (id, half) in due {
             let peers = self
                 .producers
@@ -349,7 +410,7 @@ impl RemotingServer {
                 .unwrap_or_default();
             if let Some(peer) = peers.last() {
                 let opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed);
-                let _ = peer.outbox.try_send(broker::check_request(&half, id, opaque));
+                let _ = peer.outbox.try_send(broker::check_request(&half, id, opaque, &host));
             }
         }
     }

@@ -251,6 +251,44 @@ def test_a_wrong_secret_is_refused(server):
         p.shutdown()
 
 
+def test_a_reset_offset_reaches_the_running_consumer(server):
+    """consumer/resetOffset while the group's consumer runs: the broker sends it RESET_CONSUMER_CLIENT_OFFSET,
+    so it reads the topic again from the reset offsets instead of committing its own over them."""
+    got, lock = [], threading.Lock()
+
+    def on_message(msg):
+        with lock:
+            got.append(msg.body)
+        return ConsumeStatus.CONSUME_SUCCESS
+
+    c = consumer(server, "GID_reset")
+    c.subscribe("T_reset", on_message)
+    c.start()
+    time.sleep(2)
+    p = producer(server, "GID_reset_producer")
+    try:
+        start = int(time.time() * 1000) - 1000
+        for n in range(4):
+            m = Message("T_reset")
+            m.set_body(f"again-{n}")
+            assert p.send_sync(m).status == 0
+        assert wait_for(lambda: len(got) >= 4), got
+        # The consumer committed its offsets: nothing left.
+        assert wait_for(lambda: server.api("consumer/accumulate", groupId="GID_reset")["data"]["totalDiff"] == 0, 20)
+        r = server.api("consumer/resetOffset", groupId="GID_reset", topic="T_reset", type="1", resetTime=str(start))
+        assert r["success"], r
+        assert wait_for(lambda: len(got) >= 8, 20), f"the running consumer never re-read: {got}"
+        with lock:
+            assert sorted(got[4:8]) == sorted(got[:4]) == [b"again-0", b"again-1", b"again-2", b"again-3"]
+        # Its later commits start from the reset, and it catches up again (no overwrite, no loss).
+        assert wait_for(lambda: server.api("consumer/accumulate", groupId="GID_reset")["data"]["totalDiff"] == 0, 20)
+        time.sleep(1)
+        assert len(got) == 8, got
+    finally:
+        p.shutdown()
+        c.shutdown()
+
+
 def test_messages_and_offsets_survive_kill_9_with_a_data_dir():
     data_dir = tempfile.mkdtemp(prefix="localyun-rocketmq-data-")
     s = Server(data_dir).start()
