@@ -47,11 +47,30 @@ fn validate_event(event: &Value) -> Result<(), String> {
             return Err(format!("time {t:?} is not an RFC 3339 time such as 2018-04-05T17:31:00Z"));
         }
     }
-    let size = serde_json::to_vec(event).map(|b| b.len()).unwrap_or(usize::MAX);
+    let size = serialized_len(event);
     if size > MAX_EVENT_BYTES {
         return Err(format!("the event is {size} bytes; at most {MAX_EVENT_BYTES} are allowed"));
     }
     Ok(())
+}
+
+/// The length of `value` serialised as compact JSON, counted without writing it anywhere.
+fn serialized_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
 }
 
 fn trace_id() -> String {
@@ -63,7 +82,7 @@ pub fn put_events(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     ctx.state.store.eventbus.read().channel(&ctx.project, &channel_id)?;
     let events = events_of(ctx)?;
     let (failed, results) = publish(ctx.state, &ctx.account, &ctx.project, &channel_id, events, None, 0)?;
-    Ok(Reply::Ok(json!({"failed_count": failed, "events": results})))
+    Ok(Reply::json(&Published { failed_count: failed, events: results }))
 }
 
 pub fn put_official_events(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
@@ -77,12 +96,19 @@ pub fn put_official_events(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let events = events_of(ctx)?;
     let channel_id = default_channel_id(&ctx.project);
     let (failed, results) = publish(ctx.state, &ctx.account, &ctx.project, &channel_id, events, Some(&source_name), 0)?;
-    Ok(Reply::Ok(json!({"failed_count": failed, "events": results})))
+    Ok(Reply::json(&Published { failed_count: failed, events: results }))
+}
+
+/// PutEvents' answer (serialised as it stands: `json!` would copy every result once more).
+#[derive(serde::Serialize)]
+struct Published {
+    failed_count: usize,
+    events: Vec<Value>,
 }
 
 fn events_of(ctx: &Ctx<'_>) -> Result<Vec<Value>, EgError> {
-    let body = ctx.body()?;
-    let events = body.opt_array("events")?.cloned().unwrap_or_default();
+    let mut body = ctx.body()?;
+    let events = body.take_array("events")?.unwrap_or_default();
     if events.len() > MAX_EVENTS_PER_CALL {
         return Err(EgError::Parameter(format!("events: at most {MAX_EVENTS_PER_CALL} per call")));
     }

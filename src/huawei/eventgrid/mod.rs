@@ -195,6 +195,9 @@ pub struct Ctx<'a> {
     pub params: Vec<String>,
     pub query: Query,
     pub request_id: String,
+    /// The body as `process` parsed it to check it against the description, handed to the first
+    /// `body()` call so that the handler does not parse it again.
+    parsed_body: std::cell::RefCell<Option<Body>>,
 }
 
 impl Ctx<'_> {
@@ -203,7 +206,10 @@ impl Ctx<'_> {
     }
 
     pub fn body(&self) -> Result<Body, EgError> {
-        Body::parse(&self.req.body)
+        match self.parsed_body.borrow_mut().take() {
+            Some(body) => Ok(body),
+            None => Body::parse(&self.req.body),
+        }
     }
 
     /// The request body as a typed input (the description has already checked the top-level fields' types
@@ -217,9 +223,18 @@ impl Ctx<'_> {
 /// A handler's answer.
 pub enum Reply {
     Ok(Value),
+    /// A 200 JSON body already serialised (typed answers: no `Value` tree in between).
+    Raw(Vec<u8>),
     NoContent,
     /// Any status with a JSON body and extra headers (the token endpoint's 201 + X-Subject-Token).
     Custom(StatusCode, Value, Vec<(&'static str, String)>),
+}
+
+impl Reply {
+    /// A 200 answer serialised straight from `body` (a typed struct that borrows from the model).
+    pub fn json<T: serde::Serialize + ?Sized>(body: &T) -> Reply {
+        Reply::Raw(serde_json::to_vec(body).unwrap_or_default())
+    }
 }
 
 fn request_id() -> String {
@@ -232,6 +247,7 @@ pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
     let result = process(state, &req, &mut meta, &request_id);
     let mut response = match result {
         Ok(Reply::Ok(body)) => json_response(StatusCode::OK, &body),
+        Ok(Reply::Raw(bytes)) => bytes_response(StatusCode::OK, bytes),
         Ok(Reply::NoContent) => StatusCode::NO_CONTENT.into_response(),
         Ok(Reply::Custom(status, body, headers)) => {
             let mut r = json_response(status, &body);
@@ -255,7 +271,10 @@ pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    bytes_response(status, serde_json::to_vec(body).unwrap_or_default())
+}
+
+fn bytes_response(status: StatusCode, bytes: Vec<u8>) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json;charset=UTF-8")], bytes).into_response()
 }
 
@@ -286,10 +305,12 @@ fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta, request_i
     }
     let query = Query(req.query_pairs());
     route.api.validate_query(&query.0)?;
+    let mut parsed_body = None;
     if !route.api.params.body.is_empty() {
         // Non-JSON bodies are left to the handler, which names the defect as before.
-        if let Ok(Body(map)) = Body::parse(&req.body) {
-            route.api.validate_body(&map)?;
+        if let Ok(body) = Body::parse(&req.body) {
+            route.api.validate_body(&body.0)?;
+            parsed_body = Some(body);
         }
     }
     resolve_project(state, &principal.account, &project)?;
@@ -304,6 +325,7 @@ fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta, request_i
         params: route.params,
         query,
         request_id: request_id.to_string(),
+        parsed_body: std::cell::RefCell::new(parsed_body),
     };
     handler(&ctx)
 }
