@@ -186,7 +186,8 @@ pub struct InstancesInput {
     instance_id_list: Option<Vec<String>>,
 }
 
-fn matching_instances(ctx: &Ctx<'_>, q: &InstancesInput) -> Vec<Value> {
+/// The caller's instances `q` selects, each rendered by `render` under its own read lock.
+fn matching_instances<T>(ctx: &Ctx<'_>, q: &InstancesInput, render: impl Fn(&KafkaInstance) -> T) -> Vec<T> {
     let ids: Option<Vec<String>> = q
         .instance_id_list
         .clone()
@@ -200,7 +201,7 @@ fn matching_instances(ctx: &Ctx<'_>, q: &InstancesInput) -> Vec<Value> {
                 && ids.as_ref().is_none_or(|ids| ids.contains(&i.id))
                 && q.search_word.as_deref().is_none_or(|w| i.id.contains(w) || i.name.contains(w))
                 && q.status.as_ref().is_none_or(|s| s.is_empty() || s.contains(&status_code(i.status)));
-            keep.then(|| instance_detail(&i))
+            keep.then(|| render(&i))
         })
         .collect()
 }
@@ -221,18 +222,35 @@ fn instance_detail(i: &KafkaInstance) -> Value {
     })
 }
 
+/// `Instance` of DescribeInstances.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct InstanceBrief {
+    instance_id: String,
+    instance_name: String,
+    status: i64,
+    if_community: bool,
+}
+
 pub fn describe_instances(ctx: &Ctx<'_>, q: InstancesInput) -> Result<Answer, V3Error> {
-    let all = matching_instances(ctx, &q);
+    let all = matching_instances(ctx, &q, |i| InstanceBrief {
+        instance_id: i.id.clone(),
+        instance_name: i.name.clone(),
+        status: status_code(i.status),
+        if_community: false,
+    });
     let (total, items) = page(all, q.offset, q.limit)?;
-    let list: Vec<Value> = items
-        .into_iter()
-        .map(|d| json!({"InstanceId": d["InstanceId"], "InstanceName": d["InstanceName"], "Status": d["Status"], "IfCommunity": false}))
-        .collect();
-    tree(json!({"Result": {"InstanceList": list, "TotalCount": total}}))
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Listed {
+        instance_list: Vec<InstanceBrief>,
+        total_count: usize,
+    }
+    result(Listed { instance_list: items, total_count: total })
 }
 
 pub fn describe_instances_detail(ctx: &Ctx<'_>, q: InstancesInput) -> Result<Answer, V3Error> {
-    let all = matching_instances(ctx, &q);
+    let all = matching_instances(ctx, &q, instance_detail);
     let (total, items) = page(all, q.offset, q.limit)?;
     tree(json!({"Result": {"TotalCount": total, "InstanceList": items}}))
 }
@@ -585,15 +603,25 @@ pub struct ListGroupsInput {
 
 pub fn describe_group(ctx: &Ctx<'_>, q: ListGroupsInput) -> Result<Answer, V3Error> {
     let instance = required_str(&q.instance_id, "InstanceId")?;
-    let all: Vec<Value> = ctx.model.read_instance(ctx.scope(), instance, |i| {
-        i.groups()
-            .values()
-            .filter(|g| q.search_word.as_deref().is_none_or(|w| g.name.contains(w)))
-            .map(|g| json!({"Group": g.name, "Protocol": "consumer"}))
-            .collect()
-    })?;
-    let (total, items) = page(all, q.offset, q.limit)?;
-    tree(json!({"Result": {"TotalCount": total, "GroupList": items, "GroupCountQuota": 10_000}}))
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Group<'a> {
+        group: &'a str,
+        protocol: &'static str,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Listed<'a> {
+        total_count: usize,
+        group_list: Vec<Group<'a>>,
+        group_count_quota: i64,
+    }
+    ctx.model.read_instance(ctx.scope(), instance, |i| {
+        let matching = i.groups().values().filter(|g| q.search_word.as_deref().is_none_or(|w| g.name.contains(w)));
+        let (total, items) = page(matching, q.offset, q.limit)?;
+        let group_list = items.into_iter().map(|g| Group { group: &g.name, protocol: "consumer" }).collect();
+        result(Listed { total_count: total, group_list, group_count_quota: 10_000 })
+    })?
 }
 
 /// `GroupInfoResponse`: an existing group without live members is `Empty`, an unknown one `Dead` (as
@@ -828,22 +856,39 @@ pub struct DescribeUserInput {
     limit: Option<i64>,
 }
 
-fn user_json(position: usize, u: &SaslUser) -> Value {
-    json!({"UserId": position + 1, "Name": u.name, "CreateTime": datetime(u.created_at_ms), "UpdateTime": datetime(u.updated_at_ms)})
+/// `User` of DescribeUser (its id is its position in creation order, from 1).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct User<'a> {
+    user_id: usize,
+    name: &'a str,
+    create_time: String,
+    update_time: String,
+}
+
+fn user_view(position: usize, u: &SaslUser) -> User<'_> {
+    User {
+        user_id: position + 1,
+        name: &u.name,
+        create_time: datetime(u.created_at_ms),
+        update_time: datetime(u.updated_at_ms),
+    }
 }
 
 pub fn describe_user(ctx: &Ctx<'_>, q: DescribeUserInput) -> Result<Answer, V3Error> {
     let instance = required_str(&q.instance_id, "InstanceId")?;
-    let all: Vec<Value> = ctx.model.read_instance(ctx.scope(), instance, |i| {
-        i.users()
-            .values()
-            .enumerate()
-            .filter(|(_, u)| q.search_word.as_deref().is_none_or(|w| u.name.contains(w)))
-            .map(|(n, u)| user_json(n, u))
-            .collect()
-    })?;
-    let (total, items) = page(all, q.offset, q.limit)?;
-    tree(json!({"Result": {"Users": items, "TotalCount": total}}))
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Listed<'a> {
+        users: Vec<User<'a>>,
+        total_count: usize,
+    }
+    ctx.model.read_instance(ctx.scope(), instance, |i| {
+        let matching =
+            i.users().values().enumerate().filter(|(_, u)| q.search_word.as_deref().is_none_or(|w| u.name.contains(w)));
+        let (total, items) = page(matching, q.offset, q.limit)?;
+        result(Listed { users: items.into_iter().map(|(n, u)| user_view(n, u)).collect(), total_count: total })
+    })?
 }
 
 #[derive(Deserialize, Default)]
@@ -921,11 +966,27 @@ fn principal(value: Option<&str>) -> Result<String, V3Error> {
     }
 }
 
-fn acl_json(r: &AclRule) -> Value {
-    json!({
-        "ResourceType": r.resource_type.code(), "ResourceName": r.resource_name, "Principal": r.principal,
-        "Host": r.host, "Operation": r.operation.code(), "PermissionType": r.permission.code(),
-    })
+/// `Acl` of DescribeACL.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Acl<'a> {
+    resource_type: i64,
+    resource_name: &'a str,
+    principal: &'a str,
+    host: &'a str,
+    operation: i64,
+    permission_type: i64,
+}
+
+fn acl_view(r: &AclRule) -> Acl<'_> {
+    Acl {
+        resource_type: r.resource_type.code(),
+        resource_name: &r.resource_name,
+        principal: &r.principal,
+        host: &r.host,
+        operation: r.operation.code(),
+        permission_type: r.permission.code(),
+    }
 }
 
 pub fn create_acl(ctx: &Ctx<'_>, q: AclInput) -> Result<Answer, V3Error> {
@@ -970,16 +1031,21 @@ pub fn describe_acl(ctx: &Ctx<'_>, q: AclInput) -> Result<Answer, V3Error> {
     let kind = resource_type(*required(&q.resource_type, "ResourceType")?)?;
     let name = required_str(&q.resource_name, "ResourceName")?;
     let filter = AclFilter { resource_type: Some(kind), resource_name: Some(name), ..AclFilter::default() };
-    let all: Vec<Value> = ctx.model.read_instance(ctx.scope(), instance, |i| {
-        i.acls()
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Listed<'a> {
+        total_count: usize,
+        acl_list: Vec<Acl<'a>>,
+    }
+    ctx.model.read_instance(ctx.scope(), instance, |i| {
+        let matching = i
+            .acls()
             .values()
             .filter(|r| filter.matches(r))
-            .filter(|r| q.search_word.as_deref().is_none_or(|w| r.principal.contains(w) || r.host.contains(w)))
-            .map(acl_json)
-            .collect()
-    })?;
-    let (total, items) = page(all, q.offset, q.limit)?;
-    tree(json!({"Result": {"TotalCount": total, "AclList": items}}))
+            .filter(|r| q.search_word.as_deref().is_none_or(|w| r.principal.contains(w) || r.host.contains(w)));
+        let (total, items) = page(matching, q.offset, q.limit)?;
+        result(Listed { total_count: total, acl_list: items.into_iter().map(acl_view).collect() })
+    })?
 }
 
 pub fn delete_acl(ctx: &Ctx<'_>, q: AclInput) -> Result<Answer, V3Error> {
@@ -1126,6 +1192,34 @@ mod tests {
         assert_eq!(operated().unwrap().finish("rid"), former_body(former_operated));
         assert_eq!(Answer::of(&json!({})).unwrap().finish("rid"), former_body(json!({})));
         assert!(Answer::of(&json!([1])).is_err());
+    }
+
+    #[test]
+    fn typed_user_and_acl_views_are_the_former_bytes() {
+        let u = SaslUser {
+            name: "u\"1".into(),
+            password: "secret".into(),
+            mechanism: "scram".into(),
+            created_at_ms: Millis(1_700_000_000_999),
+            updated_at_ms: Millis(0),
+        };
+        let former = json!({"UserId": 3, "Name": u.name, "CreateTime": datetime(u.created_at_ms), "UpdateTime": datetime(u.updated_at_ms)});
+        assert_eq!(serde_json::to_string(&user_view(2, &u)).unwrap(), former.to_string());
+        let r = AclRule {
+            resource_type: AclResourceType::Topic,
+            resource_name: "t".into(),
+            pattern_type: AclPatternType::Literal,
+            principal: "User:*".into(),
+            host: "*".into(),
+            operation: AclOperation::from_code(3).unwrap(),
+            permission: AclPermission::from_code(3).unwrap(),
+            created_at_ms: Millis(0),
+        };
+        let former = json!({
+            "ResourceType": r.resource_type.code(), "ResourceName": r.resource_name, "Principal": r.principal,
+            "Host": r.host, "Operation": r.operation.code(), "PermissionType": r.permission.code(),
+        });
+        assert_eq!(serde_json::to_string(&acl_view(&r)).unwrap(), former.to_string());
     }
 
     #[test]
