@@ -67,6 +67,23 @@ fn canonical_query_into(out: &mut String, query: &str) {
     }
 }
 
+/// `X-Sdk-Date` (`YYYYMMDDTHHMMSSZ`, UTC). The exact 16-character form every SDK sends is read digit by
+/// digit (`parse_from_str` parses its format string on every call); anything else, or a value that form
+/// cannot express as a valid time (a leap second, say), goes through `parse_from_str` as before.
+fn parse_sdk_date(text: &str) -> Option<chrono::NaiveDateTime> {
+    let b = text.as_bytes();
+    let number = |from: usize, to: usize| -> Option<u32> {
+        b.get(from..to)?.iter().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    let fast = (b.len() == 16 && b[8] == b'T' && b[15] == b'Z')
+        .then(|| {
+            let date = chrono::NaiveDate::from_ymd_opt(number(0, 4)? as i32, number(4, 6)?, number(6, 8)?)?;
+            date.and_hms_opt(number(9, 11)?, number(11, 13)?, number(13, 15)?)
+        })
+        .flatten();
+    fast.or_else(|| chrono::NaiveDateTime::parse_from_str(text, "%Y%m%dT%H%M%SZ").ok())
+}
+
 /// The parts of an `Authorization: SDK-HMAC-SHA256 Access=..., SignedHeaders=..., Signature=...` header.
 #[derive(Debug, PartialEq)]
 pub struct AuthHeader<'a> {
@@ -193,8 +210,8 @@ fn verify_aksk(
         return Err(EgError::Auth("x-sdk-date must be one of the SignedHeaders".into()));
     }
     let sdk_date = req.header("x-sdk-date").ok_or_else(|| EgError::Auth("the X-Sdk-Date header is missing".into()))?;
-    let signed_at = chrono::NaiveDateTime::parse_from_str(sdk_date, "%Y%m%dT%H%M%SZ")
-        .map_err(|_| EgError::Auth(format!("X-Sdk-Date {sdk_date:?} is not in the form YYYYMMDDTHHMMSSZ")))?
+    let signed_at = parse_sdk_date(sdk_date)
+        .ok_or_else(|| EgError::Auth(format!("X-Sdk-Date {sdk_date:?} is not in the form YYYYMMDDTHHMMSSZ")))?
         .and_utc();
     let skew = (chrono::Utc::now() - signed_at).num_seconds().abs();
     let window = state.nonces.window().as_secs() as i64;
@@ -290,6 +307,29 @@ impl Tokens {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sdk_dates_read_as_parse_from_str_reads_them() {
+        let samples = [
+            "20240229T235959Z",
+            "20230229T000000Z",
+            "19700101T000000Z",
+            "20241301T000000Z",
+            "20241231T240000Z",
+            "20241231T235960Z",
+            "2024123T235959Z",
+            "20241231T235959",
+            "20241231 235959Z",
+            "2024-1231T235959Z",
+            "+2024123T235959Z",
+            "",
+            "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}",
+        ];
+        for text in samples {
+            let slow = chrono::NaiveDateTime::parse_from_str(text, "%Y%m%dT%H%M%SZ").ok();
+            assert_eq!(parse_sdk_date(text), slow, "{text}");
+        }
+    }
 
     #[test]
     fn canonical_forms() {
