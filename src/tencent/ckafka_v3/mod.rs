@@ -85,7 +85,8 @@ impl Answer {
     /// Errors: `InternalError` when `fields` does not serialise as a JSON object (a bug, never the
     /// caller's).
     pub fn of<T: Serialize + ?Sized>(fields: &T) -> Result<Answer, V3Error> {
-        let mut out = Vec::with_capacity(512);
+        // A page of 20 topics is about 1.4 KB: one allocation for it, no regrowth.
+        let mut out = Vec::with_capacity(2048);
         out.extend_from_slice(RESPONSE_PREFIX);
         match serde_json::to_writer(&mut out, fields) {
             Ok(()) if out.len() > RESPONSE_PREFIX.len() && out.ends_with(b"}") => Ok(Answer(out)),
