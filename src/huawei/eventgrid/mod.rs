@@ -237,8 +237,35 @@ impl Reply {
     }
 }
 
+/// `<uuid, 32 hex digits>-<now, ms>-localyun`, written into one String (no formatting machinery per request).
 fn request_id() -> String {
-    format!("{}-{}-localyun", uuid::Uuid::new_v4().simple(), crate::engine::now_ms())
+    let mut id_buf = uuid::Uuid::encode_buffer();
+    let uuid = uuid::Uuid::new_v4().simple().encode_lower(&mut id_buf);
+    let mut out = String::with_capacity(uuid.len() + 32);
+    out.push_str(uuid);
+    out.push('-');
+    push_decimal(&mut out, crate::engine::now_ms());
+    out.push_str("-localyun");
+    out
+}
+
+/// Appends `n` in decimal, as `Display` writes it.
+fn push_decimal(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
@@ -490,6 +517,18 @@ pub fn error_response(code: &str, message: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_are_written_as_display_writes_them() {
+        for n in [0, 7, 10, 1_764_547_200_123, -1, -10, i64::MAX, i64::MIN] {
+            let mut out = String::new();
+            push_decimal(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+        let id = request_id();
+        let (uuid, rest) = id.split_at(32);
+        assert!(uuid.chars().all(|c| c.is_ascii_hexdigit()) && rest.starts_with('-') && rest.ends_with("-localyun"));
+    }
 
     #[test]
     fn every_served_api_is_described_and_routed() {
