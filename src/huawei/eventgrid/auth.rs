@@ -22,30 +22,66 @@ pub const TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// `quote(s, safe='~')`).
 const ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
-fn encode(s: &str) -> String {
-    utf8_percent_encode(s, ENCODE).to_string()
+/// Appends `s` percent-encoded (no intermediate String per value).
+fn encode_into(out: &mut String, s: &str) {
+    out.extend(utf8_percent_encode(s, ENCODE));
 }
 
 /// The canonical URI: each segment decoded then re-encoded, and always a trailing `/`.
 pub fn canonical_uri(path: &str) -> String {
     let mut out = String::with_capacity(path.len() + 1);
+    canonical_uri_into(&mut out, path);
+    out
+}
+
+fn canonical_uri_into(out: &mut String, path: &str) {
     for (i, segment) in path.split('/').enumerate() {
         if i > 0 {
             out.push('/');
         }
-        out.push_str(&encode(&percent_decode_str(segment).decode_utf8_lossy()));
+        encode_into(out, &percent_decode_str(segment).decode_utf8_lossy());
     }
     if !out.ends_with('/') {
         out.push('/');
     }
-    out
 }
 
 /// The canonical query: pairs decoded, sorted by key then value, re-encoded, `k=v` joined by `&`.
 pub fn canonical_query(query: &str) -> String {
-    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let mut out = String::with_capacity(query.len() + 16);
+    canonical_query_into(&mut out, query);
+    out
+}
+
+fn canonical_query_into(out: &mut String, query: &str) {
+    // Decoded pairs borrow from the query unless they hold escapes; `Cow<str>` sorts as `String` does.
+    let mut pairs: Vec<_> = form_urlencoded::parse(query.as_bytes()).collect();
     pairs.sort();
-    pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        encode_into(out, k);
+        out.push('=');
+        encode_into(out, v);
+    }
+}
+
+/// `X-Sdk-Date` (`YYYYMMDDTHHMMSSZ`, UTC). The exact 16-character form every SDK sends is read digit by
+/// digit (`parse_from_str` parses its format string on every call); anything else, or a value that form
+/// cannot express as a valid time (a leap second, say), goes through `parse_from_str` as before.
+fn parse_sdk_date(text: &str) -> Option<chrono::NaiveDateTime> {
+    let b = text.as_bytes();
+    let number = |from: usize, to: usize| -> Option<u32> {
+        b.get(from..to)?.iter().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    let fast = (b.len() == 16 && b[8] == b'T' && b[15] == b'Z')
+        .then(|| {
+            let date = chrono::NaiveDate::from_ymd_opt(number(0, 4)? as i32, number(4, 6)?, number(6, 8)?)?;
+            date.and_hms_opt(number(9, 11)?, number(11, 13)?, number(13, 15)?)
+        })
+        .flatten();
+    fast.or_else(|| chrono::NaiveDateTime::parse_from_str(text, "%Y%m%dT%H%M%SZ").ok())
 }
 
 /// The parts of an `Authorization: SDK-HMAC-SHA256 Access=..., SignedHeaders=..., Signature=...` header.
@@ -80,34 +116,37 @@ pub fn parse_authorization(value: &str) -> Option<AuthHeader<'_>> {
 
 /// The canonical request of `req` over the headers the client says it signed.
 pub fn canonical_request(req: &ApiRequest, signed_headers: &str) -> String {
-    let mut headers = String::new();
+    // Written into one String in the order `method\nuri\nquery\nheaders\nsigned\nhash`.
+    let mut out = String::with_capacity(256 + req.path().len() + req.query().len());
+    out.push_str(req.method.as_str());
+    out.push('\n');
+    canonical_uri_into(&mut out, req.path());
+    out.push('\n');
+    canonical_query_into(&mut out, req.query());
+    out.push('\n');
     for name in signed_headers.split(';') {
-        let value = if name == "host" {
-            req.host().to_string()
+        out.push_str(name);
+        out.push(':');
+        if name == "host" {
+            out.push_str(req.host().trim());
         } else {
-            req.headers
-                .get_all(name)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .map(str::trim)
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        headers.push_str(name);
-        headers.push(':');
-        headers.push_str(value.trim());
-        headers.push('\n');
+            // The values, each trimmed, joined by `,` (the whole needs no trim: it starts and ends with a
+            // trimmed value or a comma).
+            let values = req.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).map(str::trim);
+            for (i, value) in values.enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(value);
+            }
+        }
+        out.push('\n');
     }
-    let payload_hash = payload_hash(req, signed_headers);
-    format!(
-        "{}\n{}\n{}\n{}\n{}\n{}",
-        req.method.as_str(),
-        canonical_uri(req.path()),
-        canonical_query(req.query()),
-        headers,
-        signed_headers,
-        payload_hash
-    )
+    out.push('\n');
+    out.push_str(signed_headers);
+    out.push('\n');
+    out.push_str(&payload_hash(req, signed_headers));
+    out
 }
 
 /// The documented stand-in for the body hash (the SDK sends it for bodies that are neither JSON nor BSON).
@@ -171,8 +210,8 @@ fn verify_aksk(
         return Err(EgError::Auth("x-sdk-date must be one of the SignedHeaders".into()));
     }
     let sdk_date = req.header("x-sdk-date").ok_or_else(|| EgError::Auth("the X-Sdk-Date header is missing".into()))?;
-    let signed_at = chrono::NaiveDateTime::parse_from_str(sdk_date, "%Y%m%dT%H%M%SZ")
-        .map_err(|_| EgError::Auth(format!("X-Sdk-Date {sdk_date:?} is not in the form YYYYMMDDTHHMMSSZ")))?
+    let signed_at = parse_sdk_date(sdk_date)
+        .ok_or_else(|| EgError::Auth(format!("X-Sdk-Date {sdk_date:?} is not in the form YYYYMMDDTHHMMSSZ")))?
         .and_utc();
     let skew = (chrono::Utc::now() - signed_at).num_seconds().abs();
     let window = state.nonces.window().as_secs() as i64;
@@ -268,6 +307,29 @@ impl Tokens {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sdk_dates_read_as_parse_from_str_reads_them() {
+        let samples = [
+            "20240229T235959Z",
+            "20230229T000000Z",
+            "19700101T000000Z",
+            "20241301T000000Z",
+            "20241231T240000Z",
+            "20241231T235960Z",
+            "2024123T235959Z",
+            "20241231T235959",
+            "20241231 235959Z",
+            "2024-1231T235959Z",
+            "+2024123T235959Z",
+            "",
+            "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}",
+        ];
+        for text in samples {
+            let slow = chrono::NaiveDateTime::parse_from_str(text, "%Y%m%dT%H%M%SZ").ok();
+            assert_eq!(parse_sdk_date(text), slow, "{text}");
+        }
+    }
 
     #[test]
     fn canonical_forms() {

@@ -47,7 +47,7 @@ fn triggers(ctx: &Ctx<'_>, is_trigger: impl Fn(&Value) -> bool) -> Result<Reply,
         .subscriptions_of(&ctx.project)
         .filter(|s| s.targets.iter().any(|t| t.detail.as_ref().is_some_and(&is_trigger)))
         .collect();
-    Ok(Reply::Ok(paging.envelope(
+    Ok(Reply::json(&paging.envelope(
         items,
         |s| SortKey { name: &s.name, created_ms: s.created_ms, updated_ms: s.updated_ms, id: &s.id },
         |s| subscriptions::render(&model, s),
@@ -97,7 +97,7 @@ pub fn list_samples(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
                 && source_id.is_none_or(|id| s.id == id)
         })
         .collect();
-    Ok(Reply::Ok(paging.envelope(
+    Ok(Reply::json(&paging.envelope(
         items,
         |(id, s, t, _)| SortKey { name: &t.name, created_ms: s.created_ms, updated_ms: s.updated_ms, id },
         |(id, s, t, content)| {

@@ -5,7 +5,7 @@
 //! asynchronous delivery; everything is traced.
 
 use crate::engine::eventbus::Millis;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::delivery::{self, DeadLetter, Job, Sink};
 use super::error::EgError;
@@ -47,11 +47,30 @@ fn validate_event(event: &Value) -> Result<(), String> {
             return Err(format!("time {t:?} is not an RFC 3339 time such as 2018-04-05T17:31:00Z"));
         }
     }
-    let size = serde_json::to_vec(event).map(|b| b.len()).unwrap_or(usize::MAX);
+    let size = serialized_len(event);
     if size > MAX_EVENT_BYTES {
         return Err(format!("the event is {size} bytes; at most {MAX_EVENT_BYTES} are allowed"));
     }
     Ok(())
+}
+
+/// The length of `value` serialised as compact JSON, counted without writing it anywhere.
+fn serialized_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
 }
 
 fn trace_id() -> String {
@@ -63,7 +82,7 @@ pub fn put_events(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     ctx.state.store.eventbus.read().channel(&ctx.project, &channel_id)?;
     let events = events_of(ctx)?;
     let (failed, results) = publish(ctx.state, &ctx.account, &ctx.project, &channel_id, events, None, 0)?;
-    Ok(Reply::Ok(json!({"failed_count": failed, "events": results})))
+    Ok(Reply::json(&Published { failed_count: failed, events: results }))
 }
 
 pub fn put_official_events(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
@@ -77,12 +96,43 @@ pub fn put_official_events(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let events = events_of(ctx)?;
     let channel_id = default_channel_id(&ctx.project);
     let (failed, results) = publish(ctx.state, &ctx.account, &ctx.project, &channel_id, events, Some(&source_name), 0)?;
-    Ok(Reply::Ok(json!({"failed_count": failed, "events": results})))
+    Ok(Reply::json(&Published { failed_count: failed, events: results }))
+}
+
+/// PutEvents' answer (serialised as it stands: `json!` would copy every result once more).
+#[derive(serde::Serialize)]
+struct Published {
+    failed_count: usize,
+    events: Vec<EventResult>,
+}
+
+/// One event's entry in PutEvents' answer, serialised as its fields alone (`untagged`), in this order.
+#[derive(serde::Serialize, Debug)]
+#[serde(untagged)]
+enum EventResult {
+    Failed {
+        error_code: &'static str,
+        error_msg: String,
+        /// The event's `id` when it is a string, else `""`.
+        event_id: Value,
+    },
+    Published {
+        event_id: String,
+    },
+}
+
+impl EventResult {
+    fn error_msg(&self) -> Option<&str> {
+        match self {
+            EventResult::Failed { error_msg, .. } => Some(error_msg),
+            EventResult::Published { .. } => None,
+        }
+    }
 }
 
 fn events_of(ctx: &Ctx<'_>) -> Result<Vec<Value>, EgError> {
-    let body = ctx.body()?;
-    let events = body.opt_array("events")?.cloned().unwrap_or_default();
+    let mut body = ctx.body()?;
+    let events = body.take_array("events")?.unwrap_or_default();
     if events.len() > MAX_EVENTS_PER_CALL {
         return Err(EgError::Parameter(format!("events: at most {MAX_EVENTS_PER_CALL} per call")));
     }
@@ -111,7 +161,7 @@ fn publish(
     events: Vec<Value>,
     official_source: Option<&str>,
     hops: u8,
-) -> Result<(usize, Vec<Value>), EgError> {
+) -> Result<(usize, Vec<EventResult>), EgError> {
     let received = Millis::now();
     let mut results = Vec::with_capacity(events.len());
     let mut failed = 0;
@@ -137,14 +187,11 @@ fn publish(
             }
             if let Err(why) = check {
                 failed += 1;
-                let mut item = Map::new();
-                item.insert("error_code".into(), Value::from("EG.00513000"));
-                item.insert("error_msg".into(), Value::from(format!("Parameter error: {why}")));
-                item.insert(
-                    "event_id".into(),
-                    event.get("id").cloned().filter(Value::is_string).unwrap_or(Value::from("")),
-                );
-                results.push(Value::Object(item));
+                results.push(EventResult::Failed {
+                    error_code: "EG.00513000",
+                    error_msg: format!("Parameter error: {why}"),
+                    event_id: event.get("id").cloned().filter(Value::is_string).unwrap_or(Value::from("")),
+                });
                 continue;
             }
             let trace_id = trace_id();
@@ -214,7 +261,7 @@ fn publish(
                 received,
                 deliveries,
             });
-            results.push(json!({"event_id": trace_id}));
+            results.push(EventResult::Published { event_id: trace_id });
         }
     }
     // Delivery starts after the model lock is released.
@@ -262,7 +309,7 @@ fn forward_into_channel(state: &AppState, account: &str, forward: Forward, hops:
             publish(state, account, &forward.project, &forward.channel_id, vec![event], None, hops + 1)
                 .map_err(|e| format!("{}: {}", e.message(), e.detail()))?;
         if failed > 0 {
-            let why = results.first().and_then(|r| r.get("error_msg")).and_then(Value::as_str).unwrap_or("");
+            let why = results.first().and_then(EventResult::error_msg).unwrap_or("");
             return Err(format!("the target channel refused the event: {why}"));
         }
         Ok(())
@@ -461,6 +508,24 @@ pub fn list_traced(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The typed entries write the bytes the former maps wrote, field order included.
+    #[test]
+    fn event_results_are_the_former_bytes() {
+        let failed = EventResult::Failed {
+            error_code: "EG.00513000",
+            error_msg: "Parameter error: \"x\"".into(),
+            event_id: Value::from("e-1"),
+        };
+        let mut former = serde_json::Map::new();
+        former.insert("error_code".into(), Value::from("EG.00513000"));
+        former.insert("error_msg".into(), Value::from("Parameter error: \"x\""));
+        former.insert("event_id".into(), Value::from("e-1"));
+        let ok = EventResult::Published { event_id: "abc".into() };
+        let body = Published { failed_count: 1, events: vec![failed, ok] };
+        let former = json!({"failed_count": 1, "events": [Value::Object(former), json!({"event_id": "abc"})]});
+        assert_eq!(serde_json::to_string(&body).unwrap(), former.to_string());
+    }
 
     #[test]
     fn a_channel_gone_while_publishing_is_the_publish_error() {

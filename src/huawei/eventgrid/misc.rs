@@ -196,7 +196,7 @@ pub fn list_targets(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
         .filter(|(_, c)| supports.iter().all(|s| c.supports.contains(s)))
         .collect();
     let created = ctx.state.started_at.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
-    Ok(Reply::Ok(paging.envelope(
+    Ok(Reply::json(&paging.envelope(
         items,
         |(i, c)| SortKey {
             name: c.name,
@@ -349,7 +349,7 @@ pub fn list_connections(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
         .filter(|c| name.is_none_or(|n| c.name == n))
         .filter(|c| fuzzy_name.is_none_or(|n| fuzzy(&c.name, n)))
         .collect();
-    Ok(Reply::Ok(paging.envelope(
+    Ok(Reply::json(&paging.envelope(
         items,
         |c| SortKey { name: &c.name, created_ms: c.created_ms, updated_ms: c.updated_ms, id: &c.id },
         |c| render_connection(c),
@@ -465,7 +465,7 @@ pub fn list_endpoints(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
         .filter(|e| vpc_id.is_none_or(|v| e.vpc_id == v))
         .filter(|e| subnet_id.is_none_or(|s| e.subnet_id == s))
         .collect();
-    Ok(Reply::Ok(paging.envelope(
+    Ok(Reply::json(&paging.envelope(
         items,
         |e| SortKey { name: &e.name, created_ms: e.created_ms, updated_ms: e.updated_ms, id: &e.id },
         |e| render_endpoint(e),

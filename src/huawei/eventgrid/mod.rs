@@ -195,6 +195,9 @@ pub struct Ctx<'a> {
     pub params: Vec<String>,
     pub query: Query,
     pub request_id: String,
+    /// The body as `process` parsed it to check it against the description, handed to the first
+    /// `body()` call so that the handler does not parse it again.
+    parsed_body: std::cell::RefCell<Option<Body>>,
 }
 
 impl Ctx<'_> {
@@ -203,7 +206,10 @@ impl Ctx<'_> {
     }
 
     pub fn body(&self) -> Result<Body, EgError> {
-        Body::parse(&self.req.body)
+        match self.parsed_body.borrow_mut().take() {
+            Some(body) => Ok(body),
+            None => Body::parse(&self.req.body),
+        }
     }
 
     /// The request body as a typed input (the description has already checked the top-level fields' types
@@ -217,13 +223,49 @@ impl Ctx<'_> {
 /// A handler's answer.
 pub enum Reply {
     Ok(Value),
+    /// A 200 JSON body already serialised (typed answers: no `Value` tree in between).
+    Raw(Vec<u8>),
     NoContent,
     /// Any status with a JSON body and extra headers (the token endpoint's 201 + X-Subject-Token).
     Custom(StatusCode, Value, Vec<(&'static str, String)>),
 }
 
+impl Reply {
+    /// A 200 answer serialised straight from `body` (a typed struct that borrows from the model).
+    pub fn json<T: serde::Serialize + ?Sized>(body: &T) -> Reply {
+        Reply::Raw(serde_json::to_vec(body).unwrap_or_default())
+    }
+}
+
+/// `<uuid, 32 hex digits>-<now, ms>-localyun`, written into one String (no formatting machinery per request).
 fn request_id() -> String {
-    format!("{}-{}-localyun", uuid::Uuid::new_v4().simple(), crate::engine::now_ms())
+    let mut id_buf = uuid::Uuid::encode_buffer();
+    let uuid = uuid::Uuid::new_v4().simple().encode_lower(&mut id_buf);
+    let mut out = String::with_capacity(uuid.len() + 32);
+    out.push_str(uuid);
+    out.push('-');
+    push_decimal(&mut out, crate::engine::now_ms());
+    out.push_str("-localyun");
+    out
+}
+
+/// Appends `n` in decimal, as `Display` writes it.
+fn push_decimal(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
@@ -232,6 +274,7 @@ pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
     let result = process(state, &req, &mut meta, &request_id);
     let mut response = match result {
         Ok(Reply::Ok(body)) => json_response(StatusCode::OK, &body),
+        Ok(Reply::Raw(bytes)) => bytes_response(StatusCode::OK, bytes),
         Ok(Reply::NoContent) => StatusCode::NO_CONTENT.into_response(),
         Ok(Reply::Custom(status, body, headers)) => {
             let mut r = json_response(status, &body);
@@ -255,7 +298,10 @@ pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    bytes_response(status, serde_json::to_vec(body).unwrap_or_default())
+}
+
+fn bytes_response(status: StatusCode, bytes: Vec<u8>) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json;charset=UTF-8")], bytes).into_response()
 }
 
@@ -286,10 +332,12 @@ fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta, request_i
     }
     let query = Query(req.query_pairs());
     route.api.validate_query(&query.0)?;
+    let mut parsed_body = None;
     if !route.api.params.body.is_empty() {
         // Non-JSON bodies are left to the handler, which names the defect as before.
-        if let Ok(Body(map)) = Body::parse(&req.body) {
-            route.api.validate_body(&map)?;
+        if let Ok(body) = Body::parse(&req.body) {
+            route.api.validate_body(&body.0)?;
+            parsed_body = Some(body);
         }
     }
     resolve_project(state, &principal.account, &project)?;
@@ -304,6 +352,7 @@ fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta, request_i
         params: route.params,
         query,
         request_id: request_id.to_string(),
+        parsed_body: std::cell::RefCell::new(parsed_body),
     };
     handler(&ctx)
 }
@@ -468,6 +517,18 @@ pub fn error_response(code: &str, message: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_are_written_as_display_writes_them() {
+        for n in [0, 7, 10, 1_764_547_200_123, -1, -10, i64::MAX, i64::MIN] {
+            let mut out = String::new();
+            push_decimal(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+        let id = request_id();
+        let (uuid, rest) = id.split_at(32);
+        assert!(uuid.chars().all(|c| c.is_ascii_hexdigit()) && rest.starts_with('-') && rest.ends_with("-localyun"));
+    }
 
     #[test]
     fn every_served_api_is_described_and_routed() {

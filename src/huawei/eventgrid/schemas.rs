@@ -171,7 +171,7 @@ pub fn list(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
         .filter(|s| name.is_none_or(|n| s.name == n))
         .filter(|s| fuzzy_name.is_none_or(|n| fuzzy(&s.name, n)))
         .collect();
-    Ok(Reply::Ok(paging.envelope(
+    Ok(Reply::json(&paging.envelope(
         items,
         |s| SortKey { name: &s.name, created_ms: s.created_ms, updated_ms: s.updated_ms, id: &s.id },
         |s| render_item(s),
@@ -241,7 +241,7 @@ pub fn list_versions(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let model = ctx.state.store.eventbus.read();
     let schema = model.schema(&ctx.project, ctx.param(0))?;
     let items: Vec<&SchemaVersion> = schema.versions.iter().filter(|v| only.is_none_or(|n| v.version == n)).collect();
-    Ok(Reply::Ok(paging.envelope(
+    Ok(Reply::json(&paging.envelope(
         items,
         |v| SortKey { name: &v.id, created_ms: v.created_ms, updated_ms: v.updated_ms, id: &v.id },
         |v| {

@@ -106,7 +106,7 @@ pub fn list(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
         .filter(|s| fuzzy_name.is_none_or(|n| fuzzy(&s.name, n)))
         .filter(|s| fuzzy_label.is_none_or(|n| fuzzy(&s.label, n)))
         .collect();
-    Ok(Reply::Ok(paging.envelope(
+    Ok(Reply::json(&paging.envelope(
         items,
         |s| SortKey { name: &s.name, created_ms: s.created_ms, updated_ms: s.updated_ms, id: &s.id },
         |s| render(&model, s),

@@ -186,10 +186,11 @@ impl Spec {
     /// parameters from the left (`subscriptions/obsbuckets` before `subscriptions/{subscription_id}`).
     /// Empty segments (a trailing `/`) are ignored, as the gateway does.
     pub fn route(&'static self, method: &str, path: &str) -> Option<Matched> {
-        let decoded: Vec<String> = path
+        // Segments borrow from the path unless they hold escapes; only path parameters are copied.
+        let decoded: Vec<std::borrow::Cow<'_, str>> = path
             .split('/')
             .filter(|s| !s.is_empty())
-            .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+            .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy())
             .collect();
         let mut best: Option<(usize, Vec<bool>)> = None;
         for (i, (api, template)) in self.apis.iter().zip(&self.templates).enumerate() {
@@ -213,7 +214,7 @@ impl Spec {
             .iter()
             .zip(decoded)
             .filter_map(|(seg, value)| match seg {
-                Segment::Param(name) => Some((name.clone(), value)),
+                Segment::Param(name) => Some((name.clone(), value.into_owned())),
                 Segment::Literal(_) => None,
             })
             .collect();

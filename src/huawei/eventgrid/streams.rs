@@ -153,7 +153,7 @@ pub fn list_streams(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let paging = ctx.query.paging()?;
     let model = ctx.state.store.eventbus.read();
     let items: Vec<&EventStream> = model.streams_of(&ctx.project).collect();
-    Ok(Reply::Ok(paging.envelope(
+    Ok(Reply::json(&paging.envelope(
         items,
         |s| SortKey { name: &s.name, created_ms: s.created_ms, updated_ms: s.updated_ms, id: &s.id },
         |s| render_stream(ctx, s),
@@ -296,7 +296,7 @@ pub fn list_clusters(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let model = ctx.state.store.eventbus.read();
     let items: Vec<&RouterCluster> =
         model.router_clusters_of(&ctx.project).filter(|c| fuzzy_name.is_none_or(|n| fuzzy(&c.name, n))).collect();
-    Ok(Reply::Ok(paging.envelope(
+    Ok(Reply::json(&paging.envelope(
         items,
         |c| SortKey { name: &c.name, created_ms: c.created_ms, updated_ms: c.updated_ms, id: &c.id },
         |c| render_cluster(c, model.cluster_job_count(&ctx.project, &c.id), now),
@@ -496,7 +496,7 @@ pub fn list_jobs(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
         .filter(|j| sink_instance.is_none_or(|i| sink_field(j, "instance_id").as_deref() == Some(i)))
         .filter(|j| sink_address.is_none_or(|a| sink_field(j, "address").is_some_and(|x| x.contains(a))))
         .collect();
-    Ok(Reply::Ok(paging.envelope(
+    Ok(Reply::json(&paging.envelope(
         items,
         |j| SortKey { name: &j.name, created_ms: j.created_ms, updated_ms: j.updated_ms, id: &j.id },
         |j| render_job(ctx, j, model.router_cluster(&ctx.project, &j.cluster_id).ok()),

@@ -494,7 +494,7 @@ pub fn list(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
         .filter(|s| connection_id.is_none_or(|c| s.targets.iter().any(|t| t.connection_id.as_deref() == Some(c))))
         .filter(|s| eps.is_none_or(|e| s.enterprise_project_id == e))
         .collect();
-    Ok(Reply::Ok(paging.envelope(
+    Ok(Reply::json(&paging.envelope(
         items,
         |s| SortKey { name: &s.name, created_ms: s.created_ms, updated_ms: s.updated_ms, id: &s.id },
         |s| render(&model, s),

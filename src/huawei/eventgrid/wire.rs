@@ -64,6 +64,15 @@ impl Body {
         }
     }
 
+    /// `opt_array`, moving the items out of the body instead of copying them.
+    pub fn take_array(&mut self, name: &str) -> Result<Option<Vec<Value>>, EgError> {
+        self.opt_array(name)?;
+        match self.0.get_mut(name).map(Value::take) {
+            Some(Value::Array(items)) => Ok(Some(items)),
+            _ => Ok(None),
+        }
+    }
+
     pub fn opt_array(&self, name: &str) -> Result<Option<&Vec<Value>>, EgError> {
         match self.get(name) {
             None => Ok(None),
@@ -183,10 +192,59 @@ pub fn check_description(description: &Option<String>) -> Result<(), EgError> {
     Ok(())
 }
 
-/// The core APIs' time format, UTC: `2021-12-09 09:00:00`.
+/// The core APIs' time format, UTC: `2021-12-09 09:00:00` (empty when out of chrono's range).
 pub fn time(ms: Millis) -> String {
-    let ms = ms.0;
-    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()
+    let mut buf = [0u8; TIME_LEN];
+    match format_time(ms, &mut buf) {
+        Some(text) => text.to_string(),
+        None => slow_time(ms),
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS`.
+const TIME_LEN: usize = 19;
+
+/// Writes `time`'s text into `buf` digit by digit: `format("%Y-%m-%d ...")` parses its format string again
+/// on every call, a measurable share of a list answer. None for years outside 0..=9999 (and times out of
+/// range), whose text `slow_time` gives as it always did.
+fn format_time(ms: Millis, buf: &mut [u8; TIME_LEN]) -> Option<&str> {
+    use chrono::{Datelike, Timelike};
+    let t = chrono::DateTime::from_timestamp_millis(ms.0)?;
+    let year = u32::try_from(t.year()).ok().filter(|y| *y <= 9999)?;
+    let fields = [(year, 4), (t.month(), 2), (t.day(), 2), (t.hour(), 2), (t.minute(), 2), (t.second(), 2)];
+    let separators = [b'-', b'-', b' ', b':', b':'];
+    let mut at = 0;
+    for (i, (value, width)) in fields.into_iter().enumerate() {
+        let mut v = value;
+        for slot in buf[at..at + width].iter_mut().rev() {
+            *slot = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        at += width;
+        if let Some(sep) = separators.get(i) {
+            buf[at] = *sep;
+            at += 1;
+        }
+    }
+    std::str::from_utf8(&buf[..]).ok()
+}
+
+fn slow_time(ms: Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(ms.0).map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()
+}
+
+/// A time field of a typed answer, serialised as `time` writes it without an intermediate `String`.
+#[derive(Clone, Copy)]
+pub struct Time(pub Millis);
+
+impl serde::Serialize for Time {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0u8; TIME_LEN];
+        match format_time(self.0, &mut buf) {
+            Some(text) => serializer.serialize_str(text),
+            None => serializer.serialize_str(&slow_time(self.0)),
+        }
+    }
 }
 
 /// Query parameters, form-decoded.
@@ -291,14 +349,23 @@ pub struct SortKey<'a> {
     pub id: &'a str,
 }
 
+/// A list answer: `{"total", "size", "items"}`.
+#[derive(serde::Serialize)]
+pub struct Page<R> {
+    pub total: usize,
+    pub size: usize,
+    pub items: Vec<R>,
+}
+
 impl Paging {
-    /// Sorts (ties broken by id), pages, and renders the `{total, size, items}` envelope.
-    pub fn envelope<T>(
+    /// Sorts (ties broken by id), pages, and renders the `{total, size, items}` envelope; only the page's
+    /// items are rendered, as `Value`s or typed views that borrow from the model.
+    pub fn envelope<T, R>(
         &self,
         mut items: Vec<T>,
         key: impl Fn(&T) -> SortKey<'_>,
-        render: impl Fn(&T) -> Value,
-    ) -> Value {
+        render: impl Fn(&T) -> R,
+    ) -> Page<R> {
         items.sort_by(|a, b| {
             let (ka, kb) = (key(a), key(b));
             let order = match self.sort.field {
@@ -310,8 +377,8 @@ impl Paging {
             order.then_with(|| ka.id.cmp(kb.id))
         });
         let total = items.len();
-        let page: Vec<Value> = items.iter().skip(self.offset).take(self.limit).map(render).collect();
-        serde_json::json!({"total": total, "size": page.len(), "items": page})
+        let page: Vec<R> = items.iter().skip(self.offset).take(self.limit).map(render).collect();
+        Page { total, size: page.len(), items: page }
     }
 }
 
@@ -358,7 +425,32 @@ mod tests {
             |s| SortKey { name: s, created_ms: Millis(0), updated_ms: Millis(0), id: s },
             |s| Value::from(*s),
         );
-        assert_eq!(v, serde_json::json!({"total": 4, "size": 2, "items": ["b", "c"]}));
+        assert_eq!(serde_json::to_value(&v).unwrap(), serde_json::json!({"total": 4, "size": 2, "items": ["b", "c"]}));
         assert_eq!(time(Millis(0)), "1970-01-01 00:00:00");
+    }
+
+    #[test]
+    fn times_are_written_as_strftime_wrote_them() {
+        // Around the epoch, leap days, the last millisecond of a day, far years on both sides of 0..=9999.
+        let samples = [
+            0,
+            -1,
+            951_782_400_000,
+            1_709_164_799_999,
+            1_638_997_200_123,
+            253_402_300_799_999,
+            253_402_300_800_000,
+            -62_167_219_200_000,
+            -62_167_219_200_001,
+            i64::MAX,
+            i64::MIN,
+        ];
+        for ms in samples {
+            assert_eq!(time(Millis(ms)), slow_time(Millis(ms)), "{ms}");
+            assert_eq!(
+                serde_json::to_string(&Time(Millis(ms))).unwrap(),
+                serde_json::to_string(&slow_time(Millis(ms))).unwrap()
+            );
+        }
     }
 }

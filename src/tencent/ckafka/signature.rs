@@ -1,5 +1,6 @@
 //! CKafka API v2 request signatures (HmacSHA1 / HmacSHA256 over `METHOD + Host + /v2/index.php?k=v&...`).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::signing::{base64, hmac_sha1, hmac_sha256};
@@ -9,12 +10,25 @@ pub const PATH: &str = "/v2/index.php";
 /// The string to sign: every parameter but `Signature`, `_` in keys turned to `.`, sorted by that key,
 /// raw values. With POST, values starting with `@` (file uploads in the SDK) are not signed.
 pub fn string_to_sign(method: &str, host: &str, params: &BTreeMap<String, String>) -> String {
-    let mut pairs: Vec<(String, &str)> = params
+    // The facade's keys are already dotted (`Params::from_pairs`): they are borrowed, and stay in the map's
+    // order unless a key had to be rewritten.
+    let mut rewritten = false;
+    let mut pairs: Vec<(Cow<'_, str>, &str)> = params
         .iter()
         .filter(|(k, v)| k.as_str() != "Signature" && !(method == "POST" && v.starts_with('@')))
-        .map(|(k, v)| (k.replace('_', "."), v.as_str()))
+        .map(|(k, v)| {
+            let key = if k.contains('_') {
+                rewritten = true;
+                Cow::Owned(k.replace('_', "."))
+            } else {
+                Cow::Borrowed(k.as_str())
+            };
+            (key, v.as_str())
+        })
         .collect();
-    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    if rewritten {
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    }
     let mut out = String::with_capacity(method.len() + host.len() + PATH.len() + 1 + pairs.len() * 24);
     out.push_str(method);
     out.push_str(host);

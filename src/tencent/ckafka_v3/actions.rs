@@ -1,26 +1,89 @@
 //! The CKafka 2019-08-19 action handlers. Field names are the API's (tencentcloud-sdk's `models`):
 //! inputs are PascalCase JSON, answers carry their payload in `Result` (`JgwOperateResponse` for writes).
 
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use std::fmt;
+
+use serde::de::{DeserializeOwned, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value};
 
-use super::{Ctx, V3Error};
+use super::{Answer, Ctx, Params, V3Error};
 use crate::engine::kafka::security::{
     AclFilter, AclOperation, AclPatternType, AclPermission, AclResourceType, AclRule, SaslUser,
 };
 use crate::engine::kafka::{KafkaInstance, Millis, OffsetCommit, Topic, TopicUpdate};
 use crate::tencent::ckafka::{fixture_topic, status_code, REGIONS};
 
-/// An action's typed input from the JSON parameters (wrong types: `InvalidParameter`). `lenient`: the
-/// parameters came as strings (form or query), which may fill integer and boolean fields.
-pub fn input<T: DeserializeOwned>(params: &Value, lenient: bool) -> Result<T, V3Error> {
-    let typed = if lenient {
-        T::deserialize(super::form::Lenient(params.clone()))
-    } else {
-        serde_json::from_value(params.clone())
+/// An action's typed input (wrong types: `InvalidParameter`).
+///
+/// A JSON body deserialises straight into the input. When that fails, the body is read again through a
+/// `Value` tree, as it always was, so that the message (and the outcome: a key given twice, which the tree
+/// resolves to its last value and a typed read refuses) stays the tree's.
+pub fn input<T: DeserializeOwned>(params: &Params<'_>) -> Result<T, V3Error> {
+    let typed = match params {
+        Params::Json(body) => match serde_json::from_slice(body) {
+            Ok(t) => return Ok(t),
+            Err(_) => serde_json::from_slice::<Value>(body).and_then(|tree| T::deserialize(&tree)),
+        },
+        Params::Strings(tree) => T::deserialize(super::form::Lenient(tree.clone())),
     };
     typed.map_err(|e| V3Error::new("InvalidParameter", format!("{e}")))
+}
+
+/// Whether a JSON document is an object, found by reading it as strictly as parsing it into a `Value`
+/// does (every string decoded, so invalid escapes and lone surrogates fail; every number parsed, so an
+/// out-of-range one fails), with the same error messages, but without building the tree.
+pub struct Checked {
+    pub object: bool,
+}
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(CheckVisitor)
+    }
+}
+
+struct CheckVisitor;
+
+impl<'de> Visitor<'de> for CheckVisitor {
+    type Value = Checked;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked { object: false })
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked { object: false })
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked { object: false })
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked { object: false })
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked { object: false })
+    }
+    fn visit_unit<E>(self) -> Result<Checked, E> {
+        Ok(Checked { object: false })
+    }
+    fn visit_none<E>(self) -> Result<Checked, E> {
+        Ok(Checked { object: false })
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Checked, D::Error> {
+        Checked::deserialize(d).map(|_| Checked { object: false })
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked { object: false })
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        // Keys are decoded as strings (`Checked` visits them with `visit_str`), as the tree's keys are.
+        while map.next_entry::<Checked, Checked>()?.is_some() {}
+        Ok(Checked { object: true })
+    }
 }
 
 fn required<'a, T>(value: &'a Option<T>, name: &str) -> Result<&'a T, V3Error> {
@@ -34,8 +97,13 @@ fn required_str<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, V3
     }
 }
 
-/// Offset/Limit paging: Offset from 0, Limit 1..=100 (default 20).
-fn page<T>(items: Vec<T>, offset: Option<i64>, limit: Option<i64>) -> Result<(usize, Vec<T>), V3Error> {
+/// Offset/Limit paging: Offset from 0, Limit 1..=100 (default 20). Returns the count of all `items` and
+/// the page's; the items are usually references, so that only the page is ever rendered.
+fn page<T>(
+    items: impl IntoIterator<Item = T>,
+    offset: Option<i64>,
+    limit: Option<i64>,
+) -> Result<(usize, Vec<T>), V3Error> {
     let offset = offset.unwrap_or(0);
     let limit = limit.unwrap_or(20);
     if offset < 0 {
@@ -44,13 +112,50 @@ fn page<T>(items: Vec<T>, offset: Option<i64>, limit: Option<i64>) -> Result<(us
     if !(1..=100).contains(&limit) {
         return Err(V3Error::value("Limit", "must be between 1 and 100"));
     }
-    let total = items.len();
-    Ok((total, items.into_iter().skip(offset as usize).take(limit as usize).collect()))
+    let (offset, limit) = (offset as usize, limit as usize);
+    let mut total = 0;
+    let mut kept = Vec::with_capacity(limit.min(100));
+    for item in items {
+        if total >= offset && kept.len() < limit {
+            kept.push(item);
+        }
+        total += 1;
+    }
+    Ok((total, kept))
 }
 
-/// The success answer of a write: `JgwOperateResponse`.
-fn operated() -> Value {
-    json!({"Result": {"ReturnCode": "0", "ReturnMessage": "ok", "Data": {"FlowId": 0}}})
+/// `{"Result": ...}`, the shape of every answer's fields.
+#[derive(Serialize)]
+struct Wrapped<T> {
+    #[serde(rename = "Result")]
+    result: T,
+}
+
+/// An answer `{"Result": result}`.
+fn result<T: Serialize>(result: T) -> Result<Answer, V3Error> {
+    Answer::of(&Wrapped { result })
+}
+
+/// The success answer of a write: `JgwOperateResponse`, `{"ReturnCode":"0","ReturnMessage":"ok","Data":{"FlowId":0}}`.
+fn operated() -> Result<Answer, V3Error> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Operated {
+        return_code: &'static str,
+        return_message: &'static str,
+        data: FlowId,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct FlowId {
+        flow_id: i64,
+    }
+    result(Operated { return_code: "0", return_message: "ok", data: FlowId { flow_id: 0 } })
+}
+
+/// A `Value` answer, for the actions not yet rendered through typed structs (rare, small answers).
+fn tree(value: Value) -> Result<Answer, V3Error> {
+    Answer::of(&value)
 }
 
 fn seconds(t: Millis) -> i64 {
@@ -81,7 +186,8 @@ pub struct InstancesInput {
     instance_id_list: Option<Vec<String>>,
 }
 
-fn matching_instances(ctx: &Ctx<'_>, q: &InstancesInput) -> Vec<Value> {
+/// The caller's instances `q` selects, each rendered by `render` under its own read lock.
+fn matching_instances<T>(ctx: &Ctx<'_>, q: &InstancesInput, render: impl Fn(&KafkaInstance) -> T) -> Vec<T> {
     let ids: Option<Vec<String>> = q
         .instance_id_list
         .clone()
@@ -95,7 +201,7 @@ fn matching_instances(ctx: &Ctx<'_>, q: &InstancesInput) -> Vec<Value> {
                 && ids.as_ref().is_none_or(|ids| ids.contains(&i.id))
                 && q.search_word.as_deref().is_none_or(|w| i.id.contains(w) || i.name.contains(w))
                 && q.status.as_ref().is_none_or(|s| s.is_empty() || s.contains(&status_code(i.status)));
-            keep.then(|| instance_detail(&i))
+            keep.then(|| render(&i))
         })
         .collect()
 }
@@ -116,20 +222,37 @@ fn instance_detail(i: &KafkaInstance) -> Value {
     })
 }
 
-pub fn describe_instances(ctx: &Ctx<'_>, q: InstancesInput) -> Result<Value, V3Error> {
-    let all = matching_instances(ctx, &q);
-    let (total, items) = page(all, q.offset, q.limit)?;
-    let list: Vec<Value> = items
-        .into_iter()
-        .map(|d| json!({"InstanceId": d["InstanceId"], "InstanceName": d["InstanceName"], "Status": d["Status"], "IfCommunity": false}))
-        .collect();
-    Ok(json!({"Result": {"InstanceList": list, "TotalCount": total}}))
+/// `Instance` of DescribeInstances.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct InstanceBrief {
+    instance_id: String,
+    instance_name: String,
+    status: i64,
+    if_community: bool,
 }
 
-pub fn describe_instances_detail(ctx: &Ctx<'_>, q: InstancesInput) -> Result<Value, V3Error> {
-    let all = matching_instances(ctx, &q);
+pub fn describe_instances(ctx: &Ctx<'_>, q: InstancesInput) -> Result<Answer, V3Error> {
+    let all = matching_instances(ctx, &q, |i| InstanceBrief {
+        instance_id: i.id.clone(),
+        instance_name: i.name.clone(),
+        status: status_code(i.status),
+        if_community: false,
+    });
     let (total, items) = page(all, q.offset, q.limit)?;
-    Ok(json!({"Result": {"TotalCount": total, "InstanceList": items}}))
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Listed {
+        instance_list: Vec<InstanceBrief>,
+        total_count: usize,
+    }
+    result(Listed { instance_list: items, total_count: total })
+}
+
+pub fn describe_instances_detail(ctx: &Ctx<'_>, q: InstancesInput) -> Result<Answer, V3Error> {
+    let all = matching_instances(ctx, &q, instance_detail);
+    let (total, items) = page(all, q.offset, q.limit)?;
+    tree(json!({"Result": {"TotalCount": total, "InstanceList": items}}))
 }
 
 #[derive(Deserialize, Default)]
@@ -138,7 +261,7 @@ pub struct InstanceInput {
     instance_id: Option<String>,
 }
 
-pub fn describe_instance_attributes(ctx: &Ctx<'_>, q: InstanceInput) -> Result<Value, V3Error> {
+pub fn describe_instance_attributes(ctx: &Ctx<'_>, q: InstanceInput) -> Result<Answer, V3Error> {
     let id = required_str(&q.instance_id, "InstanceId")?;
     let result = ctx.model.read_instance(ctx.scope(), id, |i| {
         json!({
@@ -159,7 +282,7 @@ pub fn describe_instance_attributes(ctx: &Ctx<'_>, q: InstanceInput) -> Result<V
             "MaxConnection": 5000, "PublicNetwork": 0, "ClusterType": "CLOUD_IDC",
         })
     })?;
-    Ok(json!({ "Result": result }))
+    tree(json!({ "Result": result }))
 }
 
 // ------------------------------------------------------------------------------------------------- topics
@@ -194,7 +317,7 @@ fn positive_u32(value: i64, name: &str) -> Result<u32, V3Error> {
     u32::try_from(value).ok().filter(|v| *v > 0).ok_or_else(|| V3Error::value(name, "must be a positive integer"))
 }
 
-pub fn create_topic(ctx: &Ctx<'_>, q: CreateTopicInput) -> Result<Value, V3Error> {
+pub fn create_topic(ctx: &Ctx<'_>, q: CreateTopicInput) -> Result<Answer, V3Error> {
     let instance = required_str(&q.instance_id, "InstanceId")?;
     let name = required_str(&q.topic_name, "TopicName")?;
     let partitions = *required(&q.partition_num, "PartitionNum")?;
@@ -224,7 +347,12 @@ pub fn create_topic(ctx: &Ctx<'_>, q: CreateTopicInput) -> Result<Value, V3Error
         spec.config.segment_ms = Some(s);
     }
     let id = ctx.model.create_topic(ctx.scope(), instance, spec)?;
-    Ok(json!({"Result": {"TopicId": id}}))
+    #[derive(Serialize)]
+    struct Created<'a> {
+        #[serde(rename = "TopicId")]
+        topic_id: &'a str,
+    }
+    result(Created { topic_id: &id })
 }
 
 #[derive(Deserialize, Default)]
@@ -236,51 +364,126 @@ pub struct ListTopicsInput {
     limit: Option<i64>,
 }
 
-fn topics_of<R>(
+/// The instance's topics `q.search_word` matches, in creation order, paged; `render` builds the answer
+/// from the total and the page's topics while the instance's read lock is held (the page borrows them).
+fn topic_page(
     ctx: &Ctx<'_>,
     q: &ListTopicsInput,
-    f: impl Fn(&KafkaInstance, &Topic) -> R,
-) -> Result<Vec<R>, V3Error> {
+    render: impl FnOnce(usize, Vec<&Topic>) -> Result<Answer, V3Error>,
+) -> Result<Answer, V3Error> {
     let instance = required_str(&q.instance_id, "InstanceId")?;
-    Ok(ctx.model.read_instance(ctx.scope(), instance, |i| {
-        i.topics()
-            .values()
-            .filter(|t| q.search_word.as_deref().is_none_or(|w| t.name.contains(w)))
-            .map(|t| f(i, t))
-            .collect()
-    })?)
+    ctx.model.read_instance(ctx.scope(), instance, |i| {
+        let matching = i.topics().values().filter(|t| q.search_word.as_deref().is_none_or(|w| t.name.contains(w)));
+        let (total, items) = page(matching, q.offset, q.limit)?;
+        render(total, items)
+    })?
 }
 
-pub fn describe_topic(ctx: &Ctx<'_>, q: ListTopicsInput) -> Result<Value, V3Error> {
-    let all = topics_of(ctx, &q, |_, t| json!({"TopicId": t.id, "TopicName": t.name, "Note": t.remark}))?;
-    let (total, items) = page(all, q.offset, q.limit)?;
-    Ok(json!({"Result": {"TopicList": items, "TotalCount": total}}))
+/// A page of a list: the items under the list's own name, then `TotalCount` (DescribeTopic's and
+/// DescribeTopicDetail's order).
+#[derive(Serialize)]
+struct TopicList<T> {
+    #[serde(rename = "TopicList")]
+    topic_list: Vec<T>,
+    #[serde(rename = "TotalCount")]
+    total_count: usize,
 }
 
-fn topic_config(t: &Topic) -> Value {
-    json!({
-        "Retention": t.config.retention_ms, "MinInsyncReplicas": t.config.min_insync_replicas,
-        "CleanUpPolicy": if t.config.compacted { "compact" } else { "delete" },
-        "SegmentMs": t.config.segment_ms, "UncleanLeaderElectionEnable": bool_int(t.config.unclean_leader_election),
-        "SegmentBytes": 1_073_741_824, "MaxMessageBytes": 1_048_588,
+/// `TopicInfo` of DescribeTopic.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct TopicBrief<'a> {
+    topic_id: &'a str,
+    topic_name: &'a str,
+    note: &'a str,
+}
+
+pub fn describe_topic(ctx: &Ctx<'_>, q: ListTopicsInput) -> Result<Answer, V3Error> {
+    topic_page(ctx, &q, |total, items| {
+        let topic_list =
+            items.into_iter().map(|t| TopicBrief { topic_id: &t.id, topic_name: &t.name, note: &t.remark }).collect();
+        result(TopicList { topic_list, total_count: total })
     })
 }
 
-pub fn describe_topic_detail(ctx: &Ctx<'_>, q: ListTopicsInput) -> Result<Value, V3Error> {
-    let all = topics_of(ctx, &q, |_, t| {
-        json!({
-            "TopicName": t.name, "TopicId": t.id, "PartitionNum": t.partitions.len(), "ReplicaNum": t.replica_num,
-            "Note": t.remark, "CreateTime": seconds(t.created_at_ms), "EnableWhiteList": t.whitelist.enabled,
-            "IpWhiteListCount": t.whitelist.ips.len(),
-            "ForwardCosBucket": t.forward.as_ref().map(|f| f.cos_bucket.clone()),
-            "ForwardStatus": t.forward.as_ref().map_or(1, |f| if f.active { 0 } else { 1 }),
-            "ForwardInterval": t.forward.as_ref().map(|f| f.interval_secs),
-            "Config": topic_config(t), "Status": 0,
-            "Tags": t.tags.iter().map(|g| json!({"TagKey": g.key, "TagValue": g.value})).collect::<Vec<_>>(),
-        })
-    })?;
-    let (total, items) = page(all, q.offset, q.limit)?;
-    Ok(json!({"Result": {"TopicList": items, "TotalCount": total}}))
+/// `Config` of a topic (`Retention` and `SegmentMs` are null when unset).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct TopicConfig {
+    retention: Option<i64>,
+    min_insync_replicas: u32,
+    clean_up_policy: &'static str,
+    segment_ms: Option<i64>,
+    unclean_leader_election_enable: i64,
+    segment_bytes: i64,
+    max_message_bytes: i64,
+}
+
+fn topic_config(t: &Topic) -> TopicConfig {
+    TopicConfig {
+        retention: t.config.retention_ms,
+        min_insync_replicas: t.config.min_insync_replicas,
+        clean_up_policy: if t.config.compacted { "compact" } else { "delete" },
+        segment_ms: t.config.segment_ms,
+        unclean_leader_election_enable: bool_int(t.config.unclean_leader_election),
+        segment_bytes: 1_073_741_824,
+        max_message_bytes: 1_048_588,
+    }
+}
+
+/// `Tag`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Tag<'a> {
+    tag_key: &'a str,
+    tag_value: &'a str,
+}
+
+/// `TopicDetail` of DescribeTopicDetail.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct TopicDetail<'a> {
+    topic_name: &'a str,
+    topic_id: &'a str,
+    partition_num: usize,
+    replica_num: u32,
+    note: &'a str,
+    create_time: i64,
+    enable_white_list: bool,
+    ip_white_list_count: usize,
+    forward_cos_bucket: Option<&'a str>,
+    forward_status: i64,
+    forward_interval: Option<u32>,
+    config: TopicConfig,
+    status: i64,
+    tags: Vec<Tag<'a>>,
+}
+
+impl<'a> TopicDetail<'a> {
+    fn of(t: &'a Topic) -> Self {
+        TopicDetail {
+            topic_name: &t.name,
+            topic_id: &t.id,
+            partition_num: t.partitions.len(),
+            replica_num: t.replica_num,
+            note: &t.remark,
+            create_time: seconds(t.created_at_ms),
+            enable_white_list: t.whitelist.enabled,
+            ip_white_list_count: t.whitelist.ips.len(),
+            forward_cos_bucket: t.forward.as_ref().map(|f| f.cos_bucket.as_str()),
+            forward_status: t.forward.as_ref().map_or(1, |f| if f.active { 0 } else { 1 }),
+            forward_interval: t.forward.as_ref().map(|f| f.interval_secs),
+            config: topic_config(t),
+            status: 0,
+            tags: t.tags.iter().map(|g| Tag { tag_key: &g.key, tag_value: &g.value }).collect(),
+        }
+    }
+}
+
+pub fn describe_topic_detail(ctx: &Ctx<'_>, q: ListTopicsInput) -> Result<Answer, V3Error> {
+    topic_page(ctx, &q, |total, items| {
+        result(TopicList { topic_list: items.into_iter().map(TopicDetail::of).collect(), total_count: total })
+    })
 }
 
 #[derive(Deserialize, Default)]
@@ -290,7 +493,7 @@ pub struct TopicInput {
     topic_name: Option<String>,
 }
 
-pub fn describe_topic_attributes(ctx: &Ctx<'_>, q: TopicInput) -> Result<Value, V3Error> {
+pub fn describe_topic_attributes(ctx: &Ctx<'_>, q: TopicInput) -> Result<Answer, V3Error> {
     let instance = required_str(&q.instance_id, "InstanceId")?;
     let name = required_str(&q.topic_name, "TopicName")?;
     let result = ctx.model.read_instance(ctx.scope(), instance, |i| {
@@ -303,7 +506,7 @@ pub fn describe_topic_attributes(ctx: &Ctx<'_>, q: TopicInput) -> Result<Value, 
             })
         })
     })??;
-    Ok(json!({ "Result": result }))
+    tree(json!({ "Result": result }))
 }
 
 #[derive(Deserialize, Default)]
@@ -319,7 +522,7 @@ pub struct ModifyTopicInput {
     segment_ms: Option<i64>,
 }
 
-pub fn modify_topic_attributes(ctx: &Ctx<'_>, q: ModifyTopicInput) -> Result<Value, V3Error> {
+pub fn modify_topic_attributes(ctx: &Ctx<'_>, q: ModifyTopicInput) -> Result<Answer, V3Error> {
     let instance = required_str(&q.instance_id, "InstanceId")?;
     let name = required_str(&q.topic_name, "TopicName")?;
     let update = TopicUpdate {
@@ -331,7 +534,7 @@ pub fn modify_topic_attributes(ctx: &Ctx<'_>, q: ModifyTopicInput) -> Result<Val
         segment_ms: q.segment_ms,
     };
     ctx.model.update_topic(ctx.scope(), instance, name, update)?;
-    Ok(operated())
+    operated()
 }
 
 #[derive(Deserialize, Default)]
@@ -343,19 +546,19 @@ pub struct CreatePartitionInput {
 }
 
 /// `PartitionNum` is the topic's new partition count (counts only grow).
-pub fn create_partition(ctx: &Ctx<'_>, q: CreatePartitionInput) -> Result<Value, V3Error> {
+pub fn create_partition(ctx: &Ctx<'_>, q: CreatePartitionInput) -> Result<Answer, V3Error> {
     let instance = required_str(&q.instance_id, "InstanceId")?;
     let name = required_str(&q.topic_name, "TopicName")?;
     let total = positive_u32(*required(&q.partition_num, "PartitionNum")?, "PartitionNum")?;
     ctx.model.grow_partitions(ctx.scope(), instance, name, total)?;
-    Ok(operated())
+    operated()
 }
 
-pub fn delete_topic(ctx: &Ctx<'_>, q: TopicInput) -> Result<Value, V3Error> {
+pub fn delete_topic(ctx: &Ctx<'_>, q: TopicInput) -> Result<Answer, V3Error> {
     let instance = required_str(&q.instance_id, "InstanceId")?;
     let name = required_str(&q.topic_name, "TopicName")?;
     ctx.model.delete_topic(ctx.scope(), instance, name)?;
-    Ok(operated())
+    operated()
 }
 
 // ------------------------------------------------------------------------------------------------- groups
@@ -370,7 +573,7 @@ pub struct CreateConsumerInput {
 }
 
 /// Creates the group and subscribes it to the named topics (offset 0 committed on each partition).
-pub fn create_consumer(ctx: &Ctx<'_>, q: CreateConsumerInput) -> Result<Value, V3Error> {
+pub fn create_consumer(ctx: &Ctx<'_>, q: CreateConsumerInput) -> Result<Answer, V3Error> {
     let instance = required_str(&q.instance_id, "InstanceId")?;
     let group = required_str(&q.group_name, "GroupName")?;
     let mut topics: Vec<String> = q.topic_name_list.unwrap_or_default();
@@ -386,7 +589,7 @@ pub fn create_consumer(ctx: &Ctx<'_>, q: CreateConsumerInput) -> Result<Value, V
             ctx.model.commit_offset(ctx.scope(), instance, commit)?;
         }
     }
-    Ok(operated())
+    operated()
 }
 
 #[derive(Deserialize, Default)]
@@ -398,17 +601,27 @@ pub struct ListGroupsInput {
     limit: Option<i64>,
 }
 
-pub fn describe_group(ctx: &Ctx<'_>, q: ListGroupsInput) -> Result<Value, V3Error> {
+pub fn describe_group(ctx: &Ctx<'_>, q: ListGroupsInput) -> Result<Answer, V3Error> {
     let instance = required_str(&q.instance_id, "InstanceId")?;
-    let all: Vec<Value> = ctx.model.read_instance(ctx.scope(), instance, |i| {
-        i.groups()
-            .values()
-            .filter(|g| q.search_word.as_deref().is_none_or(|w| g.name.contains(w)))
-            .map(|g| json!({"Group": g.name, "Protocol": "consumer"}))
-            .collect()
-    })?;
-    let (total, items) = page(all, q.offset, q.limit)?;
-    Ok(json!({"Result": {"TotalCount": total, "GroupList": items, "GroupCountQuota": 10_000}}))
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Group<'a> {
+        group: &'a str,
+        protocol: &'static str,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Listed<'a> {
+        total_count: usize,
+        group_list: Vec<Group<'a>>,
+        group_count_quota: i64,
+    }
+    ctx.model.read_instance(ctx.scope(), instance, |i| {
+        let matching = i.groups().values().filter(|g| q.search_word.as_deref().is_none_or(|w| g.name.contains(w)));
+        let (total, items) = page(matching, q.offset, q.limit)?;
+        let group_list = items.into_iter().map(|g| Group { group: &g.name, protocol: "consumer" }).collect();
+        result(Listed { total_count: total, group_list, group_count_quota: 10_000 })
+    })?
 }
 
 /// `GroupInfoResponse`: an existing group without live members is `Empty`, an unknown one `Dead` (as
@@ -425,7 +638,7 @@ pub struct GroupInfoInput {
     group_list: Option<Vec<String>>,
 }
 
-pub fn describe_group_info(ctx: &Ctx<'_>, q: GroupInfoInput) -> Result<Value, V3Error> {
+pub fn describe_group_info(ctx: &Ctx<'_>, q: GroupInfoInput) -> Result<Answer, V3Error> {
     let instance = required_str(&q.instance_id, "InstanceId")?;
     let groups = required(&q.group_list, "GroupList")?;
     if groups.is_empty() {
@@ -433,7 +646,7 @@ pub fn describe_group_info(ctx: &Ctx<'_>, q: GroupInfoInput) -> Result<Value, V3
     }
     let result: Vec<Value> =
         ctx.model.read_instance(ctx.scope(), instance, |i| groups.iter().map(|g| group_info(i, g)).collect())?;
-    Ok(json!({ "Result": result }))
+    tree(json!({ "Result": result }))
 }
 
 #[derive(Deserialize, Default)]
@@ -446,7 +659,7 @@ pub struct ConsumerGroupInput {
     offset: Option<i64>,
 }
 
-pub fn describe_consumer_group(ctx: &Ctx<'_>, q: ConsumerGroupInput) -> Result<Value, V3Error> {
+pub fn describe_consumer_group(ctx: &Ctx<'_>, q: ConsumerGroupInput) -> Result<Answer, V3Error> {
     let instance = required_str(&q.instance_id, "InstanceId")?;
     let result = ctx.model.read_instance(ctx.scope(), instance, |i| -> Result<Value, V3Error> {
         if let Some(g) = q.group_name.as_deref().filter(|g| !g.is_empty()) {
@@ -489,7 +702,7 @@ pub fn describe_consumer_group(ctx: &Ctx<'_>, q: ConsumerGroupInput) -> Result<V
             "TotalPartition": total_partitions, "TotalTopic": topic_names.len(),
         }))
     })??;
-    Ok(json!({ "Result": result }))
+    tree(json!({ "Result": result }))
 }
 
 #[derive(Deserialize, Default)]
@@ -499,11 +712,11 @@ pub struct DeleteGroupInput {
     group: Option<String>,
 }
 
-pub fn delete_group(ctx: &Ctx<'_>, q: DeleteGroupInput) -> Result<Value, V3Error> {
+pub fn delete_group(ctx: &Ctx<'_>, q: DeleteGroupInput) -> Result<Answer, V3Error> {
     let instance = required_str(&q.instance_id, "InstanceId")?;
     let group = required_str(&q.group, "Group")?;
     ctx.model.delete_group(ctx.scope(), instance, group)?;
-    Ok(operated())
+    operated()
 }
 
 #[derive(Deserialize, Default)]
@@ -515,7 +728,7 @@ pub struct SubscribeGroupInput {
     limit: Option<i64>,
 }
 
-pub fn describe_topic_subscribe_group(ctx: &Ctx<'_>, q: SubscribeGroupInput) -> Result<Value, V3Error> {
+pub fn describe_topic_subscribe_group(ctx: &Ctx<'_>, q: SubscribeGroupInput) -> Result<Answer, V3Error> {
     let instance = required_str(&q.instance_id, "InstanceId")?;
     let topic = required_str(&q.topic_name, "TopicName")?;
     let all: Vec<Value> = ctx.model.read_instance(ctx.scope(), instance, |i| -> Result<Vec<Value>, V3Error> {
@@ -523,7 +736,7 @@ pub fn describe_topic_subscribe_group(ctx: &Ctx<'_>, q: SubscribeGroupInput) -> 
         Ok(i.groups().values().filter(|g| g.offsets.contains_key(topic)).map(|g| group_info(i, &g.name)).collect())
     })??;
     let (total, items) = page(all, q.offset, q.limit)?;
-    Ok(json!({"Result": {"TotalCount": total, "StatusCountInfo": "", "GroupsInfo": items, "Status": 0}}))
+    tree(json!({"Result": {"TotalCount": total, "StatusCountInfo": "", "GroupsInfo": items, "Status": 0}}))
 }
 
 #[derive(Deserialize, Default)]
@@ -542,7 +755,7 @@ pub struct ModifyGroupOffsetsInput {
 /// Strategy 0: move by `Shift`; 1: to `ShiftTimestamp` (ms; before the partition's last write: its log
 /// start, otherwise its end, as localyun keeps no per-message times); 2: to `Offset`; 3: earliest; 4:
 /// latest. Offsets are clamped to each partition's log.
-pub fn modify_group_offsets(ctx: &Ctx<'_>, q: ModifyGroupOffsetsInput) -> Result<Value, V3Error> {
+pub fn modify_group_offsets(ctx: &Ctx<'_>, q: ModifyGroupOffsetsInput) -> Result<Answer, V3Error> {
     let instance = required_str(&q.instance_id, "InstanceId")?;
     let group = required_str(&q.group, "Group")?;
     let strategy = *required(&q.strategy, "Strategy")?;
@@ -592,7 +805,7 @@ pub fn modify_group_offsets(ctx: &Ctx<'_>, q: ModifyGroupOffsetsInput) -> Result
         let commit = OffsetCommit { group, topic, partition: *partition, offset: *offset, produced_at: None };
         ctx.model.commit_offset(ctx.scope(), instance, commit)?;
     }
-    Ok(operated())
+    operated()
 }
 
 // -------------------------------------------------------------------------------------------------- users
@@ -624,14 +837,14 @@ pub struct CreateUserInput {
     password: Option<String>,
 }
 
-pub fn create_user(ctx: &Ctx<'_>, q: CreateUserInput) -> Result<Value, V3Error> {
+pub fn create_user(ctx: &Ctx<'_>, q: CreateUserInput) -> Result<Answer, V3Error> {
     let instance = required_str(&q.instance_id, "InstanceId")?;
     let name = required_str(&q.name, "Name")?;
     let password = required_str(&q.password, "Password")?;
     check_user_name(name)?;
     check_password("Password", password)?;
     ctx.model.create_user(ctx.scope(), instance, name, password, "scram")?;
-    Ok(operated())
+    operated()
 }
 
 #[derive(Deserialize, Default)]
@@ -643,22 +856,39 @@ pub struct DescribeUserInput {
     limit: Option<i64>,
 }
 
-fn user_json(position: usize, u: &SaslUser) -> Value {
-    json!({"UserId": position + 1, "Name": u.name, "CreateTime": datetime(u.created_at_ms), "UpdateTime": datetime(u.updated_at_ms)})
+/// `User` of DescribeUser (its id is its position in creation order, from 1).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct User<'a> {
+    user_id: usize,
+    name: &'a str,
+    create_time: String,
+    update_time: String,
 }
 
-pub fn describe_user(ctx: &Ctx<'_>, q: DescribeUserInput) -> Result<Value, V3Error> {
+fn user_view(position: usize, u: &SaslUser) -> User<'_> {
+    User {
+        user_id: position + 1,
+        name: &u.name,
+        create_time: datetime(u.created_at_ms),
+        update_time: datetime(u.updated_at_ms),
+    }
+}
+
+pub fn describe_user(ctx: &Ctx<'_>, q: DescribeUserInput) -> Result<Answer, V3Error> {
     let instance = required_str(&q.instance_id, "InstanceId")?;
-    let all: Vec<Value> = ctx.model.read_instance(ctx.scope(), instance, |i| {
-        i.users()
-            .values()
-            .enumerate()
-            .filter(|(_, u)| q.search_word.as_deref().is_none_or(|w| u.name.contains(w)))
-            .map(|(n, u)| user_json(n, u))
-            .collect()
-    })?;
-    let (total, items) = page(all, q.offset, q.limit)?;
-    Ok(json!({"Result": {"Users": items, "TotalCount": total}}))
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Listed<'a> {
+        users: Vec<User<'a>>,
+        total_count: usize,
+    }
+    ctx.model.read_instance(ctx.scope(), instance, |i| {
+        let matching =
+            i.users().values().enumerate().filter(|(_, u)| q.search_word.as_deref().is_none_or(|w| u.name.contains(w)));
+        let (total, items) = page(matching, q.offset, q.limit)?;
+        result(Listed { users: items.into_iter().map(|(n, u)| user_view(n, u)).collect(), total_count: total })
+    })?
 }
 
 #[derive(Deserialize, Default)]
@@ -670,14 +900,14 @@ pub struct ModifyPasswordInput {
     password_new: Option<String>,
 }
 
-pub fn modify_password(ctx: &Ctx<'_>, q: ModifyPasswordInput) -> Result<Value, V3Error> {
+pub fn modify_password(ctx: &Ctx<'_>, q: ModifyPasswordInput) -> Result<Answer, V3Error> {
     let instance = required_str(&q.instance_id, "InstanceId")?;
     let name = required_str(&q.name, "Name")?;
     let current = required_str(&q.password, "Password")?;
     let new = required_str(&q.password_new, "PasswordNew")?;
     check_password("PasswordNew", new)?;
     ctx.model.set_user_password(ctx.scope(), instance, name, Some(current), new)?;
-    Ok(operated())
+    operated()
 }
 
 #[derive(Deserialize, Default)]
@@ -687,11 +917,11 @@ pub struct DeleteUserInput {
     name: Option<String>,
 }
 
-pub fn delete_user(ctx: &Ctx<'_>, q: DeleteUserInput) -> Result<Value, V3Error> {
+pub fn delete_user(ctx: &Ctx<'_>, q: DeleteUserInput) -> Result<Answer, V3Error> {
     let instance = required_str(&q.instance_id, "InstanceId")?;
     let name = required_str(&q.name, "Name")?;
     ctx.model.delete_user(ctx.scope(), instance, name)?;
-    Ok(operated())
+    operated()
 }
 
 // --------------------------------------------------------------------------------------------------- ACLs
@@ -736,14 +966,30 @@ fn principal(value: Option<&str>) -> Result<String, V3Error> {
     }
 }
 
-fn acl_json(r: &AclRule) -> Value {
-    json!({
-        "ResourceType": r.resource_type.code(), "ResourceName": r.resource_name, "Principal": r.principal,
-        "Host": r.host, "Operation": r.operation.code(), "PermissionType": r.permission.code(),
-    })
+/// `Acl` of DescribeACL.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Acl<'a> {
+    resource_type: i64,
+    resource_name: &'a str,
+    principal: &'a str,
+    host: &'a str,
+    operation: i64,
+    permission_type: i64,
 }
 
-pub fn create_acl(ctx: &Ctx<'_>, q: AclInput) -> Result<Value, V3Error> {
+fn acl_view(r: &AclRule) -> Acl<'_> {
+    Acl {
+        resource_type: r.resource_type.code(),
+        resource_name: &r.resource_name,
+        principal: &r.principal,
+        host: &r.host,
+        operation: r.operation.code(),
+        permission_type: r.permission.code(),
+    }
+}
+
+pub fn create_acl(ctx: &Ctx<'_>, q: AclInput) -> Result<Answer, V3Error> {
     let instance = required_str(&q.instance_id, "InstanceId")?;
     let kind = resource_type(*required(&q.resource_type, "ResourceType")?)?;
     let op = operation(*required(&q.operation, "Operation")?)?;
@@ -777,27 +1023,32 @@ pub fn create_acl(ctx: &Ctx<'_>, q: AclInput) -> Result<Value, V3Error> {
         })
         .collect();
     ctx.model.create_acls(ctx.scope(), instance, rules)?;
-    Ok(operated())
+    operated()
 }
 
-pub fn describe_acl(ctx: &Ctx<'_>, q: AclInput) -> Result<Value, V3Error> {
+pub fn describe_acl(ctx: &Ctx<'_>, q: AclInput) -> Result<Answer, V3Error> {
     let instance = required_str(&q.instance_id, "InstanceId")?;
     let kind = resource_type(*required(&q.resource_type, "ResourceType")?)?;
     let name = required_str(&q.resource_name, "ResourceName")?;
     let filter = AclFilter { resource_type: Some(kind), resource_name: Some(name), ..AclFilter::default() };
-    let all: Vec<Value> = ctx.model.read_instance(ctx.scope(), instance, |i| {
-        i.acls()
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Listed<'a> {
+        total_count: usize,
+        acl_list: Vec<Acl<'a>>,
+    }
+    ctx.model.read_instance(ctx.scope(), instance, |i| {
+        let matching = i
+            .acls()
             .values()
             .filter(|r| filter.matches(r))
-            .filter(|r| q.search_word.as_deref().is_none_or(|w| r.principal.contains(w) || r.host.contains(w)))
-            .map(acl_json)
-            .collect()
-    })?;
-    let (total, items) = page(all, q.offset, q.limit)?;
-    Ok(json!({"Result": {"TotalCount": total, "AclList": items}}))
+            .filter(|r| q.search_word.as_deref().is_none_or(|w| r.principal.contains(w) || r.host.contains(w)));
+        let (total, items) = page(matching, q.offset, q.limit)?;
+        result(Listed { total_count: total, acl_list: items.into_iter().map(acl_view).collect() })
+    })?
 }
 
-pub fn delete_acl(ctx: &Ctx<'_>, q: AclInput) -> Result<Value, V3Error> {
+pub fn delete_acl(ctx: &Ctx<'_>, q: AclInput) -> Result<Answer, V3Error> {
     let instance = required_str(&q.instance_id, "InstanceId")?;
     let kind = resource_type(*required(&q.resource_type, "ResourceType")?)?;
     let name = required_str(&q.resource_name, "ResourceName")?;
@@ -812,7 +1063,7 @@ pub fn delete_acl(ctx: &Ctx<'_>, q: AclInput) -> Result<Value, V3Error> {
         permission: q.permission_type.map(permission).transpose()?,
     };
     ctx.model.delete_acls(ctx.scope(), instance, &filter)?;
-    Ok(operated())
+    operated()
 }
 
 // ------------------------------------------------------------------------------------------------ regions
@@ -837,7 +1088,7 @@ const MAINLAND: &[&str] = &[
     "ap-nanjing",
 ];
 
-pub fn describe_region(_ctx: &Ctx<'_>, q: RegionInput) -> Result<Value, V3Error> {
+pub fn describe_region(_ctx: &Ctx<'_>, q: RegionInput) -> Result<Answer, V3Error> {
     let all: Vec<Value> = REGIONS
         .iter()
         .enumerate()
@@ -848,7 +1099,7 @@ pub fn describe_region(_ctx: &Ctx<'_>, q: RegionInput) -> Result<Value, V3Error>
         .collect();
     let limit = q.limit.unwrap_or(100);
     let (_, items) = page(all, q.offset, Some(limit))?;
-    Ok(json!({ "Result": items }))
+    tree(json!({ "Result": items }))
 }
 
 #[derive(Deserialize, Default)]
@@ -857,7 +1108,7 @@ pub struct ZoneInput {
     cdc_id: Option<String>,
 }
 
-pub fn describe_ckafka_zone(ctx: &Ctx<'_>, _q: ZoneInput) -> Result<Value, V3Error> {
+pub fn describe_ckafka_zone(ctx: &Ctx<'_>, _q: ZoneInput) -> Result<Answer, V3Error> {
     let zones: Vec<Value> = (1..=3)
         .map(|n| {
             json!({
@@ -867,7 +1118,7 @@ pub fn describe_ckafka_zone(ctx: &Ctx<'_>, _q: ZoneInput) -> Result<Value, V3Err
             })
         })
         .collect();
-    Ok(json!({"Result": {
+    tree(json!({"Result": {
         "ZoneList": zones, "MaxBuyInstanceNum": 100, "MaxBandwidth": 10_000,
         "UnitPrice": {"RealTotalCost": 0.0, "TotalCost": 0.0}, "MessagePrice": {"RealTotalCost": 0.0, "TotalCost": 0.0},
         "ClusterInfo": [], "Standard": "", "StandardS2": "", "Profession": "", "Physical": "", "PublicNetwork": "",
@@ -877,4 +1128,159 @@ pub fn describe_ckafka_zone(ctx: &Ctx<'_>, _q: ZoneInput) -> Result<Value, V3Err
 
 fn zones_limit() -> i64 {
     3
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topic(forward: bool) -> Topic {
+        let forward = forward.then(|| json!({"cos_bucket": "b\"1", "interval_secs": 300, "active": false}));
+        serde_json::from_value(json!({
+            "id": "topic-1", "name": "t\u{e9}\"x", "remark": "r\n", "replica_num": 2, "created_at_ms": 1_700_000_000_123_i64,
+            "partitions": [],
+            "config": {"retention_ms": if forward.is_some() { json!(60_000) } else { json!(null) }, "segment_ms": null,
+                       "min_insync_replicas": 1, "unclean_leader_election": true, "compacted": forward.is_some()},
+            "whitelist": {"enabled": true, "ips": ["1.2.3.4"]},
+            "forward": forward,
+            "tags": [{"key": "k", "value": "v"}],
+        }))
+        .unwrap()
+    }
+
+    /// The body the former handler built: the action's `Value`, `RequestId` added, under `Response`.
+    fn former_body(mut result: Value) -> Vec<u8> {
+        if let Value::Object(m) = &mut result {
+            m.insert("RequestId".into(), Value::String("rid".into()));
+        }
+        serde_json::to_vec(&crate::http::object([("Response", result)])).unwrap()
+    }
+
+    /// The typed answers write the bytes the former `json!` trees wrote, field order included.
+    #[test]
+    fn typed_topic_answers_are_the_former_bytes() {
+        for t in [topic(true), topic(false)] {
+            let former_config = json!({
+                "Retention": t.config.retention_ms, "MinInsyncReplicas": t.config.min_insync_replicas,
+                "CleanUpPolicy": if t.config.compacted { "compact" } else { "delete" },
+                "SegmentMs": t.config.segment_ms, "UncleanLeaderElectionEnable": bool_int(t.config.unclean_leader_election),
+                "SegmentBytes": 1_073_741_824, "MaxMessageBytes": 1_048_588,
+            });
+            let former_detail = json!({
+                "TopicName": t.name, "TopicId": t.id, "PartitionNum": t.partitions.len(), "ReplicaNum": t.replica_num,
+                "Note": t.remark, "CreateTime": seconds(t.created_at_ms), "EnableWhiteList": t.whitelist.enabled,
+                "IpWhiteListCount": t.whitelist.ips.len(),
+                "ForwardCosBucket": t.forward.as_ref().map(|f| f.cos_bucket.clone()),
+                "ForwardStatus": t.forward.as_ref().map_or(1, |f| if f.active { 0 } else { 1 }),
+                "ForwardInterval": t.forward.as_ref().map(|f| f.interval_secs),
+                "Config": former_config, "Status": 0,
+                "Tags": t.tags.iter().map(|g| json!({"TagKey": g.key, "TagValue": g.value})).collect::<Vec<_>>(),
+            });
+            let detail = result(TopicList { topic_list: vec![TopicDetail::of(&t)], total_count: 3 }).unwrap();
+            let former = former_body(json!({"Result": {"TopicList": [former_detail], "TotalCount": 3}}));
+            assert_eq!(String::from_utf8(detail.finish("rid")).unwrap(), String::from_utf8(former).unwrap());
+
+            let brief = TopicBrief { topic_id: &t.id, topic_name: &t.name, note: &t.remark };
+            let listed = result(TopicList { topic_list: vec![brief], total_count: 1 }).unwrap().finish("rid");
+            let former_brief = json!({"TopicId": t.id, "TopicName": t.name, "Note": t.remark});
+            assert_eq!(listed, former_body(json!({"Result": {"TopicList": [former_brief], "TotalCount": 1}})));
+            let empty =
+                result(TopicList::<TopicBrief<'_>> { topic_list: vec![], total_count: 0 }).unwrap().finish("rid");
+            assert_eq!(empty, former_body(json!({"Result": {"TopicList": [], "TotalCount": 0}})));
+        }
+        let former_operated = json!({"Result": {"ReturnCode": "0", "ReturnMessage": "ok", "Data": {"FlowId": 0}}});
+        assert_eq!(operated().unwrap().finish("rid"), former_body(former_operated));
+        assert_eq!(Answer::of(&json!({})).unwrap().finish("rid"), former_body(json!({})));
+        assert!(Answer::of(&json!([1])).is_err());
+    }
+
+    #[test]
+    fn typed_user_and_acl_views_are_the_former_bytes() {
+        let u = SaslUser {
+            name: "u\"1".into(),
+            password: "secret".into(),
+            mechanism: "scram".into(),
+            created_at_ms: Millis(1_700_000_000_999),
+            updated_at_ms: Millis(0),
+        };
+        let former = json!({"UserId": 3, "Name": u.name, "CreateTime": datetime(u.created_at_ms), "UpdateTime": datetime(u.updated_at_ms)});
+        assert_eq!(serde_json::to_string(&user_view(2, &u)).unwrap(), former.to_string());
+        let r = AclRule {
+            resource_type: AclResourceType::Topic,
+            resource_name: "t".into(),
+            pattern_type: AclPatternType::Literal,
+            principal: "User:*".into(),
+            host: "*".into(),
+            operation: AclOperation::from_code(3).unwrap(),
+            permission: AclPermission::from_code(3).unwrap(),
+            created_at_ms: Millis(0),
+        };
+        let former = json!({
+            "ResourceType": r.resource_type.code(), "ResourceName": r.resource_name, "Principal": r.principal,
+            "Host": r.host, "Operation": r.operation.code(), "PermissionType": r.permission.code(),
+        });
+        assert_eq!(serde_json::to_string(&acl_view(&r)).unwrap(), former.to_string());
+    }
+
+    #[test]
+    fn paging_counts_everything_and_keeps_the_window() {
+        assert_eq!(page(0..7, Some(2), Some(3)).unwrap(), (7, vec![2, 3, 4]));
+        assert_eq!(page(0..7, Some(6), None).unwrap(), (7, vec![6]));
+        assert_eq!(page(0..7, Some(9), None).unwrap(), (7, vec![]));
+        assert_eq!(page(0..7, None, None).unwrap().1.len(), 7);
+        assert_eq!(page(0..3, Some(-1), None).unwrap_err().code, "InvalidParameterValue");
+        assert_eq!(page(0..3, None, Some(0)).unwrap_err().code, "InvalidParameterValue");
+        assert_eq!(page(0..3, None, Some(101)).unwrap_err().code, "InvalidParameterValue");
+    }
+
+    #[derive(Deserialize, Default, Debug, PartialEq)]
+    #[serde(rename_all = "PascalCase", default)]
+    struct Sample {
+        instance_id: Option<String>,
+        limit: Option<i64>,
+    }
+
+    /// A JSON body reads as it did through a `Value` tree: same values, same refusals, same messages.
+    #[test]
+    fn typed_input_from_the_body_is_the_trees() {
+        let bodies: &[&[u8]] = &[
+            br#"{"InstanceId":"i-1","Limit":5,"Other":[1,{"a":null}]}"#,
+            br#"{"InstanceId":"a","InstanceId":"b"}"#,
+            br#"{"Limit":"5"}"#,
+            br#"{"Limit":1.5}"#,
+            br#"{"Limit":null,"InstanceId":null}"#,
+            br#"{"InstanceId":"\u00e9"}"#,
+        ];
+        for body in bodies {
+            let former: Result<Sample, String> =
+                serde_json::from_value(serde_json::from_slice::<Value>(body).unwrap()).map_err(|e| e.to_string());
+            let now = input::<Sample>(&Params::Json(body)).map_err(|e| e.message.clone());
+            assert_eq!(now, former, "{}", String::from_utf8_lossy(body));
+        }
+    }
+
+    /// The body check refuses what parsing into a `Value` refused, with its message, and knows objects.
+    #[test]
+    fn the_body_check_is_as_strict_as_the_tree() {
+        let cases: &[&[u8]] = &[
+            b"{}",
+            b"[1]",
+            b"3",
+            br#"{"a":"\ud800"}"#,
+            br#"{"a":1e400}"#,
+            br#"{"a":[1,2}"#,
+            br#"{"a":1} x"#,
+            b"{\"a\":\"\xff\"}",
+            br#"{"\ud800":1}"#,
+        ];
+        for body in cases {
+            let tree = serde_json::from_slice::<Value>(body);
+            let checked = serde_json::from_slice::<Checked>(body);
+            match (tree, checked) {
+                (Ok(v), Ok(c)) => assert_eq!(v.is_object(), c.object),
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => panic!("{}: tree {:?}, check {:?}", String::from_utf8_lossy(body), a.is_ok(), b.is_ok()),
+            }
+        }
+    }
 }

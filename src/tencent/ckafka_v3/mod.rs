@@ -23,6 +23,7 @@ pub mod tc3;
 
 use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 pub use error::V3Error;
@@ -52,8 +53,6 @@ pub struct Ctx<'a> {
     pub model: &'a KafkaModel,
     pub account: &'a str,
     pub region: &'a str,
-    /// Parameters came as form or query strings: string values may fill integer and boolean fields.
-    pub lenient: bool,
 }
 
 impl Ctx<'_> {
@@ -63,20 +62,63 @@ impl Ctx<'_> {
     }
 }
 
-/// One declared operation: the action, read or write, and its handler over the JSON parameters.
+/// An action's parameters as they arrived.
+pub enum Params<'a> {
+    /// A POST's JSON body, already checked to be one syntactically valid JSON object (as strict as
+    /// parsing it into a `Value`): each action deserialises its typed input straight from these bytes.
+    Json(&'a [u8]),
+    /// Query or form strings rebuilt into the JSON shape (`form::unflatten`): string values may fill
+    /// integer and boolean fields (`form::Lenient`).
+    Strings(Value),
+}
+
+/// A successful action's answer, serialised once into the body it will be sent as: `{"Response":` and the
+/// action's fields as one JSON object, whose closing brace `finish` replaces by the `RequestId`. Handlers
+/// serialise typed structs that borrow from the model into it (no JSON tree per answer).
+pub struct Answer(Vec<u8>);
+
+/// The prefix every answer starts with.
+const RESPONSE_PREFIX: &[u8] = br#"{"Response":"#;
+
+impl Answer {
+    /// The answer whose `Response` object holds `fields` (a struct or a JSON object) and then `RequestId`.
+    /// Errors: `InternalError` when `fields` does not serialise as a JSON object (a bug, never the
+    /// caller's).
+    pub fn of<T: Serialize + ?Sized>(fields: &T) -> Result<Answer, V3Error> {
+        // A page of 20 topics is about 1.4 KB: one allocation for it, no regrowth.
+        let mut out = Vec::with_capacity(2048);
+        out.extend_from_slice(RESPONSE_PREFIX);
+        match serde_json::to_writer(&mut out, fields) {
+            Ok(()) if out.len() > RESPONSE_PREFIX.len() && out.ends_with(b"}") => Ok(Answer(out)),
+            _ => Err(V3Error::new("InternalError", "The answer could not be serialised.")),
+        }
+    }
+
+    /// The whole body: `RequestId` after the action's fields (a comma unless they were `{}`), as the
+    /// former JSON tree serialised it.
+    fn finish(mut self, request_id: &str) -> Vec<u8> {
+        self.0.pop();
+        if self.0.len() > RESPONSE_PREFIX.len() + 1 {
+            self.0.push(b',');
+        }
+        self.0.extend_from_slice(br#""RequestId":""#);
+        // A UUID is hex digits and hyphens: nothing to escape.
+        self.0.extend_from_slice(request_id.as_bytes());
+        self.0.extend_from_slice(br#""}}"#);
+        self.0
+    }
+}
+
+/// One declared operation: the action, read or write, and its handler over the parameters.
 struct Operation {
     action: &'static str,
     access: Access,
-    run: fn(&Ctx<'_>, &Value) -> Result<Value, V3Error>,
+    run: fn(&Ctx<'_>, &Params<'_>) -> Result<Answer, V3Error>,
 }
 
 macro_rules! op {
     ($action:literal, $access:ident, $handler:path) => {
-        Operation {
-            action: $action,
-            access: Access::$access,
-            run: |ctx, p| $handler(ctx, actions::input(p, ctx.lenient)?),
-        }
+        Operation { action: $action, access: Access::$access, run: |ctx, p| $handler(ctx, actions::input(p)?) }
     };
 }
 
@@ -118,33 +160,29 @@ pub fn operations() -> Vec<OperationInfo> {
 /// Serves one request (the registry routes `/` with `X-TC-Action` here).
 pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
     let mut meta = RequestMeta::new(VENDOR);
-    let request_id = uuid::Uuid::new_v4().to_string();
+    // Written into a stack buffer: the id is only copied into the body.
+    let mut id_buf = uuid::Uuid::encode_buffer();
+    let request_id: &str = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id_buf);
     let body = match process(state, &req, &mut meta) {
-        Ok(mut result) => {
-            if let Value::Object(m) = &mut result {
-                m.insert("RequestId".into(), Value::String(request_id));
-            }
-            crate::http::object([("Response", result)])
-        }
+        Ok(answer) => answer.finish(request_id),
         Err(e) => {
             tracing::debug!(code = e.code, message = %e.message, "tencent v3 request rejected");
             meta.error_code = Some(e.code.to_string());
-            error_body(e.code, &e.message, &request_id)
+            serde_json::to_vec(&error_body(e.code, &e.message, request_id)).unwrap_or_default()
         }
     };
-    with_meta(json_response(&body), meta)
+    with_meta(bytes_response(body), meta)
 }
 
 fn error_body(code: &str, message: &str, request_id: &str) -> Value {
     json!({"Response": {"Error": {"Code": code, "Message": message}, "RequestId": request_id}})
 }
 
-fn json_response(body: &Value) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+fn bytes_response(body: Vec<u8>) -> Response {
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> Result<Value, V3Error> {
+fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> Result<Answer, V3Error> {
     if req.method != Method::POST && req.method != Method::GET {
         return Err(V3Error::new("UnsupportedProtocol", "only GET and POST are supported"));
     }
@@ -157,13 +195,13 @@ fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> Result
     meta.account = Some(account.clone());
     let version = req.header("x-tc-version").ok_or_else(|| V3Error::missing("X-TC-Version"))?;
     let region = req.header("x-tc-region");
-    let (params, lenient) = parameters(req)?;
-    run(state, &account, &action, version, region, "X-TC-Region", &params, lenient)
+    let params = parameters(req)?;
+    run(state, &account, &action, version, region, "X-TC-Region", &params)
 }
 
 /// The older form (signature v1): common and action parameters together in the query (GET) or the form
 /// body (POST).
-fn process_form(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> Result<Value, V3Error> {
+fn process_form(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> Result<Answer, V3Error> {
     let mut pairs = req.query_pairs();
     if req.method == Method::POST {
         pairs.extend(req.form_pairs());
@@ -182,11 +220,10 @@ fn process_form(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> R
         params.iter().filter(|(k, _)| !form::COMMON.contains(&k.as_str())).map(|(k, v)| (k.as_str(), v.as_str())),
     )
     .map_err(|why| V3Error::new("InvalidParameter", why))?;
-    run(state, &account, action, version, get("Region"), "Region", &args, true)
+    run(state, &account, action, version, get("Region"), "Region", &Params::Strings(args))
 }
 
 /// The version, action and region checks both forms share, then the action over the Kafka model.
-#[allow(clippy::too_many_arguments)]
 fn run(
     state: &AppState,
     account: &str,
@@ -194,9 +231,8 @@ fn run(
     version: &str,
     region: Option<&str>,
     region_name: &str,
-    params: &Value,
-    lenient: bool,
-) -> Result<Value, V3Error> {
+    params: &Params<'_>,
+) -> Result<Answer, V3Error> {
     if version != VERSION {
         return Err(V3Error::new(
             "NoSuchVersion",
@@ -215,23 +251,25 @@ fn run(
     if !crate::tencent::ckafka::REGIONS.contains(&region) {
         return Err(V3Error::new("InvalidParameterValue", format!("The region `{region}` is not valid.")));
     }
-    with_model(&state.store.kafka, |model| (op.run)(&Ctx { model, account, region, lenient }, params))
+    with_model(&state.store.kafka, |model| (op.run)(&Ctx { model, account, region }, params))
 }
 
-/// The action's parameters and whether they are strings to type leniently: the JSON body of a POST (empty
-/// body: none), the query of a GET (flattened keys such as `GroupList.0` rebuilt).
-fn parameters(req: &ApiRequest) -> Result<(Value, bool), V3Error> {
+/// The action's parameters: the JSON body of a POST (empty body: none), the query of a GET (flattened
+/// keys such as `GroupList.0` rebuilt). The body is checked here, before the version and action checks,
+/// with the errors parsing it into a `Value` gave, but without building that tree: each action reads its
+/// typed input from the bytes.
+fn parameters(req: &ApiRequest) -> Result<Params<'_>, V3Error> {
     if req.method == Method::GET {
         let pairs = req.query_pairs();
         let params = form::unflatten(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .map_err(|why| V3Error::new("InvalidParameter", why))?;
-        return Ok((params, true));
+        return Ok(Params::Strings(params));
     }
     if req.body.iter().all(u8::is_ascii_whitespace) {
-        return Ok((json!({}), false));
+        return Ok(Params::Json(b"{}"));
     }
-    match serde_json::from_slice::<Value>(&req.body) {
-        Ok(v @ Value::Object(_)) => Ok((v, false)),
+    match serde_json::from_slice::<actions::Checked>(&req.body) {
+        Ok(actions::Checked { object: true }) => Ok(Params::Json(&req.body)),
         Ok(_) => Err(V3Error::new("InvalidParameter", "The request body must be a JSON object.")),
         Err(e) => Err(V3Error::new("InvalidParameter", format!("The request body is not valid JSON: {e}"))),
     }
@@ -298,20 +336,16 @@ fn authenticate(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> R
             format!("The credential scope names service `{}`; this API's is `{SERVICE}`.", auth.service),
         ));
     }
-    if tc3::date_of(timestamp).as_deref() != Some(auth.date.as_str()) {
+    if !tc3::is_date_of(&auth.date, timestamp) {
         return Err(V3Error::new(
             "AuthFailure.SignatureFailure",
             format!("The credential scope's date {} is not the UTC date of X-TC-Timestamp {timestamp}.", auth.date),
         ));
     }
-    let headers: Vec<(String, String)> = auth
+    let headers: Vec<(&str, &str)> = auth
         .signed_headers
         .iter()
-        .map(|name| {
-            let value =
-                if name == "host" { req.host().to_string() } else { req.header(name).unwrap_or_default().to_string() };
-            (name.clone(), value)
-        })
+        .map(|name| (name.as_str(), if name == "host" { req.host() } else { req.header(name).unwrap_or_default() }))
         .collect();
     let (query, payload): (&str, &[u8]) = if req.method == Method::GET { (req.query(), b"") } else { ("", &req.body) };
     let payload: &[u8] =
@@ -386,5 +420,5 @@ pub fn error_response(code: &str, message: &str) -> Response {
     let mut meta = RequestMeta::new(VENDOR);
     meta.error_code = Some(code.to_string());
     let body = error_body(code, message, &uuid::Uuid::new_v4().to_string());
-    with_meta(json_response(&body), meta)
+    with_meta(bytes_response(serde_json::to_vec(&body).unwrap_or_default()), meta)
 }
