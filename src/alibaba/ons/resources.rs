@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::tags::{matches, TagsField};
 use super::{Ctx, OnsError};
 use crate::alibaba::kafka::wire::{Input, Params, Reply};
-use crate::engine::rocketmq::{Group, GroupType, Instance, MessageType, NewInstance, Topic};
+use crate::engine::rocketmq::{Group, GroupType, Instance, InstanceHandle, MessageType, NewInstance, Topic};
 
 /// Throughput limit of an instance created here (ONS's standard edition: "最大 TPS 5000").
 const DEFAULT_MAX_TPS: i64 = 5000;
@@ -39,6 +39,15 @@ pub fn instance_id(ctx: &Ctx<'_>, given: Option<&str>) -> Result<String, OnsErro
     match given.filter(|s| !s.is_empty()) {
         Some(id) => ctx.instance(id).map(|_| id.to_string()),
         None => ctx.model.resolve_instance(ctx.account, ctx.region, None).map_err(|_| OnsError::missing("InstanceId")),
+    }
+}
+
+/// The handle of the instance `instance_id` means (the same outcomes), looked up once (the list actions
+/// would otherwise look it up again by the id `instance_id` returns).
+fn instance_handle(ctx: &Ctx<'_>, given: Option<&str>) -> Result<InstanceHandle, OnsError> {
+    match given.filter(|s| !s.is_empty()) {
+        Some(id) => ctx.instance(id),
+        None => ctx.instance(&instance_id(ctx, None)?),
     }
 }
 
@@ -330,8 +339,7 @@ struct PublishInfoList<'a> {
 pub fn topic_list(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, OnsError> {
     let input: TopicList = p.input()?;
     let filter = tag_filter(p)?;
-    let id = instance_id(ctx, input.instance_id.as_deref())?;
-    let handle = ctx.instance(&id)?;
+    let handle = instance_handle(ctx, input.instance_id.as_deref())?;
     let instance = handle.read();
     let name = input.topic.filter(|t| !t.is_empty());
     let owner = input.user_id.filter(|u| !u.is_empty());
@@ -507,8 +515,7 @@ pub fn group_list(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, OnsError> {
     let input: GroupList = p.input()?;
     let kind = group_type(input.group_type.as_deref())?;
     let filter = tag_filter(p)?;
-    let id = instance_id(ctx, input.instance_id.as_deref())?;
-    let handle = ctx.instance(&id)?;
+    let handle = instance_handle(ctx, input.instance_id.as_deref())?;
     let instance = handle.read();
     // GroupId filters by substring ("支持模糊查询"), GroupType by the protocol, Tag.N by tags.
     let needle = input.group_id.unwrap_or_default();
