@@ -5,6 +5,7 @@
 
 pub(crate) mod acs3;
 mod error;
+pub(crate) mod fastjson;
 pub mod fixture;
 pub(crate) mod form;
 mod groups;
