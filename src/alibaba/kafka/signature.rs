@@ -63,15 +63,19 @@ pub fn string_to_sign(method: &str, params: &BTreeMap<String, String>) -> String
 
 fn push_encoded_twice(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in s.as_bytes() {
+    // Runs of unreserved bytes are copied whole. A run holds ASCII only, so its ends are char boundaries.
+    let mut run_start = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str("%25");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
+            continue;
         }
+        out.push_str(s.get(run_start..i).unwrap_or_default());
+        run_start = i + 1;
+        out.push_str("%25");
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
     }
+    out.push_str(s.get(run_start..).unwrap_or_default());
 }
 
 /// `base64(HMAC-SHA1(secret + "&", string_to_sign))`.
