@@ -59,6 +59,8 @@ impl Writer<'_> {
         serde_json::to_writer(&mut *self.out, v).map_err(|_| Unsupported)
     }
 
+    // Inlined so that a field name, a constant at its call site, is checked at compile time.
+    #[inline(always)]
     fn string(&mut self, s: &str) -> Result<(), Unsupported> {
         // serde_json escapes `"`, `\` and the control bytes below 0x20, nothing else. The fold has no
         // early exit, so it runs over whole vectors of bytes.
@@ -81,6 +83,7 @@ struct Compound<'w, 'a> {
 }
 
 impl Compound<'_, '_> {
+    #[inline]
     fn separate(&mut self) {
         if !std::mem::take(&mut self.first) {
             self.writer.out.push(b',');
@@ -282,6 +285,7 @@ impl ser::SerializeMap for Compound<'_, '_> {
 impl ser::SerializeStruct for Compound<'_, '_> {
     type Ok = ();
     type Error = Unsupported;
+    #[inline(always)]
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Unsupported> {
         self.separate();
         self.writer.string(key)?;
