@@ -110,7 +110,7 @@ pub fn get_consumer_list(ctx: &Ctx<'_>, input: GetConsumerList) -> Result<Reply,
                 }
             };
             // Serialised while the instance's read lock is held: the page borrows from it, nothing is cloned.
-            ctx.reply(&page)
+            ctx.reply(&page, page.consumer_list.consumer_vo.len() * super::wire::ITEM_BYTES)
         })
         .map_err(AlibabaError::from)
 }

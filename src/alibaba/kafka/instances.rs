@@ -47,7 +47,8 @@ pub fn get_instance_list(ctx: &Ctx<'_>, input: GetInstanceList) -> Result<Reply,
         .filter(|i| tags.iter().all(|(k, v)| has_tag(i, k, v)))
         .map(|i| InstanceVo::of(i, ctx.version))
         .collect();
-    Ok(ctx.reply(&InstancePage { instance_list: InstanceList { instance_vo: items } }))
+    let size = items.len() * super::wire::ITEM_BYTES;
+    Ok(ctx.reply(&InstancePage { instance_list: InstanceList { instance_vo: items } }, size))
 }
 
 #[derive(Serialize)]

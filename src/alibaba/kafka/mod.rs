@@ -5,7 +5,9 @@
 
 pub(crate) mod acs3;
 mod error;
+pub(crate) mod fastjson;
 pub mod fixture;
+pub(crate) mod form;
 mod groups;
 mod instances;
 mod security;
@@ -79,9 +81,10 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// The answer from typed fields: JSON serialised straight to bytes, XML through the tree.
-    pub fn reply<T: serde::Serialize + ?Sized>(&self, fields: &T) -> Reply {
-        wire::typed_reply(self.format, self.request_id, self.message, fields)
+    /// The answer from typed fields: JSON serialised straight to bytes (into a buffer of about `size_hint`
+    /// bytes), XML through the tree.
+    pub fn reply<T: serde::Serialize + ?Sized>(&self, fields: &T, size_hint: usize) -> Reply {
+        wire::typed_reply(self.format, self.request_id, self.message, fields, size_hint)
     }
 
     /// The caller's Alibaba instances, in `region` when the request names one.
@@ -179,6 +182,11 @@ pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
         None => process(state, &req, &params, acs3, format, &request_id, &mut meta),
     };
     let response = match outcome {
+        // A JSON tree of fields is written behind the envelope directly, without being copied into a new tree.
+        Ok((message, Reply::Fields(fields))) if format == Format::Json && !wire::has_envelope_key(&fields) => {
+            let body = wire::json_success(&request_id, message, &fields, 128);
+            wire::respond(format, axum::http::StatusCode::OK, body)
+        }
         Ok((message, Reply::Fields(fields))) => {
             let body = wire::success_body(&request_id, message, fields);
             wire::render(format, axum::http::StatusCode::OK, &xml_root(&meta.action, &params), &body)
@@ -357,11 +365,28 @@ pub(crate) fn authenticate_acs3(
     }
 }
 
-/// `yyyy-MM-ddTHH:mm:ssZ` (UTC) to Unix seconds.
+/// `yyyy-MM-ddTHH:mm:ssZ` (UTC) to Unix seconds. The fixed-width form every SDK sends is read directly
+/// (chrono's format parser walks its format string on every request); anything else, and any value the
+/// direct read does not accept, goes through chrono, so the outcome is chrono's.
 fn parse_timestamp(text: &str) -> Result<i64, AlibabaError> {
+    if let Some(seconds) = parse_fixed_timestamp(text.as_bytes()) {
+        return Ok(seconds);
+    }
     chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%SZ")
         .map(|t| t.and_utc().timestamp())
         .map_err(|_| AlibabaError::TimestampFormat)
+}
+
+/// `DDDD-DD-DDTDD:DD:DDZ` with a valid date and time (no leap second), as Unix seconds.
+fn parse_fixed_timestamp(b: &[u8]) -> Option<i64> {
+    let shape = b"0000-00-00T00:00:00Z";
+    if b.len() != shape.len() || !b.iter().zip(shape).all(|(c, s)| if *s == b'0' { c.is_ascii_digit() } else { c == s })
+    {
+        return None;
+    }
+    let num = |from: usize, to: usize| b[from..to].iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+    let date = chrono::NaiveDate::from_ymd_opt(i32::try_from(num(0, 4)).ok()?, num(5, 7), num(8, 10))?;
+    Some(date.and_hms_opt(num(11, 13), num(14, 16), num(17, 19))?.and_utc().timestamp())
 }
 
 /// The Action a request names, without authenticating it (for fault injection and logs).
@@ -497,6 +522,25 @@ mod tests {
         assert_eq!(parse_timestamp("2016-02-23T12:46:24Z"), Ok(1456231584));
         assert_eq!(parse_timestamp("2016-02-23 12:46:24"), Err(AlibabaError::TimestampFormat));
         assert_eq!(parse_timestamp("1456231584"), Err(AlibabaError::TimestampFormat));
+        // The direct read and chrono agree, on valid and invalid fixed-width values alike.
+        for text in [
+            "2016-02-29T23:59:59Z",
+            "2015-02-29T00:00:00Z",
+            "2016-13-01T00:00:00Z",
+            "2016-02-23T24:00:00Z",
+            "2016-02-23T12:60:00Z",
+            "2016-12-31T23:59:60Z",
+            "0000-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+        ] {
+            let chrono = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%SZ")
+                .map(|t| t.and_utc().timestamp())
+                .map_err(|_| AlibabaError::TimestampFormat);
+            assert_eq!(parse_timestamp(text), chrono, "{text}");
+            if let Some(direct) = parse_fixed_timestamp(text.as_bytes()) {
+                assert_eq!(Ok(direct), chrono, "{text}");
+            }
+        }
     }
 
     #[test]

@@ -195,7 +195,7 @@ pub fn get_topic_list(ctx: &Ctx<'_>, input: GetTopicList) -> Result<Reply, Aliba
             let page =
                 TopicPage { current_page: page, page_size: size, total, topic_list: TopicList { topic_vo: items } };
             // Serialised while the instance's read lock is held: the page borrows from it, nothing is cloned.
-            ctx.reply(&page)
+            ctx.reply(&page, page.topic_list.topic_vo.len() * super::wire::ITEM_BYTES)
         })
         .map_err(AlibabaError::from)
 }

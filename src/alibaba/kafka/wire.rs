@@ -46,11 +46,31 @@ impl Params {
         Ok(input)
     }
 
+    /// The query's pairs, then a POST's form body's, decoded straight into the map (the rules of
+    /// `ApiRequest::query_pairs` / `form_pairs` and `crate::http::unique_params`, without their
+    /// intermediate lists: this runs on every request).
     pub fn from_request(req: &ApiRequest) -> Self {
-        let body_pairs = if req.method == Method::POST { req.form_pairs() } else { Vec::new() };
-        Self::collect(req.query_pairs().into_iter().chain(body_pairs))
+        let mut params = Params { map: BTreeMap::new(), repeated: None };
+        super::form::for_each_pair(req.query().as_bytes(), |k, v| params.insert(k, v));
+        if req.method == Method::POST && super::form::body_is_form(req) {
+            super::form::for_each_pair(&req.body, |k, v| params.insert(k, v));
+        }
+        params
     }
 
+    /// Keeps the first value of a name and remembers the first name given twice.
+    fn insert(&mut self, name: String, value: String) {
+        match self.map.entry(name) {
+            std::collections::btree_map::Entry::Occupied(e) => {
+                self.repeated.get_or_insert_with(|| e.key().clone());
+            }
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(value);
+            }
+        }
+    }
+
+    #[cfg(test)]
     fn collect(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
         let (map, repeated) = crate::http::unique_params(pairs);
         Params { map, repeated }
@@ -161,9 +181,10 @@ impl Format {
     }
 }
 
-/// An upper-case UUID, the RequestId form of the seed's examples.
+/// An upper-case UUID, the RequestId form of the seed's examples (written upper-case at once: one String).
 pub fn new_request_id() -> String {
-    uuid::Uuid::new_v4().hyphenated().to_string().to_ascii_uppercase()
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    uuid::Uuid::new_v4().hyphenated().encode_upper(&mut buf).to_string()
 }
 
 /// The success envelope: `RequestId`, `Success: true`, `Code: 200` (an integer), `Message`, then the fields.
@@ -184,6 +205,10 @@ pub enum Reply {
     Body(Vec<u8>),
 }
 
+/// A typical serialised size of one item of a list answer (a topic, group or instance with a tag or two),
+/// to size the answer's buffer.
+pub const ITEM_BYTES: usize = 320;
+
 /// The success envelope of `success_body`, serialised straight from a handler's typed fields.
 #[derive(Serialize)]
 struct SuccessEnvelope<'a, T: ?Sized> {
@@ -200,19 +225,43 @@ struct SuccessEnvelope<'a, T: ?Sized> {
 }
 
 /// A handler's answer from typed fields (a struct serialising as an object): for JSON the whole success
-/// body is written straight to bytes, with no intermediate tree (the list answers' hot path); for XML the
-/// fields become the tree `to_xml` walks (serde_json keeps the struct's field order).
-pub fn typed_reply<T: Serialize + ?Sized>(format: Format, request_id: &str, message: &str, fields: &T) -> Reply {
+/// body is written straight to bytes, with no intermediate tree (the list answers' hot path), into one
+/// buffer of about `size_hint` bytes (a 5 KB list is not copied through every doubling of a small Vec);
+/// for XML the fields become the tree `to_xml` walks (serde_json keeps the struct's field order).
+pub fn typed_reply<T: Serialize + ?Sized>(
+    format: Format,
+    request_id: &str,
+    message: &str,
+    fields: &T,
+    size_hint: usize,
+) -> Reply {
     match format {
-        Format::Json => Reply::Body(
-            serde_json::to_vec(&SuccessEnvelope { request_id, success: true, code: 200, message, fields })
-                .unwrap_or_default(),
-        ),
+        Format::Json => Reply::Body(json_success(request_id, message, fields, size_hint)),
         Format::Xml => Reply::Fields(match serde_json::to_value(fields) {
             Ok(Value::Object(map)) => map,
             _ => Map::new(),
         }),
     }
+}
+
+/// The JSON success body `success_body` would render, serialised straight from `fields` (no tree is built
+/// for the envelope). `fields` must not repeat an envelope key (the tree would keep one; see
+/// `has_envelope_key`).
+pub fn json_success<T: Serialize + ?Sized>(request_id: &str, message: &str, fields: &T, size_hint: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(size_hint + 128);
+    let envelope = SuccessEnvelope { request_id, success: true, code: 200, message, fields };
+    // Serialising into a Vec fails only on a map with non-string keys, which no answer has; an empty body
+    // would show it.
+    if super::fastjson::write_or_serde(&mut out, &envelope).is_err() {
+        out.clear();
+    }
+    out
+}
+
+/// Whether a tree of fields names a key of the success envelope (then only the tree path renders it as
+/// before: `success_body` lets the field's value take the envelope key's place).
+pub fn has_envelope_key(fields: &Map<String, Value>) -> bool {
+    ["RequestId", "Success", "Code", "Message"].iter().any(|k| fields.contains_key(*k))
 }
 
 /// The error envelope: the gateway's `RequestId`, `HostId`, `Code` (a string), `Message`, plus

@@ -23,11 +23,12 @@ mod traces;
 
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 pub use error::OnsError;
 
-use crate::alibaba::kafka::wire::{self, Format, Params};
+use crate::alibaba::kafka::wire::{self, Format, Params, Reply};
 use crate::alibaba::kafka::{acs3, AlibabaError};
 use crate::engine::rocketmq::{InstanceHandle, RocketMqModel};
 use crate::http::{with_meta, ApiRequest, RequestMeta};
@@ -59,11 +60,14 @@ pub const REGIONS: &[(&str, &str)] = &[
 pub const DEFAULT_REGION: &str = "cn-hangzhou";
 
 /// What an action handler works with: the model (under the store's read lock: the engine locks each
-/// instance itself), the caller's account and the request's region.
+/// instance itself), the caller's account and the request's region; and the answer's format and request
+/// id, for the handlers that serialise their answer themselves (`Ctx::reply`).
 pub struct Ctx<'a> {
     pub model: &'a RocketMqModel,
     pub account: &'a str,
     pub region: &'a str,
+    pub format: Format,
+    pub request_id: &'a str,
 }
 
 impl Ctx<'_> {
@@ -71,40 +75,87 @@ impl Ctx<'_> {
     pub fn instance(&self, id: &str) -> Result<InstanceHandle, OnsError> {
         Ok(self.model.instance(self.account, self.region, id)?)
     }
+
+    /// The answer from typed fields (a struct serialising as an object, in the answer's field order): for
+    /// JSON the whole body `{"RequestId", <fields>}` is written straight to bytes while the handler still
+    /// borrows from the model (no intermediate `Value` tree: the list answers' hot path); for XML, which is
+    /// rare, the fields become the tree `wire::to_xml` walks (serde_json keeps the struct's field order).
+    pub fn reply<T: Serialize + ?Sized>(&self, fields: &T, size_hint: usize) -> Reply {
+        match self.format {
+            Format::Json => Reply::Body(json_body(self.request_id, fields, size_hint)),
+            Format::Xml => Reply::Fields(match serde_json::to_value(fields) {
+                Ok(Value::Object(map)) => map,
+                _ => Map::new(),
+            }),
+        }
+    }
 }
 
+/// The success envelope: `RequestId`, then the action's fields.
+#[derive(Serialize)]
+struct Envelope<'a, T: ?Sized> {
+    #[serde(rename = "RequestId")]
+    request_id: &'a str,
+    #[serde(flatten)]
+    fields: &'a T,
+}
+
+/// The JSON success body, written into one buffer sized for the answer (`size_hint` bytes of fields) so
+/// that a 5 KB list is not copied through every doubling of a small `Vec`.
+fn json_body<T: Serialize + ?Sized>(request_id: &str, fields: &T, size_hint: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(size_hint + 64);
+    // Serialising borrowed strings and numbers into a Vec cannot fail; an empty body would show if it did.
+    if crate::alibaba::kafka::fastjson::write_or_serde(&mut out, &Envelope { request_id, fields }).is_err() {
+        out.clear();
+    }
+    out
+}
+
+/// A handler answering a JSON tree of fields (most actions: rare, small answers).
 type Handler = fn(&Ctx<'_>, &Params) -> Result<Map<String, Value>, OnsError>;
+/// A handler answering through `Ctx::reply` (the list actions, the hot reads).
+type TypedHandler = fn(&Ctx<'_>, &Params) -> Result<Reply, OnsError>;
+
+#[derive(Clone, Copy)]
+enum Run {
+    Tree(Handler),
+    Typed(TypedHandler),
+}
 
 /// One declared operation: the Action, read or write, and its handler (which reads its typed input first).
 struct Operation {
     action: &'static str,
     access: Access,
-    run: Handler,
+    run: Run,
 }
 
 const fn read(action: &'static str, run: Handler) -> Operation {
-    Operation { action, access: Access::Read, run }
+    Operation { action, access: Access::Read, run: Run::Tree(run) }
+}
+
+const fn read_typed(action: &'static str, run: TypedHandler) -> Operation {
+    Operation { action, access: Access::Read, run: Run::Typed(run) }
 }
 
 const fn write(action: &'static str, run: Handler) -> Operation {
-    Operation { action, access: Access::Write, run }
+    Operation { action, access: Access::Write, run: Run::Tree(run) }
 }
 
 /// The actions served, most used first.
 static OPERATIONS: &[Operation] = &[
     write("OnsInstanceCreate", resources::instance_create),
-    read("OnsInstanceInServiceList", resources::instance_in_service_list),
+    read_typed("OnsInstanceInServiceList", resources::instance_in_service_list),
     read("OnsInstanceBaseInfo", resources::instance_base_info),
     write("OnsInstanceUpdate", resources::instance_update),
     write("OnsInstanceDelete", resources::instance_delete),
     write("OnsTopicCreate", resources::topic_create),
-    read("OnsTopicList", resources::topic_list),
+    read_typed("OnsTopicList", resources::topic_list),
     read("OnsTopicStatus", resources::topic_status),
     write("OnsTopicUpdate", resources::topic_update),
     write("OnsTopicDelete", resources::topic_delete),
     read("OnsTopicSubDetail", resources::topic_sub_detail),
     write("OnsGroupCreate", resources::group_create),
-    read("OnsGroupList", resources::group_list),
+    read_typed("OnsGroupList", resources::group_list),
     write("OnsGroupDelete", resources::group_delete),
     write("OnsGroupConsumerUpdate", resources::group_consumer_update),
     read("OnsGroupSubDetail", resources::group_sub_detail),
@@ -159,18 +210,29 @@ pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
         Ok(f) => (f, None),
         Err(e) => (Format::Xml, Some(OnsError::from(e))),
     };
-    meta.action = action_of(&req).unwrap_or_default();
-    let changes_before = state.store.rocketmq.read().change_count();
+    // The Action from the parameters already parsed (`action_of` would parse the request a second time).
+    meta.action =
+        params.non_empty("Action").or_else(|| req.header("x-acs-action")).map(str::to_string).unwrap_or_default();
+    // Only whole-model persistence needs the change count (one more store lock per request otherwise).
+    let changes_before = state.persistence.is_some().then(|| state.store.rocketmq.read().change_count());
     let outcome = match format_error {
         Some(e) => Err(e),
-        None => process(state, &req, &params, is_acs3, &mut meta),
+        None => process(state, &req, &params, is_acs3, format, &request_id, &mut meta),
     };
     // Whole-model persistence saves a model when its store generation moved (as the `/json` facade does).
-    if state.persistence.is_some() && state.store.rocketmq.read().change_count() != changes_before {
-        drop(state.store.rocketmq.write());
+    if let Some(before) = changes_before {
+        if state.store.rocketmq.read().change_count() != before {
+            drop(state.store.rocketmq.write());
+        }
     }
     let response = match outcome {
-        Ok(fields) => {
+        Ok(Reply::Body(bytes)) => wire::respond(format, StatusCode::OK, bytes),
+        // A JSON tree of fields is written behind the RequestId directly, without first being copied into a
+        // new tree; a field named RequestId (none is) would take the tree path, which keeps one such key.
+        Ok(Reply::Fields(fields)) if format == Format::Json && !fields.contains_key("RequestId") => {
+            wire::respond(format, StatusCode::OK, json_body(&request_id, &fields, 128))
+        }
+        Ok(Reply::Fields(fields)) => {
             let mut body = Map::with_capacity(fields.len() + 1);
             body.insert("RequestId".into(), Value::from(request_id));
             body.extend(fields);
@@ -204,8 +266,10 @@ fn process(
     req: &ApiRequest,
     params: &Params,
     is_acs3: bool,
+    format: Format,
+    request_id: &str,
     meta: &mut RequestMeta,
-) -> Result<Map<String, Value>, OnsError> {
+) -> Result<Reply, OnsError> {
     if req.method != Method::GET && req.method != Method::POST {
         return Err(OnsError::invalid("HTTPMethod", "Only GET and POST are supported."));
     }
@@ -240,8 +304,11 @@ fn process(
         })?;
         add_region(&model, id, name);
     }
-    let ctx = Ctx { model: &model, account: &account, region: &region };
-    (op.run)(&ctx, params)
+    let ctx = Ctx { model: &model, account: &account, region: &region, format, request_id };
+    match op.run {
+        Run::Tree(run) => run(&ctx, params).map(Reply::Fields),
+        Run::Typed(run) => run(&ctx, params),
+    }
 }
 
 /// The Action a request names, without authenticating it (for fault injection and logs).

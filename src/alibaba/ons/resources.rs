@@ -3,13 +3,13 @@
 //! OnsGroup{Create, List, Delete, ConsumerUpdate, SubDetail}. Field names are those of the SDK's response
 //! models (`alibabacloud_ons20190214.models.*ResponseBody`).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::tags::{matches, tags_field};
+use super::tags::{matches, TagsField};
 use super::{Ctx, OnsError};
-use crate::alibaba::kafka::wire::{Input, Params};
-use crate::engine::rocketmq::{Group, GroupType, Instance, MessageType, NewInstance, Topic};
+use crate::alibaba::kafka::wire::{Input, Params, Reply};
+use crate::engine::rocketmq::{Group, GroupType, Instance, InstanceHandle, MessageType, NewInstance, Topic};
 
 /// Throughput limit of an instance created here (ONS's standard edition: "最大 TPS 5000").
 const DEFAULT_MAX_TPS: i64 = 5000;
@@ -39,6 +39,15 @@ pub fn instance_id(ctx: &Ctx<'_>, given: Option<&str>) -> Result<String, OnsErro
     match given.filter(|s| !s.is_empty()) {
         Some(id) => ctx.instance(id).map(|_| id.to_string()),
         None => ctx.model.resolve_instance(ctx.account, ctx.region, None).map_err(|_| OnsError::missing("InstanceId")),
+    }
+}
+
+/// The handle of the instance `instance_id` means (the same outcomes), looked up once (the list actions
+/// would otherwise look it up again by the id `instance_id` returns).
+fn instance_handle(ctx: &Ctx<'_>, given: Option<&str>) -> Result<InstanceHandle, OnsError> {
+    match given.filter(|s| !s.is_empty()) {
+        Some(id) => ctx.instance(id),
+        None => ctx.instance(&instance_id(ctx, None)?),
     }
 }
 
@@ -103,31 +112,61 @@ pub fn instance_create(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, 
     Ok(fields(json!({"Data": {"InstanceId": id, "InstanceType": TYPE_STANDARD}})))
 }
 
-fn instance_vo(i: &Instance) -> Value {
-    json!({
-        "InstanceId": i.id(),
-        "InstanceName": i.name(),
-        "InstanceStatus": STATUS_RUNNING,
-        "InstanceType": TYPE_STANDARD,
-        "IndependentNaming": i.independent_naming(),
-        "CreateTime": i.created().as_ms(),
-        "TopicCount": i.topics().len(),
-        "GroupCount": i.groups().len(),
-        "Tags": tags_field(i.tags()),
-    })
+/// `{"Data": {<key>: [items]}}`, the shape of the list answers (`InstanceVO`, `PublishInfoDo`,
+/// `SubscribeInfoDo`), in the SDK models' field names.
+#[derive(Serialize)]
+struct DataList<T> {
+    #[serde(rename = "Data")]
+    data: T,
 }
 
-pub fn instance_in_service_list(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, OnsError> {
+/// A typical serialised size of one list item (its fields and a tag or two), to size the answer's buffer.
+const ITEM_BYTES: usize = 320;
+
+/// One instance of OnsInstanceInServiceList (`InstanceVO`), borrowed from the engine.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct InstanceVo<'a> {
+    instance_id: &'a str,
+    instance_name: &'a str,
+    instance_status: i64,
+    instance_type: i64,
+    independent_naming: bool,
+    create_time: i64,
+    topic_count: usize,
+    group_count: usize,
+    tags: TagsField<'a>,
+}
+
+impl<'a> InstanceVo<'a> {
+    fn of(i: &'a Instance) -> Self {
+        InstanceVo {
+            instance_id: i.id(),
+            instance_name: i.name(),
+            instance_status: STATUS_RUNNING,
+            instance_type: TYPE_STANDARD,
+            independent_naming: i.independent_naming(),
+            create_time: i.created().as_ms(),
+            topic_count: i.topics().len(),
+            group_count: i.groups().len(),
+            tags: TagsField(i.tags()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct InstanceVoList<'a> {
+    #[serde(rename = "InstanceVO")]
+    instance_vo: Vec<InstanceVo<'a>>,
+}
+
+pub fn instance_in_service_list(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, OnsError> {
     let filter = tag_filter(p)?;
-    let list: Vec<Value> = ctx
-        .model
-        .instances_of(ctx.account, ctx.region)
-        .iter()
-        .map(|h| h.read())
-        .filter(|i| matches(i.tags(), &filter))
-        .map(|i| instance_vo(&i))
-        .collect();
-    Ok(fields(json!({"Data": {"InstanceVO": list}})))
+    let handles = ctx.model.instances_of(ctx.account, ctx.region);
+    let instances: Vec<_> = handles.iter().map(|h| h.read()).filter(|i| matches(i.tags(), &filter)).collect();
+    let list = InstanceVoList { instance_vo: instances.iter().map(|i| InstanceVo::of(i)).collect() };
+    // Serialised while the instances' read locks are held: the views borrow, nothing is cloned.
+    Ok(ctx.reply(&DataList { data: list }, instances.len() * ITEM_BYTES))
 }
 
 #[derive(Deserialize)]
@@ -255,39 +294,65 @@ struct TopicList {
 }
 impl Input for TopicList {}
 
-fn publish_info(instance: &Instance, t: &Topic) -> Value {
-    json!({
-        "Topic": t.name(),
-        "Owner": t.owner(),
-        "Relation": RELATION_OWNER,
-        "RelationName": "持有者",
-        "Remark": t.remark(),
-        "MessageType": message_type_code(t.message_type()),
-        "InstanceId": instance.id(),
-        "IndependentNaming": instance.independent_naming(),
-        "CreateTime": t.created().as_ms(),
-        // 0: in service.
-        "ServiceStatus": 0,
-        "Tags": tags_field(t.tags()),
-    })
+/// One topic of OnsTopicList (`PublishInfoDo`), borrowed from the engine.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PublishInfo<'a> {
+    topic: &'a str,
+    owner: &'a str,
+    relation: i64,
+    relation_name: &'static str,
+    remark: &'a str,
+    message_type: i64,
+    instance_id: &'a str,
+    independent_naming: bool,
+    create_time: i64,
+    service_status: i64,
+    tags: TagsField<'a>,
 }
 
-pub fn topic_list(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, OnsError> {
+impl<'a> PublishInfo<'a> {
+    fn of(instance: &'a Instance, t: &'a Topic) -> Self {
+        PublishInfo {
+            topic: t.name(),
+            owner: t.owner(),
+            relation: RELATION_OWNER,
+            relation_name: "持有者",
+            remark: t.remark(),
+            message_type: message_type_code(t.message_type()),
+            instance_id: instance.id(),
+            independent_naming: instance.independent_naming(),
+            create_time: t.created().as_ms(),
+            // 0: in service.
+            service_status: 0,
+            tags: TagsField(t.tags()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct PublishInfoList<'a> {
+    #[serde(rename = "PublishInfoDo")]
+    publish_info_do: Vec<PublishInfo<'a>>,
+}
+
+pub fn topic_list(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, OnsError> {
     let input: TopicList = p.input()?;
     let filter = tag_filter(p)?;
-    let id = instance_id(ctx, input.instance_id.as_deref())?;
-    let handle = ctx.instance(&id)?;
+    let handle = instance_handle(ctx, input.instance_id.as_deref())?;
     let instance = handle.read();
     let name = input.topic.filter(|t| !t.is_empty());
     let owner = input.user_id.filter(|u| !u.is_empty());
-    let list: Vec<Value> = instance
+    let list: Vec<PublishInfo<'_>> = instance
         .topics()
         .filter(|t| matches(t.tags(), &filter))
         .filter(|t| name.as_deref().is_none_or(|n| t.name() == n))
         .filter(|t| owner.as_deref().is_none_or(|o| t.owner() == o))
-        .map(|t| publish_info(&instance, t))
+        .map(|t| PublishInfo::of(&instance, t))
         .collect();
-    Ok(fields(json!({"Data": {"PublishInfoDo": list}})))
+    let size = list.len() * ITEM_BYTES;
+    // Serialised while the instance's read lock is held: the views borrow, nothing is cloned.
+    Ok(ctx.reply(&DataList { data: PublishInfoList { publish_info_do: list } }, size))
 }
 
 #[derive(Deserialize)]
@@ -425,35 +490,55 @@ struct GroupList {
 }
 impl Input for GroupList {}
 
-pub fn group_list(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, OnsError> {
+/// One group of OnsGroupList (`SubscribeInfoDo`), borrowed from the engine.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct SubscribeInfo<'a> {
+    group_id: &'a str,
+    owner: &'a str,
+    remark: &'a str,
+    instance_id: &'a str,
+    independent_naming: bool,
+    create_time: i64,
+    update_time: i64,
+    group_type: &'static str,
+    tags: TagsField<'a>,
+}
+
+#[derive(Serialize)]
+struct SubscribeInfoList<'a> {
+    #[serde(rename = "SubscribeInfoDo")]
+    subscribe_info_do: Vec<SubscribeInfo<'a>>,
+}
+
+pub fn group_list(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, OnsError> {
     let input: GroupList = p.input()?;
     let kind = group_type(input.group_type.as_deref())?;
     let filter = tag_filter(p)?;
-    let id = instance_id(ctx, input.instance_id.as_deref())?;
-    let handle = ctx.instance(&id)?;
+    let handle = instance_handle(ctx, input.instance_id.as_deref())?;
     let instance = handle.read();
     // GroupId filters by substring ("支持模糊查询"), GroupType by the protocol, Tag.N by tags.
     let needle = input.group_id.unwrap_or_default();
-    let list: Vec<Value> = instance
+    let list: Vec<SubscribeInfo<'_>> = instance
         .groups()
         .filter(|g| kind.is_none_or(|k| g.group_type() == k))
         .filter(|g| matches(g.tags(), &filter))
         .filter(|g| g.id().contains(needle.as_str()))
-        .map(|g| {
-            json!({
-                "GroupId": g.id(),
-                "Owner": ctx.account,
-                "Remark": g.remark(),
-                "InstanceId": instance.id(),
-                "IndependentNaming": instance.independent_naming(),
-                "CreateTime": g.created().as_ms(),
-                "UpdateTime": g.created().as_ms(),
-                "GroupType": g.group_type().as_str(),
-                "Tags": tags_field(g.tags()),
-            })
+        .map(|g| SubscribeInfo {
+            group_id: g.id(),
+            owner: ctx.account,
+            remark: g.remark(),
+            instance_id: instance.id(),
+            independent_naming: instance.independent_naming(),
+            create_time: g.created().as_ms(),
+            update_time: g.created().as_ms(),
+            group_type: g.group_type().as_str(),
+            tags: TagsField(g.tags()),
         })
         .collect();
-    Ok(fields(json!({"Data": {"SubscribeInfoDo": list}})))
+    let size = list.len() * ITEM_BYTES;
+    // Serialised while the instance's read lock is held: the views borrow, nothing is cloned.
+    Ok(ctx.reply(&DataList { data: SubscribeInfoList { subscribe_info_do: list } }, size))
 }
 
 #[derive(Deserialize)]
@@ -508,4 +593,137 @@ pub fn group_sub_detail(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>,
         "Online": g.online(),
         "SubscriptionDataList": {"SubscriptionDataList": subs},
     }})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alibaba::kafka::wire::Format;
+    use crate::engine::rocketmq::{NewInstance, RocketMqModel, TagTarget};
+
+    /// The answers as the handlers built them before they were typed (`json!` trees, serde_json's
+    /// `preserve_order`): the typed answers must stay byte-identical to these.
+    fn tags_tree(tags: &crate::engine::rocketmq::Tags) -> Value {
+        let list: Vec<Value> = tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect();
+        json!({ "Tag": list })
+    }
+
+    fn model() -> RocketMqModel {
+        let m = RocketMqModel::default();
+        m.add_region("cn-hangzhou", "hz");
+        m.add_cluster("cn-hangzhou", "c1").unwrap();
+        m.create_instance(NewInstance {
+            id: "MQ_INST_1_AB".into(),
+            account: "1".into(),
+            region: "cn-hangzhou".into(),
+            cluster: "c1".into(),
+            name: "first \"one\"".into(),
+            remark: String::new(),
+            independent_naming: true,
+            max_send_tps: 100,
+            max_receive_tps: 100,
+            topic_capacity: None,
+        })
+        .unwrap();
+        m.create_topic("1", "cn-hangzhou", "MQ_INST_1_AB", "T_a", MessageType::Normal, "备注 \"q\"\n").unwrap();
+        m.create_topic("1", "cn-hangzhou", "MQ_INST_1_AB", "T_b", MessageType::Delay, "").unwrap();
+        m.create_group("1", "cn-hangzhou", "MQ_INST_1_AB", "GID_a", "r\\").unwrap();
+        let tags = [("k1".to_string(), "v<1>".to_string()), ("env".to_string(), String::new())];
+        let targets = [
+            TagTarget::Instance("MQ_INST_1_AB".into()),
+            TagTarget::Topic("MQ_INST_1_AB".into(), "T_a".into()),
+            TagTarget::Group("MQ_INST_1_AB".into(), "GID_a".into()),
+        ];
+        m.tag_resources("1", "cn-hangzhou", &targets, &tags).unwrap();
+        m
+    }
+
+    fn answer(m: &RocketMqModel, run: fn(&Ctx<'_>, &Params) -> Result<Reply, OnsError>, format: Format) -> Reply {
+        let ctx = Ctx { model: m, account: "1", region: "cn-hangzhou", format, request_id: "RID" };
+        let p = Params::from_pairs(&[("InstanceId", "MQ_INST_1_AB")]);
+        run(&ctx, &p).unwrap()
+    }
+
+    /// The JSON body and the XML fields of a typed answer equal the former tree's, byte for byte.
+    fn assert_same(m: &RocketMqModel, run: fn(&Ctx<'_>, &Params) -> Result<Reply, OnsError>, fields: Value) {
+        let Value::Object(fields) = fields else { unreachable!() };
+        let mut body = Map::new();
+        body.insert("RequestId".into(), Value::from("RID"));
+        body.extend(fields.clone());
+        let Reply::Body(json) = answer(m, run, Format::Json) else { panic!("JSON answers are bodies") };
+        assert_eq!(String::from_utf8(json).unwrap(), serde_json::to_string(&body).unwrap());
+        let Reply::Fields(xml) = answer(m, run, Format::Xml) else { panic!("XML answers are trees") };
+        assert_eq!(serde_json::to_string(&xml).unwrap(), serde_json::to_string(&fields).unwrap());
+    }
+
+    #[test]
+    fn typed_topic_list_matches_the_former_tree() {
+        let m = model();
+        let handle = m.instance("1", "cn-hangzhou", "MQ_INST_1_AB").unwrap();
+        let i = handle.read();
+        let list: Vec<Value> = i
+            .topics()
+            .map(|t| {
+                json!({
+                    "Topic": t.name(),
+                    "Owner": t.owner(),
+                    "Relation": RELATION_OWNER,
+                    "RelationName": "持有者",
+                    "Remark": t.remark(),
+                    "MessageType": message_type_code(t.message_type()),
+                    "InstanceId": i.id(),
+                    "IndependentNaming": i.independent_naming(),
+                    "CreateTime": t.created().as_ms(),
+                    "ServiceStatus": 0,
+                    "Tags": tags_tree(t.tags()),
+                })
+            })
+            .collect();
+        assert_eq!(list.len(), 2);
+        assert_same(&m, topic_list, json!({"Data": {"PublishInfoDo": list}}));
+    }
+
+    #[test]
+    fn typed_group_list_matches_the_former_tree() {
+        let m = model();
+        let handle = m.instance("1", "cn-hangzhou", "MQ_INST_1_AB").unwrap();
+        let i = handle.read();
+        let list: Vec<Value> = i
+            .groups()
+            .map(|g| {
+                json!({
+                    "GroupId": g.id(),
+                    "Owner": "1",
+                    "Remark": g.remark(),
+                    "InstanceId": i.id(),
+                    "IndependentNaming": i.independent_naming(),
+                    "CreateTime": g.created().as_ms(),
+                    "UpdateTime": g.created().as_ms(),
+                    "GroupType": g.group_type().as_str(),
+                    "Tags": tags_tree(g.tags()),
+                })
+            })
+            .collect();
+        assert_eq!(list.len(), 1);
+        assert_same(&m, group_list, json!({"Data": {"SubscribeInfoDo": list}}));
+    }
+
+    #[test]
+    fn typed_instance_list_matches_the_former_tree() {
+        let m = model();
+        let handle = m.instance("1", "cn-hangzhou", "MQ_INST_1_AB").unwrap();
+        let i = handle.read();
+        let list = vec![json!({
+            "InstanceId": i.id(),
+            "InstanceName": i.name(),
+            "InstanceStatus": STATUS_RUNNING,
+            "InstanceType": TYPE_STANDARD,
+            "IndependentNaming": i.independent_naming(),
+            "CreateTime": i.created().as_ms(),
+            "TopicCount": i.topics().len(),
+            "GroupCount": i.groups().len(),
+            "Tags": tags_tree(i.tags()),
+        })];
+        assert_same(&m, instance_in_service_list, json!({"Data": {"InstanceVO": list}}));
+    }
 }

@@ -10,7 +10,8 @@
 //! answers one row per (resource, tag), `ResourceType` as `ALIYUN::MQ::INSTANCE` / `TOPIC` / `GROUP`,
 //! pages of [`PAGE_SIZE`] rows continued with `NextToken`.
 
-use serde::Deserialize;
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{json, Map, Value};
 
 use super::{Ctx, OnsError};
@@ -175,10 +176,33 @@ pub fn matches(tags: &Tags, filter: &[(String, String)]) -> bool {
     filter.iter().all(|(k, v)| tags.get(k).is_some_and(|have| v.is_empty() || have == v))
 }
 
-/// `{"Tag": [{"Key", "Value"}...]}`, the `Tags` field of the list answers.
-pub fn tags_field(tags: &Tags) -> Value {
-    let list: Vec<Value> = tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect();
-    json!({ "Tag": list })
+/// `{"Tag": [{"Key", "Value"}...]}`, the `Tags` field of the list answers, serialised straight from the
+/// resource's tags (borrowed: the list answers are written under the instance's read lock).
+pub struct TagsField<'a>(pub &'a Tags);
+
+impl Serialize for TagsField<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut fields = serializer.serialize_struct("Tags", 1)?;
+        fields.serialize_field("Tag", &TagItems(self.0))?;
+        fields.end()
+    }
+}
+
+/// The `Tag` array: one `{"Key", "Value"}` per tag, in key order.
+struct TagItems<'a>(&'a Tags);
+
+impl Serialize for TagItems<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|(key, value)| TagItem { key, value }))
+    }
+}
+
+#[derive(Serialize)]
+struct TagItem<'a> {
+    #[serde(rename = "Key")]
+    key: &'a str,
+    #[serde(rename = "Value")]
+    value: &'a str,
 }
 
 pub fn list_tag_resources(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, OnsError> {

@@ -27,6 +27,7 @@ use serde_json::Value;
 pub use error::ApiError;
 use wire::{Params, Reply};
 
+use crate::alibaba::kafka::form::{body_is_form, for_each_pair};
 use crate::auth::{authenticate, AuthFailure, SignedRequest};
 use crate::engine::ids::stable_suffix;
 use crate::engine::rocketmq::{ConsumerClient, MessageModel, NewInstance, RocketMqModel, DEFAULT_MAX_RECONSUME_TIMES};
@@ -158,7 +159,7 @@ fn route_of(path: &str) -> Option<String> {
 
 pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
     let mut meta = RequestMeta::new(VENDOR);
-    let request_id = uuid::Uuid::new_v4().to_string().to_uppercase();
+    let request_id = crate::alibaba::kafka::wire::new_request_id();
     let changes_before = state.store.rocketmq.read().change_count();
     let outcome = process(state, &req, &request_id, &mut meta);
     mark_changed_for_snapshots(state, changes_before);
@@ -186,10 +187,15 @@ fn mark_changed_for_snapshots(state: &AppState, changes_before: u64) {
 fn process(state: &AppState, req: &ApiRequest, request_id: &str, meta: &mut RequestMeta) -> Result<Reply, ApiError> {
     let route = route_of(req.path()).unwrap_or_default();
     meta.action = route.clone();
-    let mut pairs = req.query_pairs();
+    // The query's pairs, then a POST's form body's (`ApiRequest::query_pairs` / `form_pairs`' rules),
+    // decoded straight into one list.
+    let mut pairs = Vec::with_capacity(12);
+    let mut push = |k, v| pairs.push((k, v));
+    for_each_pair(req.query().as_bytes(), &mut push);
     match req.method {
         Method::GET => {}
-        Method::POST => pairs.extend(req.form_pairs()),
+        Method::POST if body_is_form(req) => for_each_pair(&req.body, &mut push),
+        Method::POST => {}
         _ => return Err(ApiError::new("METHOD_NOT_ALLOWED", "only GET and POST are supported")),
     }
     let params = Params::from_pairs(pairs);

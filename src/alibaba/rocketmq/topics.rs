@@ -152,7 +152,8 @@ pub fn list_in_page(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
     let items: Vec<TopicView<'_>> =
         matching().skip((page - 1).saturating_mul(size)).take(size).map(|t| TopicView::of(&instance, t)).collect();
     // Serialised while the instance's read lock is held: the page borrows from the model, nothing is cloned.
-    Ok(Reply::typed(&items, Some(Paging { current_page: page, page_size: size, total }), ctx.request_id))
+    let paging = Some(Paging { current_page: page, page_size: size, total });
+    Ok(Reply::typed_sized(&items, paging, ctx.request_id, items.len() * super::wire::ITEM_BYTES))
 }
 
 #[derive(Deserialize)]
