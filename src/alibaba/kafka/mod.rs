@@ -5,7 +5,6 @@
 
 pub(crate) mod acs3;
 mod error;
-pub(crate) mod fastjson;
 pub mod fixture;
 pub(crate) mod form;
 mod groups;

@@ -252,7 +252,7 @@ pub fn json_success<T: Serialize + ?Sized>(request_id: &str, message: &str, fiel
     let envelope = SuccessEnvelope { request_id, success: true, code: 200, message, fields };
     // Serialising into a Vec fails only on a map with non-string keys, which no answer has; an empty body
     // would show it.
-    if super::fastjson::write_or_serde(&mut out, &envelope).is_err() {
+    if serde_json::to_writer(&mut out, &envelope).is_err() {
         out.clear();
     }
     out

@@ -105,7 +105,7 @@ struct Envelope<'a, T: ?Sized> {
 fn json_body<T: Serialize + ?Sized>(request_id: &str, fields: &T, size_hint: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(size_hint + 64);
     // Serialising borrowed strings and numbers into a Vec cannot fail; an empty body would show if it did.
-    if crate::alibaba::kafka::fastjson::write_or_serde(&mut out, &Envelope { request_id, fields }).is_err() {
+    if serde_json::to_writer(&mut out, &Envelope { request_id, fields }).is_err() {
         out.clear();
     }
     out

@@ -150,7 +150,7 @@ fn to_bytes_sized<T: Serialize>(value: &T, capacity: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(capacity);
     // Serialising into a Vec fails only on a map with non-string keys, which no answer has; an empty body
     // would show it (as `to_vec(..).unwrap_or_default()` did).
-    if crate::alibaba::kafka::fastjson::write_or_serde(&mut out, value).is_err() {
+    if serde_json::to_writer(&mut out, value).is_err() {
         out.clear();
     }
     out
