@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
-use huawei_support::Eg;
+use huawei_support::{settled_trace, Eg};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
@@ -75,25 +75,6 @@ fn event(id: &str, source: &str, data: Value) -> Value {
 
 async fn put(eg: &Eg, channel_id: &str, events: Value) -> Value {
     eg.post(&format!("/channels/{channel_id}/events"), &json!({ "events": events })).await.ok().clone()
-}
-
-/// Polls the trace until no target is PENDING.
-async fn settled_trace(eg: &Eg, channel_id: &str, trace_id: &str) -> Value {
-    for _ in 0..200 {
-        let trace =
-            eg.get(&format!("/events/trace/detail/{trace_id}"), &[("channel_id", channel_id)]).await.ok().clone();
-        let pending = trace["deliverList"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|d| d["deliverTargetList"].as_array().unwrap().iter())
-            .any(|t| t["deliverStatus"] == "PENDING");
-        if !pending {
-            return trace;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("delivery of {trace_id} did not settle");
 }
 
 async fn setup(eg: &Eg) -> String {

@@ -15,7 +15,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use bytes::Bytes as KBytes;
-use huawei_support::Eg;
+use huawei_support::{settled_trace, Eg};
 use localyun::kafka::local::{LocalRecord, NewRecord};
 use localyun::kafka::{KafkaBroker, KafkaOptions};
 use parking_lot::Mutex;
@@ -122,24 +122,6 @@ impl Setup {
 
 fn value_json(r: &LocalRecord) -> Value {
     serde_json::from_slice(r.value.as_deref().unwrap()).unwrap()
-}
-
-async fn settled_trace(eg: &Eg, channel_id: &str, trace_id: &str) -> Value {
-    for _ in 0..200 {
-        let trace =
-            eg.get(&format!("/events/trace/detail/{trace_id}"), &[("channel_id", channel_id)]).await.ok().clone();
-        let pending = trace["deliverList"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|d| d["deliverTargetList"].as_array().unwrap().iter())
-            .any(|t| t["deliverStatus"] == "PENDING");
-        if !pending {
-            return trace;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("delivery of {trace_id} did not settle");
 }
 
 fn event(id: &str, kind: &str) -> Value {

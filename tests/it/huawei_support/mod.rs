@@ -192,3 +192,22 @@ impl Eg {
         r.ok()["id"].as_str().unwrap().to_string()
     }
 }
+
+/// Polls an event's trace until no delivery target is PENDING (panics after about 5 s).
+pub async fn settled_trace(eg: &Eg, channel_id: &str, trace_id: &str) -> Value {
+    for _ in 0..200 {
+        let trace =
+            eg.get(&format!("/events/trace/detail/{trace_id}"), &[("channel_id", channel_id)]).await.ok().clone();
+        let pending = trace["deliverList"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|d| d["deliverTargetList"].as_array().unwrap().iter())
+            .any(|t| t["deliverStatus"] == "PENDING");
+        if !pending {
+            return trace;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("delivery of {trace_id} did not settle");
+}
