@@ -11,9 +11,10 @@ use axum::http::{HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::config::LogFormat;
 use crate::http::{ApiRequest, RequestMeta};
 use crate::registry::{self, VendorApi, DEFAULT_MAX_BODY_BYTES};
-use crate::state::{AppState, LoggedRequest};
+use crate::state::{AppState, RequestRecord};
 
 /// Marks requests that came in over TLS (set by the TLS listener's router layer).
 #[derive(Copy, Clone, Debug)]
@@ -32,6 +33,8 @@ enum BodyError {
     TooLarge { drained: bool },
     /// The client broke off or sent a malformed body.
     Broken,
+    /// The body did not arrive within `--body-timeout` seconds of the headers.
+    TimedOut,
 }
 
 /// Reads a body up to `limit` bytes. Over the limit, reads and drops the rest (bounded in bytes and time)
@@ -96,11 +99,21 @@ pub async fn dispatch(State(state): State<AppState>, request: Request<Body>) -> 
     let tls = parts.extensions.get::<ViaTls>().is_some();
     let vendor = registry::classify(&parts);
     let limit = vendor.map_or(DEFAULT_MAX_BODY_BYTES, |v| v.max_body_bytes(&parts));
-    let body = match read_body(body, limit).await {
+    // One timer for the whole body, registered only if the body is not already there when first read (most
+    // bodies arrive with their headers): a per-frame timer layer cost a timer registration per request.
+    let body_timeout = std::time::Duration::from_secs(state.config.body_timeout_secs);
+    let read = tokio::time::timeout(body_timeout, read_body(body, limit)).await;
+    let body = match read.unwrap_or(Err(BodyError::TimedOut)) {
         Ok(b) => b,
         Err(failure) => {
             let mut response = match (&failure, vendor) {
                 (BodyError::TooLarge { .. }, Some(vendor)) => registry::body_too_large(vendor, limit),
+                (BodyError::TimedOut, Some(vendor)) => {
+                    let message = format!("the request body did not arrive within {}s", body_timeout.as_secs());
+                    let mut response = vendor.error_response(vendor.invalid_request_code(), &message);
+                    *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
+                    response
+                }
                 (BodyError::Broken, Some(vendor)) => {
                     let mut response = vendor.error_response(
                         vendor.invalid_request_code(),
@@ -113,6 +126,14 @@ pub async fn dispatch(State(state): State<AppState>, request: Request<Body>) -> 
                     (
                         StatusCode::PAYLOAD_TOO_LARGE,
                         axum::Json(json!({"error": format!("request body larger than {limit} bytes")})),
+                    )
+                        .into_response(),
+                    RequestMeta::new("none"),
+                ),
+                (BodyError::TimedOut, None) => crate::http::with_meta(
+                    (
+                        StatusCode::REQUEST_TIMEOUT,
+                        axum::Json(json!({"error": "the request body did not arrive in time"})),
                     )
                         .into_response(),
                     RequestMeta::new("none"),
@@ -203,34 +224,71 @@ async fn injected_fault(state: &AppState, vendor: &dyn VendorApi, req: &ApiReque
     Some(response)
 }
 
+/// Logs a finished request: one `request` line (level info) and an entry in the admin request log.
 fn log_request(state: &AppState, method: Method, uri: axum::http::Uri, started: Instant, response: &mut Response) {
-    let latency = started.elapsed();
+    let latency_us = started.elapsed().as_micros() as u64;
     // The facts travel to here in the response's extensions; the client has no use for them.
     let meta = response.extensions_mut().remove::<RequestMeta>().unwrap_or_default();
     let status = response.status().as_u16();
-    tracing::info!(
-        vendor = meta.vendor,
-        action = %meta.action,
-        account = meta.account.as_deref().unwrap_or("-"),
-        status,
-        error = meta.error_code.as_deref().unwrap_or("-"),
-        latency_us = latency.as_micros() as u64,
-        method = %method,
-        path = uri.path(),
-        "request"
-    );
-    state.requests.push(LoggedRequest {
+    let line = RequestLine { meta: &meta, status, latency_us, method: &method, path: uri.path() };
+    match state.config.log_format {
+        // One preformatted message instead of eight fields: the text formatter visits each field with its
+        // own styling (issue 16: a third of the line's cost); the text written is the same.
+        LogFormat::Text => tracing::info!("{line}"),
+        // Structured output keeps the fields.
+        LogFormat::Json => tracing::info!(
+            vendor = meta.vendor,
+            action = %meta.action,
+            account = meta.account.as_deref().unwrap_or("-"),
+            status,
+            error = meta.error_code.as_deref().unwrap_or("-"),
+            latency_us,
+            method = %method,
+            path = uri.path(),
+            "request"
+        ),
+    }
+    state.requests.push(RequestRecord {
         time: chrono::Utc::now(),
         vendor: meta.vendor,
-        method,
-        path: uri,
-        action: meta.action,
-        account: meta.account,
+        method: &method,
+        path: uri.path(),
+        action: &meta.action,
+        account: meta.account.as_deref(),
         status,
-        error_code: meta.error_code,
-        latency_us: latency.as_micros() as u64,
-        string_to_sign: meta.string_to_sign,
+        error_code: meta.error_code.as_deref(),
+        latency_us,
+        string_to_sign: meta.string_to_sign.as_deref(),
     });
+}
+
+/// The text log line of a request, as the text formatter writes fields (strings quoted and escaped by
+/// `Debug`, the action and method as they are): `request vendor="tencent" action=ListTopic account="..."
+/// status=200 error="-" latency_us=85 method=GET path="/v2/index.php"`.
+struct RequestLine<'a> {
+    meta: &'a RequestMeta,
+    status: u16,
+    latency_us: u64,
+    method: &'a Method,
+    path: &'a str,
+}
+
+impl std::fmt::Display for RequestLine<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let m = self.meta;
+        write!(
+            f,
+            "request vendor={:?} action={} account={:?} status={} error={:?} latency_us={} method={} path={:?}",
+            m.vendor,
+            m.action,
+            m.account.as_deref().unwrap_or("-"),
+            self.status,
+            m.error_code.as_deref().unwrap_or("-"),
+            self.latency_us,
+            self.method,
+            self.path
+        )
+    }
 }
 
 #[cfg(test)]

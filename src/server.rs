@@ -287,8 +287,6 @@ pub async fn serve(
     on_bound: impl FnOnce(&Bound, Option<&TlsFiles>),
 ) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let app =
-        app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(Duration::from_secs(config.body_timeout_secs)));
     let Ports { http: http_listener, https: tls_listener } = ports;
     let http = http_listener.local_addr()?;
     let https = match &tls_listener {

@@ -39,7 +39,11 @@ pub fn routes(state: AppState, policy: guard::AdminPolicy) -> Router<AppState> {
         .route("/_localyun/faults", get(get_faults).post(post_fault).delete(delete_faults))
         .route("/_localyun/kafka/records", get(kafka::get_records))
         .route("/_localyun/kafka/reset", post(kafka::post_reset))
-        .route_layer(axum::middleware::from_fn_with_state((state, Arc::new(policy)), guard::guard))
+        .route_layer(axum::middleware::from_fn_with_state((state.clone(), Arc::new(policy)), guard::guard))
+        // The vendor routes (dispatch, added after this) time their bodies themselves.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(std::time::Duration::from_secs(
+            state.config.body_timeout_secs,
+        )))
 }
 
 /// The error text for a vendor name the registry does not know.

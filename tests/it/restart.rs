@@ -438,6 +438,11 @@ fn idle_sockets_are_closed_and_capped_and_the_server_stays_reachable() {
     let mut answer = Vec::new();
     let _ = slow.read_to_end(&mut answer);
     assert!(started.elapsed() < Duration::from_secs(4), "the stalled body was given up after the timeout");
+    // Answered, in the vendor's envelope, as a request timeout (and the connection closed).
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "a 408 answer: {answer:?}");
+    assert!(answer.contains("did not arrive within 1s"), "the vendor's envelope says why: {answer:?}");
+    assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer:?}");
     let _ = child.kill();
     let _ = child.wait();
 }

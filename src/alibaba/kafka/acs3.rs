@@ -77,7 +77,7 @@ pub fn string_to_sign(canonical_request: &str) -> String {
 
 /// hex(HMAC-SHA256(secret, string_to_sign)); the key is the plain secret (no `&`).
 pub fn sign(secret: &str, string_to_sign: &str) -> String {
-    hex::encode(hmac_sha256(secret.as_bytes(), string_to_sign.as_bytes()))
+    crate::signing::hex32(&hmac_sha256(secret.as_bytes(), string_to_sign.as_bytes()))
 }
 
 #[cfg(test)]

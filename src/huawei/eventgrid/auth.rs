@@ -169,7 +169,7 @@ pub fn string_to_sign(sdk_date: &str, canonical_request: &str) -> String {
 }
 
 pub fn sign(secret: &str, string_to_sign: &str) -> String {
-    hex::encode(hmac_sha256(secret.as_bytes(), string_to_sign.as_bytes()))
+    crate::signing::hex32(&hmac_sha256(secret.as_bytes(), string_to_sign.as_bytes()))
 }
 
 /// Who a request acts for.

@@ -79,7 +79,7 @@ pub fn canonical_request(method: &str, uri: &str, query: &str, headers: &[(&str,
         out.push_str(name);
     }
     out.push('\n');
-    out.push_str(&hex::encode(Sha256::digest(payload)));
+    out.push_str(&crate::signing::hex32(&Sha256::digest(payload).into()));
     out
 }
 
@@ -87,7 +87,7 @@ pub fn canonical_request(method: &str, uri: &str, query: &str, headers: &[(&str,
 pub fn string_to_sign(timestamp: i64, date: &str, service: &str, canonical_request: &str) -> String {
     format!(
         "{ALGORITHM}\n{timestamp}\n{date}/{service}/tc3_request\n{}",
-        hex::encode(Sha256::digest(canonical_request.as_bytes()))
+        crate::signing::hex32(&Sha256::digest(canonical_request.as_bytes()).into())
     )
 }
 
@@ -100,7 +100,7 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
 
 /// The hex signature: the derived key (`TC3`+secret → date → service → `tc3_request`) over the string to sign.
 pub fn sign(secret: &str, date: &str, service: &str, string_to_sign: &str) -> String {
-    hex::encode(hmac(&signing_key(secret, date, service), string_to_sign.as_bytes()))
+    crate::signing::hex32(&hmac(&signing_key(secret, date, service), string_to_sign.as_bytes()))
 }
 
 fn derive_signing_key(secret: &str, date: &str, service: &str) -> [u8; 32] {
