@@ -60,9 +60,9 @@ pub const MAX_FRAME_BYTES: usize = 100 * 1024 * 1024;
 /// Data-plane settings. From the environment with [`KafkaOptions::from_env`]:
 /// - `LOCALYUN_KAFKA=off` disables every listener;
 /// - `LOCALYUN_KAFKA_PORT_OFFSET=N` listens on `vport + N` (e.g. to run two localyuns side by side), which
-///   the management APIs answer too ([`ServedPorts`]);
-/// - `LOCALYUN_KAFKA_ADVERTISED_HOST=name` is the host Metadata and FindCoordinator answer (e.g. the
-///   service name in a compose file), default: the instance's vip.
+///   the management APIs answer too ([`ServedAddress`]);
+/// - `LOCALYUN_KAFKA_ADVERTISED_HOST=name` is the host Metadata, FindCoordinator and the management APIs
+///   answer (e.g. the service name in a compose file), default: the instance's vip.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KafkaOptions {
     pub enabled: bool,
@@ -147,29 +147,43 @@ impl Security {
     }
 }
 
-/// Where the management APIs tell clients to connect (Tencent `vport` / `Vport`, Alibaba `EndPoint`,
-/// `SslEndPoint`, `DomainEndpoint`, `SslDomainEndpoint`): the port the running data plane serves an access
-/// point on, so an answer and Kafka's Metadata agree under `LOCALYUN_KAFKA_PORT_OFFSET`. The stored vport
-/// stays the instance's; the offset is applied only when answering, so a restart with another offset
-/// answers the new ports. Taken once per request ([`ServedPorts::of`]), applied per instance.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ServedPorts {
+/// Where the management APIs tell clients to connect (Tencent `vip:vport` / `Vip:Vport`, Alibaba `EndPoint`,
+/// `SslEndPoint`, `DomainEndpoint`, `SslDomainEndpoint`): the host and port the running data plane serves
+/// an access point on, so an answer and Kafka's Metadata agree (the spec extract: "The addresses returned by
+/// GetInstanceList must be exactly what the Kafka `Metadata` response advertises, because clients reconnect
+/// to the advertised brokers"). The stored vip and vport stay the instance's; `LOCALYUN_KAFKA_PORT_OFFSET`
+/// and `LOCALYUN_KAFKA_ADVERTISED_HOST` are applied only when answering, so a restart with other settings
+/// answers the new address. Taken once per request ([`ServedAddress::of`]), applied per instance.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServedAddress {
     /// `LOCALYUN_KAFKA_PORT_OFFSET` of the running data plane; 0 when it is off, not started, or ephemeral.
     offset: i32,
+    /// `LOCALYUN_KAFKA_ADVERTISED_HOST` of the running data plane, the host Metadata answers.
+    host: Option<String>,
 }
 
-impl ServedPorts {
-    /// The ports of the data plane serving `state` (no offset when there is none: the stored vports).
-    pub fn of(state: &AppState) -> ServedPorts {
-        let offset = state.kafka().map_or(0, |b| if b.options.ephemeral { 0 } else { b.options.port_offset });
-        ServedPorts { offset }
+impl ServedAddress {
+    /// The addresses of the data plane serving `state` (without one: the stored vip and vport).
+    pub fn of(state: &AppState) -> ServedAddress {
+        match state.kafka() {
+            Some(b) => ServedAddress {
+                offset: if b.options.ephemeral { 0 } else { b.options.port_offset },
+                host: b.options.advertised_host.clone(),
+            },
+            None => ServedAddress::default(),
+        }
     }
 
     /// The port `security` of an instance whose stored vport is `vport` is served on: the listener's port
     /// ([`KafkaOptions::listen_port`]); the unmoved `vport + access point offset` when the offset moves it
     /// out of range (nothing listens for it then).
-    pub fn port(self, vport: u16, security: Security) -> u16 {
+    pub fn port(&self, vport: u16, security: Security) -> u16 {
         moved_port(vport, security, self.offset).unwrap_or_else(|| vport.saturating_add(security.port_offset()))
+    }
+
+    /// The host of an instance whose stored vip is `vip`: the advertised host when one is set, as Metadata.
+    pub fn host<'a>(&'a self, vip: &'a str) -> &'a str {
+        self.host.as_deref().unwrap_or(vip)
     }
 }
 

@@ -184,11 +184,20 @@ async fn tencent_v3(srv: &common::TestServer, action: &str, params: serde_json::
 /// A lenient server whose data plane listens moved by a port offset (what LOCALYUN_KAFKA_PORT_OFFSET
 /// sets), with fresh state per attempt: another offset if some of the ports are taken by someone else
 /// right now (a state keeps the first data plane started on it, so a failed attempt needs a new server).
-async fn served_with_offset(base: i32, probe: &[(&str, Security)]) -> (common::TestServer, Arc<KafkaBroker>, i32) {
+async fn served_with_offset(
+    base: i32,
+    advertised: Option<&str>,
+    probe: &[(&str, Security)],
+) -> (common::TestServer, Arc<KafkaBroker>, i32) {
     for attempt in 0..5 {
         let srv = common::start_with(Config { auth: AuthMode::Lenient, ..Config::default() }).await;
         let offset = base + attempt * 1_000 + i32::from(std::process::id() as u16 % 500);
-        let options = KafkaOptions { ephemeral: false, port_offset: offset, ..KafkaOptions::ephemeral() };
+        let options = KafkaOptions {
+            ephemeral: false,
+            port_offset: offset,
+            advertised_host: advertised.map(str::to_string),
+            ..KafkaOptions::ephemeral()
+        };
         let broker = localyun::kafka::start_with(srv.state.clone(), options).await;
         if probe.iter().all(|(id, security)| broker.listener_address(id, *security).is_some()) {
             return (srv, broker, offset);
@@ -198,12 +207,12 @@ async fn served_with_offset(base: i32, probe: &[(&str, Security)]) -> (common::T
     panic!("no free ports for the listeners");
 }
 
-/// Under a port offset every management answer that tells a client where to connect names the port the
-/// data plane serves (Tencent v2 `vport`, v3 `Vport` / `VipList`, Alibaba `EndPoint`, `SslEndPoint`,
-/// `DomainEndpoint`, `SslDomainEndpoint`), Kafka's Metadata agrees, and the stored vport stays the
-/// instance's own (a start with another offset answers that one).
+/// Under a port offset (and an advertised host) every management answer that tells a client where to
+/// connect names the address the data plane serves (Tencent v2 `vip:vport`, v3 `Vip:Vport` / `VipList`,
+/// Alibaba `EndPoint`, `SslEndPoint`, `DomainEndpoint`, `SslDomainEndpoint`), Kafka's Metadata agrees, and
+/// the stored vip and vport stay the instance's own (a start with other settings answers those).
 #[tokio::test]
-async fn management_answers_name_the_ports_served_under_an_offset() {
+async fn management_answers_name_the_addresses_served() {
     let tencent_id = localyun::tencent::ckafka::default_instance_id(ACCOUNT, "ap-guangzhou");
     let alibaba_id = localyun::alibaba::kafka::default_instance_id(ACCOUNT, "cn-hangzhou");
     let probe = [
@@ -213,8 +222,9 @@ async fn management_answers_name_the_ports_served_under_an_offset() {
         (alibaba_id.as_str(), Security::SaslPlaintext),
     ];
     let mut offsets = Vec::new();
-    for base in [23_000, 29_000] {
-        let (srv, broker, offset) = served_with_offset(base, &probe).await;
+    for (base, advertised) in [(23_000, None), (29_000, Some("localhost"))] {
+        let (srv, broker, offset) = served_with_offset(base, advertised, &probe).await;
+        let host = advertised.unwrap_or("127.0.0.1");
         offsets.push(offset);
         let served = |id: &str, security| broker.listener_address(id, security).map(|a| a.port()).unwrap();
         let tencent_port = served(&tencent_id, Security::Plaintext);
@@ -225,30 +235,32 @@ async fn management_answers_name_the_ports_served_under_an_offset() {
         // Tencent API v2: vip:vport.
         let r = tencent(&srv, "GetInstanceAttributes", &[("instanceId", &tencent_id)]).await;
         assert_eq!(r["code"], 0, "{r}");
-        assert_eq!((r["vip"].as_str(), r["vport"].as_u64()), (Some("127.0.0.1"), Some(u64::from(tencent_port))), "{r}");
+        assert_eq!((r["vip"].as_str(), r["vport"].as_u64()), (Some(host), Some(u64::from(tencent_port))), "{r}");
 
         // Tencent API v3: Vport is a string, in the instance and in its VipList, in both actions.
         let want = tencent_port.to_string();
         let r = tencent_v3(&srv, "DescribeInstanceAttributes", json!({"InstanceId": tencent_id})).await;
         let result = &r["Response"]["Result"];
-        assert_eq!(result["Vport"], want.as_str(), "{r}");
-        assert_eq!(result["VipList"], json!([{"Vip": "127.0.0.1", "Vport": want}]), "{r}");
+        assert_eq!((&result["Vip"], &result["Vport"]), (&json!(host), &json!(want)), "{r}");
+        assert_eq!(result["VipList"], json!([{"Vip": host, "Vport": want}]), "{r}");
         let r = tencent_v3(&srv, "DescribeInstancesDetail", json!({"InstanceId": tencent_id})).await;
         let listed = &r["Response"]["Result"]["InstanceList"];
         assert_eq!(listed.as_array().map(Vec::len), Some(1), "{r}");
-        assert_eq!((&listed[0]["Vport"], &listed[0]["VipList"][0]["Vport"]), (&json!(want), &json!(want)), "{r}");
+        assert_eq!((&listed[0]["Vip"], &listed[0]["Vport"]), (&json!(host), &json!(want)), "{r}");
+        assert_eq!(listed[0]["VipList"], json!([{"Vip": host, "Vport": want}]), "{r}");
 
         // Alibaba GetInstanceList (2019-09-16 adds the domain endpoints).
         let r = alibaba(&srv, "GetInstanceList", &[("RegionId", "cn-hangzhou")]).await;
         let vo = &r["InstanceList"]["InstanceVO"][0];
         assert_eq!(vo["InstanceId"], alibaba_id.as_str(), "{r}");
-        let (plain, ssl) = (format!("127.0.0.1:{ali_port}"), format!("127.0.0.1:{ali_ssl}"));
+        let (plain, ssl) = (format!("{host}:{ali_port}"), format!("{host}:{ali_ssl}"));
         assert_eq!((&vo["EndPoint"], &vo["DomainEndpoint"]), (&json!(plain), &json!(plain)), "{r}");
         assert_eq!((&vo["SslEndPoint"], &vo["SslDomainEndpoint"]), (&json!(ssl), &json!(ssl)), "{r}");
 
-        // A client bootstrapping from each answered address gets Metadata naming that same port.
-        for answered in [format!("127.0.0.1:{tencent_port}"), plain] {
-            let mut c = Conn::open(answered.parse().unwrap()).await;
+        // A client bootstrapping from each answered address (the host is this machine's loopback either
+        // way) gets Metadata naming that same address.
+        for (answered, port) in [(format!("{host}:{tencent_port}"), tencent_port), (plain, ali_port)] {
+            let mut c = Conn::open(([127, 0, 0, 1], port).into()).await;
             let req = MetadataRequest::default().with_topics(None);
             let ResponseKind::Metadata(m) = c.call(ApiKey::Metadata, 12, RequestKind::Metadata(req)).await else {
                 panic!("Metadata from {answered}")
@@ -258,10 +270,10 @@ async fn management_answers_name_the_ports_served_under_an_offset() {
         // The SASL_SSL access point answered is a listening socket (its TLS is kafka_sasl's business).
         assert!(tokio::net::TcpStream::connect(("127.0.0.1", ali_ssl)).await.is_ok(), "{ssl}");
 
-        // Stored state keeps the instance's own vport: the offset is applied when answering only.
+        // Stored state keeps the instance's own vip and vport: the settings apply when answering only.
         for (id, own) in [(&tencent_id, 9092), (&alibaba_id, 9302)] {
             let stored = srv.state.store.kafka.read().resource(&format!("i/{id}")).unwrap();
-            assert_eq!(stored["vport"], own, "{id}: {stored}");
+            assert_eq!((&stored["vip"], &stored["vport"]), (&json!("127.0.0.1"), &json!(own)), "{id}: {stored}");
         }
         broker.shutdown().await;
     }

@@ -6,7 +6,7 @@ use super::error::AlibabaError;
 use super::wire::{Input, Params, Reply};
 use super::{check_region, ApiVersion, Ctx, TagList};
 use crate::engine::kafka::{Billing, DiskType, InstanceStatus, KafkaInstance, Network};
-use crate::kafka::{Security, ServedPorts};
+use crate::kafka::{Security, ServedAddress};
 
 /// GetInstanceList's parameters: RegionId; 2019-09-16 adds the filters InstanceId.N, ResourceGroupId and
 /// Tag.N (absent in 2018-10-15, so ignored there).
@@ -37,7 +37,7 @@ pub fn get_instance_list(ctx: &Ctx<'_>, input: GetInstanceList) -> Result<Reply,
         ApiVersion::V20181015 => (&[][..], None, &[][..]),
         ApiVersion::V20190916 => (&input.instance_ids[..], input.resource_group_id.as_deref(), &input.tags[..]),
     };
-    let served = ServedPorts::of(ctx.state);
+    let served = ServedAddress::of(ctx.state);
     let handles = ctx.model.instances_of(ctx.scope(region));
     // Each instance read-locked on its own, for the length of this answer.
     let guards: Vec<_> = handles.iter().map(|h| h.read()).collect();
@@ -47,7 +47,7 @@ pub fn get_instance_list(ctx: &Ctx<'_>, input: GetInstanceList) -> Result<Reply,
         .filter(|i| ids.is_empty() || ids.contains(&i.id))
         .filter(|i| resource_group.is_none_or(|rg| resource_group_of(i) == rg))
         .filter(|i| tags.iter().all(|(k, v)| has_tag(i, k, v)))
-        .map(|i| InstanceVo::of(i, ctx.version, served))
+        .map(|i| InstanceVo::of(i, ctx.version, &served))
         .collect();
     let size = items.len() * super::wire::ITEM_BYTES;
     Ok(ctx.reply(&InstancePage { instance_list: InstanceList { instance_vo: items } }, size))
@@ -153,11 +153,11 @@ struct InstanceMore<'a> {
 }
 
 impl<'a> InstanceVo<'a> {
-    /// The endpoints name the ports the data plane serves ([`ServedPorts`]: moved by
-    /// `LOCALYUN_KAFKA_PORT_OFFSET`): `EndPoint` / `DomainEndpoint` PLAINTEXT, `SslEndPoint` /
+    /// The endpoints name the addresses the data plane serves ([`ServedAddress`]: the advertised host and
+    /// `LOCALYUN_KAFKA_PORT_OFFSET` applied): `EndPoint` / `DomainEndpoint` PLAINTEXT, `SslEndPoint` /
     /// `SslDomainEndpoint` SASL_SSL.
-    fn of(i: &'a KafkaInstance, version: ApiVersion, served: ServedPorts) -> Self {
-        let endpoint = |security: Security| format!("{}:{}", i.vip, served.port(i.vport, security));
+    fn of(i: &'a KafkaInstance, version: ApiVersion, served: &ServedAddress) -> Self {
+        let endpoint = |security: Security| format!("{}:{}", served.host(&i.vip), served.port(i.vport, security));
         let a = &i.attributes;
         let more = (version == ApiVersion::V20190916).then(|| InstanceMore {
             zone_id: &i.zone_id,
