@@ -59,9 +59,10 @@ pub const MAX_FRAME_BYTES: usize = 100 * 1024 * 1024;
 
 /// Data-plane settings. From the environment with [`KafkaOptions::from_env`]:
 /// - `LOCALYUN_KAFKA=off` disables every listener;
-/// - `LOCALYUN_KAFKA_PORT_OFFSET=N` listens on `vport + N` (e.g. to run two localyuns side by side);
-/// - `LOCALYUN_KAFKA_ADVERTISED_HOST=name` is the host Metadata and FindCoordinator answer (e.g. the
-///   service name in a compose file), default: the instance's vip.
+/// - `LOCALYUN_KAFKA_PORT_OFFSET=N` listens on `vport + N` (e.g. to run two localyuns side by side), which
+///   the management APIs answer too ([`ServedAddress`]);
+/// - `LOCALYUN_KAFKA_ADVERTISED_HOST=name` is the host Metadata, FindCoordinator and the management APIs
+///   answer (e.g. the service name in a compose file), default: the instance's vip.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KafkaOptions {
     pub enabled: bool,
@@ -84,6 +85,13 @@ impl KafkaOptions {
             ephemeral: false,
             advertised_host: var("LOCALYUN_KAFKA_ADVERTISED_HOST"),
         }
+    }
+
+    /// The port an instance's access point listens on: `vport + access point offset + port offset`. None
+    /// when that is out of range or 0 (nothing listens then). Ephemeral listeners (tests) pick their own
+    /// ports and are not described by this.
+    pub fn listen_port(&self, vport: u16, security: Security) -> Option<u16> {
+        moved_port(vport, security, self.port_offset)
     }
 
     /// Every instance on its own free loopback port (for tests).
@@ -137,6 +145,52 @@ impl Security {
             Security::SaslPlaintext => "SASL_PLAINTEXT",
         }
     }
+}
+
+/// Where the management APIs tell clients to connect (Tencent `vip:vport` / `Vip:Vport`, Alibaba `EndPoint`,
+/// `SslEndPoint`, `DomainEndpoint`, `SslDomainEndpoint`): the host and port the running data plane serves
+/// an access point on, so an answer and Kafka's Metadata agree (the spec extract: "The addresses returned by
+/// GetInstanceList must be exactly what the Kafka `Metadata` response advertises, because clients reconnect
+/// to the advertised brokers"). The stored vip and vport stay the instance's; `LOCALYUN_KAFKA_PORT_OFFSET`
+/// and `LOCALYUN_KAFKA_ADVERTISED_HOST` are applied only when answering, so a restart with other settings
+/// answers the new address. Taken once per request ([`ServedAddress::of`]), applied per instance.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServedAddress {
+    /// `LOCALYUN_KAFKA_PORT_OFFSET` of the running data plane; 0 when it is off, not started, or ephemeral.
+    offset: i32,
+    /// `LOCALYUN_KAFKA_ADVERTISED_HOST` of the running data plane, the host Metadata answers.
+    host: Option<String>,
+}
+
+impl ServedAddress {
+    /// The addresses of the data plane serving `state` (without one: the stored vip and vport).
+    pub fn of(state: &AppState) -> ServedAddress {
+        match state.kafka() {
+            Some(b) => ServedAddress {
+                offset: if b.options.ephemeral { 0 } else { b.options.port_offset },
+                host: b.options.advertised_host.clone(),
+            },
+            None => ServedAddress::default(),
+        }
+    }
+
+    /// The port `security` of an instance whose stored vport is `vport` is served on: the listener's port
+    /// ([`KafkaOptions::listen_port`]); the unmoved `vport + access point offset` when the offset moves it
+    /// out of range (nothing listens for it then).
+    pub fn port(&self, vport: u16, security: Security) -> u16 {
+        moved_port(vport, security, self.offset).unwrap_or_else(|| vport.saturating_add(security.port_offset()))
+    }
+
+    /// The host of an instance whose stored vip is `vip`: the advertised host when one is set, as Metadata.
+    pub fn host<'a>(&'a self, vip: &'a str) -> &'a str {
+        self.host.as_deref().unwrap_or(vip)
+    }
+}
+
+/// `vport + access point offset + offset`, the one formula of listeners and answers; None out of range or 0.
+fn moved_port(vport: u16, security: Security, offset: i32) -> Option<u16> {
+    let port = i32::from(vport) + i32::from(security.port_offset()) + offset;
+    u16::try_from(port).ok().filter(|p| *p != 0)
 }
 
 struct Listener {
@@ -391,11 +445,7 @@ impl KafkaBroker {
                     wanted.push((format!("{}#{}", i.id, security.name()), i.id.clone(), 0, security));
                     continue;
                 }
-                let port = i32::from(i.vport) + i32::from(security.port_offset()) + self.options.port_offset;
-                let Ok(port) = u16::try_from(port) else { continue };
-                if port == 0 {
-                    continue;
-                }
+                let Some(port) = self.options.listen_port(i.vport, security) else { continue };
                 if taken.insert(port) {
                     wanted.push((port.to_string(), i.id.clone(), port, security));
                 } else if self.failed.lock().insert(format!("shared/{}/{}", i.id, security.name())) {

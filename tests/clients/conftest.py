@@ -2,32 +2,23 @@
 
 The Kafka listener of the default ap-guangzhou CKafka instance (vport 9092) is moved to a free port with
 LOCALYUN_KAFKA_PORT_OFFSET, so the tests never depend on 9092 being free; every other instance's
-listeners move by the same offset (`Server.kafka_address`). TLS (the SASL_SSL access points) uses a
-certificate generated into a temporary folder (`Server.ca_pem`).
+listeners move by the same offset, and the management APIs answer the moved addresses. TLS (the SASL_SSL
+access points) uses a certificate generated into a temporary folder (`Server.ca_pem`). The start sequence
+is tests/pyhelpers/localyun_server.py, shared with tests/sdk and tests/clients/rocketmq.
 """
 import os
 import shutil
-import signal
-import socket
-import subprocess
+import sys
 import tempfile
-import time
-import urllib.request
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pyhelpers"))
+import localyun_server  # noqa: E402
+from localyun_server import free_port  # noqa: E402,F401  (bench.py imports it from here)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 VPORT = 9092
-
-for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
-    os.environ.pop(var, None)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -55,41 +46,25 @@ class Server:
         return os.path.join(self.tls_dir, "ca.pem")
 
     def kafka_address(self, endpoint, plus=0):
-        """Where an address a management API answers (`host:vport`) listens here, `plus` ports on."""
+        """The access point `plus` ports after an address a management API answers (`host:port`, already
+        moved by the offset): Alibaba's SASL_PLAINTEXT one is `EndPoint` + 2, which it does not answer."""
         host, port = endpoint.rsplit(":", 1)
-        return f"{host}:{int(port) + self.offset + plus}"
+        return f"{host}:{int(port) + plus}"
 
     def start(self):
-        binary = os.environ.get("LOCALYUN_BIN", os.path.join(ROOT, "target", "debug", "localyun"))
-        args = [binary, "--port", str(self.http_port), "--tls-port", str(self.tls_port), "--tls-dir", self.tls_dir,
+        args = ["--port", str(self.http_port), "--tls-port", str(self.tls_port), "--tls-dir", self.tls_dir,
                 "--fixtures", os.path.join(HERE, "fixtures.yaml")]
         if self.data_dir:
             args += ["--data-dir", self.data_dir]
-        env = dict(os.environ, LOCALYUN_KAFKA_PORT_OFFSET=str(self.kafka_port - VPORT), LOCALYUN_LOG_LEVEL="warn")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"localyun exited: {open(self.log.name).read()}")
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/_localyun/health", timeout=1).read()
-                with socket.create_connection(("127.0.0.1", self.kafka_port), timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"localyun did not start: {open(self.log.name).read()}")
+        env = localyun_server.environment({"LOCALYUN_KAFKA_PORT_OFFSET": str(self.offset), "LOCALYUN_LOG_LEVEL": "warn"})
+        self.proc = localyun_server.launch(args, env, self.log.name, self.http_port, ports=[self.kafka_port], timeout=20)
+        return self
 
     def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
+        localyun_server.kill9(self.proc)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        localyun_server.stop(self.proc)
         shutil.rmtree(self.tls_dir, ignore_errors=True)
 
 

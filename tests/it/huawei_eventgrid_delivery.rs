@@ -3,57 +3,10 @@
 
 use crate::huawei_support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
-use huawei_support::{settled_trace, Eg};
-use parking_lot::Mutex;
+use huawei_support::{settled_trace, Eg, Webhook};
 use serde_json::{json, Value};
-
-#[derive(Clone, Debug)]
-struct Received {
-    path: String,
-    content_type: String,
-    body: String,
-}
-
-#[derive(Clone, Default)]
-struct Receiver {
-    received: Arc<Mutex<Vec<Received>>>,
-}
-
-impl Receiver {
-    fn on(&self, path: &str) -> Vec<Received> {
-        self.received.lock().iter().filter(|r| r.path == path).cloned().collect()
-    }
-}
-
-/// A webhook receiver: `/fail*` always answers 500, `/flaky*` answers 500 to its first request, others 200.
-async fn start_receiver() -> (String, Receiver) {
-    async fn hook(State(r): State<Receiver>, uri: Uri, headers: HeaderMap, body: Bytes) -> StatusCode {
-        let path = uri.path().to_string();
-        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-        let mut received = r.received.lock();
-        let seen_before = received.iter().any(|x| x.path == path);
-        received.push(Received { path: path.clone(), content_type, body: String::from_utf8_lossy(&body).into_owned() });
-        if path.starts_with("/fail") || (path.starts_with("/flaky") && !seen_before) {
-            StatusCode::INTERNAL_SERVER_ERROR
-        } else {
-            StatusCode::OK
-        }
-    }
-    let receiver = Receiver::default();
-    let app = axum::Router::new().fallback(hook).with_state(receiver.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://{addr}"), receiver)
-}
 
 fn target(url: &str, transform: Value) -> Value {
     json!({"name": "WEBHOOK", "provider_type": "CUSTOM", "detail": {"url": url}, "transform": transform})
@@ -86,7 +39,7 @@ async fn setup(eg: &Eg) -> String {
 #[tokio::test]
 async fn original_events_reach_the_webhook_and_are_traced() {
     let eg = Eg::start().await;
-    let (base, receiver) = start_receiver().await;
+    let (base, receiver) = Webhook::start().await;
     let channel_id = setup(&eg).await;
     let sub = subscribe(
         &eg,
@@ -104,7 +57,7 @@ async fn original_events_reach_the_webhook_and_are_traced() {
     let trace = settled_trace(&eg, &channel_id, &trace_id).await;
     let got = receiver.on("/hook");
     assert_eq!(got.len(), 1);
-    assert!(got[0].content_type.starts_with("application/json"));
+    assert!(got[0].content_type().starts_with("application/json"));
     assert_eq!(serde_json::from_str::<Value>(&got[0].body).unwrap(), sent);
     assert_eq!(trace["eventId"], trace_id.as_str());
     assert_eq!(
@@ -170,7 +123,7 @@ async fn original_events_reach_the_webhook_and_are_traced() {
 #[tokio::test]
 async fn filters_let_events_in_and_keep_them_out() {
     let eg = Eg::start().await;
-    let (base, receiver) = start_receiver().await;
+    let (base, receiver) = Webhook::start().await;
     let channel_id = setup(&eg).await;
     let filter = json!({
         "source": [{"op": "StringIn", "values": ["order-service"]}],
@@ -214,7 +167,7 @@ async fn filters_let_events_in_and_keep_them_out() {
 #[tokio::test]
 async fn each_transform_type() {
     let eg = Eg::start().await;
-    let (base, receiver) = start_receiver().await;
+    let (base, receiver) = Webhook::start().await;
     let channel_id = setup(&eg).await;
     let targets = json!([
         target(&format!("{base}/constant"), json!({"type": "CONSTANT", "value": "{\"alert\":\"order received\"}"})),
@@ -245,16 +198,16 @@ async fn each_transform_type() {
         serde_json::from_str::<Value>(&variable[0].body).unwrap(),
         json!({"who": "test01", "n": 3, "flag": true, "obj": {"a": [1]}, "missing": "default"})
     );
-    assert!(variable[0].content_type.starts_with("application/json"));
+    assert!(variable[0].content_type().starts_with("application/json"));
     let text = receiver.on("/text");
     assert_eq!(text[0].body, "My name is test01");
-    assert!(text[0].content_type.starts_with("text/plain"));
+    assert!(text[0].content_type().starts_with("text/plain"));
 }
 
 #[tokio::test]
 async fn a_500_is_retried_with_back_off_and_exhausted_retries_fail() {
     let eg = Eg::start().await;
-    let (base, receiver) = start_receiver().await;
+    let (base, receiver) = Webhook::start().await;
     let channel_id = setup(&eg).await;
     let mut flaky = target(&format!("{base}/flaky"), json!({"type": "ORIGINAL"}));
     flaky["retry_times"] = json!(2);
@@ -315,7 +268,7 @@ async fn unreachable_and_non_local_targets_are_traced_never_dropped() {
 #[tokio::test]
 async fn a_bad_event_in_a_batch_is_reported_alone() {
     let eg = Eg::start().await;
-    let (base, receiver) = start_receiver().await;
+    let (base, receiver) = Webhook::start().await;
     let channel_id = setup(&eg).await;
     subscribe(
         &eg,
@@ -357,7 +310,7 @@ async fn a_bad_event_in_a_batch_is_reported_alone() {
 #[tokio::test]
 async fn disabled_subscriptions_do_not_deliver_and_official_events_use_the_default_channel() {
     let eg = Eg::start().await;
-    let (base, receiver) = start_receiver().await;
+    let (base, receiver) = Webhook::start().await;
     let channel_id = setup(&eg).await;
     let sub = subscribe(
         &eg,
@@ -388,7 +341,7 @@ async fn disabled_subscriptions_do_not_deliver_and_official_events_use_the_defau
 #[tokio::test]
 async fn eg_channel_targets_forward_into_local_channels() {
     let eg = Eg::start().await;
-    let (base, receiver) = start_receiver().await;
+    let (base, receiver) = Webhook::start().await;
     let channel_a = setup(&eg).await;
     let channel_b = eg.create_channel("downstream").await;
     eg.create_source(&channel_b, "forwarded").await;
@@ -435,7 +388,7 @@ async fn eg_channel_targets_forward_into_local_channels() {
 #[tokio::test]
 async fn a_webhook_that_never_answers_times_out_without_blocking_other_targets() {
     let eg = Eg::start().await;
-    let (base, receiver) = start_receiver().await;
+    let (base, receiver) = Webhook::start().await;
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let silent_url = format!("http://{}/hang", silent.local_addr().unwrap());
     let held = tokio::spawn(async move {

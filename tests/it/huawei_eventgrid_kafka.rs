@@ -11,14 +11,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
 use bytes::Bytes as KBytes;
-use huawei_support::{settled_trace, Eg};
+use huawei_support::{settled_trace, Eg, Webhook};
 use localyun::kafka::local::{LocalRecord, NewRecord};
 use localyun::kafka::{KafkaBroker, KafkaOptions};
-use parking_lot::Mutex;
 use serde_json::{json, Value};
 
 use alibaba_support::{hmac_sha1_b64, string_to_sign};
@@ -212,24 +208,6 @@ async fn a_kafka_target_on_an_instance_that_is_not_local_fails_with_the_reason()
     assert!(s.all("events").is_empty());
 }
 
-#[derive(Clone, Default)]
-struct Hook(Arc<Mutex<Vec<String>>>);
-
-async fn start_hook() -> (String, Hook) {
-    async fn on(State(h): State<Hook>, body: Bytes) -> StatusCode {
-        h.0.lock().push(String::from_utf8_lossy(&body).into_owned());
-        StatusCode::OK
-    }
-    let hook = Hook::default();
-    let app = axum::Router::new().fallback(on).with_state(hook.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://{addr}/hook"), hook)
-}
-
 fn stream(name: &str, source: Value, sink: Value, filter: Value) -> Value {
     json!({"name": name, "source": {"source_kafka": source}, "sink": sink,
         "rule_config": {"filter": filter, "transform": {"type": "ORIGINAL"}},
@@ -255,7 +233,8 @@ async fn wait_stats(eg: &Eg, id: &str, received: u64) -> Value {
 async fn a_stream_moves_records_from_one_topic_to_another_and_to_a_webhook() {
     let (s, connection) = setup(&[("src", 2), ("dst", 1)]).await;
     let eg = &s.eg;
-    let (hook_url, hook) = start_hook().await;
+    let (hook_base, hook) = Webhook::start().await;
+    let hook_url = format!("{hook_base}/hook");
     // Written before the streams exist: the `earliest` stream sees them, the `latest` one does not.
     s.produce("src", "k1", &event("a", "order.created").to_string()).await;
     s.produce("src", "k2", &event("b", "order.deleted").to_string()).await;
@@ -292,12 +271,12 @@ async fn a_stream_moves_records_from_one_topic_to_another_and_to_a_webhook() {
 
     // The webhook stream started at the latest offset: only what comes now reaches it.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(hook.0.lock().is_empty());
+    assert!(hook.all().is_empty());
     s.produce("src", "k4", "{\"n\": 4}").await;
     wait_stats(eg, &hook_id, 1).await;
-    let got = hook.0.lock().clone();
+    let got = hook.on("/hook");
     assert_eq!(got.len(), 1);
-    let wrapped: Value = serde_json::from_str(&got[0]).unwrap();
+    let wrapped: Value = serde_json::from_str(&got[0].body).unwrap();
     assert_eq!(wrapped["type"], "kafka:record");
     assert_eq!(wrapped["source"], "src");
     assert_eq!(wrapped["data"]["value"], json!({"n": 4}));

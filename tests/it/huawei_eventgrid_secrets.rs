@@ -3,34 +3,11 @@
 
 use crate::huawei_support;
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use huawei_support::Eg;
-use parking_lot::Mutex;
+use huawei_support::{Eg, Webhook};
 use serde_json::{json, Value};
 
 const SECRET: &str = "s3cr3t-token-value";
 const MASK: &str = "******";
-
-/// Records the `x-api-key` and `x-plain` header of every request it receives.
-async fn start_receiver() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
-    async fn hook(State(seen): State<Arc<Mutex<Vec<(String, String)>>>>, headers: HeaderMap) -> StatusCode {
-        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-        seen.lock().push((header("x-api-key"), header("x-plain")));
-        StatusCode::OK
-    }
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let app = axum::Router::new().fallback(hook).with_state(seen.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://{addr}"), seen)
-}
 
 fn apig_target(url: &str, secret: &str) -> Value {
     json!({"id": "apig-target", "name": "HC.APIG", "provider_type": "OFFICIAL",
@@ -126,7 +103,7 @@ async fn updates_sending_the_mask_keep_the_secret_and_new_values_replace_it() {
 #[tokio::test]
 async fn delivery_sends_the_real_secret_header_value() {
     let eg = Eg::start().await;
-    let (base, seen) = start_receiver().await;
+    let (base, receiver) = Webhook::start().await;
     let (channel_id, sub) = setup(&eg, &format!("{base}/apig")).await;
     // Round-trip the masked target first: delivery must still use the stored secret.
     let path = format!("/subscriptions/{sub}/targets/apig-target");
@@ -135,13 +112,9 @@ async fn delivery_sends_the_real_secret_header_value() {
     let event = json!({"id": "e-1", "source": "svc", "specversion": "1.0", "type": "t", "data": {}});
     let r = eg.post(&format!("/channels/{channel_id}/events"), &json!({"events": [event]})).await;
     assert_eq!(r.ok()["failed_count"], 0);
-    for _ in 0..200 {
-        if !seen.lock().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let got = seen.lock().clone();
+    receiver.wait_on("/apig", 1).await;
+    let got: Vec<(String, String)> =
+        receiver.all().iter().map(|r| (r.header("x-api-key").to_string(), r.header("x-plain").to_string())).collect();
     assert_eq!(got, vec![(SECRET.to_string(), "visible".to_string())]);
     // The trace of that delivery does not carry the secret either.
     let trace_id = r.ok()["events"][0]["event_id"].as_str().unwrap().to_string();

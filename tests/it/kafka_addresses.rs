@@ -7,15 +7,18 @@ use crate::common;
 use crate::kafka_support;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use kafka_protocol::messages::*;
 use kafka_protocol::records::Compression;
+use localyun::config::{AuthMode, Config};
 use localyun::engine::kafka::{vports, Scope};
-use localyun::kafka::{KafkaOptions, Security};
+use localyun::kafka::{KafkaBroker, KafkaOptions, Security};
 use localyun::storage::Resources;
 
 use common::ACCOUNT;
 use kafka_support::{alibaba, batch, now_ms, record, tencent, Conn};
+use serde_json::json;
 
 #[tokio::test]
 async fn management_apis_answer_distinct_stable_vports() {
@@ -151,4 +154,144 @@ async fn instances_sharing_9092_from_older_state_are_separated_at_start() {
     let r = alibaba(&srv, "GetInstanceList", &[("RegionId", "cn-hangzhou")]).await;
     assert_eq!(r["InstanceList"]["InstanceVO"][0]["EndPoint"], format!("127.0.0.1:{a}"));
     broker.shutdown().await;
+}
+
+/// A Tencent API v3 call (JSON POST at `/`) to a lenient server: an unknown key id is accepted without
+/// its HMAC (README "Configuration", `--auth lenient`), so the TC3 header needs only its shape here.
+async fn tencent_v3(srv: &common::TestServer, action: &str, params: serde_json::Value) -> serde_json::Value {
+    let now = common::unix_now();
+    let date = chrono::DateTime::from_timestamp(now, 0).map(|d| d.format("%Y-%m-%d").to_string()).unwrap();
+    let auth = format!(
+        "TC3-HMAC-SHA256 Credential=AKIDANYONE/{date}/ckafka/tc3_request, SignedHeaders=content-type;host, Signature={}",
+        "0".repeat(64)
+    );
+    let resp = srv
+        .client
+        .post(format!("{}/", srv.base))
+        .header("content-type", "application/json; charset=utf-8")
+        .header("x-tc-action", action)
+        .header("x-tc-version", "2019-08-19")
+        .header("x-tc-timestamp", now.to_string())
+        .header("x-tc-region", "ap-guangzhou")
+        .header("authorization", auth)
+        .body(params.to_string())
+        .send()
+        .await
+        .unwrap();
+    resp.json().await.unwrap()
+}
+
+/// A lenient server whose data plane listens moved by a port offset (what LOCALYUN_KAFKA_PORT_OFFSET
+/// sets), with fresh state per attempt: another offset if some of the ports are taken by someone else
+/// right now (a state keeps the first data plane started on it, so a failed attempt needs a new server).
+async fn served_with_offset(
+    base: i32,
+    advertised: Option<&str>,
+    probe: &[(&str, Security)],
+) -> (common::TestServer, Arc<KafkaBroker>, i32) {
+    for attempt in 0..5 {
+        let srv = common::start_with(Config { auth: AuthMode::Lenient, ..Config::default() }).await;
+        let offset = base + attempt * 1_000 + i32::from(std::process::id() as u16 % 500);
+        let options = KafkaOptions {
+            ephemeral: false,
+            port_offset: offset,
+            advertised_host: advertised.map(str::to_string),
+            ..KafkaOptions::ephemeral()
+        };
+        let broker = localyun::kafka::start_with(srv.state.clone(), options).await;
+        if probe.iter().all(|(id, security)| broker.listener_address(id, *security).is_some()) {
+            return (srv, broker, offset);
+        }
+        broker.shutdown().await;
+    }
+    panic!("no free ports for the listeners");
+}
+
+/// Under a port offset (and an advertised host) every management answer that tells a client where to
+/// connect names the address the data plane serves (Tencent v2 `vip:vport`, v3 `Vip:Vport` / `VipList`,
+/// Alibaba `EndPoint`, `SslEndPoint`, `DomainEndpoint`, `SslDomainEndpoint`), Kafka's Metadata agrees, and
+/// the stored vip and vport stay the instance's own (a start with other settings answers those).
+#[tokio::test]
+async fn management_answers_name_the_addresses_served() {
+    let tencent_id = localyun::tencent::ckafka::default_instance_id(ACCOUNT, "ap-guangzhou");
+    let alibaba_id = localyun::alibaba::kafka::default_instance_id(ACCOUNT, "cn-hangzhou");
+    let probe = [
+        (tencent_id.as_str(), Security::Plaintext),
+        (alibaba_id.as_str(), Security::Plaintext),
+        (alibaba_id.as_str(), Security::SaslSsl),
+        (alibaba_id.as_str(), Security::SaslPlaintext),
+    ];
+    let mut offsets = Vec::new();
+    for (base, advertised) in [(23_000, None), (29_000, Some("localhost"))] {
+        let (srv, broker, offset) = served_with_offset(base, advertised, &probe).await;
+        let host = advertised.unwrap_or("127.0.0.1");
+        offsets.push(offset);
+        let served = |id: &str, security| broker.listener_address(id, security).map(|a| a.port()).unwrap();
+        let tencent_port = served(&tencent_id, Security::Plaintext);
+        assert_eq!(i32::from(tencent_port), 9092 + offset);
+        let (ali_port, ali_ssl) = (served(&alibaba_id, Security::Plaintext), served(&alibaba_id, Security::SaslSsl));
+        assert_eq!((i32::from(ali_port), i32::from(ali_ssl)), (9302 + offset, 9303 + offset));
+
+        // Tencent API v2: vip:vport.
+        let r = tencent(&srv, "GetInstanceAttributes", &[("instanceId", &tencent_id)]).await;
+        assert_eq!(r["code"], 0, "{r}");
+        assert_eq!((r["vip"].as_str(), r["vport"].as_u64()), (Some(host), Some(u64::from(tencent_port))), "{r}");
+
+        // Tencent API v3: Vport is a string, in the instance and in its VipList, in both actions.
+        let want = tencent_port.to_string();
+        let r = tencent_v3(&srv, "DescribeInstanceAttributes", json!({"InstanceId": tencent_id})).await;
+        let result = &r["Response"]["Result"];
+        assert_eq!((&result["Vip"], &result["Vport"]), (&json!(host), &json!(want)), "{r}");
+        assert_eq!(result["VipList"], json!([{"Vip": host, "Vport": want}]), "{r}");
+        let r = tencent_v3(&srv, "DescribeInstancesDetail", json!({"InstanceId": tencent_id})).await;
+        let listed = &r["Response"]["Result"]["InstanceList"];
+        assert_eq!(listed.as_array().map(Vec::len), Some(1), "{r}");
+        assert_eq!((&listed[0]["Vip"], &listed[0]["Vport"]), (&json!(host), &json!(want)), "{r}");
+        assert_eq!(listed[0]["VipList"], json!([{"Vip": host, "Vport": want}]), "{r}");
+
+        // Alibaba GetInstanceList (2019-09-16 adds the domain endpoints).
+        let r = alibaba(&srv, "GetInstanceList", &[("RegionId", "cn-hangzhou")]).await;
+        let vo = &r["InstanceList"]["InstanceVO"][0];
+        assert_eq!(vo["InstanceId"], alibaba_id.as_str(), "{r}");
+        let (plain, ssl) = (format!("{host}:{ali_port}"), format!("{host}:{ali_ssl}"));
+        assert_eq!((&vo["EndPoint"], &vo["DomainEndpoint"]), (&json!(plain), &json!(plain)), "{r}");
+        assert_eq!((&vo["SslEndPoint"], &vo["SslDomainEndpoint"]), (&json!(ssl), &json!(ssl)), "{r}");
+
+        // A client bootstrapping from each answered address (the host is this machine's loopback either
+        // way) gets Metadata naming that same address.
+        for (answered, port) in [(format!("{host}:{tencent_port}"), tencent_port), (plain, ali_port)] {
+            let mut c = Conn::open(([127, 0, 0, 1], port).into()).await;
+            let req = MetadataRequest::default().with_topics(None);
+            let ResponseKind::Metadata(m) = c.call(ApiKey::Metadata, 12, RequestKind::Metadata(req)).await else {
+                panic!("Metadata from {answered}")
+            };
+            assert_eq!(format!("{}:{}", m.brokers[0].host.as_str(), m.brokers[0].port), answered);
+        }
+        // The SASL_SSL access point answered is a listening socket (its TLS is kafka_sasl's business).
+        assert!(tokio::net::TcpStream::connect(("127.0.0.1", ali_ssl)).await.is_ok(), "{ssl}");
+
+        // Stored state keeps the instance's own vip and vport: the settings apply when answering only.
+        for (id, own) in [(&tencent_id, 9092), (&alibaba_id, 9302)] {
+            let stored = srv.state.store.kafka.read().resource(&format!("i/{id}")).unwrap();
+            assert_eq!((&stored["vip"], &stored["vport"]), (&json!("127.0.0.1"), &json!(own)), "{id}: {stored}");
+        }
+        broker.shutdown().await;
+    }
+    assert_ne!(offsets[0], offsets[1], "two starts, two offsets, each answered its own");
+}
+
+/// Without a data plane (or with it off) the answers are the stored vports: nothing is moved.
+#[tokio::test]
+async fn without_a_data_plane_answers_are_the_stored_vports() {
+    let srv = common::start_with(Config { auth: AuthMode::Lenient, ..Config::default() }).await;
+    let tencent_id = localyun::tencent::ckafka::default_instance_id(ACCOUNT, "ap-guangzhou");
+    let r = tencent_v3(&srv, "DescribeInstanceAttributes", json!({"InstanceId": tencent_id})).await;
+    assert_eq!(r["Response"]["Result"]["Vport"], "9092", "{r}");
+    let r = alibaba(&srv, "GetInstanceList", &[("RegionId", "cn-hangzhou")]).await;
+    let vo = &r["InstanceList"]["InstanceVO"][0];
+    assert_eq!(
+        (&vo["EndPoint"], &vo["SslDomainEndpoint"]),
+        (&json!("127.0.0.1:9302"), &json!("127.0.0.1:9303")),
+        "{r}"
+    );
 }

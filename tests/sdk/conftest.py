@@ -1,33 +1,21 @@
 """Starts the real localyun binary once per test session for the SDK-driven tests.
 
 The binary is target/debug/localyun unless LOCALYUN_BIN names another. Ports are picked free; the TLS
-certificate goes to a temporary folder and SSL_CERT_FILE points at its CA, as a user would set it up.
+certificate goes to a temporary folder and SSL_CERT_FILE points at its CA, as a user would set it up. The start
+sequence is tests/pyhelpers/localyun_server.py, shared with the client suites under tests/clients.
 """
 import json
 import os
 import shutil
-import socket
-import subprocess
+import sys
 import tempfile
-import time
 import urllib.request
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-KEY_ID = "AKIDLOCAL"
-SECRET = "local-secret"
-ACCOUNT = "100000000001"
-
-# The SDKs honour proxy variables even for 127.0.0.1 (see shared/sdk-wire-notes.md): drop them.
-for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
-    os.environ.pop(var, None)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pyhelpers"))
+import localyun_server  # noqa: E402
+from localyun_server import ACCOUNT, KEY_ID, SECRET, free_port  # noqa: E402,F401  (tests import free_port)
 
 
 class Localyun:
@@ -51,8 +39,7 @@ class Localyun:
 
     def output(self):
         """Everything the server printed so far."""
-        with open(self.log_path, "rb") as f:
-            return f.read().decode(errors="replace")
+        return localyun_server.read_log(self.log_path)
 
     def admin(self, path, method="GET", body=None):
         data = None if body is None else json.dumps(body).encode()
@@ -64,44 +51,21 @@ class Localyun:
 
 
 def start_localyun(extra_args=(), extra_env=None, tls_dir=None):
-    binary = os.environ.get("LOCALYUN_BIN", os.path.join(ROOT, "target", "debug", "localyun"))
-    if not os.path.exists(binary):
-        subprocess.run(["cargo", "build", "--quiet"], cwd=ROOT, check=True)
+    """A localyun on free HTTP and HTTPS ports, its TLS files in `tls_dir` (default: its own temporary
+    folder), no LOCALYUN_* setting of the caller's environment but `extra_env`."""
     workdir = tempfile.mkdtemp(prefix="localyun-sdk-")
     http_port, tls_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALYUN_") or k == "LOCALYUN_BIN"}
-    env.update(extra_env or {})
     tls_dir = tls_dir or os.path.join(workdir, "tls")
-    args = [binary, "--port", str(http_port), "--tls-port", str(tls_port), "--tls-dir", tls_dir]
-    # Output goes to a file: a pipe nobody reads would fill up and stall the server.
+    args = ["--port", str(http_port), "--tls-port", str(tls_port), "--tls-dir", tls_dir, *extra_args]
     log_path = os.path.join(workdir, "localyun.log")
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(args + list(extra_args), env=env, stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"localyun exited: {open(log_path, 'rb').read().decode(errors='replace')}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/_localyun/health", timeout=1) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.05)
-    else:
-        proc.kill()
-        raise RuntimeError("localyun did not become healthy in 30 s")
+    proc = localyun_server.launch(args, localyun_server.environment(extra_env), log_path, http_port)
     server = Localyun(http_port, tls_port, os.path.join(tls_dir, "ca.pem"), proc, workdir)
     server.log_path = log_path
     return server
 
 
 def stop_localyun(server):
-    server.proc.terminate()
-    try:
-        server.proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.proc.kill()
+    localyun_server.stop(server.proc)
     shutil.rmtree(server.workdir, ignore_errors=True)
 
 

@@ -6,6 +6,7 @@ use super::error::AlibabaError;
 use super::wire::{Input, Params, Reply};
 use super::{check_region, ApiVersion, Ctx, TagList};
 use crate::engine::kafka::{Billing, DiskType, InstanceStatus, KafkaInstance, Network};
+use crate::kafka::{Security, ServedAddress};
 
 /// GetInstanceList's parameters: RegionId; 2019-09-16 adds the filters InstanceId.N, ResourceGroupId and
 /// Tag.N (absent in 2018-10-15, so ignored there).
@@ -36,6 +37,7 @@ pub fn get_instance_list(ctx: &Ctx<'_>, input: GetInstanceList) -> Result<Reply,
         ApiVersion::V20181015 => (&[][..], None, &[][..]),
         ApiVersion::V20190916 => (&input.instance_ids[..], input.resource_group_id.as_deref(), &input.tags[..]),
     };
+    let served = ServedAddress::of(ctx.state);
     let handles = ctx.model.instances_of(ctx.scope(region));
     // Each instance read-locked on its own, for the length of this answer.
     let guards: Vec<_> = handles.iter().map(|h| h.read()).collect();
@@ -45,7 +47,7 @@ pub fn get_instance_list(ctx: &Ctx<'_>, input: GetInstanceList) -> Result<Reply,
         .filter(|i| ids.is_empty() || ids.contains(&i.id))
         .filter(|i| resource_group.is_none_or(|rg| resource_group_of(i) == rg))
         .filter(|i| tags.iter().all(|(k, v)| has_tag(i, k, v)))
-        .map(|i| InstanceVo::of(i, ctx.version))
+        .map(|i| InstanceVo::of(i, ctx.version, &served))
         .collect();
     let size = items.len() * super::wire::ITEM_BYTES;
     Ok(ctx.reply(&InstancePage { instance_list: InstanceList { instance_vo: items } }, size))
@@ -151,8 +153,11 @@ struct InstanceMore<'a> {
 }
 
 impl<'a> InstanceVo<'a> {
-    fn of(i: &'a KafkaInstance, version: ApiVersion) -> Self {
-        let endpoint = |port: u16| format!("{}:{port}", i.vip);
+    /// The endpoints name the addresses the data plane serves ([`ServedAddress`]: the advertised host and
+    /// `LOCALYUN_KAFKA_PORT_OFFSET` applied): `EndPoint` / `DomainEndpoint` PLAINTEXT, `SslEndPoint` /
+    /// `SslDomainEndpoint` SASL_SSL.
+    fn of(i: &'a KafkaInstance, version: ApiVersion, served: &ServedAddress) -> Self {
+        let endpoint = |security: Security| format!("{}:{}", served.host(&i.vip), served.port(i.vport, security));
         let a = &i.attributes;
         let more = (version == ApiVersion::V20190916).then(|| InstanceMore {
             zone_id: &i.zone_id,
@@ -166,8 +171,8 @@ impl<'a> InstanceVo<'a> {
             spec_type: a.edition.as_deref().unwrap_or("normal"),
             service_version: "2.2.0",
             resource_group_id: resource_group_of(i),
-            domain_endpoint: endpoint(i.vport),
-            ssl_domain_endpoint: endpoint(i.vport.saturating_add(1)),
+            domain_endpoint: endpoint(Security::Plaintext),
+            ssl_domain_endpoint: endpoint(Security::SaslSsl),
             tags: TagList::of(&a.tags),
         });
         InstanceVo {
@@ -178,8 +183,8 @@ impl<'a> InstanceVo<'a> {
             expired_time: a.expires_at.map_or(0, |t| t.0),
             deploy_type: deploy_type(a.network),
             service_status: service_status(i.status),
-            end_point: endpoint(i.vport),
-            ssl_end_point: endpoint(i.vport.saturating_add(1)),
+            end_point: endpoint(Security::Plaintext),
+            ssl_end_point: endpoint(Security::SaslSsl),
             vpc_id: &i.vpc_id,
             v_switch_id: &i.subnet_id,
             upgrade_service_detail_info: UpgradeInfo {

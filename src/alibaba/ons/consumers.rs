@@ -1,6 +1,7 @@
 //! Consumers, messages, traces, trends and dead letters: OnsConsumer{Accumulate, Status, GetConnection,
-//! ResetOffset, TimeSpan}, OnsTrend{TopicInputTps, GroupOutputTps}, OnsMessage{GetByMsgId, GetByKey, PageQueryByTopic, Trace}, OnsTraceQueryByMsgId,
-//! OnsDLQMessage{GetById, PageQueryByGroupId, ResendById}. Answers are computed by the RocketMQ engine from
+//! ResetOffset, TimeSpan}, OnsTrend{TopicInputTps, GroupOutputTps}, OnsMessage{GetByMsgId, GetByKey,
+//! PageQueryByTopic, Trace}, OnsDLQMessage{GetById, PageQueryByGroupId, ResendById} (the trace queries are
+//! in `traces.rs`, which shares this file's query helpers). Answers are computed by the RocketMQ engine from
 //! its offsets, stored messages, connected clients and dead-letter queues; field names are the SDK
 //! response models'.
 
@@ -19,15 +20,53 @@ use crate::engine::rocketmq::{
 const MIN_PAGE_SIZE: i64 = 5;
 const DEFAULT_PAGE_SIZE: i64 = 20;
 
-fn fields(v: Value) -> Map<String, Value> {
+// The query and answer shape shared with `traces.rs` (the other message queries): required parameters, the
+// `BeginTime`/`EndTime` range, the `Data` object, one message looked up by id.
+
+/// An answer's fields from a JSON object (anything else: none); the envelope adds `RequestId`.
+pub(super) fn fields(v: Value) -> Map<String, Value> {
     match v {
         Value::Object(m) => m,
         _ => Map::new(),
     }
 }
 
-fn required(value: Option<String>, name: &str) -> Result<String, OnsError> {
+/// `{"Data": value}`, the answer shape of the consumer and message queries (the SDK models' `Data`).
+pub(super) fn data(value: Value) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("Data".into(), value);
+    m
+}
+
+/// A required string parameter: MissingParameter naming it when absent or empty.
+pub(super) fn required(value: Option<String>, name: &str) -> Result<String, OnsError> {
     value.filter(|v| !v.is_empty()).ok_or_else(|| OnsError::missing(name))
+}
+
+/// `BeginTime` and `EndTime` (ms) of a time-bounded query (message pages, dead letters, trends, trace
+/// queries): MissingParameter for either, InvalidParameter `BeginTime` when it is after `EndTime`.
+pub(super) fn time_range(begin: Option<i64>, end: Option<i64>) -> Result<(i64, i64), OnsError> {
+    let begin = begin.ok_or_else(|| OnsError::missing("BeginTime"))?;
+    let end = end.ok_or_else(|| OnsError::missing("EndTime"))?;
+    if begin > end {
+        return Err(OnsError::invalid("BeginTime", "It must not be after EndTime."));
+    }
+    Ok((begin, end))
+}
+
+/// One stored message of the caller's instance (`instance`: the `InstanceId` parameter) by topic and id,
+/// answered as `{"Data": render(message, instance id)}` (OnsMessageGetByMsgId, OnsMessageDetail). Errors:
+/// the instance's (AUTH_RESOURCE_OWNER_ERROR), BIZ_TOPIC_NOT_FOUND, BIZ_NO_MESSAGE.
+pub(super) fn one_message(
+    ctx: &Ctx<'_>,
+    instance: Option<&str>,
+    topic: &str,
+    msg_id: &str,
+    render: fn(&Message, &str) -> Value,
+) -> Result<Map<String, Value>, OnsError> {
+    let id = instance_id(ctx, instance)?;
+    let m = ctx.instance(&id)?.read().message_by_id(topic, msg_id)?;
+    Ok(data(render(&m, &id)))
 }
 
 fn model_name(m: MessageModel) -> &'static str {
@@ -94,14 +133,14 @@ pub fn accumulate(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, OnsEr
     let acc = ctx.instance(&id)?.read().accumulation(&group)?;
     let topics: Vec<Value> =
         if input.detail.unwrap_or(false) { acc.topics.iter().map(backlog).collect() } else { Vec::new() };
-    Ok(fields(json!({"Data": {
+    Ok(data(json!({
         "Online": acc.online,
         "TotalDiff": acc.total_diff,
         "ConsumeTps": acc.consume_tps,
         "LastTimestamp": acc.last_timestamp.as_ms(),
         "DelayTime": acc.delay_time,
         "DetailInTopicList": {"DetailInTopicDo": topics},
-    }})))
+    })))
 }
 
 fn connection(c: &ConsumerClient) -> Value {
@@ -185,7 +224,7 @@ pub fn status(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, OnsError>
         }
     }
     let topics: Vec<Value> = if detail { acc.topics.iter().map(backlog).collect() } else { Vec::new() };
-    Ok(fields(json!({"Data": {
+    Ok(data(json!({
         "Online": acc.online,
         "TotalDiff": acc.total_diff,
         "ConsumeTps": acc.consume_tps,
@@ -198,7 +237,7 @@ pub fn status(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, OnsError>
         "ConnectionSet": {"ConnectionDo": clients.iter().map(connection).collect::<Vec<Value>>()},
         "DetailInTopicList": {"DetailInTopicDo": topics},
         "ConsumerConnectionInfoList": {"ConsumerConnectionInfoDo": infos},
-    }})))
+    })))
 }
 
 pub fn get_connection(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, OnsError> {
@@ -216,10 +255,10 @@ pub fn get_connection(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, O
         .iter()
         .map(|c| json!({"ClientId": c.client_id, "ClientAddr": c.client_addr, "Language": c.language, "Version": c.version}))
         .collect();
-    Ok(fields(json!({"Data": {
+    Ok(data(json!({
         "MessageModel": model_name(group.message_model()),
         "ConnectionList": {"ConnectionDo": list},
-    }})))
+    })))
 }
 
 #[derive(Deserialize)]
@@ -276,9 +315,7 @@ pub fn message_get_by_msg_id(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Va
     let input: MsgInput = p.input()?;
     let msg_id = required(input.msg_id, "MsgId")?;
     let topic = required(input.topic, "Topic")?;
-    let id = instance_id(ctx, input.instance_id.as_deref())?;
-    let m = ctx.instance(&id)?.read().message_by_id(&topic, &msg_id)?;
-    Ok(fields(json!({"Data": message(&m, &id)})))
+    one_message(ctx, input.instance_id.as_deref(), &topic, &msg_id, message)
 }
 
 pub fn message_get_by_key(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, OnsError> {
@@ -288,7 +325,7 @@ pub fn message_get_by_key(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value
     let id = instance_id(ctx, input.instance_id.as_deref())?;
     let found = ctx.instance(&id)?.read().messages_by_key(&topic, &key)?;
     let list: Vec<Value> = found.iter().map(|m| message(m, &id)).collect();
-    Ok(fields(json!({"Data": {"OnsRestMessageDo": list}})))
+    Ok(data(json!({"OnsRestMessageDo": list})))
 }
 
 pub fn message_trace(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, OnsError> {
@@ -302,11 +339,10 @@ pub fn message_trace(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, On
         .iter()
         .map(|t| json!({"ConsumerGroup": t.group, "TrackType": t.track_type.as_str(), "InstanceId": id}))
         .collect();
-    Ok(fields(json!({"Data": {"MessageTrack": list}})))
+    Ok(data(json!({"MessageTrack": list})))
 }
 
-/// OnsTraceQueryByMsgId starts a trace query and answers its `QueryId` (stable for one message); the
-/// message must exist in the time range.
+/// The parameters of the paged message queries (OnsMessagePageQueryByTopic, OnsDLQMessagePageQueryByGroupId).
 #[derive(Deserialize)]
 struct PageInput {
     #[serde(rename = "InstanceId")]
@@ -339,11 +375,7 @@ struct Range {
 }
 
 fn range(input: &PageInput) -> Result<Range, OnsError> {
-    let begin = input.begin_time.ok_or_else(|| OnsError::missing("BeginTime"))?;
-    let end = input.end_time.ok_or_else(|| OnsError::missing("EndTime"))?;
-    if begin > end {
-        return Err(OnsError::invalid("BeginTime", "It must not be after EndTime."));
-    }
+    let (begin, end) = time_range(input.begin_time, input.end_time)?;
     let page = input.current_page.unwrap_or(1);
     if !(1..=MAX_PAGES as i64).contains(&page) {
         return Err(OnsError::invalid("CurrentPage", format!("It must be between 1 and {MAX_PAGES}.")));
@@ -397,7 +429,7 @@ pub fn dlq_get_by_id(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, On
     let msg_id = required(input.msg_id, "MsgId")?;
     let id = instance_id(ctx, input.instance_id.as_deref())?;
     let m = ctx.instance(&id)?.read().dead_letter_by_id(&group, &msg_id)?;
-    Ok(fields(json!({"Data": message(&m, &id)})))
+    Ok(data(message(&m, &id)))
 }
 
 pub fn dlq_page_query_by_group_id(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, OnsError> {
@@ -420,7 +452,7 @@ pub fn dlq_resend_by_id(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>,
     let msg_id = required(input.msg_id, "MsgId")?;
     let id = instance_id(ctx, input.instance_id.as_deref())?;
     ctx.model.resend_dead_letter(&id, &group, &msg_id)?;
-    Ok(fields(json!({"Data": {"MsgId": [msg_id]}})))
+    Ok(data(json!({"MsgId": [msg_id]})))
 }
 
 // ------------------------------------------------------------------------------------ time span and trends
@@ -457,11 +489,7 @@ struct Trend {
 }
 
 fn trend(input: &TrendInput) -> Result<Trend, OnsError> {
-    let begin = input.begin_time.ok_or_else(|| OnsError::missing("BeginTime"))?;
-    let end = input.end_time.ok_or_else(|| OnsError::missing("EndTime"))?;
-    if begin > end {
-        return Err(OnsError::invalid("BeginTime", "It must not be after EndTime."));
-    }
+    let (begin, end) = time_range(input.begin_time, input.end_time)?;
     let period = input.period.unwrap_or(1);
     if ![1, 5, 10].contains(&period) {
         return Err(OnsError::invalid("Period", format!("{period} is not 1, 5 or 10.")));
@@ -486,7 +514,7 @@ fn trend_reply(title: String, series: Vec<(Millis, u64)>, t: &Trend) -> Map<Stri
         .map(|(x, n)| json!({"X": x.as_ms(), "Y": if t.tps { n as f64 / seconds } else { n as f64 }}))
         .collect();
     let y_unit = if t.tps { "msg/s" } else { "msg" };
-    fields(json!({"Data": {"Title": title, "XUnit": "ms", "YUnit": y_unit, "Records": {"StatsDataDo": records}}}))
+    data(json!({"Title": title, "XUnit": "ms", "YUnit": y_unit, "Records": {"StatsDataDo": records}}))
 }
 
 pub fn trend_topic_input_tps(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, OnsError> {
@@ -517,11 +545,11 @@ pub fn time_span(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, OnsErr
     let group = required(input.group_id.clone(), "GroupId")?;
     let id = settled(ctx, input.instance_id.as_deref(), &group)?;
     let span = ctx.instance(&id)?.read().time_span(&group, &topic)?;
-    Ok(fields(json!({"Data": {
+    Ok(data(json!({
         "Topic": topic,
         "InstanceId": id,
         "MinTimeStamp": span.min_timestamp.as_ms(),
         "MaxTimeStamp": span.max_timestamp.as_ms(),
         "ConsumeTimeStamp": span.consume_timestamp.as_ms(),
-    }})))
+    })))
 }

@@ -10,21 +10,11 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use super::consumers::{fields, one_message, required, time_range};
 use super::resources::instance_id;
 use super::{Ctx, OnsError};
 use crate::alibaba::kafka::wire::{Input, Params};
 use crate::engine::rocketmq::{body_crc, properties, store_size, Message, Outcome, RocketMqError};
-
-fn fields(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
-}
-
-fn required(value: Option<String>, name: &str) -> Result<String, OnsError> {
-    value.filter(|v| !v.is_empty()).ok_or_else(|| OnsError::missing(name))
-}
 
 #[derive(Deserialize)]
 struct TraceInput {
@@ -106,11 +96,7 @@ fn start_query(ctx: &Ctx<'_>, input: TraceInput, by_key: bool) -> Result<Map<Str
     } else {
         (Some(required(input.msg_id, "MsgId")?), None)
     };
-    let begin = input.begin_time.ok_or_else(|| OnsError::missing("BeginTime"))?;
-    let end = input.end_time.ok_or_else(|| OnsError::missing("EndTime"))?;
-    if begin > end {
-        return Err(OnsError::invalid("BeginTime", "It must not be after EndTime."));
-    }
+    let (begin, end) = time_range(input.begin_time, input.end_time)?;
     let instance = instance_id(ctx, input.instance_id.as_deref())?;
     ctx.model.settle_due(&instance)?;
     let query = TraceQuery { instance, topic, msg_id, key, begin, end, created: chrono::Utc::now().timestamp_millis() };
@@ -218,9 +204,7 @@ pub fn message_detail(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, O
     let input: TraceInput = p.input()?;
     let topic = required(input.topic, "Topic")?;
     let msg_id = required(input.msg_id, "MsgId")?;
-    let id = instance_id(ctx, input.instance_id.as_deref())?;
-    let m = ctx.instance(&id)?.read().message_by_id(&topic, &msg_id)?;
-    Ok(fields(json!({"Data": detail(&m, &id)})))
+    one_message(ctx, input.instance_id.as_deref(), &topic, &msg_id, detail)
 }
 
 /// OnsMessagePush: the message goes to one connected client of the group (BIZ_CONSUMER_NOT_ONLINE when

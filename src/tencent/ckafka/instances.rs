@@ -68,15 +68,18 @@ pub struct InstanceRef {
 
 impl Input for InstanceRef {}
 
-/// GetInstanceAttributes: one instance's attributes (seed section GetInstanceAttributes).
+/// GetInstanceAttributes: one instance's attributes (seed section GetInstanceAttributes). `vip:vport` is
+/// where the data plane serves the instance's PLAINTEXT access point (`LOCALYUN_KAFKA_PORT_OFFSET` and
+/// `LOCALYUN_KAFKA_ADVERTISED_HOST` applied, see [`crate::kafka::ServedAddress`]).
 pub fn get_instance_attributes(ctx: &Ctx<'_>, input: InstanceRef) -> Result<Reply, TencentError> {
+    let served = crate::kafka::ServedAddress::of(ctx.state);
     let body = ctx.model.read_instance(ctx.scope(), &input.instance_id, |i| {
         let zone: Value = i.zone_id.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(i.zone_id.clone()));
         json!({
             "instanceId": i.id,
             "instanceName": i.name,
-            "vip": i.vip,
-            "vport": i.vport,
+            "vip": served.host(&i.vip),
+            "vport": served.port(i.vport, crate::kafka::Security::Plaintext),
             "status": status_code(i.status),
             "bandwidth": i.bandwidth_mbps,
             "diskSize": i.disk_gb,

@@ -12,6 +12,7 @@ use crate::engine::kafka::security::{
     AclFilter, AclOperation, AclPatternType, AclPermission, AclResourceType, AclRule, SaslUser,
 };
 use crate::engine::kafka::{KafkaInstance, Millis, OffsetCommit, Topic, TopicUpdate};
+use crate::kafka::{Security, ServedAddress};
 use crate::tencent::ckafka::{fixture_topic, status_code, REGIONS};
 
 /// An action's typed input (wrong types: `InvalidParameter`).
@@ -206,10 +207,17 @@ fn matching_instances<T>(ctx: &Ctx<'_>, q: &InstancesInput, render: impl Fn(&Kaf
         .collect()
 }
 
-fn instance_detail(i: &KafkaInstance) -> Value {
+/// `Vip` and `Vport` (a string in v3): where the data plane serves the instance's PLAINTEXT access point
+/// (`LOCALYUN_KAFKA_ADVERTISED_HOST` and `LOCALYUN_KAFKA_PORT_OFFSET` applied; the stored ones are not).
+fn served_vip<'a>(served: &'a ServedAddress, i: &'a KafkaInstance) -> (&'a str, String) {
+    (served.host(&i.vip), served.port(i.vport, Security::Plaintext).to_string())
+}
+
+fn instance_detail(served: &ServedAddress, i: &KafkaInstance) -> Value {
+    let (vip, vport) = served_vip(served, i);
     json!({
-        "InstanceId": i.id, "InstanceName": i.name, "Vip": i.vip, "Vport": i.vport.to_string(),
-        "VipList": [{"Vip": i.vip, "Vport": i.vport.to_string()}],
+        "InstanceId": i.id, "InstanceName": i.name, "Vip": vip, "Vport": vport,
+        "VipList": [{"Vip": vip, "Vport": vport}],
         "Status": status_code(i.status), "Bandwidth": i.bandwidth_mbps, "DiskSize": i.disk_gb,
         "ZoneId": i.zone_id.parse::<i64>().unwrap_or(0), "VpcId": i.vpc_id, "SubnetId": i.subnet_id,
         "RenewFlag": 0, "Healthy": 1, "HealthyMessage": "", "CreateTime": seconds(i.created_at_ms),
@@ -250,7 +258,8 @@ pub fn describe_instances(ctx: &Ctx<'_>, q: InstancesInput) -> Result<Answer, V3
 }
 
 pub fn describe_instances_detail(ctx: &Ctx<'_>, q: InstancesInput) -> Result<Answer, V3Error> {
-    let all = matching_instances(ctx, &q, instance_detail);
+    let served = ServedAddress::of(ctx.state);
+    let all = matching_instances(ctx, &q, |i| instance_detail(&served, i));
     let (total, items) = page(all, q.offset, q.limit)?;
     tree(json!({"Result": {"TotalCount": total, "InstanceList": items}}))
 }
@@ -263,10 +272,12 @@ pub struct InstanceInput {
 
 pub fn describe_instance_attributes(ctx: &Ctx<'_>, q: InstanceInput) -> Result<Answer, V3Error> {
     let id = required_str(&q.instance_id, "InstanceId")?;
+    let served = ServedAddress::of(ctx.state);
     let result = ctx.model.read_instance(ctx.scope(), id, |i| {
+        let (vip, vport) = served_vip(&served, i);
         json!({
             "InstanceId": i.id, "InstanceName": i.name,
-            "VipList": [{"Vip": i.vip, "Vport": i.vport.to_string()}], "Vip": i.vip, "Vport": i.vport.to_string(),
+            "VipList": [{"Vip": vip, "Vport": vport}], "Vip": vip, "Vport": vport,
             "Status": status_code(i.status), "Bandwidth": i.bandwidth_mbps, "DiskSize": i.disk_gb,
             "ZoneId": i.zone_id.parse::<i64>().unwrap_or(0), "VpcId": i.vpc_id, "SubnetId": i.subnet_id,
             "Healthy": 1, "HealthyMessage": "", "CreateTime": seconds(i.created_at_ms),

@@ -50,6 +50,8 @@ const TC3_WINDOW_SECS: u64 = 300;
 
 /// What an action handler works with.
 pub struct Ctx<'a> {
+    /// The server's state (the running Kafka data plane's ports for the `Vport` answers).
+    pub state: &'a AppState,
     pub model: &'a KafkaModel,
     pub account: &'a str,
     pub region: &'a str,
@@ -251,7 +253,7 @@ fn run(
     if !crate::tencent::ckafka::REGIONS.contains(&region) {
         return Err(V3Error::new("InvalidParameterValue", format!("The region `{region}` is not valid.")));
     }
-    with_model(&state.store.kafka, |model| (op.run)(&Ctx { model, account, region }, params))
+    with_model(&state.store.kafka, |model| (op.run)(&Ctx { state, model, account, region }, params))
 }
 
 /// The action's parameters: the JSON body of a POST (empty body: none), the query of a GET (flattened

@@ -7,16 +7,15 @@ cannot make a message fail; and it has no transactional producer. tests/it/rocke
 same protocol.
 
 Each test starts the real localyun binary with the RocketMQ listener on a free port (LOCALYUN_ROCKETMQ_PORT_OFFSET),
-Kafka off, topics and groups from fixtures.yaml.
+Kafka off, topics and groups from fixtures.yaml; the start sequence is tests/pyhelpers/localyun_server.py, shared
+with tests/sdk and tests/clients.
 """
 import base64
 import hashlib
 import hmac
 import json
 import os
-import signal
-import socket
-import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -27,19 +26,12 @@ import pytest
 from rocketmq.client import Message, Producer, PushConsumer
 from rocketmq.ffi import _CConsumeStatus as ConsumeStatus
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "pyhelpers"))
+import localyun_server  # noqa: E402
+from localyun_server import KEY_ID as KEY, SECRET, free_port  # noqa: E402
+
 NAME_SERVER_PORT = 9876
-KEY, SECRET = "AKIDLOCAL", "local-secret"
-
-for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
-    os.environ.pop(var, None)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -57,40 +49,22 @@ class Server:
         return f"127.0.0.1:{self.mq_port}"
 
     def start(self):
-        binary = os.environ.get("LOCALYUN_BIN", os.path.join(ROOT, "target", "debug", "localyun"))
-        args = [binary, "--port", str(self.http_port), "--no-tls", "--fixtures", os.path.join(HERE, "fixtures.yaml")]
+        args = ["--port", str(self.http_port), "--no-tls", "--fixtures", os.path.join(HERE, "fixtures.yaml")]
         if self.data_dir:
             args += ["--data-dir", self.data_dir]
-        env = dict(
-            os.environ,
-            LOCALYUN_ROCKETMQ_PORT_OFFSET=str(self.mq_port - NAME_SERVER_PORT),
-            LOCALYUN_KAFKA="off",
-            LOCALYUN_LOG_LEVEL=os.environ.get("LOCALYUN_LOG_LEVEL", "warn"),
-        )
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"localyun exited: {open(self.log.name).read()}")
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/_localyun/health", timeout=1).read()
-                with socket.create_connection(("127.0.0.1", self.mq_port), timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"localyun did not start: {open(self.log.name).read()}")
+        env = localyun_server.environment({
+            "LOCALYUN_ROCKETMQ_PORT_OFFSET": str(self.mq_port - NAME_SERVER_PORT),
+            "LOCALYUN_KAFKA": "off",
+            "LOCALYUN_LOG_LEVEL": os.environ.get("LOCALYUN_LOG_LEVEL", "warn"),
+        })
+        self.proc = localyun_server.launch(args, env, self.log.name, self.http_port, ports=[self.mq_port], timeout=20)
+        return self
 
     def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
+        localyun_server.kill9(self.proc)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        localyun_server.stop(self.proc)
 
     def api(self, route, **params):
         """A signed `/json` Open API call (seed section 2.3)."""

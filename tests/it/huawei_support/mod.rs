@@ -9,6 +9,9 @@ use sha2::{Digest, Sha256};
 
 use super::common::{self, TestServer};
 
+pub mod webhook;
+pub use webhook::Webhook;
+
 /// The default account's documented default project (fixtures/default.yaml).
 pub const PROJECT: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
 
