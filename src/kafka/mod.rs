@@ -38,6 +38,7 @@ pub mod handlers;
 pub mod local;
 pub mod logs;
 pub mod sasl;
+pub mod txn;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -152,6 +153,8 @@ pub struct KafkaBroker {
     pub(crate) options: KafkaOptions,
     pub(crate) logs: logs::Logs,
     pub(crate) groups: group::Coordinator,
+    /// The transaction coordinator (KIP-98) of every instance's transactional ids.
+    pub(crate) txns: txn::Transactions,
     /// Bumped after every append; long-polling fetches wait on it.
     pub(crate) appended: watch::Sender<u64>,
     pub(crate) next_producer_id: std::sync::atomic::AtomicI64,
@@ -184,6 +187,7 @@ pub async fn start_with(state: AppState, options: KafkaOptions) -> Arc<KafkaBrok
     let broker = Arc::new(KafkaBroker {
         logs: logs::Logs::new(root),
         groups: group::Coordinator::default(),
+        txns: txn::Transactions::default(),
         appended: watch::channel(0).0,
         next_producer_id: std::sync::atomic::AtomicI64::new(initial_producer_id()),
         listeners: Mutex::new(HashMap::new()),
@@ -330,10 +334,11 @@ impl KafkaBroker {
         }
     }
 
-    /// Retention, deleted topics' logs, group session expiry.
+    /// Retention, deleted topics' logs, group session expiry, transaction timeouts.
     fn housekeeping(&self) {
         let state = &self.state;
         self.logs.drop_deleted(|i, t, c| cluster::topic(state, i, t).is_some_and(|ti| ti.created_at_ms == c));
+        self.txns.expire(self);
         self.groups.retain_instances(|i| cluster::instance_exists(state, i));
         self.groups.tick();
         let now = crate::engine::now_ms();
@@ -347,6 +352,8 @@ impl KafkaBroker {
                 tracing::warn!(error = %e, "log retention failed");
             }
             if part.log.log_start_offset() != before {
+                let start = part.log.log_start_offset();
+                part.txns.forget_before(start);
                 let (s, e, l) = (part.log.log_start_offset(), part.log.end_offset(), part.log.last_append_ms());
                 drop(part);
                 cluster::record_log_offsets(state, &key.instance, &key.topic, key.partition, s, e, l);
