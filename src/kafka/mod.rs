@@ -23,6 +23,9 @@
 //!   beforehand in the console or API (seed alibaba-kafka-dev-guide.txt, "创建资源": "请提前创建 Topic 和
 //!   Consumer Group"), so Metadata never auto-creates and CreateTopics / DeleteTopics / CreatePartitions
 //!   are refused with POLICY_VIOLATION. Consumer groups are created on the fly on first use, as Kafka does.
+//! - **Transactions** ([`txn`], KIP-98): this broker is the transaction coordinator of the instance's
+//!   transactional ids; markers are control batches in the partition logs, and read_committed fetches
+//!   stop at the last stable offset ([`logs::PartTxns`]).
 //! - **Access points** ([`Security`]): PLAINTEXT on the vport, SASL_SSL on vport + 1 (TLS with the HTTPS
 //!   listener's certificate) and SASL_PLAINTEXT on vport + 2. SASL ([`sasl`]: PLAIN, SCRAM-SHA-256/512)
 //!   checks the instance's users (Tencent CreateUser, Alibaba CreateSaslUser); a connection that has not
