@@ -72,11 +72,13 @@ pub fn supported_versions(key: ApiKey) -> Option<(i16, i16)> {
         ApiKey::AddOffsetsToTxn => (0, 3),
         ApiKey::EndTxn => (0, 3),
         ApiKey::TxnOffsetCommit => (0, 3),
+        ApiKey::DescribeTransactions => (0, 0),
+        ApiKey::ListTransactions => (0, 1),
         _ => return None,
     })
 }
 
-const ALL_KEYS: [ApiKey; 25] = [
+const ALL_KEYS: [ApiKey; 27] = [
     ApiKey::Produce,
     ApiKey::Fetch,
     ApiKey::ListOffsets,
@@ -102,6 +104,8 @@ const ALL_KEYS: [ApiKey; 25] = [
     ApiKey::AddOffsetsToTxn,
     ApiKey::EndTxn,
     ApiKey::TxnOffsetCommit,
+    ApiKey::DescribeTransactions,
+    ApiKey::ListTransactions,
 ];
 
 /// The instance's ACLs for the connection's SASL user (Kafka's authoriser); connections without one
@@ -167,6 +171,12 @@ pub async fn handle(
         }
         RequestKind::TxnOffsetCommit(r) => {
             ResponseKind::TxnOffsetCommit(super::txn::txn_offset_commit(broker, origin, version, r))
+        }
+        RequestKind::DescribeTransactions(r) => {
+            ResponseKind::DescribeTransactions(super::txn::describe_transactions(broker, origin, r))
+        }
+        RequestKind::ListTransactions(r) => {
+            ResponseKind::ListTransactions(super::txn::list_transactions(broker, origin, r))
         }
         RequestKind::EndTxn(r) => ResponseKind::EndTxn(super::txn::end_txn(broker, origin, version, r).await),
         RequestKind::DescribeConfigs(r) => ResponseKind::DescribeConfigs(describe_configs(broker, origin, r)),
@@ -529,7 +539,7 @@ fn fetch_once(broker: &KafkaBroker, origin: &Origin, r: &FetchRequest) -> (Fetch
                 }
             };
             let p = part.lock();
-            let stable = p.txns.last_stable_offset(p.log.end_offset());
+            let stable = p.last_stable_offset();
             pd.high_watermark = p.log.end_offset();
             pd.last_stable_offset = stable;
             pd.log_start_offset = p.log.log_start_offset();
@@ -617,7 +627,7 @@ fn list_offsets(broker: &KafkaBroker, origin: &Origin, r: ListOffsetsRequest) ->
                     let found = match lp.timestamp {
                         -2 => Some((p.log.log_start_offset(), -1)),
                         // read_committed consumers start "at the end" from the last stable offset.
-                        -1 if r.isolation_level == 1 => Some((p.txns.last_stable_offset(p.log.end_offset()), -1)),
+                        -1 if r.isolation_level == 1 => Some((p.last_stable_offset(), -1)),
                         -1 => Some((p.log.end_offset(), -1)),
                         -3 => p.log.max_timestamp(),
                         ts if ts >= 0 => p.log.offset_for_timestamp(ts),
@@ -872,6 +882,35 @@ fn committed(
     }
 }
 
+/// [`committed`] with each partition's error: with `require_stable` (OffsetFetch v7+, KIP-447) a
+/// partition whose group has offsets staged in an open transaction answers UNSTABLE_OFFSET_COMMIT and
+/// offset -1, so the consumer retries until the transaction ends instead of reading an older offset.
+#[allow(clippy::type_complexity)]
+fn stable_committed(
+    broker: &KafkaBroker,
+    origin: &Origin,
+    group: &str,
+    topics: Option<Vec<(String, Vec<i32>)>>,
+    require_stable: bool,
+) -> Vec<(String, Vec<(i32, i64, i16)>)> {
+    committed(broker, origin, group, topics)
+        .into_iter()
+        .map(|(t, parts)| {
+            let parts = parts
+                .into_iter()
+                .map(|(p, o)| {
+                    if require_stable && broker.txns.has_pending_offset(&origin.instance, group, &t, p) {
+                        (p, -1, super::txn::txn_code::UNSTABLE_OFFSET_COMMIT)
+                    } else {
+                        (p, o, code::NONE)
+                    }
+                })
+                .collect();
+            (t, parts)
+        })
+        .collect()
+}
+
 fn offset_fetch(broker: &KafkaBroker, origin: &Origin, version: i16, r: OffsetFetchRequest) -> OffsetFetchResponse {
     if version >= 8 {
         let groups = r
@@ -886,7 +925,7 @@ fn offset_fetch(broker: &KafkaBroker, origin: &Origin, version: i16, r: OffsetFe
                 }
                 let topics =
                     g.topics.map(|ts| ts.into_iter().map(|t| (t.name.0.to_string(), t.partition_indexes)).collect());
-                let topics = committed(broker, origin, &name, topics)
+                let topics = stable_committed(broker, origin, &name, topics, r.require_stable)
                     .into_iter()
                     .map(|(t, parts)| {
                         offset_fetch_response::OffsetFetchResponseTopics::default()
@@ -894,9 +933,10 @@ fn offset_fetch(broker: &KafkaBroker, origin: &Origin, version: i16, r: OffsetFe
                             .with_partitions(
                                 parts
                                     .into_iter()
-                                    .map(|(p, o)| {
+                                    .map(|(p, o, error)| {
                                         offset_fetch_response::OffsetFetchResponsePartitions::default()
                                             .with_partition_index(p)
+                                            .with_error_code(error)
                                             .with_committed_offset(o)
                                             .with_committed_leader_epoch(-1)
                                             .with_metadata(Some(s("")))
@@ -917,15 +957,16 @@ fn offset_fetch(broker: &KafkaBroker, origin: &Origin, version: i16, r: OffsetFe
         return OffsetFetchResponse::default().with_error_code(error);
     }
     let topics = r.topics.map(|ts| ts.into_iter().map(|t| (t.name.0.to_string(), t.partition_indexes)).collect());
-    let topics = committed(broker, origin, &name, topics)
+    let topics = stable_committed(broker, origin, &name, topics, r.require_stable)
         .into_iter()
         .map(|(t, parts)| {
             offset_fetch_response::OffsetFetchResponseTopic::default().with_name(TopicName(s(t))).with_partitions(
                 parts
                     .into_iter()
-                    .map(|(p, o)| {
+                    .map(|(p, o, error)| {
                         offset_fetch_response::OffsetFetchResponsePartition::default()
                             .with_partition_index(p)
+                            .with_error_code(error)
                             .with_committed_offset(o)
                             .with_committed_leader_epoch(-1)
                             .with_metadata(Some(s("")))

@@ -146,6 +146,12 @@ pub struct Part {
 }
 
 impl Part {
+    /// The partition's last stable offset, within `[log start, end]` (an open transaction whose first
+    /// records were removed by an admin reset does not hold it below the log start).
+    pub fn last_stable_offset(&self) -> i64 {
+        self.txns.last_stable_offset(self.log.end_offset()).max(self.log.log_start_offset())
+    }
+
     /// Writes a transaction marker (COMMIT or ABORT control batch) for a producer and ends its open
     /// transaction here. Returns the marker's offset.
     pub fn append_marker(&mut self, producer_id: i64, epoch: i16, marker: Marker) -> Result<i64, LogError> {

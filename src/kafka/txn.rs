@@ -48,10 +48,15 @@ pub mod txn_code {
     pub const INVALID_PRODUCER_ID_MAPPING: i16 = 49;
     /// `transaction_timeout_ms` not in `1..=`[`super::MAX_TRANSACTION_TIMEOUT_MS`].
     pub const INVALID_TRANSACTION_TIMEOUT: i16 = 50;
+    /// DescribeTransactions for a transactional id the coordinator does not know.
+    pub const TRANSACTIONAL_ID_NOT_FOUND: i16 = 105;
     /// Another partition of the request failed, so this one was not added either.
     pub const OPERATION_NOT_ATTEMPTED: i16 = 55;
     /// A record batch a client may not write (a control batch).
     pub const INVALID_RECORD: i16 = 87;
+    /// OffsetFetch with `require_stable` (KIP-447) for a partition whose group has offsets staged in an
+    /// open transaction: the client retries until it ends.
+    pub const UNSTABLE_OFFSET_COMMIT: i16 = 88;
     /// A newer producer with the same transactional id exists (KIP-588; older versions get
     /// INVALID_PRODUCER_EPOCH).
     pub const PRODUCER_FENCED: i16 = 90;
@@ -99,6 +104,8 @@ struct Entry {
     /// (group, topic, partition) -> offset staged by TxnOffsetCommit.
     offsets: BTreeMap<(String, String, i32), i64>,
     started: Instant,
+    /// Unix ms the open transaction started (DescribeTransactions), -1 when none is open.
+    started_ms: i64,
 }
 
 impl Entry {
@@ -107,6 +114,7 @@ impl Entry {
         if self.state != TxnState::Ongoing {
             self.state = TxnState::Ongoing;
             self.started = Instant::now();
+            self.started_ms = crate::engine::now_ms();
             self.partitions.clear();
             self.groups.clear();
             self.offsets.clear();
@@ -117,6 +125,7 @@ impl Entry {
     fn finish(&mut self, marker: Marker) -> Ending {
         self.state = if marker == Marker::Commit { TxnState::CompleteCommit } else { TxnState::CompleteAbort };
         self.groups.clear();
+        self.started_ms = -1;
         Ending {
             producer_id: self.producer_id,
             epoch: self.epoch,
@@ -178,16 +187,6 @@ pub struct Transactions {
     entries: Mutex<HashMap<(String, String), Entry>>,
 }
 
-/// A transactional id's state, as DescribeTransactions would show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TxnView {
-    pub producer_id: i64,
-    pub epoch: i16,
-    pub state: TxnState,
-    pub timeout_ms: i32,
-    pub partitions: Vec<(String, i32)>,
-}
-
 impl Transactions {
     fn matching<'a>(
         entries: &'a mut HashMap<(String, String), Entry>,
@@ -204,19 +203,6 @@ impl Transactions {
             return Err(Mismatch::Fenced);
         }
         Ok(e)
-    }
-
-    /// The state of one transactional id (None when unknown).
-    pub fn view(&self, instance: &str, txn_id: &str) -> Option<TxnView> {
-        let entries = self.entries.lock();
-        let e = entries.get(&(instance.to_string(), txn_id.to_string()))?;
-        Some(TxnView {
-            producer_id: e.producer_id,
-            epoch: e.epoch,
-            state: e.state,
-            timeout_ms: e.timeout_ms,
-            partitions: e.partitions.iter().cloned().collect(),
-        })
     }
 
     /// Checks a transactional record batch of `producer_id` / `epoch` for a partition: NONE when the
@@ -236,6 +222,16 @@ impl Transactions {
             return txn_code::INVALID_TXN_STATE;
         }
         code::NONE
+    }
+
+    /// Whether an open transaction of the instance has staged an offset for the group's partition
+    /// (OffsetFetch's `require_stable` answers UNSTABLE_OFFSET_COMMIT then).
+    pub fn has_pending_offset(&self, instance: &str, group: &str, topic: &str, partition: i32) -> bool {
+        let key = (group.to_string(), topic.to_string(), partition);
+        self.entries
+            .lock()
+            .iter()
+            .any(|((i, _), e)| i == instance && e.state == TxnState::Ongoing && e.offsets.contains_key(&key))
     }
 
     /// Aborts transactions open longer than their timeout (bumping the producer's epoch, so the timed-out
@@ -395,6 +391,7 @@ pub async fn init_producer_id(
                         groups: BTreeSet::new(),
                         offsets: BTreeMap::new(),
                         started: Instant::now(),
+                        started_ms: -1,
                     },
                 );
                 None
@@ -639,4 +636,97 @@ pub async fn end_txn(broker: &KafkaBroker, origin: &Origin, version: i16, r: End
         Ok(Some(ending)) => complete(broker, origin, ending).await.err().unwrap_or(code::NONE),
     };
     EndTxnResponse::default().with_error_code(error)
+}
+
+/// DescribeTransactions v0 (KIP-664): each id's state, producer id and epoch, timeout, start time (-1
+/// when no transaction is open) and the partitions of its open transaction. Per id:
+/// TRANSACTIONAL_ID_NOT_FOUND, TRANSACTIONAL_ID_AUTHORIZATION_FAILED (Describe).
+pub fn describe_transactions(
+    broker: &KafkaBroker,
+    origin: &Origin,
+    r: DescribeTransactionsRequest,
+) -> DescribeTransactionsResponse {
+    let states = r
+        .transactional_ids
+        .into_iter()
+        .map(|id| {
+            let name = id.0.to_string();
+            let out = describe_transactions_response::TransactionState::default()
+                .with_transactional_id(id)
+                .with_transaction_state(s(""))
+                .with_transaction_start_time_ms(-1)
+                .with_producer_id(ProducerId(-1))
+                .with_producer_epoch(-1);
+            if !allowed(broker, origin, AclResourceType::TransactionalId, &name, AclOperation::Describe) {
+                return out.with_error_code(code::TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+            }
+            let entries = broker.txns.entries.lock();
+            let Some(e) = entries.get(&(origin.instance.clone(), name)) else {
+                return out.with_error_code(txn_code::TRANSACTIONAL_ID_NOT_FOUND);
+            };
+            let mut topics: Vec<describe_transactions_response::TopicData> = Vec::new();
+            for (t, p) in &e.partitions {
+                match topics.last_mut() {
+                    Some(last) if *last.topic.0 == **t => last.partitions.push(*p),
+                    _ => topics.push(
+                        describe_transactions_response::TopicData::default()
+                            .with_topic(TopicName(s(t.clone())))
+                            .with_partitions(vec![*p]),
+                    ),
+                }
+            }
+            out.with_transaction_state(s(e.state.as_str()))
+                .with_transaction_timeout_ms(e.timeout_ms)
+                .with_transaction_start_time_ms(e.started_ms)
+                .with_producer_id(ProducerId(e.producer_id))
+                .with_producer_epoch(e.epoch)
+                .with_topics(topics)
+        })
+        .collect();
+    DescribeTransactionsResponse::default().with_transaction_states(states)
+}
+
+/// ListTransactions v0-1 (KIP-664): the instance's transactional ids the caller may Describe, filtered by
+/// state names (unknown names are echoed in `unknown_state_filters`), producer ids and (v1) a minimum
+/// running time in ms, measured from the transaction's start as Kafka does (-1 for ids with none open).
+pub fn list_transactions(
+    broker: &KafkaBroker,
+    origin: &Origin,
+    r: ListTransactionsRequest,
+) -> ListTransactionsResponse {
+    const STATES: [TxnState; 4] =
+        [TxnState::Empty, TxnState::Ongoing, TxnState::CompleteCommit, TxnState::CompleteAbort];
+    // Kafka's other states (PrepareCommit, PrepareAbort, Dead, PrepareEpochFence) are known names that
+    // never match here: markers are written before EndTxn answers.
+    const OTHER: [&str; 4] = ["PrepareCommit", "PrepareAbort", "Dead", "PrepareEpochFence"];
+    let unknown: Vec<_> = r
+        .state_filters
+        .iter()
+        .filter(|f| !STATES.iter().any(|st| st.as_str() == &***f) && !OTHER.contains(&&***f))
+        .cloned()
+        .collect();
+    let now = crate::engine::now_ms();
+    let mut listed: Vec<(String, i64, TxnState)> = broker
+        .txns
+        .entries
+        .lock()
+        .iter()
+        .filter(|((i, _), _)| *i == origin.instance)
+        .filter(|(_, e)| r.state_filters.is_empty() || r.state_filters.iter().any(|f| &**f == e.state.as_str()))
+        .filter(|(_, e)| r.producer_id_filters.is_empty() || r.producer_id_filters.contains(&ProducerId(e.producer_id)))
+        .filter(|(_, e)| r.duration_filter < 0 || now - e.started_ms >= r.duration_filter)
+        .map(|((_, id), e)| (id.clone(), e.producer_id, e.state))
+        .collect();
+    listed.retain(|(id, _, _)| allowed(broker, origin, AclResourceType::TransactionalId, id, AclOperation::Describe));
+    listed.sort_by(|a, b| a.0.cmp(&b.0));
+    let states = listed
+        .into_iter()
+        .map(|(id, pid, state)| {
+            list_transactions_response::TransactionState::default()
+                .with_transactional_id(TransactionalId(s(id)))
+                .with_producer_id(ProducerId(pid))
+                .with_transaction_state(s(state.as_str()))
+        })
+        .collect();
+    ListTransactionsResponse::default().with_unknown_state_filters(unknown).with_transaction_states(states)
 }

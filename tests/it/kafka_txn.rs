@@ -29,6 +29,7 @@ const INVALID_PRODUCER_ID_MAPPING: i16 = 49;
 const INVALID_TRANSACTION_TIMEOUT: i16 = 50;
 const OPERATION_NOT_ATTEMPTED: i16 = 55;
 const INVALID_RECORD: i16 = 87;
+const UNSTABLE_OFFSET_COMMIT: i16 = 88;
 const PRODUCER_FENCED: i16 = 90;
 
 /// A server, a topic `orders` (3 partitions) on the Alibaba default instance of cn-hangzhou, and the
@@ -242,6 +243,20 @@ async fn committed_offset(c: &mut Conn, group: &str, partition: i32) -> i64 {
     r.topics[0].partitions[0].committed_offset
 }
 
+/// OffsetFetch v7 with `require_stable` (KIP-447): (error, offset) of one partition.
+async fn stable_offset(c: &mut Conn, group: &str, partition: i32) -> (i16, i64) {
+    let req = OffsetFetchRequest::default().with_group_id(GroupId(s(group))).with_require_stable(true).with_topics(
+        Some(vec![offset_fetch_request::OffsetFetchRequestTopic::default()
+            .with_name(TopicName(s("orders")))
+            .with_partition_indexes(vec![partition])]),
+    );
+    let ResponseKind::OffsetFetch(r) = c.call(ApiKey::OffsetFetch, 7, RequestKind::OffsetFetch(req)).await else {
+        panic!("not an OffsetFetch response")
+    };
+    let p = &r.topics[0].partitions[0];
+    (p.error_code, p.committed_offset)
+}
+
 // ---- tests ----
 
 #[tokio::test]
@@ -385,8 +400,12 @@ async fn transactional_offsets_become_visible_only_when_the_transaction_commits(
     assert_eq!(add_offsets(&mut c, "tx-offsets", pid, epoch, "g1").await, NONE);
     assert_eq!(txn_offset_commit(&mut c, "tx-offsets", pid, epoch, "g1", 7).await, NONE);
     assert_eq!(committed_offset(&mut c, "g1", 1).await, -1, "staged, not committed");
+    // A consumer that requires stable offsets is told to retry while the transaction is open.
+    assert_eq!(stable_offset(&mut c, "g1", 1).await, (UNSTABLE_OFFSET_COMMIT, -1));
+    assert_eq!(stable_offset(&mut c, "g1", 0).await, (NONE, -1), "another partition is stable");
     assert_eq!(end_txn(&mut c, 3, "tx-offsets", pid, epoch, true).await, NONE);
     assert_eq!(committed_offset(&mut c, "g1", 1).await, 7);
+    assert_eq!(stable_offset(&mut c, "g1", 1).await, (NONE, 7));
 
     // An aborted transaction's offsets are dropped.
     assert_eq!(add_offsets(&mut c, "tx-offsets", pid, epoch, "g1").await, NONE);
@@ -470,5 +489,68 @@ async fn a_transaction_past_its_timeout_is_aborted_and_its_producer_fenced() {
     assert_eq!(rc.aborted_transactions.iter().flatten().map(|a| a.producer_id.0).collect::<Vec<_>>(), vec![pid]);
     assert!(committed_values(&rc).is_empty());
     assert_eq!(end_txn(&mut c, 3, "tx-slow", pid, epoch, true).await, PRODUCER_FENCED);
+    broker.shutdown().await;
+}
+
+#[tokio::test]
+async fn describe_and_list_transactions_show_the_coordinator_state() {
+    const TRANSACTIONAL_ID_NOT_FOUND: i16 = 105;
+    let (_srv, broker, _id, addr) = setup().await;
+    let mut c = Conn::open(addr).await;
+    let describe = |ids: &[&str]| {
+        DescribeTransactionsRequest::default()
+            .with_transactional_ids(ids.iter().map(|i| TransactionalId(s(i))).collect())
+    };
+    let (_, pid, epoch) = init(&mut c, 3, "tx-desc", 45_000, None).await;
+    let ResponseKind::DescribeTransactions(r) = c
+        .call(ApiKey::DescribeTransactions, 0, RequestKind::DescribeTransactions(describe(&["tx-desc", "tx-none"])))
+        .await
+    else {
+        panic!()
+    };
+    let (a, b) = (&r.transaction_states[0], &r.transaction_states[1]);
+    assert_eq!((a.error_code, &*a.transaction_state, a.producer_id.0, a.producer_epoch), (NONE, "Empty", pid, epoch));
+    assert_eq!((a.transaction_timeout_ms, a.transaction_start_time_ms, a.topics.len()), (45_000, -1, 0));
+    assert_eq!(b.error_code, TRANSACTIONAL_ID_NOT_FOUND);
+
+    let before = now_ms();
+    add_partitions(&mut c, 3, "tx-desc", pid, epoch, &[("orders", 2), ("orders", 0)]).await;
+    let ResponseKind::DescribeTransactions(r) =
+        c.call(ApiKey::DescribeTransactions, 0, RequestKind::DescribeTransactions(describe(&["tx-desc"]))).await
+    else {
+        panic!()
+    };
+    let a = &r.transaction_states[0];
+    assert_eq!(&*a.transaction_state, "Ongoing");
+    assert!(a.transaction_start_time_ms >= before);
+    assert_eq!(
+        a.topics.iter().map(|t| (t.topic.0.to_string(), t.partitions.clone())).collect::<Vec<_>>(),
+        vec![("orders".to_string(), vec![0, 2])]
+    );
+
+    let list = |states: &[&str]| {
+        RequestKind::ListTransactions(
+            ListTransactionsRequest::default().with_state_filters(states.iter().map(|x| s(x)).collect()),
+        )
+    };
+    let ResponseKind::ListTransactions(r) = c.call(ApiKey::ListTransactions, 1, list(&["Ongoing", "Bogus"])).await
+    else {
+        panic!()
+    };
+    assert_eq!(r.unknown_state_filters.iter().map(|x| x.to_string()).collect::<Vec<_>>(), vec!["Bogus"]);
+    assert_eq!(
+        r.transaction_states.iter().map(|t| (t.transactional_id.0.to_string(), t.producer_id.0)).collect::<Vec<_>>(),
+        vec![("tx-desc".to_string(), pid)]
+    );
+    assert_eq!(end_txn(&mut c, 3, "tx-desc", pid, epoch, false).await, NONE);
+    let ResponseKind::ListTransactions(r) = c.call(ApiKey::ListTransactions, 1, list(&["Ongoing"])).await else {
+        panic!()
+    };
+    assert!(r.transaction_states.is_empty());
+    let ResponseKind::ListTransactions(r) = c.call(ApiKey::ListTransactions, 0, list(&[])).await else { panic!() };
+    assert_eq!(
+        r.transaction_states.iter().map(|t| t.transaction_state.to_string()).collect::<Vec<_>>(),
+        vec!["CompleteAbort"]
+    );
     broker.shutdown().await;
 }
