@@ -181,7 +181,8 @@ fn mismatch_code(m: Mismatch, version: i16, first_fenced_version: i16) -> i16 {
     }
 }
 
-/// One instance's transactional ids (all instances of the broker, keyed by instance and id).
+/// The transaction coordinator's state: every transactional id of every instance, keyed by (instance id,
+/// transactional id), so two instances never share an id.
 #[derive(Default)]
 pub struct Transactions {
     entries: Mutex<HashMap<(String, String), Entry>>,
@@ -375,7 +376,7 @@ pub async fn init_producer_id(
         return failed(txn_code::INVALID_TRANSACTION_TIMEOUT);
     }
     let (pid, epoch, ending) = {
-        let mut entries = self_entries(broker).lock();
+        let mut entries = broker.txns.entries.lock();
         let key = (origin.instance.clone(), txn_id.to_string());
         let ending = match entries.get_mut(&key) {
             None => {
@@ -418,10 +419,6 @@ pub async fn init_producer_id(
         }
     }
     InitProducerIdResponse::default().with_producer_id(ProducerId(pid)).with_producer_epoch(epoch)
-}
-
-fn self_entries(broker: &KafkaBroker) -> &Mutex<HashMap<(String, String), Entry>> {
-    &broker.txns.entries
 }
 
 /// AddPartitionsToTxn v0-3: adds partitions to the producer's transaction (starting one). Per partition:
