@@ -590,8 +590,9 @@ fn fetch_once(broker: &KafkaBroker, origin: &Origin, r: &FetchRequest) -> (Fetch
     (FetchResponse::default().with_session_id(0).with_responses(responses), total)
 }
 
-/// ListOffsets: -2 earliest, -1 latest (the last stable offset for isolation level 1, read_committed), -3 the record with the newest timestamp, else the first record
-/// at or after the timestamp (offset -1 when there is none).
+/// ListOffsets: -2 earliest, -1 latest (the last stable offset for isolation level 1, read_committed),
+/// -3 the record with the newest timestamp, else the first record at or after the timestamp (offset -1
+/// when there is none).
 fn list_offsets(broker: &KafkaBroker, origin: &Origin, r: ListOffsetsRequest) -> ListOffsetsResponse {
     let topics = r
         .topics
