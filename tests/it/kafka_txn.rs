@@ -554,3 +554,65 @@ async fn describe_and_list_transactions_show_the_coordinator_state() {
     );
     broker.shutdown().await;
 }
+
+#[tokio::test]
+async fn transactional_id_acls_apply_to_sasl_users() {
+    const GROUP_AUTHORIZATION_FAILED: i16 = 30;
+    const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
+    let (srv, broker, id, _) = setup().await;
+    let call = |action: &'static str, params: Vec<(&'static str, &'static str)>| {
+        let (srv, id) = (&srv, id.clone());
+        async move {
+            let mut all = vec![("InstanceId", id.as_str()), ("RegionId", REGION)];
+            all.extend(params);
+            let r = alibaba(srv, action, &all).await;
+            assert_eq!(r["Success"], true, "{r}");
+        }
+    };
+    call("CreateSaslUser", vec![("Username", "alice"), ("Password", "alice-pw"), ("Type", "plain")]).await;
+    for (kind, name) in [("Topic", "orders"), ("TransactionalId", "tx-ok")] {
+        call(
+            "CreateAcl",
+            vec![
+                ("Username", "alice"),
+                ("AclResourceType", kind),
+                ("AclResourceName", name),
+                ("AclResourcePatternType", "LITERAL"),
+                ("AclOperationType", "Write"),
+            ],
+        )
+        .await;
+    }
+    let addr = broker.listener_address(&id, localyun::kafka::Security::SaslPlaintext).expect("a SASL listener");
+    let mut c = Conn::open(addr).await;
+    let hs = SaslHandshakeRequest::default().with_mechanism(s("PLAIN"));
+    let ResponseKind::SaslHandshake(h) = c.call(ApiKey::SaslHandshake, 1, RequestKind::SaslHandshake(hs)).await else {
+        panic!()
+    };
+    assert_eq!(h.error_code, NONE);
+    let auth = SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from_static(b"\0alice\0alice-pw"));
+    let ResponseKind::SaslAuthenticate(a) =
+        c.call(ApiKey::SaslAuthenticate, 2, RequestKind::SaslAuthenticate(auth)).await
+    else {
+        panic!()
+    };
+    assert_eq!(a.error_code, NONE);
+
+    // Write on a transactional id implies Describe (FindCoordinator); another id is refused.
+    let find = |key: &'static str| {
+        RequestKind::FindCoordinator(FindCoordinatorRequest::default().with_key(s(key)).with_key_type(1))
+    };
+    let ResponseKind::FindCoordinator(f) = c.call(ApiKey::FindCoordinator, 3, find("tx-ok")).await else { panic!() };
+    assert_eq!(f.error_code, NONE);
+    let ResponseKind::FindCoordinator(f) = c.call(ApiKey::FindCoordinator, 3, find("tx-no")).await else { panic!() };
+    assert_eq!((f.error_code, f.node_id.0), (TRANSACTIONAL_ID_AUTHORIZATION_FAILED, -1));
+    assert_eq!(init(&mut c, 3, "tx-no", 60_000, None).await.0, TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    let (error, pid, epoch) = init(&mut c, 3, "tx-ok", 60_000, None).await;
+    assert_eq!(error, NONE);
+    assert_eq!(add_partitions(&mut c, 3, "tx-ok", pid, epoch, &[("orders", 0)]).await[0].2, NONE);
+    // No Read on any group: the transaction cannot take a group's offsets.
+    assert_eq!(add_offsets(&mut c, "tx-ok", pid, epoch, "readers").await, GROUP_AUTHORIZATION_FAILED);
+    assert_eq!(c.produce("orders", 0, -1, txn_batch(pid, epoch, 0, &["sasl"])).await, (NONE, 0));
+    assert_eq!(end_txn(&mut c, 3, "tx-ok", pid, epoch, true).await, NONE);
+    broker.shutdown().await;
+}
