@@ -652,6 +652,28 @@ mod tests {
     }
 
     #[test]
+    fn control_batches_are_markers_and_reads_can_stop_below_an_offset() {
+        let marker = control_batch(7, 2, Marker::Abort, 1_000).unwrap();
+        let batches = split_batches(&marker).unwrap();
+        let (h, data) = &batches[0];
+        assert!(h.is_control() && h.is_transactional());
+        assert_eq!((h.producer_id, h.producer_epoch, h.base_sequence, h.records_count), (7, 2, -1, 1));
+        assert_eq!(control_marker(data), Some(Marker::Abort));
+        assert_eq!(control_marker(&control_batch(7, 2, Marker::Commit, 1_000).unwrap()), Some(Marker::Commit));
+        assert_eq!(control_marker(&batch(&["x"], 1, Compression::None)), None, "a data batch is no marker");
+
+        let mut log = PartitionLog::in_memory();
+        append(&mut log, &batch(&["a", "b"], 1000, Compression::None));
+        append(&mut log, &marker);
+        append(&mut log, &batch(&["c"], 1000, Compression::None));
+        assert_eq!(log.end_offset(), 4);
+        assert_eq!(log.read_below(0, 1 << 20, 2).unwrap().len(), 1);
+        assert_eq!(log.read_below(0, 1 << 20, 3).unwrap().len(), 2);
+        assert_eq!(log.read_below(3, 1 << 20, 3).unwrap().len(), 0);
+        assert_eq!(log.read(0, 1 << 20).unwrap().len(), 3);
+    }
+
+    #[test]
     fn corrupt_batches_are_refused() {
         let mut b = BytesMut::from(&batch(&["x"], 1, Compression::None)[..]);
         let last = b.len() - 1;
