@@ -296,7 +296,14 @@ fn write_markers(broker: &KafkaBroker, instance: &str, ending: &Ending) -> Resul
             topic_created_ms: t.created_at_ms,
             partition: *partition as u32,
         };
-        let part = broker.logs.get(&key).map_err(|e| e.to_string())?;
+        // One partition that cannot be written does not keep the others undecided.
+        let part = match broker.logs.get(&key) {
+            Ok(part) => part,
+            Err(e) => {
+                result = Err(e.to_string());
+                continue;
+            }
+        };
         let (start, end, last) = {
             let mut p = part.lock();
             if let Err(e) = p.append_marker(ending.producer_id, ending.epoch, ending.marker) {
