@@ -76,12 +76,12 @@ def test_confluent_kafka_commit_and_abort_seen_by_read_committed_and_read_uncomm
 def test_confluent_kafka_open_transaction_is_invisible_to_read_committed_until_commit(server):
     p = transactional(server.bootstrap, "ck-open")
     p.begin_transaction()
-    p.produce("txn-ck-fence", value="pending", partition=0)
+    p.produce("txn-ck-open", value="pending", partition=0)
     p.flush(10)
-    assert read(server.bootstrap, "txn-ck-fence", "read_committed", 1, timeout=3) == []
-    assert read(server.bootstrap, "txn-ck-fence", "read_uncommitted", 1) == ["pending"]
+    assert read(server.bootstrap, "txn-ck-open", "read_committed", 1, timeout=3) == []
+    assert read(server.bootstrap, "txn-ck-open", "read_uncommitted", 1) == ["pending"]
     p.commit_transaction(15)
-    assert read(server.bootstrap, "txn-ck-fence", "read_committed", 1) == ["pending"]
+    assert read(server.bootstrap, "txn-ck-open", "read_committed", 1) == ["pending"]
 
 
 def test_confluent_kafka_second_producer_with_the_same_id_fences_the_first(server):
@@ -99,7 +99,7 @@ def test_confluent_kafka_second_producer_with_the_same_id_fences_the_first(serve
     second.begin_transaction()
     second.produce("txn-ck-fence", value="survivor", partition=0)
     second.commit_transaction(15)
-    got = read(server.bootstrap, "txn-ck-fence", "read_committed", 2)
+    got = read(server.bootstrap, "txn-ck-fence", "read_committed", 1)
     assert "zombie" not in got and "survivor" in got
 
 
