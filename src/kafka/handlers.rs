@@ -16,7 +16,7 @@ use super::conn::Origin;
 use super::group::JoinRequest;
 use super::logs::{PartKey, SeqCheck};
 use super::KafkaBroker;
-use crate::storage::log::{split_batches, LogError};
+use crate::storage::log::{split_batches, BatchHeader, LogError};
 
 /// Kafka error codes used here (the protocol guide's table).
 pub mod code {
@@ -67,11 +67,18 @@ pub fn supported_versions(key: ApiKey) -> Option<(i16, i16)> {
         ApiKey::CreatePartitions => (0, 3),
         ApiKey::SaslHandshake => (0, 1),
         ApiKey::SaslAuthenticate => (0, 2),
+        // Transactions (KIP-98): the versions clients send (v4+ of AddPartitionsToTxn is broker to broker).
+        ApiKey::AddPartitionsToTxn => (0, 3),
+        ApiKey::AddOffsetsToTxn => (0, 3),
+        ApiKey::EndTxn => (0, 3),
+        ApiKey::TxnOffsetCommit => (0, 3),
+        ApiKey::DescribeTransactions => (0, 0),
+        ApiKey::ListTransactions => (0, 1),
         _ => return None,
     })
 }
 
-const ALL_KEYS: [ApiKey; 21] = [
+const ALL_KEYS: [ApiKey; 27] = [
     ApiKey::Produce,
     ApiKey::Fetch,
     ApiKey::ListOffsets,
@@ -93,6 +100,12 @@ const ALL_KEYS: [ApiKey; 21] = [
     ApiKey::CreatePartitions,
     ApiKey::SaslHandshake,
     ApiKey::SaslAuthenticate,
+    ApiKey::AddPartitionsToTxn,
+    ApiKey::AddOffsetsToTxn,
+    ApiKey::EndTxn,
+    ApiKey::TxnOffsetCommit,
+    ApiKey::DescribeTransactions,
+    ApiKey::ListTransactions,
 ];
 
 /// The instance's ACLs for the connection's SASL user (Kafka's authoriser); connections without one
@@ -147,7 +160,25 @@ pub async fn handle(
         RequestKind::OffsetFetch(r) => ResponseKind::OffsetFetch(offset_fetch(broker, origin, version, r)),
         RequestKind::DescribeGroups(r) => ResponseKind::DescribeGroups(describe_groups(broker, origin, r)),
         RequestKind::ListGroups(r) => ResponseKind::ListGroups(list_groups(broker, origin, r)),
-        RequestKind::InitProducerId(r) => ResponseKind::InitProducerId(init_producer_id(broker, r)),
+        RequestKind::InitProducerId(r) => {
+            ResponseKind::InitProducerId(init_producer_id(broker, origin, version, r).await)
+        }
+        RequestKind::AddPartitionsToTxn(r) => {
+            ResponseKind::AddPartitionsToTxn(super::txn::add_partitions(broker, origin, version, r))
+        }
+        RequestKind::AddOffsetsToTxn(r) => {
+            ResponseKind::AddOffsetsToTxn(super::txn::add_offsets(broker, origin, version, r))
+        }
+        RequestKind::TxnOffsetCommit(r) => {
+            ResponseKind::TxnOffsetCommit(super::txn::txn_offset_commit(broker, origin, version, r))
+        }
+        RequestKind::DescribeTransactions(r) => {
+            ResponseKind::DescribeTransactions(super::txn::describe_transactions(broker, origin, r))
+        }
+        RequestKind::ListTransactions(r) => {
+            ResponseKind::ListTransactions(super::txn::list_transactions(broker, origin, r))
+        }
+        RequestKind::EndTxn(r) => ResponseKind::EndTxn(super::txn::end_txn(broker, origin, version, r).await),
         RequestKind::DescribeConfigs(r) => ResponseKind::DescribeConfigs(describe_configs(broker, origin, r)),
         RequestKind::CreateTopics(r) => ResponseKind::CreateTopics(create_topics(r)),
         RequestKind::DeleteTopics(r) => ResponseKind::DeleteTopics(delete_topics(r)),
@@ -361,6 +392,20 @@ pub(crate) fn append_batches(
         let mut first: Option<i64> = None;
         let mut error = code::NONE;
         for (h, data) in batches {
+            if h.is_control() {
+                // Transaction markers are written by the coordinator only (Kafka refuses them from clients).
+                error = super::txn::txn_code::INVALID_RECORD;
+                break;
+            }
+            if h.is_transactional() {
+                // Checked under the partition's lock: a marker cannot slip in between check and append.
+                let check =
+                    broker.txns.check_produce(instance, h.producer_id, h.producer_epoch, &t.name, partition as i32);
+                if check != code::NONE {
+                    error = check;
+                    break;
+                }
+            }
             let idempotent = h.producer_id >= 0 && h.base_sequence >= 0;
             let last_seq = h.base_sequence.wrapping_add(h.last_offset_delta);
             if idempotent {
@@ -386,6 +431,7 @@ pub(crate) fn append_batches(
             }
             match p.log.append(h, data) {
                 Ok(a) => {
+                    p.txns.observe(h, data, a.base_offset);
                     if idempotent {
                         p.producers.entry(h.producer_id).or_default().record(
                             h.producer_epoch,
@@ -493,16 +539,38 @@ fn fetch_once(broker: &KafkaBroker, origin: &Origin, r: &FetchRequest) -> (Fetch
                 }
             };
             let p = part.lock();
+            let stable = p.last_stable_offset();
             pd.high_watermark = p.log.end_offset();
-            pd.last_stable_offset = p.log.end_offset();
+            pd.last_stable_offset = stable;
             pd.log_start_offset = p.log.log_start_offset();
             let limit = (fp.partition_max_bytes.max(0) as usize).min(budget);
-            match p.log.read(fp.fetch_offset, limit.max(1)) {
+            // read_committed (KIP-98) reads up to the last stable offset only, and is told which
+            // transactions in what it gets were aborted, so the client drops their records.
+            let read_committed = r.isolation_level == 1;
+            let below = if read_committed { stable } else { i64::MAX };
+            match p.log.read_below(fp.fetch_offset, limit.max(1), below) {
                 None => pd.error_code = code::OFFSET_OUT_OF_RANGE,
                 Some(batches) => {
                     // Kafka sends at least one batch even past the limits so a big batch never blocks a
                     // consumer, but only for the first partition that has data.
                     let batches = if total > 0 && limit == 0 { Vec::new() } else { batches };
+                    if read_committed {
+                        let upto = batches
+                            .last()
+                            .and_then(|b| BatchHeader::parse(b).ok())
+                            .map_or(fp.fetch_offset, |h| h.base_offset + i64::from(h.last_offset_delta) + 1);
+                        let aborted = p
+                            .txns
+                            .aborted_in(fp.fetch_offset, upto)
+                            .into_iter()
+                            .map(|a| {
+                                fetch_response::AbortedTransaction::default()
+                                    .with_producer_id(ProducerId(a.producer_id))
+                                    .with_first_offset(a.first_offset)
+                            })
+                            .collect();
+                        pd.aborted_transactions = Some(aborted);
+                    }
                     let size: usize = batches.iter().map(|b| b.len()).sum();
                     let mut buf = BytesMut::with_capacity(size);
                     for b in &batches {
@@ -522,8 +590,9 @@ fn fetch_once(broker: &KafkaBroker, origin: &Origin, r: &FetchRequest) -> (Fetch
     (FetchResponse::default().with_session_id(0).with_responses(responses), total)
 }
 
-/// ListOffsets: -2 earliest, -1 latest, -3 the record with the newest timestamp, else the first record
-/// at or after the timestamp (offset -1 when there is none).
+/// ListOffsets: -2 earliest, -1 latest (the last stable offset for isolation level 1, read_committed),
+/// -3 the record with the newest timestamp, else the first record at or after the timestamp (offset -1
+/// when there is none).
 fn list_offsets(broker: &KafkaBroker, origin: &Origin, r: ListOffsetsRequest) -> ListOffsetsResponse {
     let topics = r
         .topics
@@ -558,6 +627,8 @@ fn list_offsets(broker: &KafkaBroker, origin: &Origin, r: ListOffsetsRequest) ->
                     let p = part.lock();
                     let found = match lp.timestamp {
                         -2 => Some((p.log.log_start_offset(), -1)),
+                        // read_committed consumers start "at the end" from the last stable offset.
+                        -1 if r.isolation_level == 1 => Some((p.last_stable_offset(), -1)),
                         -1 => Some((p.log.end_offset(), -1)),
                         -3 => p.log.max_timestamp(),
                         ts if ts >= 0 => p.log.offset_for_timestamp(ts),
@@ -581,8 +652,7 @@ fn list_offsets(broker: &KafkaBroker, origin: &Origin, r: ListOffsetsRequest) ->
     ListOffsetsResponse::default().with_topics(topics)
 }
 
-/// FindCoordinator: this broker coordinates every group (and answers for transaction ids too, though
-/// transactions are not served).
+/// FindCoordinator: this broker coordinates every group and every transactional id (key type 1).
 fn find_coordinator(
     broker: &KafkaBroker,
     origin: &Origin,
@@ -591,8 +661,14 @@ fn find_coordinator(
 ) -> FindCoordinatorResponse {
     let host = s(broker.advertised_host(&origin.instance));
     let port = broker_port(broker, origin);
-    // Key type 0 names a group (Describe needed); 1 a transactional id (not authorised here).
-    let refused = |key: &str| r.key_type == 0 && !group_allowed(broker, origin, key, AclOperation::Describe);
+    // Key type 0 names a group, 1 a transactional id (KIP-98): Describe is needed on either.
+    let refused = |key: &str| match r.key_type {
+        0 => !group_allowed(broker, origin, key, AclOperation::Describe),
+        1 => !allowed(broker, origin, AclResourceType::TransactionalId, key, AclOperation::Describe),
+        _ => false,
+    };
+    let refusal =
+        if r.key_type == 1 { code::TRANSACTIONAL_ID_AUTHORIZATION_FAILED } else { code::GROUP_AUTHORIZATION_FAILED };
     if version >= 4 {
         let coordinators = r
             .coordinator_keys
@@ -600,10 +676,7 @@ fn find_coordinator(
             .map(|k| {
                 let c = find_coordinator_response::Coordinator::default().with_key(k.clone());
                 if refused(k) {
-                    return c
-                        .with_error_code(code::GROUP_AUTHORIZATION_FAILED)
-                        .with_node_id(BrokerId(-1))
-                        .with_port(-1);
+                    return c.with_error_code(refusal).with_node_id(BrokerId(-1)).with_port(-1);
                 }
                 c.with_node_id(BrokerId(NODE_ID)).with_host(host.clone()).with_port(port)
             })
@@ -611,10 +684,7 @@ fn find_coordinator(
         return FindCoordinatorResponse::default().with_coordinators(coordinators);
     }
     if refused(&r.key) {
-        return FindCoordinatorResponse::default()
-            .with_error_code(code::GROUP_AUTHORIZATION_FAILED)
-            .with_node_id(BrokerId(-1))
-            .with_port(-1);
+        return FindCoordinatorResponse::default().with_error_code(refusal).with_node_id(BrokerId(-1)).with_port(-1);
     }
     FindCoordinatorResponse::default().with_node_id(BrokerId(NODE_ID)).with_host(host).with_port(port)
 }
@@ -759,7 +829,13 @@ async fn offset_commit(broker: &KafkaBroker, origin: &Origin, r: OffsetCommitReq
 
 /// When the record before a committed offset was produced (its batch's newest timestamp), if the log
 /// still holds it.
-fn produced_at(broker: &KafkaBroker, origin: &Origin, topic: &str, partition: i32, offset: i64) -> Option<i64> {
+pub(crate) fn produced_at(
+    broker: &KafkaBroker,
+    origin: &Origin,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+) -> Option<i64> {
     let t = cluster::topic(&broker.state, &origin.instance, topic)?;
     if partition < 0 || partition as u32 >= t.partitions || offset <= 0 {
         return None;
@@ -807,6 +883,35 @@ fn committed(
     }
 }
 
+/// [`committed`] with each partition's error: with `require_stable` (OffsetFetch v7+, KIP-447) a
+/// partition whose group has offsets staged in an open transaction answers UNSTABLE_OFFSET_COMMIT and
+/// offset -1, so the consumer retries until the transaction ends instead of reading an older offset.
+#[allow(clippy::type_complexity)]
+fn stable_committed(
+    broker: &KafkaBroker,
+    origin: &Origin,
+    group: &str,
+    topics: Option<Vec<(String, Vec<i32>)>>,
+    require_stable: bool,
+) -> Vec<(String, Vec<(i32, i64, i16)>)> {
+    committed(broker, origin, group, topics)
+        .into_iter()
+        .map(|(t, parts)| {
+            let parts = parts
+                .into_iter()
+                .map(|(p, o)| {
+                    if require_stable && broker.txns.has_pending_offset(&origin.instance, group, &t, p) {
+                        (p, -1, super::txn::txn_code::UNSTABLE_OFFSET_COMMIT)
+                    } else {
+                        (p, o, code::NONE)
+                    }
+                })
+                .collect();
+            (t, parts)
+        })
+        .collect()
+}
+
 fn offset_fetch(broker: &KafkaBroker, origin: &Origin, version: i16, r: OffsetFetchRequest) -> OffsetFetchResponse {
     if version >= 8 {
         let groups = r
@@ -821,7 +926,7 @@ fn offset_fetch(broker: &KafkaBroker, origin: &Origin, version: i16, r: OffsetFe
                 }
                 let topics =
                     g.topics.map(|ts| ts.into_iter().map(|t| (t.name.0.to_string(), t.partition_indexes)).collect());
-                let topics = committed(broker, origin, &name, topics)
+                let topics = stable_committed(broker, origin, &name, topics, r.require_stable)
                     .into_iter()
                     .map(|(t, parts)| {
                         offset_fetch_response::OffsetFetchResponseTopics::default()
@@ -829,9 +934,10 @@ fn offset_fetch(broker: &KafkaBroker, origin: &Origin, version: i16, r: OffsetFe
                             .with_partitions(
                                 parts
                                     .into_iter()
-                                    .map(|(p, o)| {
+                                    .map(|(p, o, error)| {
                                         offset_fetch_response::OffsetFetchResponsePartitions::default()
                                             .with_partition_index(p)
+                                            .with_error_code(error)
                                             .with_committed_offset(o)
                                             .with_committed_leader_epoch(-1)
                                             .with_metadata(Some(s("")))
@@ -852,15 +958,16 @@ fn offset_fetch(broker: &KafkaBroker, origin: &Origin, version: i16, r: OffsetFe
         return OffsetFetchResponse::default().with_error_code(error);
     }
     let topics = r.topics.map(|ts| ts.into_iter().map(|t| (t.name.0.to_string(), t.partition_indexes)).collect());
-    let topics = committed(broker, origin, &name, topics)
+    let topics = stable_committed(broker, origin, &name, topics, r.require_stable)
         .into_iter()
         .map(|(t, parts)| {
             offset_fetch_response::OffsetFetchResponseTopic::default().with_name(TopicName(s(t))).with_partitions(
                 parts
                     .into_iter()
-                    .map(|(p, o)| {
+                    .map(|(p, o, error)| {
                         offset_fetch_response::OffsetFetchResponsePartition::default()
                             .with_partition_index(p)
+                            .with_error_code(error)
                             .with_committed_offset(o)
                             .with_committed_leader_epoch(-1)
                             .with_metadata(Some(s("")))
@@ -946,13 +1053,16 @@ fn list_groups(broker: &KafkaBroker, origin: &Origin, r: ListGroupsRequest) -> L
     ListGroupsResponse::default().with_groups(groups)
 }
 
-/// InitProducerId: a fresh producer id (epoch 0) for idempotent producers. Transactions are not served.
-fn init_producer_id(broker: &KafkaBroker, r: InitProducerIdRequest) -> InitProducerIdResponse {
-    if r.transactional_id.is_some() {
-        return InitProducerIdResponse::default()
-            .with_error_code(code::TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
-            .with_producer_id(ProducerId(-1))
-            .with_producer_epoch(-1);
+/// InitProducerId: a fresh producer id (epoch 0) for idempotent producers; with a transactional id the
+/// transaction coordinator answers ([`super::txn::init_producer_id`]).
+async fn init_producer_id(
+    broker: &KafkaBroker,
+    origin: &Origin,
+    version: i16,
+    r: InitProducerIdRequest,
+) -> InitProducerIdResponse {
+    if let Some(id) = &r.transactional_id {
+        return super::txn::init_producer_id(broker, origin, version, &id.0, &r).await;
     }
     let id = broker.next_producer_id.fetch_add(1, Ordering::Relaxed);
     InitProducerIdResponse::default().with_producer_id(ProducerId(id)).with_producer_epoch(0)

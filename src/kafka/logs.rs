@@ -5,13 +5,15 @@
 //! `<data-dir>/logs/<instance>/<topic>~<created-ms>/<partition>/` (names are hex-escaped when they hold
 //! anything but `[A-Za-z0-9._-]`).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::storage::log::PartitionLog;
+use bytes::Bytes;
+
+use crate::storage::log::{control_batch, control_marker, BatchHeader, LogError, Marker, PartitionLog};
 
 /// Identifies one partition log.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -76,11 +78,89 @@ impl ProducerSeq {
     }
 }
 
-/// A partition's log and its producers' sequence state, behind one lock.
+/// An aborted transaction in one partition: the producer, the offset of its first batch here and the
+/// offset of its ABORT marker (Kafka's `AbortedTxn` index entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbortedTxn {
+    pub producer_id: i64,
+    pub first_offset: i64,
+    pub last_offset: i64,
+}
+
+/// The transactions a partition's log holds (KIP-98), derived from its batches: open ones bound the last
+/// stable offset (LSO), aborted ones are listed to read_committed fetches so consumers drop their records.
+/// Rebuilt from the log's transactional batches and control batches when the log is opened, so outcomes
+/// read the same after a restart.
+#[derive(Debug, Default)]
+pub struct PartTxns {
+    /// Producer id -> (first offset of its open transaction here, its epoch).
+    pub open: BTreeMap<i64, (i64, i16)>,
+    /// Aborted transactions, in the order of their markers.
+    pub aborted: Vec<AbortedTxn>,
+}
+
+impl PartTxns {
+    /// Follows one batch written at `base_offset`: a transactional data batch opens (or continues) its
+    /// producer's transaction, a control batch ends it (an ABORT recorded with its range).
+    pub fn observe(&mut self, h: &BatchHeader, data: &Bytes, base_offset: i64) {
+        if !h.is_transactional() {
+            return;
+        }
+        if h.is_control() {
+            let first = self.open.remove(&h.producer_id);
+            if let (Some((first, _)), Some(Marker::Abort)) = (first, control_marker(data)) {
+                self.aborted.push(AbortedTxn {
+                    producer_id: h.producer_id,
+                    first_offset: first,
+                    last_offset: base_offset,
+                });
+            }
+        } else {
+            self.open.entry(h.producer_id).or_insert((base_offset, h.producer_epoch));
+        }
+    }
+
+    /// The last stable offset: the first offset of the oldest open transaction, else the end offset.
+    pub fn last_stable_offset(&self, end_offset: i64) -> i64 {
+        self.open.values().map(|(first, _)| *first).min().map_or(end_offset, |f| f.min(end_offset))
+    }
+
+    /// Aborted transactions that overlap the offsets `[from, to)` (what a read_committed fetch of that
+    /// range must be told about).
+    pub fn aborted_in(&self, from: i64, to: i64) -> Vec<AbortedTxn> {
+        self.aborted.iter().filter(|a| a.last_offset >= from && a.first_offset < to).copied().collect()
+    }
+
+    /// Forgets aborted transactions wholly before the log start (retention removed them).
+    pub fn forget_before(&mut self, log_start: i64) {
+        self.aborted.retain(|a| a.last_offset >= log_start);
+    }
+}
+
+/// A partition's log, its producers' sequence state and its transactions, behind one lock.
 #[derive(Debug)]
 pub struct Part {
     pub log: PartitionLog,
     pub producers: HashMap<i64, ProducerSeq>,
+    pub txns: PartTxns,
+}
+
+impl Part {
+    /// The partition's last stable offset, within `[log start, end]` (an open transaction whose first
+    /// records were removed by an admin reset does not hold it below the log start).
+    pub fn last_stable_offset(&self) -> i64 {
+        self.txns.last_stable_offset(self.log.end_offset()).max(self.log.log_start_offset())
+    }
+
+    /// Writes a transaction marker (COMMIT or ABORT control batch) for a producer and ends its open
+    /// transaction here. Returns the marker's offset.
+    pub fn append_marker(&mut self, producer_id: i64, epoch: i16, marker: Marker) -> Result<i64, LogError> {
+        let batch = control_batch(producer_id, epoch, marker, crate::engine::now_ms())?;
+        let h = BatchHeader::parse(&batch)?;
+        let a = self.log.append(&h, &batch)?;
+        self.txns.observe(&h, &batch, a.base_offset);
+        Ok(a.base_offset)
+    }
 }
 
 /// Every open partition log.
@@ -135,8 +215,22 @@ impl Logs {
                 );
             }
         }
+        let mut txns = PartTxns::default();
+        for b in log.batches() {
+            if let Ok(h) = BatchHeader::parse(&b.data) {
+                txns.observe(&h, &b.data, b.base_offset);
+            }
+        }
+        let mut part = Part { log, producers, txns };
+        // The transaction coordinator's state is not kept across restarts: a transaction still open in a
+        // recovered log is aborted, as a real broker's coordinator would once its timeout passed.
+        let open: Vec<(i64, i16)> = part.txns.open.iter().map(|(pid, (_, epoch))| (*pid, *epoch)).collect();
+        for (pid, epoch) in open {
+            tracing::info!(topic = %key.topic, partition = key.partition, producer_id = pid, "aborting a transaction left open");
+            part.append_marker(pid, epoch, Marker::Abort).map_err(|e| std::io::Error::other(e.to_string()))?;
+        }
         let mut parts = self.parts.lock();
-        Ok(parts.entry(key.clone()).or_insert_with(|| Arc::new(Mutex::new(Part { log, producers }))).clone())
+        Ok(parts.entry(key.clone()).or_insert_with(|| Arc::new(Mutex::new(part))).clone())
     }
 
     /// Every open log key.
@@ -209,6 +303,72 @@ mod tests {
         )
         .unwrap();
         buf.freeze()
+    }
+
+    fn txn_batch(producer_id: i64, first_seq: i32) -> Bytes {
+        let record = Record {
+            transactional: true,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: 0,
+            producer_id,
+            producer_epoch: 3,
+            timestamp_type: TimestampType::Creation,
+            offset: 0,
+            sequence: first_seq,
+            timestamp: 1_000,
+            key: None,
+            value: Some(Bytes::from_static(b"t")),
+            headers: Default::default(),
+        };
+        let mut buf = BytesMut::new();
+        RecordBatchEncoder::encode(
+            &mut buf,
+            [&record],
+            &RecordEncodeOptions { version: 2, compression: Compression::None },
+        )
+        .unwrap();
+        buf.freeze()
+    }
+
+    #[test]
+    fn transaction_outcomes_are_recovered_and_open_ones_aborted_on_open() {
+        let root =
+            std::env::temp_dir().join(format!("localyun-txns-{}-{}", std::process::id(), crate::engine::now_ms()));
+        let key = PartKey { instance: "i".into(), topic: "t".into(), topic_created_ms: 1, partition: 0 };
+        {
+            let logs = Logs::new(Some(root.clone()));
+            let part = logs.get(&key).unwrap();
+            let mut p = part.lock();
+            let append = |p: &mut Part, b: Bytes| {
+                let batches = crate::storage::log::split_batches(&b).unwrap();
+                let (h, data) = &batches[0];
+                let a = p.log.append(h, data).unwrap();
+                p.txns.observe(h, data, a.base_offset);
+            };
+            append(&mut p, txn_batch(1, 0)); // 0: producer 1, committed at 1
+            assert_eq!(p.txns.last_stable_offset(p.log.end_offset()), 0);
+            assert_eq!(p.append_marker(1, 3, Marker::Commit).unwrap(), 1);
+            append(&mut p, txn_batch(2, 0)); // 2: producer 2, aborted at 3
+            assert_eq!(p.append_marker(2, 3, Marker::Abort).unwrap(), 3);
+            append(&mut p, txn_batch(3, 0)); // 4: producer 3, left open
+            assert_eq!(p.txns.last_stable_offset(p.log.end_offset()), 4);
+            p.log.sync().unwrap();
+        }
+        let logs = Logs::new(Some(root.clone()));
+        let part = logs.get(&key).unwrap();
+        let p = part.lock();
+        // The open transaction got an ABORT marker at 5 when the log was opened again.
+        assert_eq!(p.log.end_offset(), 6);
+        assert!(p.txns.open.is_empty());
+        assert_eq!(p.txns.last_stable_offset(6), 6);
+        let ranges: Vec<(i64, i64, i64)> =
+            p.txns.aborted.iter().map(|a| (a.producer_id, a.first_offset, a.last_offset)).collect();
+        assert_eq!(ranges, vec![(2, 2, 3), (3, 4, 5)]);
+        assert_eq!(p.txns.aborted_in(0, 2).len(), 0);
+        assert_eq!(p.txns.aborted_in(3, 6).len(), 2);
+        drop(p);
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

@@ -23,6 +23,9 @@
 //!   beforehand in the console or API (seed alibaba-kafka-dev-guide.txt, "创建资源": "请提前创建 Topic 和
 //!   Consumer Group"), so Metadata never auto-creates and CreateTopics / DeleteTopics / CreatePartitions
 //!   are refused with POLICY_VIOLATION. Consumer groups are created on the fly on first use, as Kafka does.
+//! - **Transactions** ([`txn`], KIP-98): this broker is the transaction coordinator of the instance's
+//!   transactional ids; markers are control batches in the partition logs, and read_committed fetches
+//!   stop at the last stable offset ([`logs::PartTxns`]).
 //! - **Access points** ([`Security`]): PLAINTEXT on the vport, SASL_SSL on vport + 1 (TLS with the HTTPS
 //!   listener's certificate) and SASL_PLAINTEXT on vport + 2. SASL ([`sasl`]: PLAIN, SCRAM-SHA-256/512)
 //!   checks the instance's users (Tencent CreateUser, Alibaba CreateSaslUser); a connection that has not
@@ -38,6 +41,7 @@ pub mod handlers;
 pub mod local;
 pub mod logs;
 pub mod sasl;
+pub mod txn;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -206,6 +210,8 @@ pub struct KafkaBroker {
     pub(crate) options: KafkaOptions,
     pub(crate) logs: logs::Logs,
     pub(crate) groups: group::Coordinator,
+    /// The transaction coordinator (KIP-98) of every instance's transactional ids.
+    pub(crate) txns: txn::Transactions,
     /// Bumped after every append; long-polling fetches wait on it.
     pub(crate) appended: watch::Sender<u64>,
     pub(crate) next_producer_id: std::sync::atomic::AtomicI64,
@@ -238,6 +244,7 @@ pub async fn start_with(state: AppState, options: KafkaOptions) -> Arc<KafkaBrok
     let broker = Arc::new(KafkaBroker {
         logs: logs::Logs::new(root),
         groups: group::Coordinator::default(),
+        txns: txn::Transactions::default(),
         appended: watch::channel(0).0,
         next_producer_id: std::sync::atomic::AtomicI64::new(initial_producer_id()),
         listeners: Mutex::new(HashMap::new()),
@@ -384,10 +391,11 @@ impl KafkaBroker {
         }
     }
 
-    /// Retention, deleted topics' logs, group session expiry.
+    /// Retention, deleted topics' logs, group session expiry, transaction timeouts.
     fn housekeeping(&self) {
         let state = &self.state;
         self.logs.drop_deleted(|i, t, c| cluster::topic(state, i, t).is_some_and(|ti| ti.created_at_ms == c));
+        self.txns.expire(self);
         self.groups.retain_instances(|i| cluster::instance_exists(state, i));
         self.groups.tick();
         let now = crate::engine::now_ms();
@@ -401,6 +409,8 @@ impl KafkaBroker {
                 tracing::warn!(error = %e, "log retention failed");
             }
             if part.log.log_start_offset() != before {
+                let start = part.log.log_start_offset();
+                part.txns.forget_before(start);
                 let (s, e, l) = (part.log.log_start_offset(), part.log.end_offset(), part.log.last_append_ms());
                 drop(part);
                 cluster::record_log_offsets(state, &key.instance, &key.topic, key.partition, s, e, l);

@@ -93,6 +93,79 @@ impl BatchHeader {
     pub fn is_transactional(&self) -> bool {
         self.attributes & 0x10 != 0
     }
+
+    /// Whether the batch holds control records (attributes bit 5): a transaction marker (KIP-98), which
+    /// takes an offset in the log but is never shown to applications.
+    pub fn is_control(&self) -> bool {
+        self.attributes & 0x20 != 0
+    }
+}
+
+/// A transaction marker's outcome: the type field of a control record's key (Kafka's
+/// `ControlRecordType`: 0 ABORT, 1 COMMIT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marker {
+    Abort,
+    Commit,
+}
+
+/// Builds the control batch that ends a producer's transaction in one partition (KIP-98 "transaction
+/// markers"): one control record, transactional and control attribute bits set, sequence -1. Its key is
+/// the `ControlRecordType` (version 0, type) and its value the `EndTxnMarker` (version 0, coordinator
+/// epoch 0), as Kafka's `EndTransactionMarker` writes them. `timestamp_ms` is the record's time.
+pub fn control_batch(
+    producer_id: i64,
+    producer_epoch: i16,
+    marker: Marker,
+    timestamp_ms: i64,
+) -> Result<Bytes, LogError> {
+    use kafka_protocol::protocol::Encodable;
+    use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+    // The key has no generated message type in the crate: two int16, version 0 and the marker type.
+    let mut key = BytesMut::with_capacity(4);
+    key.extend_from_slice(&0i16.to_be_bytes());
+    key.extend_from_slice(&(marker as i16).to_be_bytes());
+    let mut value = BytesMut::with_capacity(6);
+    value.extend_from_slice(&0i16.to_be_bytes());
+    kafka_protocol::messages::EndTxnMarker::default()
+        .encode(&mut value, 0)
+        .map_err(|e| LogError::Corrupt(e.to_string()))?;
+    let record = Record {
+        transactional: true,
+        control: true,
+        delete_horizon: false,
+        partition_leader_epoch: 0,
+        producer_id,
+        producer_epoch,
+        timestamp_type: TimestampType::Creation,
+        offset: 0,
+        sequence: -1,
+        timestamp: timestamp_ms,
+        key: Some(key.freeze()),
+        value: Some(value.freeze()),
+        headers: Default::default(),
+    };
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        [&record],
+        &RecordEncodeOptions { version: 2, compression: Compression::None },
+    )
+    .map_err(|e| LogError::Corrupt(e.to_string()))?;
+    Ok(buf.freeze())
+}
+
+/// The outcome a control batch records (None when it is not a readable transaction marker). Only
+/// uncompressed control batches exist (the broker writes them), so the first record's key is read.
+pub fn control_marker(batch: &Bytes) -> Option<Marker> {
+    let mut b = batch.clone();
+    let set = kafka_protocol::records::RecordBatchDecoder::decode(&mut b).ok()?;
+    let key = set.records.first()?.key.clone()?;
+    match i16::from_be_bytes([*key.get(2)?, *key.get(3)?]) {
+        0 => Some(Marker::Abort),
+        1 => Some(Marker::Commit),
+        _ => None,
+    }
 }
 
 /// Splits a produce request's record set into batches, checking each one (magic 2, lengths, CRC-32C).
@@ -366,6 +439,13 @@ impl PartitionLog {
     /// batch (as Kafka does, so a batch bigger than the limit is never stuck). `None` when `offset` is
     /// outside `[log_start_offset, end_offset]`.
     pub fn read(&self, offset: i64, max_bytes: usize) -> Option<Vec<Bytes>> {
+        self.read_below(offset, max_bytes, i64::MAX)
+    }
+
+    /// As [`PartitionLog::read`], but only batches that start before `below` (a read_committed fetch
+    /// stops at the last stable offset; a transaction's batches never straddle it, as it is the first
+    /// offset of an open transaction).
+    pub fn read_below(&self, offset: i64, max_bytes: usize, below: i64) -> Option<Vec<Bytes>> {
         if offset < self.log_start || offset > self.next_offset {
             return None;
         }
@@ -373,6 +453,9 @@ impl PartitionLog {
         let mut out = Vec::new();
         let mut size = 0usize;
         for b in self.batches.iter().skip(idx) {
+            if b.base_offset >= below {
+                break;
+            }
             if !out.is_empty() && size + b.data.len() > max_bytes {
                 break;
             }
@@ -566,6 +649,28 @@ mod tests {
         let log = PartitionLog::open(&dir).unwrap();
         assert_eq!((log.log_start_offset(), log.end_offset()), (2, 3));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn control_batches_are_markers_and_reads_can_stop_below_an_offset() {
+        let marker = control_batch(7, 2, Marker::Abort, 1_000).unwrap();
+        let batches = split_batches(&marker).unwrap();
+        let (h, data) = &batches[0];
+        assert!(h.is_control() && h.is_transactional());
+        assert_eq!((h.producer_id, h.producer_epoch, h.base_sequence, h.records_count), (7, 2, -1, 1));
+        assert_eq!(control_marker(data), Some(Marker::Abort));
+        assert_eq!(control_marker(&control_batch(7, 2, Marker::Commit, 1_000).unwrap()), Some(Marker::Commit));
+        assert_eq!(control_marker(&batch(&["x"], 1, Compression::None)), None, "a data batch is no marker");
+
+        let mut log = PartitionLog::in_memory();
+        append(&mut log, &batch(&["a", "b"], 1000, Compression::None));
+        append(&mut log, &marker);
+        append(&mut log, &batch(&["c"], 1000, Compression::None));
+        assert_eq!(log.end_offset(), 4);
+        assert_eq!(log.read_below(0, 1 << 20, 2).unwrap().len(), 1);
+        assert_eq!(log.read_below(0, 1 << 20, 3).unwrap().len(), 2);
+        assert_eq!(log.read_below(3, 1 << 20, 3).unwrap().len(), 0);
+        assert_eq!(log.read(0, 1 << 20).unwrap().len(), 3);
     }
 
     #[test]

@@ -36,6 +36,7 @@ mod kafka_admin;
 mod kafka_broker;
 mod kafka_sasl;
 mod kafka_tencent;
+mod kafka_txn;
 mod list_answers_golden;
 mod persist;
 mod persist_all_vendors;
