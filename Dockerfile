@@ -16,6 +16,8 @@ RUN mkdir -p src benches/localyun \
     && echo 'fn main() {}' > benches/localyun/main.rs \
     && cargo fetch --locked \
     && rm -rf src benches
+COPY build.rs ./
+COPY link ./link
 COPY src ./src
 COPY fixtures ./fixtures
 COPY benches ./benches
