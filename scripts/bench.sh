@@ -17,4 +17,14 @@ if ! command -v wrk >/dev/null 2>&1; then
   $SUDO apt-get install -y wrk >/dev/null 2>&1 || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y wrk >/dev/null; }
 fi
 
+# The binary users run (`cargo build --release`/`cargo run --release`, the Docker image), copied aside: a
+# `cargo bench` build of it differs in its symbol names (dev-dependency features change the crates' hashes),
+# so build.rs's start-up ordering (link/startup-symbols.txt) would not apply and idle memory would be
+# measured on a binary nobody runs.
+if [ -z "${LOCALYUN_BENCH_BIN:-}" ]; then
+  cargo build --release --locked --bin localyun
+  mkdir -p target/bench-bin
+  cp target/release/localyun target/bench-bin/localyun
+  export LOCALYUN_BENCH_BIN=$PWD/target/bench-bin/localyun
+fi
 exec cargo bench --bench localyun -- wrk "$@"

@@ -18,12 +18,12 @@ fn header<'a>(head: &'a Parts, name: &str) -> Option<&'a str> {
 }
 
 fn has_query_param(head: &Parts, name: &str) -> bool {
-    form_urlencoded::parse(head.uri.query().unwrap_or("").as_bytes()).any(|(k, _)| k == name)
+    crate::http::form_keys(head.uri.query().unwrap_or("").as_bytes()).any(|k| k == name)
 }
 
 /// The first value of `name` in urlencoded `pairs`, decoded; borrowed unless decoding changed it.
 fn param<'a>(pairs: &'a [u8], name: &str) -> Option<Cow<'a, str>> {
-    form_urlencoded::parse(pairs).find(|(k, _)| k == name).map(|(_, v)| v)
+    crate::http::form_param(pairs, name)
 }
 
 /// Whether an Alibaba RPC request at `/` is meant for ONS (2019-02-14) rather than Kafka (2018-10-15 and

@@ -410,7 +410,7 @@ pub fn action_of(req: &ApiRequest) -> Option<String> {
 /// API. One pass over the bytes, decoding nothing but the keys.
 pub fn is_form_request(urlencoded: &[u8]) -> bool {
     let (mut secret_id, mut access_key_id) = (false, false);
-    for (k, _) in form_urlencoded::parse(urlencoded) {
+    for k in crate::http::form_keys(urlencoded) {
         secret_id |= k == "SecretId";
         access_key_id |= k == "AccessKeyId";
     }
