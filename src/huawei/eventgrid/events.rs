@@ -12,7 +12,8 @@ use super::error::EgError;
 use super::wire::{time, DEFAULT_LIMIT};
 use super::{Ctx, Reply};
 use crate::engine::eventbus::{
-    default_channel_id, AttemptDetail, DeliveryStatus, Destination, EventRecord, SubscriptionTrace, TargetTrace,
+    default_channel_id, AttemptDetail, DeliveryStatus, Destination, EventAttributes, EventRecord, SubscriptionTrace,
+    TargetTrace,
 };
 use crate::state::AppState;
 
@@ -24,7 +25,9 @@ const REQUIRED_ATTRIBUTES: &[&str] = &["id", "source", "specversion", "type"];
 const STRING_ATTRIBUTES: &[&str] = &["datacontenttype", "dataschema", "subject", "time"];
 
 /// Checks one CloudEvent: the required attributes, the optional ones' types, `time` as RFC 3339, the size.
-fn validate_event(event: &Value) -> Result<(), String> {
+/// Returns the event's compact JSON text (written once, to measure it, and kept for the trace and the
+/// deliveries, which carry exactly this text).
+fn validate_event(event: &Value) -> Result<String, String> {
     let Some(object) = event.as_object() else {
         return Err("an event must be a JSON object".into());
     };
@@ -47,30 +50,14 @@ fn validate_event(event: &Value) -> Result<(), String> {
             return Err(format!("time {t:?} is not an RFC 3339 time such as 2018-04-05T17:31:00Z"));
         }
     }
-    let size = serialized_len(event);
+    // Serialising a `Value` cannot fail (its keys are strings); an empty text would only make the size
+    // check pass for an event that cannot be written anyway.
+    let text = serde_json::to_string(event).unwrap_or_default();
+    let size = text.len();
     if size > MAX_EVENT_BYTES {
         return Err(format!("the event is {size} bytes; at most {MAX_EVENT_BYTES} are allowed"));
     }
-    Ok(())
-}
-
-/// The length of `value` serialised as compact JSON, counted without writing it anywhere.
-fn serialized_len(value: &Value) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    match serde_json::to_writer(&mut count, value) {
-        Ok(()) => count.0,
-        Err(_) => usize::MAX,
-    }
+    Ok(text)
 }
 
 fn trace_id() -> String {
@@ -180,20 +167,23 @@ fn publish(
         for event in events {
             let model = state.store.eventbus.read();
             let mut check = validate_event(&event);
-            if let (Ok(()), Some(name)) = (&check, official_source) {
+            if let (Ok(_), Some(name)) = (&check, official_source) {
                 if event.get("source").and_then(Value::as_str) != Some(name) {
                     check = Err(format!("source must be {name}, the official source of the request path"));
                 }
             }
-            if let Err(why) = check {
-                failed += 1;
-                results.push(EventResult::Failed {
-                    error_code: "EG.00513000",
-                    error_msg: format!("Parameter error: {why}"),
-                    event_id: event.get("id").cloned().filter(Value::is_string).unwrap_or(Value::from("")),
-                });
-                continue;
-            }
+            let text = match check {
+                Ok(text) => text,
+                Err(why) => {
+                    failed += 1;
+                    results.push(EventResult::Failed {
+                        error_code: "EG.00513000",
+                        error_msg: format!("Parameter error: {why}"),
+                        event_id: event.get("id").cloned().filter(Value::is_string).unwrap_or(Value::from("")),
+                    });
+                    continue;
+                }
+            };
             let trace_id = trace_id();
             let mut deliveries = Vec::new();
             for sub in model.route(project, channel_id, &event) {
@@ -209,7 +199,7 @@ fn publish(
                         payload: target.transform.apply(&event),
                         retries: target.retry_times.unwrap_or(0),
                         dead_letter: target.dead_letter_queue.as_ref().map(DeadLetter::of),
-                        event: event.to_string(),
+                        event: text.clone(),
                     };
                     let (status, message) = match target.destination() {
                         Destination::Http { url, headers } => {
@@ -257,7 +247,8 @@ fn publish(
                 project_id: project.to_string(),
                 channel_id: channel_id.to_string(),
                 channel_name: channel_name.clone(),
-                event,
+                attributes: EventAttributes::of(&event),
+                event: text,
                 received,
                 deliveries,
             });
@@ -439,7 +430,7 @@ pub fn show_event(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let id = ctx.param(0);
     let text = model
         .traces()
-        .with_event(&ctx.project, id, |record| record.event.to_string())
+        .with_event(&ctx.project, id, |record| record.event.clone())
         .ok_or_else(|| EgError::NotFound(format!("event {id} does not exist")))?;
     Ok(Reply::Ok(Value::from(text)))
 }
