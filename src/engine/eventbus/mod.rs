@@ -1418,8 +1418,14 @@ impl EventBusModel {
     /// The delivering subscriptions of a channel that take this event: candidates come from the
     /// (channel, source) index, then status and filter decide.
     pub fn route(&self, project: &str, channel_id: &str, event: &Value) -> Vec<&Subscription> {
-        let Some(p) = self.project(project) else { return Vec::new() };
         let source = event.get("source").and_then(Value::as_str).unwrap_or("");
+        self.route_from(project, channel_id, source, event)
+    }
+
+    /// [`EventBusModel::route`] for a caller that has already read the event's `source` (a string, or
+    /// `""` when it has none).
+    pub fn route_from(&self, project: &str, channel_id: &str, source: &str, event: &Value) -> Vec<&Subscription> {
+        let Some(p) = self.project(project) else { return Vec::new() };
         let Some(ids) = p.route_index.get(channel_id).and_then(|by_source| by_source.get(source)) else {
             return Vec::new();
         };

@@ -24,28 +24,50 @@ pub const MAX_EVENT_BYTES: usize = 256 * 1024;
 const REQUIRED_ATTRIBUTES: &[&str] = &["id", "source", "specversion", "type"];
 const STRING_ATTRIBUTES: &[&str] = &["datacontenttype", "dataschema", "subject", "time"];
 
+/// The attributes `validate_event` looks at: the required ones, then the optional string ones (`time`
+/// last).
+const CHECKED_ATTRIBUTES: [&str; 8] =
+    ["id", "source", "specversion", "type", "datacontenttype", "dataschema", "subject", "time"];
+
+/// A CloudEvent that passed `validate_event`.
+struct Checked {
+    /// The compact JSON text (written once, to measure it, and kept for the trace and the deliveries,
+    /// which carry exactly this text).
+    text: String,
+    /// `id`, `source` and `type`, strings by then.
+    attributes: EventAttributes,
+}
+
 /// Checks one CloudEvent: the required attributes, the optional ones' types, `time` as RFC 3339, the size.
-/// Returns the event's compact JSON text (written once, to measure it, and kept for the trace and the
-/// deliveries, which carry exactly this text).
-fn validate_event(event: &Value) -> Result<String, String> {
+fn validate_event(event: &Value) -> Result<Checked, String> {
     let Some(object) = event.as_object() else {
         return Err("an event must be a JSON object".into());
     };
-    for name in REQUIRED_ATTRIBUTES {
-        match object.get(*name) {
+    // One pass over the event's members finds every checked attribute: a map lookup hashes its key with
+    // SipHash, a dozen times per event otherwise. A JSON object has each key once, so this finds what
+    // `get` finds.
+    let mut found: [Option<&Value>; CHECKED_ATTRIBUTES.len()] = [None; CHECKED_ATTRIBUTES.len()];
+    for (key, value) in object {
+        if let Some(i) = CHECKED_ATTRIBUTES.iter().position(|a| a == key) {
+            found[i] = Some(value);
+        }
+    }
+    let (required, optional) = found.split_at(REQUIRED_ATTRIBUTES.len());
+    for (name, value) in REQUIRED_ATTRIBUTES.iter().zip(required) {
+        match value {
             Some(Value::String(s)) if !s.is_empty() => {}
             Some(Value::String(_)) | None | Some(Value::Null) => return Err(format!("{name} is required")),
             Some(_) => return Err(format!("{name} must be a string")),
         }
     }
-    for name in STRING_ATTRIBUTES {
-        if let Some(v) = object.get(*name) {
+    for (name, value) in STRING_ATTRIBUTES.iter().zip(optional) {
+        if let Some(v) = value {
             if !v.is_string() && !v.is_null() {
                 return Err(format!("{name} must be a string"));
             }
         }
     }
-    if let Some(t) = object.get("time").and_then(Value::as_str) {
+    if let Some(t) = optional.last().copied().flatten().and_then(Value::as_str) {
         if chrono::DateTime::parse_from_rfc3339(t).is_err() {
             return Err(format!("time {t:?} is not an RFC 3339 time such as 2018-04-05T17:31:00Z"));
         }
@@ -57,7 +79,8 @@ fn validate_event(event: &Value) -> Result<String, String> {
     if size > MAX_EVENT_BYTES {
         return Err(format!("the event is {size} bytes; at most {MAX_EVENT_BYTES} are allowed"));
     }
-    Ok(text)
+    let attribute = |i: usize| found[i].and_then(Value::as_str).unwrap_or("");
+    Ok(Checked { text, attributes: EventAttributes::new(attribute(0), attribute(1), attribute(3)) })
 }
 
 fn trace_id() -> String {
@@ -167,13 +190,13 @@ fn publish(
         for event in events {
             let model = state.store.eventbus.read();
             let mut check = validate_event(&event);
-            if let (Ok(_), Some(name)) = (&check, official_source) {
-                if event.get("source").and_then(Value::as_str) != Some(name) {
+            if let (Ok(checked), Some(name)) = (&check, official_source) {
+                if checked.attributes.source() != name {
                     check = Err(format!("source must be {name}, the official source of the request path"));
                 }
             }
-            let text = match check {
-                Ok(text) => text,
+            let Checked { text, attributes } = match check {
+                Ok(checked) => checked,
                 Err(why) => {
                     failed += 1;
                     results.push(EventResult::Failed {
@@ -186,7 +209,7 @@ fn publish(
             };
             let trace_id = trace_id();
             let mut deliveries = Vec::new();
-            for sub in model.route(project, channel_id, &event) {
+            for sub in model.route_from(project, channel_id, attributes.source(), &event) {
                 let source_provider = sub.sources.first().map(|s| s.provider_type.clone()).unwrap_or_default();
                 let mut targets = Vec::with_capacity(sub.targets.len());
                 for target in &sub.targets {
@@ -247,7 +270,7 @@ fn publish(
                 project_id: project.to_string(),
                 channel_id: channel_id.to_string(),
                 channel_name: channel_name.clone(),
-                attributes: EventAttributes::of(&event),
+                attributes,
                 event: text,
                 received,
                 deliveries,

@@ -128,6 +128,9 @@ pub struct Spec {
     literal_masks: Vec<u64>,
     /// The most segments any template has: a longer path matches nothing.
     max_segments: usize,
+    /// The templates by their number of segments (index = count): a path is only compared with the
+    /// templates of its length instead of all of them.
+    by_len: Vec<Vec<usize>>,
 }
 
 /// A routed request: the API, its index in [`Spec::apis`], and its path parameters by name
@@ -187,7 +190,13 @@ impl Spec {
             })
             .collect();
         let max_segments = templates.iter().map(Vec::len).max().unwrap_or(0).min(MAX_SEGMENTS);
-        Spec { apis, chapter5, templates, literal_masks, max_segments }
+        let mut by_len = vec![Vec::new(); max_segments + 1];
+        for (i, template) in templates.iter().enumerate() {
+            if let Some(bucket) = by_len.get_mut(template.len()) {
+                bucket.push(i);
+            }
+        }
+        Spec { apis, chapter5, templates, literal_masks, max_segments, by_len }
     }
 
     /// Every API: chapter 5 of the seed, then the served APIs outside it.
@@ -221,8 +230,9 @@ impl Spec {
         }
         let decoded = &decoded[..count];
         let mut best: Option<(usize, u64)> = None;
-        for (i, (api, template)) in self.apis.iter().zip(&self.templates).enumerate() {
-            if api.method != method || template.len() != count {
+        for &i in self.by_len.get(count).map(Vec::as_slice).unwrap_or_default() {
+            let (api, template) = (&self.apis[i], &self.templates[i]);
+            if api.method != method {
                 continue;
             }
             let fits = template.iter().zip(decoded).all(|(seg, got)| match seg {
