@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::error::EgError;
 use crate::auth::{AuthFailure, SignedRequest};
@@ -39,7 +39,7 @@ fn canonical_uri_into(out: &mut String, path: &str) {
         if i > 0 {
             out.push('/');
         }
-        encode_into(out, &percent_decode_str(segment).decode_utf8_lossy());
+        encode_into(out, &super::spec::decode_segment(segment));
     }
     if !out.ends_with('/') {
         out.push('/');

@@ -225,7 +225,7 @@ impl Spec {
             if count == self.max_segments {
                 return None;
             }
-            decoded[count] = percent_encoding::percent_decode_str(s).decode_utf8_lossy();
+            decoded[count] = decode_segment(s);
             count += 1;
         }
         let decoded = &decoded[..count];
@@ -257,6 +257,16 @@ impl Spec {
             })
             .collect();
         Some(Matched { api: &self.apis[i], index: i, path_params })
+    }
+}
+
+/// A path segment percent-decoded (invalid UTF-8 replaced), borrowed when it holds no escape: the
+/// decoder would otherwise check the segment's UTF-8 again, which a `&str` already is.
+pub fn decode_segment(segment: &str) -> Cow<'_, str> {
+    if segment.contains('%') {
+        percent_encoding::percent_decode_str(segment).decode_utf8_lossy()
+    } else {
+        Cow::Borrowed(segment)
     }
 }
 
@@ -497,6 +507,9 @@ mod tests {
         assert_eq!(spec.route("GET", "/v1/p/channels/").unwrap().api.name, "ListChannels");
         let r = spec.route("GET", "/v1/p/sources/a%20b").unwrap();
         assert_eq!(r.path_param("source_id"), Some("a b"));
+        assert!(matches!(decode_segment("plain"), Cow::Borrowed("plain")));
+        assert_eq!(decode_segment("%E4%B8%AD%ff"), "中\u{fffd}");
+        assert!(spec.route("GET", &"/x".repeat(MAX_SEGMENTS + 1)).is_none());
     }
 
     #[test]
