@@ -20,8 +20,8 @@ use sha2::{Digest, Sha256};
 pub use schemas::{infer_schema, EventSchema, SchemaVersion};
 pub use streams::{EventStream, JobOperation, JobStatus, RouterCluster, RouterJob, StreamStatus};
 pub use traces::{
-    AttemptDetail, DeliveryStatus, EventRecord, SubscriptionTrace, TargetTrace, Traces, MAX_ATTEMPT_DETAILS,
-    MAX_TRACED_EVENTS,
+    AttemptDetail, DeliveryStatus, EventAttributes, EventRecord, SubscriptionTrace, TargetTrace, Traces,
+    MAX_ATTEMPT_DETAILS, MAX_TRACED_EVENTS,
 };
 pub use transform::{Transform, TransformKind};
 
@@ -366,27 +366,36 @@ struct Project {
     router_jobs: BTreeMap<String, RouterJob>,
     /// Service agencies created (CreateAgencies), by name.
     agencies: BTreeSet<String>,
-    /// (channel id, event source name) -> the subscriptions that subscribe to it: PutEvents looks its
-    /// candidates up here instead of scanning every subscription.
-    route_index: HashMap<(String, String), BTreeSet<String>>,
+    /// channel id -> event source name -> the subscriptions that subscribe to it: PutEvents looks its
+    /// candidates up here instead of scanning every subscription. Nested rather than keyed by a pair so a
+    /// lookup borrows the event's strings (a pair key needs two owned Strings per published event).
+    route_index: HashMap<String, HashMap<String, BTreeSet<String>>>,
 }
 
 impl Project {
     fn index(&mut self, sub: &Subscription) {
         for source in &sub.sources {
-            self.route_index.entry((sub.channel_id.clone(), source.name.clone())).or_default().insert(sub.id.clone());
+            self.route_index
+                .entry(sub.channel_id.clone())
+                .or_default()
+                .entry(source.name.clone())
+                .or_default()
+                .insert(sub.id.clone());
         }
     }
 
     fn unindex(&mut self, sub: &Subscription) {
+        let Some(by_source) = self.route_index.get_mut(&sub.channel_id) else { return };
         for source in &sub.sources {
-            let key = (sub.channel_id.clone(), source.name.clone());
-            if let Some(ids) = self.route_index.get_mut(&key) {
+            if let Some(ids) = by_source.get_mut(&source.name) {
                 ids.remove(&sub.id);
                 if ids.is_empty() {
-                    self.route_index.remove(&key);
+                    by_source.remove(&source.name);
                 }
             }
+        }
+        if by_source.is_empty() {
+            self.route_index.remove(&sub.channel_id);
         }
     }
 
@@ -903,7 +912,8 @@ impl EventBusModel {
         let (name, channel_id) = (source.name.clone(), source.channel_id.clone());
         let used = self
             .project(project)
-            .and_then(|p| p.route_index.get(&(channel_id, name.clone())))
+            .and_then(|p| p.route_index.get(&channel_id))
+            .and_then(|by_source| by_source.get(&name))
             .is_some_and(|ids| !ids.is_empty());
         if used {
             return Err(EventBusError::Conflict(format!("event source {name} is used by a subscription")));
@@ -1408,9 +1418,17 @@ impl EventBusModel {
     /// The delivering subscriptions of a channel that take this event: candidates come from the
     /// (channel, source) index, then status and filter decide.
     pub fn route(&self, project: &str, channel_id: &str, event: &Value) -> Vec<&Subscription> {
-        let Some(p) = self.project(project) else { return Vec::new() };
         let source = event.get("source").and_then(Value::as_str).unwrap_or("");
-        let Some(ids) = p.route_index.get(&(channel_id.to_string(), source.to_string())) else { return Vec::new() };
+        self.route_from(project, channel_id, source, event)
+    }
+
+    /// [`EventBusModel::route`] for a caller that has already read the event's `source` (a string, or
+    /// `""` when it has none).
+    pub fn route_from(&self, project: &str, channel_id: &str, source: &str, event: &Value) -> Vec<&Subscription> {
+        let Some(p) = self.project(project) else { return Vec::new() };
+        let Some(ids) = p.route_index.get(channel_id).and_then(|by_source| by_source.get(source)) else {
+            return Vec::new();
+        };
         ids.iter().filter_map(|id| p.subscriptions.get(id)).filter(|s| s.delivers() && s.accepts(event)).collect()
     }
 }
@@ -1683,7 +1701,8 @@ mod tests {
             project_id: "p".into(),
             channel_id: c.clone(),
             channel_name: "c".into(),
-            event: serde_json::json!({}),
+            event: "{}".into(),
+            attributes: Default::default(),
             received: now(),
             deliveries: Vec::new(),
         });

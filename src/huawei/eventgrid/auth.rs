@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::error::EgError;
 use crate::auth::{AuthFailure, SignedRequest};
@@ -39,7 +39,7 @@ fn canonical_uri_into(out: &mut String, path: &str) {
         if i > 0 {
             out.push('/');
         }
-        encode_into(out, &percent_decode_str(segment).decode_utf8_lossy());
+        encode_into(out, &super::spec::decode_segment(segment));
     }
     if !out.ends_with('/') {
         out.push('/');
@@ -145,8 +145,22 @@ pub fn canonical_request(req: &ApiRequest, signed_headers: &str) -> String {
     out.push('\n');
     out.push_str(signed_headers);
     out.push('\n');
-    out.push_str(&payload_hash(req, signed_headers));
+    push_payload_hash(&mut out, req, signed_headers);
     out
+}
+
+/// Appends the lower-case hex SHA-256 of `data` (through a stack buffer: no String per digest).
+fn push_sha256_hex(out: &mut String, data: &[u8]) {
+    use sha2::Digest;
+    let mut hex = [0u8; 64];
+    // 32 bytes always fit 64 hex digits, which are ASCII: neither step can fail.
+    if hex::encode_to_slice(sha2::Sha256::digest(data), &mut hex).is_ok() {
+        if let Ok(text) = std::str::from_utf8(&hex) {
+            out.push_str(text);
+            return;
+        }
+    }
+    out.push_str(&sha256_hex(data));
 }
 
 /// The documented stand-in for the body hash (the SDK sends it for bodies that are neither JSON nor BSON).
@@ -156,16 +170,23 @@ pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 /// when the client signed that header (it is among `SignedHeaders`) and it carries the documented value
 /// `UNSIGNED-PAYLOAD`; in every other case the body received is hashed, so a captured signature cannot be
 /// replayed with another body. An empty body always hashes as empty (as the SDK does).
-fn payload_hash(req: &ApiRequest, signed_headers: &str) -> String {
+fn push_payload_hash(out: &mut String, req: &ApiRequest, signed_headers: &str) {
     let signed = signed_headers.split(';').any(|h| h == "x-sdk-content-sha256");
     match req.header("x-sdk-content-sha256") {
-        Some(UNSIGNED_PAYLOAD) if signed && !req.body.is_empty() => UNSIGNED_PAYLOAD.to_string(),
-        _ => sha256_hex(&req.body),
+        Some(UNSIGNED_PAYLOAD) if signed && !req.body.is_empty() => out.push_str(UNSIGNED_PAYLOAD),
+        _ => push_sha256_hex(out, &req.body),
     }
 }
 
+/// `SDK-HMAC-SHA256\n{sdk_date}\n{hex sha256 of the canonical request}`, written into one String.
 pub fn string_to_sign(sdk_date: &str, canonical_request: &str) -> String {
-    format!("{ALGORITHM}\n{sdk_date}\n{}", sha256_hex(canonical_request.as_bytes()))
+    let mut out = String::with_capacity(ALGORITHM.len() + sdk_date.len() + 66);
+    out.push_str(ALGORITHM);
+    out.push('\n');
+    out.push_str(sdk_date);
+    out.push('\n');
+    push_sha256_hex(&mut out, canonical_request.as_bytes());
+    out
 }
 
 pub fn sign(secret: &str, string_to_sign: &str) -> String {

@@ -12,7 +12,8 @@ use super::error::EgError;
 use super::wire::{time, DEFAULT_LIMIT};
 use super::{Ctx, Reply};
 use crate::engine::eventbus::{
-    default_channel_id, AttemptDetail, DeliveryStatus, Destination, EventRecord, SubscriptionTrace, TargetTrace,
+    default_channel_id, AttemptDetail, DeliveryStatus, Destination, EventAttributes, EventRecord, SubscriptionTrace,
+    TargetTrace,
 };
 use crate::state::AppState;
 
@@ -23,58 +24,70 @@ pub const MAX_EVENT_BYTES: usize = 256 * 1024;
 const REQUIRED_ATTRIBUTES: &[&str] = &["id", "source", "specversion", "type"];
 const STRING_ATTRIBUTES: &[&str] = &["datacontenttype", "dataschema", "subject", "time"];
 
+/// The attributes `validate_event` looks at: the required ones, then the optional string ones (`time`
+/// last).
+const CHECKED_ATTRIBUTES: [&str; 8] =
+    ["id", "source", "specversion", "type", "datacontenttype", "dataschema", "subject", "time"];
+
+/// A CloudEvent that passed `validate_event`.
+struct Checked {
+    /// The compact JSON text (written once, to measure it, and kept for the trace and the deliveries,
+    /// which carry exactly this text).
+    text: String,
+    /// `id`, `source` and `type`, strings by then.
+    attributes: EventAttributes,
+}
+
 /// Checks one CloudEvent: the required attributes, the optional ones' types, `time` as RFC 3339, the size.
-fn validate_event(event: &Value) -> Result<(), String> {
+fn validate_event(event: &Value) -> Result<Checked, String> {
     let Some(object) = event.as_object() else {
         return Err("an event must be a JSON object".into());
     };
-    for name in REQUIRED_ATTRIBUTES {
-        match object.get(*name) {
+    // One pass over the event's members finds every checked attribute: a map lookup hashes its key with
+    // SipHash, a dozen times per event otherwise. A JSON object has each key once, so this finds what
+    // `get` finds.
+    let mut found: [Option<&Value>; CHECKED_ATTRIBUTES.len()] = [None; CHECKED_ATTRIBUTES.len()];
+    for (key, value) in object {
+        if let Some(i) = CHECKED_ATTRIBUTES.iter().position(|a| a == key) {
+            found[i] = Some(value);
+        }
+    }
+    let (required, optional) = found.split_at(REQUIRED_ATTRIBUTES.len());
+    for (name, value) in REQUIRED_ATTRIBUTES.iter().zip(required) {
+        match value {
             Some(Value::String(s)) if !s.is_empty() => {}
             Some(Value::String(_)) | None | Some(Value::Null) => return Err(format!("{name} is required")),
             Some(_) => return Err(format!("{name} must be a string")),
         }
     }
-    for name in STRING_ATTRIBUTES {
-        if let Some(v) = object.get(*name) {
+    for (name, value) in STRING_ATTRIBUTES.iter().zip(optional) {
+        if let Some(v) = value {
             if !v.is_string() && !v.is_null() {
                 return Err(format!("{name} must be a string"));
             }
         }
     }
-    if let Some(t) = object.get("time").and_then(Value::as_str) {
+    if let Some(t) = optional.last().copied().flatten().and_then(Value::as_str) {
         if chrono::DateTime::parse_from_rfc3339(t).is_err() {
             return Err(format!("time {t:?} is not an RFC 3339 time such as 2018-04-05T17:31:00Z"));
         }
     }
-    let size = serialized_len(event);
+    // Serialising a `Value` cannot fail (its keys are strings); an empty text would only make the size
+    // check pass for an event that cannot be written anyway.
+    let text = serde_json::to_string(event).unwrap_or_default();
+    let size = text.len();
     if size > MAX_EVENT_BYTES {
         return Err(format!("the event is {size} bytes; at most {MAX_EVENT_BYTES} are allowed"));
     }
-    Ok(())
+    let attribute = |i: usize| found[i].and_then(Value::as_str).unwrap_or("");
+    Ok(Checked { text, attributes: EventAttributes::new(attribute(0), attribute(1), attribute(3)) })
 }
 
-/// The length of `value` serialised as compact JSON, counted without writing it anywhere.
-fn serialized_len(value: &Value) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    match serde_json::to_writer(&mut count, value) {
-        Ok(()) => count.0,
-        Err(_) => usize::MAX,
-    }
-}
-
+/// A new trace id: a v4 UUID as 32 lower-case hex digits (written into a stack buffer, then copied once,
+/// instead of through the formatting machinery).
 fn trace_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    let mut buf = uuid::Uuid::encode_buffer();
+    uuid::Uuid::new_v4().simple().encode_lower(&mut buf).to_owned()
 }
 
 pub fn put_events(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
@@ -180,23 +193,26 @@ fn publish(
         for event in events {
             let model = state.store.eventbus.read();
             let mut check = validate_event(&event);
-            if let (Ok(()), Some(name)) = (&check, official_source) {
-                if event.get("source").and_then(Value::as_str) != Some(name) {
+            if let (Ok(checked), Some(name)) = (&check, official_source) {
+                if checked.attributes.source() != name {
                     check = Err(format!("source must be {name}, the official source of the request path"));
                 }
             }
-            if let Err(why) = check {
-                failed += 1;
-                results.push(EventResult::Failed {
-                    error_code: "EG.00513000",
-                    error_msg: format!("Parameter error: {why}"),
-                    event_id: event.get("id").cloned().filter(Value::is_string).unwrap_or(Value::from("")),
-                });
-                continue;
-            }
+            let Checked { text, attributes } = match check {
+                Ok(checked) => checked,
+                Err(why) => {
+                    failed += 1;
+                    results.push(EventResult::Failed {
+                        error_code: "EG.00513000",
+                        error_msg: format!("Parameter error: {why}"),
+                        event_id: event.get("id").cloned().filter(Value::is_string).unwrap_or(Value::from("")),
+                    });
+                    continue;
+                }
+            };
             let trace_id = trace_id();
             let mut deliveries = Vec::new();
-            for sub in model.route(project, channel_id, &event) {
+            for sub in model.route_from(project, channel_id, attributes.source(), &event) {
                 let source_provider = sub.sources.first().map(|s| s.provider_type.clone()).unwrap_or_default();
                 let mut targets = Vec::with_capacity(sub.targets.len());
                 for target in &sub.targets {
@@ -209,7 +225,7 @@ fn publish(
                         payload: target.transform.apply(&event),
                         retries: target.retry_times.unwrap_or(0),
                         dead_letter: target.dead_letter_queue.as_ref().map(DeadLetter::of),
-                        event: event.to_string(),
+                        event: text.clone(),
                     };
                     let (status, message) = match target.destination() {
                         Destination::Http { url, headers } => {
@@ -257,7 +273,8 @@ fn publish(
                 project_id: project.to_string(),
                 channel_id: channel_id.to_string(),
                 channel_name: channel_name.clone(),
-                event,
+                attributes,
+                event: text,
                 received,
                 deliveries,
             });
@@ -439,7 +456,7 @@ pub fn show_event(ctx: &Ctx<'_>) -> Result<Reply, EgError> {
     let id = ctx.param(0);
     let text = model
         .traces()
-        .with_event(&ctx.project, id, |record| record.event.to_string())
+        .with_event(&ctx.project, id, |record| record.event.clone())
         .ok_or_else(|| EgError::NotFound(format!("event {id} does not exist")))?;
     Ok(Reply::Ok(Value::from(text)))
 }
@@ -525,6 +542,14 @@ mod tests {
         let body = Published { failed_count: 1, events: vec![failed, ok] };
         let former = json!({"failed_count": 1, "events": [Value::Object(former), json!({"event_id": "abc"})]});
         assert_eq!(serde_json::to_string(&body).unwrap(), former.to_string());
+    }
+
+    #[test]
+    fn trace_ids_are_simple_lower_case_uuids() {
+        let id = trace_id();
+        assert_eq!(id.len(), 32);
+        assert!(id.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)), "{id}");
+        assert_eq!(uuid::Uuid::parse_str(&id).map(|u| u.simple().to_string()).ok(), Some(id));
     }
 
     #[test]

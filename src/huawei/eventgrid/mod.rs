@@ -28,6 +28,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 
 pub use auth::{canonical_query, canonical_uri, sign, string_to_sign};
 pub use delivery::Runtime;
@@ -141,24 +142,27 @@ pub const SERVED: &[(&str, Handler)] = &[
     ("ShowEventRouterTaskSyncDetail", Handler::Project(streams::sync_detail)),
 ];
 
-fn handler_of(name: &str) -> Option<Handler> {
-    SERVED.iter().find(|(n, _)| *n == name).map(|(_, h)| *h)
-}
+/// The handler of each API of the description, by its index in [`spec::Spec::apis`] (None when not
+/// served): looked up once, not by name on every request.
+static HANDLERS: std::sync::LazyLock<Vec<Option<Handler>>> = std::sync::LazyLock::new(|| {
+    spec::spec().apis().iter().map(|api| SERVED.iter().find(|(n, _)| *n == api.name).map(|(_, h)| *h)).collect()
+});
 
-/// A served API matched by method and path: its description, handler and path parameters.
-pub struct Route {
+/// A served API matched by method and path: its description, handler and path parameters (borrowed from
+/// the path unless they held escapes).
+pub struct Route<'p> {
     pub api: &'static ApiSpec,
     pub handler: Handler,
     /// The project of the path (`{project_id}`), when the template has one.
-    pub project: Option<String>,
+    pub project: Option<Cow<'p, str>>,
     /// The other path parameters in template order.
-    pub params: Vec<String>,
+    pub params: Vec<Cow<'p, str>>,
 }
 
 /// Matches method and path against the description; None when no served API has that method and path.
-pub fn route(method: &Method, path: &str) -> Option<Route> {
+pub fn route<'p>(method: &Method, path: &'p str) -> Option<Route<'p>> {
     let matched = spec::spec().route(method.as_str(), path)?;
-    let handler = handler_of(&matched.api.name)?;
+    let handler = HANDLERS.get(matched.index).copied().flatten()?;
     let mut project = None;
     let mut params = Vec::new();
     for (name, value) in matched.path_params {
@@ -192,9 +196,10 @@ pub struct Ctx<'a> {
     pub req: &'a ApiRequest,
     pub account: String,
     pub project: String,
-    pub params: Vec<String>,
-    pub query: Query,
-    pub request_id: String,
+    /// The path parameters other than the project, in template order.
+    pub params: Vec<Cow<'a, str>>,
+    pub query: Query<'a>,
+    pub request_id: &'a str,
     /// The body as `process` parsed it to check it against the description, handed to the first
     /// `body()` call so that the handler does not parse it again.
     parsed_body: std::cell::RefCell<Option<Body>>,
@@ -202,7 +207,7 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     pub fn param(&self, i: usize) -> &str {
-        self.params.get(i).map(String::as_str).unwrap_or("")
+        self.params.get(i).map(|p| p.as_ref()).unwrap_or("")
     }
 
     pub fn body(&self) -> Result<Body, EgError> {
@@ -233,7 +238,12 @@ pub enum Reply {
 impl Reply {
     /// A 200 answer serialised straight from `body` (a typed struct that borrows from the model).
     pub fn json<T: serde::Serialize + ?Sized>(body: &T) -> Reply {
-        Reply::Raw(serde_json::to_vec(body).unwrap_or_default())
+        // Pre-sized for a typical answer (a page of channels is about 500 bytes): no regrowth on the way.
+        let mut out = Vec::with_capacity(512);
+        if serde_json::to_writer(&mut out, body).is_err() {
+            out.clear();
+        }
+        Reply::Raw(out)
     }
 }
 
@@ -241,12 +251,27 @@ impl Reply {
 fn request_id() -> String {
     let mut id_buf = uuid::Uuid::encode_buffer();
     let uuid = uuid::Uuid::new_v4().simple().encode_lower(&mut id_buf);
-    let mut out = String::with_capacity(uuid.len() + 32);
+    let now = crate::engine::now_ms();
+    // Exactly sized: the answer's `x-request-id` header takes this buffer over without a copy.
+    let mut out = String::with_capacity(uuid.len() + 1 + decimal_len(now) + REQUEST_ID_SUFFIX.len());
     out.push_str(uuid);
     out.push('-');
-    push_decimal(&mut out, crate::engine::now_ms());
-    out.push_str("-localyun");
+    push_decimal(&mut out, now);
+    out.push_str(REQUEST_ID_SUFFIX);
     out
+}
+
+const REQUEST_ID_SUFFIX: &str = "-localyun";
+
+/// How many characters `push_decimal` writes for `n`.
+fn decimal_len(n: i64) -> usize {
+    let mut v = n.unsigned_abs();
+    let mut len = usize::from(n < 0) + 1;
+    while v >= 10 {
+        v /= 10;
+        len += 1;
+    }
+    len
 }
 
 /// Appends `n` in decimal, as `Display` writes it.
@@ -291,18 +316,27 @@ pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
             json_response(e.status(), &e.to_json(&request_id))
         }
     };
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert("x-request-id", v);
+    // `Bytes` from an exactly sized String owns its buffer: no copy, no second allocation.
+    if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(request_id)) {
+        response.headers_mut().insert(&X_REQUEST_ID, v);
     }
     with_meta(response, meta)
 }
+
+static X_REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
 
 fn json_response(status: StatusCode, body: &Value) -> Response {
     bytes_response(status, serde_json::to_vec(body).unwrap_or_default())
 }
 
+/// Every answer's content type, shared (a header built from a `&str` copies it on every answer).
+static JSON_CONTENT_TYPE: HeaderValue = HeaderValue::from_static("application/json;charset=UTF-8");
+
 fn bytes_response(status: StatusCode, bytes: Vec<u8>) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json;charset=UTF-8")], bytes).into_response()
+    let mut response = Response::new(axum::body::Body::from(bytes));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, JSON_CONTENT_TYPE.clone());
+    response
 }
 
 fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta, request_id: &str) -> Result<Reply, EgError> {
@@ -314,7 +348,7 @@ fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta, request_i
     };
     let principal = auth::authenticate(state, req, &mut meta.string_to_sign)?;
     meta.account = Some(principal.account.clone());
-    let project = route.project.unwrap_or_default();
+    let project = route.project.map(Cow::into_owned).unwrap_or_default();
     check_project_id(&project)?;
     if let Some(header_project) = req.header("x-project-id") {
         if header_project != project {
@@ -330,7 +364,7 @@ fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta, request_i
             )));
         }
     }
-    let query = Query(req.query_pairs());
+    let query = Query::parse(req.query());
     route.api.validate_query(&query.0)?;
     let mut parsed_body = None;
     if !route.api.params.body.is_empty() {
@@ -351,7 +385,7 @@ fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta, request_i
         project,
         params: route.params,
         query,
-        request_id: request_id.to_string(),
+        request_id,
         parsed_body: std::cell::RefCell::new(parsed_body),
     };
     handler(&ctx)
@@ -524,8 +558,10 @@ mod tests {
             let mut out = String::new();
             push_decimal(&mut out, n);
             assert_eq!(out, n.to_string());
+            assert_eq!(decimal_len(n), out.len());
         }
         let id = request_id();
+        assert_eq!(id.len(), id.capacity(), "exactly sized");
         let (uuid, rest) = id.split_at(32);
         assert!(uuid.chars().all(|c| c.is_ascii_hexdigit()) && rest.starts_with('-') && rest.ends_with("-localyun"));
     }

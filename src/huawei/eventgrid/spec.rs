@@ -3,6 +3,7 @@
 //! start: routing (method + path template) and request validation (each query and body parameter's
 //! type, required-ness and limits) come from it, not from hand-kept lists.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
@@ -121,20 +122,34 @@ pub struct Spec {
     /// Chapter-5 APIs come first; `extra` counts the served APIs outside chapter 5 at the end.
     chapter5: usize,
     templates: Vec<Vec<Segment>>,
+    /// Per template, which segments are literals as bits from the most significant one (segment 0): for
+    /// templates of one length, comparing these numbers compares the literal patterns from the left, the
+    /// routing preference, without building a list per candidate.
+    literal_masks: Vec<u64>,
+    /// The most segments any template has: a longer path matches nothing.
+    max_segments: usize,
+    /// The templates by their number of segments (index = count): a path is only compared with the
+    /// templates of its length instead of all of them.
+    by_len: Vec<Vec<usize>>,
 }
 
-/// A routed request: the API and its path parameters by name (percent-decoded).
+/// A routed request: the API, its index in [`Spec::apis`], and its path parameters by name
+/// (percent-decoded, borrowed from the path unless they held escapes).
 #[derive(Debug, Clone)]
-pub struct Matched {
+pub struct Matched<'p> {
     pub api: &'static ApiSpec,
-    pub path_params: Vec<(String, String)>,
+    pub index: usize,
+    pub path_params: Vec<(&'static str, Cow<'p, str>)>,
 }
 
-impl Matched {
+impl Matched<'_> {
     pub fn path_param(&self, name: &str) -> Option<&str> {
-        self.path_params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.path_params.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_ref())
     }
 }
+
+/// Longest path routed without looking (every template is far shorter); see `Spec::route`.
+const MAX_SEGMENTS: usize = 16;
 
 static SPEC: LazyLock<Spec> = LazyLock::new(|| Spec::parse(SPEC_JSON));
 
@@ -164,8 +179,24 @@ impl Spec {
         let chapter5 = doc.apis.len();
         let mut apis = doc.apis;
         apis.extend(doc.extra_apis);
-        let templates = apis.iter().map(|a| split(&a.path)).collect();
-        Spec { apis, chapter5, templates }
+        let templates: Vec<Vec<Segment>> = apis.iter().map(|a| split(&a.path)).collect();
+        let literal_masks = templates
+            .iter()
+            .map(|t| {
+                t.iter()
+                    .enumerate()
+                    .filter(|(i, s)| *i < 64 && matches!(s, Segment::Literal(_)))
+                    .fold(0u64, |mask, (i, _)| mask | (1u64 << (63 - i)))
+            })
+            .collect();
+        let max_segments = templates.iter().map(Vec::len).max().unwrap_or(0).min(MAX_SEGMENTS);
+        let mut by_len = vec![Vec::new(); max_segments + 1];
+        for (i, template) in templates.iter().enumerate() {
+            if let Some(bucket) = by_len.get_mut(template.len()) {
+                bucket.push(i);
+            }
+        }
+        Spec { apis, chapter5, templates, literal_masks, max_segments, by_len }
     }
 
     /// Every API: chapter 5 of the seed, then the served APIs outside it.
@@ -185,27 +216,34 @@ impl Spec {
     /// Matches method and path against every template. When several match, literal segments win over
     /// parameters from the left (`subscriptions/obsbuckets` before `subscriptions/{subscription_id}`).
     /// Empty segments (a trailing `/`) are ignored, as the gateway does.
-    pub fn route(&'static self, method: &str, path: &str) -> Option<Matched> {
-        // Segments borrow from the path unless they hold escapes; only path parameters are copied.
-        let decoded: Vec<std::borrow::Cow<'_, str>> = path
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy())
-            .collect();
-        let mut best: Option<(usize, Vec<bool>)> = None;
-        for (i, (api, template)) in self.apis.iter().zip(&self.templates).enumerate() {
-            if api.method != method || template.len() != decoded.len() {
+    pub fn route<'p>(&'static self, method: &str, path: &'p str) -> Option<Matched<'p>> {
+        // Segments borrow from the path unless they hold escapes, in a stack array (no list per request);
+        // a path with more segments than any template matches nothing.
+        let mut decoded: [Cow<'p, str>; MAX_SEGMENTS] = std::array::from_fn(|_| Cow::Borrowed(""));
+        let mut count = 0;
+        for s in path.split('/').filter(|s| !s.is_empty()) {
+            if count == self.max_segments {
+                return None;
+            }
+            decoded[count] = decode_segment(s);
+            count += 1;
+        }
+        let decoded = &decoded[..count];
+        let mut best: Option<(usize, u64)> = None;
+        for &i in self.by_len.get(count).map(Vec::as_slice).unwrap_or_default() {
+            let (api, template) = (&self.apis[i], &self.templates[i]);
+            if api.method != method {
                 continue;
             }
-            let fits = template.iter().zip(&decoded).all(|(seg, got)| match seg {
+            let fits = template.iter().zip(decoded).all(|(seg, got)| match seg {
                 Segment::Literal(l) => l == got,
                 Segment::Param(_) => !got.is_empty(),
             });
             if !fits {
                 continue;
             }
-            let literals: Vec<bool> = template.iter().map(|s| matches!(s, Segment::Literal(_))).collect();
-            if best.as_ref().is_none_or(|(_, b)| literals > *b) {
+            let literals = self.literal_masks[i];
+            if best.is_none_or(|(_, b)| literals > b) {
                 best = Some((i, literals));
             }
         }
@@ -214,11 +252,21 @@ impl Spec {
             .iter()
             .zip(decoded)
             .filter_map(|(seg, value)| match seg {
-                Segment::Param(name) => Some((name.clone(), value.into_owned())),
+                Segment::Param(name) => Some((name.as_str(), value.clone())),
                 Segment::Literal(_) => None,
             })
             .collect();
-        Some(Matched { api: &self.apis[i], path_params })
+        Some(Matched { api: &self.apis[i], index: i, path_params })
+    }
+}
+
+/// A path segment percent-decoded (invalid UTF-8 replaced), borrowed when it holds no escape: the
+/// decoder would otherwise check the segment's UTF-8 again, which a `&str` already is.
+pub fn decode_segment(segment: &str) -> Cow<'_, str> {
+    if segment.contains('%') {
+        percent_encoding::percent_decode_str(segment).decode_utf8_lossy()
+    } else {
+        Cow::Borrowed(segment)
     }
 }
 
@@ -290,16 +338,11 @@ impl ApiSpec {
 
     /// Checks the query parameters the description types: integers parse and lie within the seed's
     /// bounds, required ones are present. Unknown parameters pass (the gateway ignores them).
-    pub fn validate_query(&self, pairs: &[(String, String)]) -> Result<(), EgError> {
+    pub fn validate_query(&self, pairs: &[(Cow<'_, str>, Cow<'_, str>)]) -> Result<(), EgError> {
         for field in &self.params.query {
-            let values: Vec<&str> = pairs.iter().filter(|(k, _)| *k == field.name).map(|(_, v)| v.as_str()).collect();
-            if values.is_empty() {
-                if field.required {
-                    return Err(EgError::Parameter(format!("query parameter {} is required", field.name)));
-                }
-                continue;
-            }
-            for value in values {
+            let mut present = false;
+            for value in pairs.iter().filter(|(k, _)| *k == field.name).map(|(_, v)| v.as_ref()) {
+                present = true;
                 match field.ty.as_str() {
                     "integer" => {
                         let n: i64 = value.trim().parse().map_err(|_| {
@@ -313,6 +356,9 @@ impl ApiSpec {
                     "string" => check_string(field, value)?,
                     _ => {}
                 }
+            }
+            if !present && field.required {
+                return Err(EgError::Parameter(format!("query parameter {} is required", field.name)));
             }
         }
         Ok(())
@@ -347,7 +393,9 @@ fn check_fields(
             .get(&field.name)
             .filter(|v| !v.is_null())
             .filter(|v| !(field.empty_object_is_absent && v.as_object().is_some_and(|o| o.is_empty())));
-        let name = if path.is_empty() { field.name.clone() } else { format!("{path}.{}", field.name) };
+        // Top-level names are borrowed: most fields are absent or fine, and need no message.
+        let name: Cow<'_, str> =
+            if path.is_empty() { Cow::Borrowed(&field.name) } else { Cow::Owned(format!("{path}.{}", field.name)) };
         let Some(value) = value else {
             if field.required {
                 return Err(EgError::Parameter(format!("{name} is required")));
@@ -459,12 +507,15 @@ mod tests {
         assert_eq!(spec.route("GET", "/v1/p/channels/").unwrap().api.name, "ListChannels");
         let r = spec.route("GET", "/v1/p/sources/a%20b").unwrap();
         assert_eq!(r.path_param("source_id"), Some("a b"));
+        assert!(matches!(decode_segment("plain"), Cow::Borrowed("plain")));
+        assert_eq!(decode_segment("%E4%B8%AD%ff"), "中\u{fffd}");
+        assert!(spec.route("GET", &"/x".repeat(MAX_SEGMENTS + 1)).is_none());
     }
 
     #[test]
     fn query_and_body_follow_the_seed() {
         let list = spec().api("ListChannels").unwrap();
-        let q = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+        let q = |k: &'static str, v: &'static str| vec![(Cow::Borrowed(k), Cow::Borrowed(v))];
         assert!(list.validate_query(&q("limit", "1000")).is_ok());
         assert!(list.validate_query(&q("limit", "1001")).is_err());
         assert!(list.validate_query(&q("limit", "0")).is_err());

@@ -1,6 +1,8 @@
 //! EventGrid wire format: JSON bodies with typed, validated field access; query parameters; the documented
 //! name rules; times; paging and sorting of list answers.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use super::error::EgError;
@@ -247,16 +249,21 @@ impl serde::Serialize for Time {
     }
 }
 
-/// Query parameters, form-decoded.
-pub struct Query(pub Vec<(String, String)>);
+/// Query parameters, form-decoded; borrowed from the request's query unless they held escapes.
+pub struct Query<'a>(pub Vec<(Cow<'a, str>, Cow<'a, str>)>);
 
-impl Query {
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+impl<'a> Query<'a> {
+    /// The pairs of a query string, decoded as `ApiRequest::query_pairs` decodes them (`+` is a space).
+    pub fn parse(query: &'a str) -> Query<'a> {
+        Query(form_urlencoded::parse(query.as_bytes()).collect())
     }
 
-    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.0.iter().filter(move |(k, _)| k == name).map(|(_, v)| v.as_str())
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_ref()).filter(|v| !v.is_empty())
+    }
+
+    pub fn all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.0.iter().filter(move |(k, _)| k == name).map(|(_, v)| v.as_ref())
     }
 
     pub fn req(&self, name: &str) -> Result<&str, EgError> {
