@@ -276,24 +276,55 @@ struct RequestLine<'a> {
 impl std::fmt::Display for RequestLine<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let m = self.meta;
-        write!(
-            f,
-            "request vendor={:?} action={} account={:?} status={} error={:?} latency_us={} method={} path={:?}",
-            m.vendor,
-            m.action,
-            m.account.as_deref().unwrap_or("-"),
-            self.status,
-            m.error_code.as_deref().unwrap_or("-"),
-            self.latency_us,
-            self.method,
-            self.path
-        )
+        f.write_str("request vendor=")?;
+        quoted(f, m.vendor)?;
+        write!(f, " action={} account=", m.action)?;
+        quoted(f, m.account.as_deref().unwrap_or("-"))?;
+        write!(f, " status={} error=", self.status)?;
+        quoted(f, m.error_code.as_deref().unwrap_or("-"))?;
+        write!(f, " latency_us={} method={} path=", self.latency_us, self.method)?;
+        quoted(f, self.path)
+    }
+}
+
+/// Writes `text` as `{:?}` does. `Debug` for `str` escapes one `char` at a time (about a tenth of a
+/// request's instructions went to the log line): text with nothing to escape, as ids, codes and paths
+/// are, is written between quotes at once.
+fn quoted(f: &mut std::fmt::Formatter<'_>, text: &str) -> std::fmt::Result {
+    let plain = text.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
+    if plain {
+        f.write_str("\"")?;
+        f.write_str(text)?;
+        f.write_str("\"")
+    } else {
+        write!(f, "{text:?}")
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_log_line_quotes_as_debug_does() {
+        let meta = RequestMeta {
+            vendor: "huawei",
+            action: "ListChannels".into(),
+            account: Some("acc\"1\\é\n".into()),
+            error_code: None,
+            string_to_sign: None,
+        };
+        let line =
+            RequestLine { meta: &meta, status: 200, latency_us: 42, method: &Method::GET, path: "/v1/p/channels" };
+        assert_eq!(
+            line.to_string(),
+            format!(
+                "request vendor={:?} action=ListChannels account={:?} status=200 error={:?} latency_us=42 method=GET \
+                 path={:?}",
+                "huawei", "acc\"1\\é\n", "-", "/v1/p/channels"
+            )
+        );
+    }
 
     // Many-frame bodies (a 13 MB upload) are covered end to end in tests/it/admin_all_vendors.rs.
     #[tokio::test]
