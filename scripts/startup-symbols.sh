@@ -41,6 +41,8 @@ run memory
 run memory-again                      # the TLS certificate exists now: the usual start
 run durable --data-dir "$work/data"   # a first start with a data folder...
 run durable-again --data-dir "$work/data"  # ...and a restart that loads it
+run fixtures --fixtures fixtures/example.yaml   # a user's fixture file (YAML) applied at start
+run fixtures-durable --fixtures fixtures/example.yaml --data-dir "$work/data2"
 
 nm --defined-only "$bin" | awk '$2 ~ /^[tTwW]$/ {print $3}' | sort -u >"$work/code.txt"
 grep -hE '^c?fn=' "$work"/*.cg | sed -E 's/^c?fn=//' | sort -u >"$work/run.txt"

@@ -24,7 +24,7 @@ pub struct ListInstance {
 }
 
 impl Input for ListInstance {
-    fn lists(&mut self, p: &Params) -> Result<(), TencentError> {
+    fn lists(&mut self, p: &Params<'_>) -> Result<(), TencentError> {
         self.statuses = p
             .list(&["status"])
             .iter()

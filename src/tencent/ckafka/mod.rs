@@ -75,7 +75,7 @@ impl Ctx<'_> {
 struct Operation {
     action: &'static str,
     access: Access,
-    run: fn(&Ctx<'_>, &Params) -> Result<Reply, TencentError>,
+    run: fn(&Ctx<'_>, &Params<'_>) -> Result<Reply, TencentError>,
 }
 
 /// An operation whose handler takes its typed input.
@@ -127,8 +127,8 @@ pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
 fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> Result<Reply, TencentError> {
     // GET reads the query string, POST the form body; the other source is ignored, never merged.
     let params = match req.method {
-        Method::GET => Params::from_pairs(req.query_pairs()),
-        Method::POST => Params::from_pairs(crate::http::form_pairs(&req.body)),
+        Method::GET => Params::from_pairs(form_urlencoded::parse(req.query().as_bytes())),
+        Method::POST => Params::from_pairs(form_urlencoded::parse(&req.body)),
         _ => return Err(TencentError::InvalidParameter("method".into(), "only GET and POST are supported".into())),
     };
     params.check_no_repeats()?;
@@ -149,7 +149,7 @@ fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> Result
 fn authenticate(
     state: &AppState,
     req: &ApiRequest,
-    params: &Params,
+    params: &Params<'_>,
     meta: &mut RequestMeta,
 ) -> Result<String, TencentError> {
     let secret_id = params.required("SecretId")?;

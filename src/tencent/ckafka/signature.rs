@@ -9,21 +9,22 @@ pub const PATH: &str = "/v2/index.php";
 
 /// The string to sign: every parameter but `Signature`, `_` in keys turned to `.`, sorted by that key,
 /// raw values. With POST, values starting with `@` (file uploads in the SDK) are not signed.
-pub fn string_to_sign(method: &str, host: &str, params: &BTreeMap<String, String>) -> String {
+pub fn string_to_sign<K: AsRef<str>, V: AsRef<str>>(method: &str, host: &str, params: &BTreeMap<K, V>) -> String {
     // The facade's keys are already dotted (`Params::from_pairs`): they are borrowed, and stay in the map's
     // order unless a key had to be rewritten.
     let mut rewritten = false;
     let mut pairs: Vec<(Cow<'_, str>, &str)> = params
         .iter()
-        .filter(|(k, v)| k.as_str() != "Signature" && !(method == "POST" && v.starts_with('@')))
+        .map(|(k, v)| (k.as_ref(), v.as_ref()))
+        .filter(|(k, v)| *k != "Signature" && !(method == "POST" && v.starts_with('@')))
         .map(|(k, v)| {
             let key = if k.contains('_') {
                 rewritten = true;
                 Cow::Owned(k.replace('_', "."))
             } else {
-                Cow::Borrowed(k.as_str())
+                Cow::Borrowed(k)
             };
-            (key, v.as_str())
+            (key, v)
         })
         .collect();
     if rewritten {

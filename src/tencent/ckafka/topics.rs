@@ -35,7 +35,7 @@ pub struct CreateTopic {
 }
 
 impl Input for CreateTopic {
-    fn lists(&mut self, p: &Params) -> Result<(), TencentError> {
+    fn lists(&mut self, p: &Params<'_>) -> Result<(), TencentError> {
         self.ip_white_list = p.list(&["ipWhiteList"]);
         Ok(())
     }

@@ -22,7 +22,7 @@ pub struct WhitelistChange {
 }
 
 impl Input for WhitelistChange {
-    fn lists(&mut self, p: &Params) -> Result<(), TencentError> {
+    fn lists(&mut self, p: &Params<'_>) -> Result<(), TencentError> {
         self.to_add = p.list(&["ipWhiteList"]);
         self.to_remove = p.list(&["ip", "Ip"]);
         Ok(())
