@@ -11,10 +11,10 @@ use std::time::Duration;
 use bytes::{Buf, Bytes};
 use kafka_protocol::messages::*;
 use kafka_protocol::records::{Compression, Record};
-use localyun::kafka::{KafkaBroker, KafkaOptions};
+use localyun::kafka::KafkaBroker;
 use tokio::io::AsyncWriteExt;
 
-use common::{TestServer, ACCOUNT};
+use common::TestServer;
 use kafka_support::{alibaba, batch, decode, now_ms, record, s, Conn};
 
 const REGION: &str = "cn-hangzhou";
@@ -32,21 +32,9 @@ const INVALID_RECORD: i16 = 87;
 const UNSTABLE_OFFSET_COMMIT: i16 = 88;
 const PRODUCER_FENCED: i16 = 90;
 
-/// A server, a topic `orders` (3 partitions) on the Alibaba default instance of cn-hangzhou, and the
-/// data plane on ephemeral ports.
+/// See [`kafka_support::orders_setup`].
 async fn setup() -> (TestServer, std::sync::Arc<KafkaBroker>, String, SocketAddr) {
-    let srv = common::start().await;
-    let id = localyun::alibaba::kafka::default_instance_id(ACCOUNT, REGION);
-    let r = alibaba(
-        &srv,
-        "CreateTopic",
-        &[("InstanceId", &id), ("RegionId", REGION), ("Topic", "orders"), ("Remark", "orders"), ("PartitionNum", "3")],
-    )
-    .await;
-    assert_eq!(r["Success"], true, "{r}");
-    let broker = localyun::kafka::start_with(srv.state.clone(), KafkaOptions::ephemeral()).await;
-    let addr = broker.address_of(&id).expect("the instance has a listener");
-    (srv, broker, id, addr)
+    kafka_support::orders_setup().await
 }
 
 /// InitProducerId for a transactional id: (error, producer id, epoch).

@@ -192,3 +192,21 @@ pub async fn tencent(srv: &TestServer, action: &str, extra: &[(&str, &str)]) -> 
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
+
+/// A server, a topic `orders` (3 partitions) on the Alibaba default instance of cn-hangzhou, created
+/// through CreateTopic, and the data plane on ephemeral ports.
+pub async fn orders_setup() -> (TestServer, std::sync::Arc<localyun::kafka::KafkaBroker>, String, SocketAddr) {
+    const REGION: &str = "cn-hangzhou";
+    let srv = crate::common::start().await;
+    let id = localyun::alibaba::kafka::default_instance_id(crate::common::ACCOUNT, REGION);
+    let r = alibaba(
+        &srv,
+        "CreateTopic",
+        &[("InstanceId", &id), ("RegionId", REGION), ("Topic", "orders"), ("Remark", "orders"), ("PartitionNum", "3")],
+    )
+    .await;
+    assert_eq!(r["Success"], true, "{r}");
+    let broker = localyun::kafka::start_with(srv.state.clone(), localyun::kafka::KafkaOptions::ephemeral()).await;
+    let addr = broker.address_of(&id).expect("the instance has a listener");
+    (srv, broker, id, addr)
+}
