@@ -78,6 +78,19 @@ pub struct KafkaOptions {
     pub advertised_host: Option<String>,
 }
 
+/// A port offset setting: a whole number, else 0 with a warning (a typo must not silently bind the
+/// default ports the setting was meant to avoid).
+pub fn port_offset(value: Option<String>, name: &str) -> i32 {
+    let Some(text) = value else { return 0 };
+    match text.trim().parse::<i32>() {
+        Ok(n) if (-65535..=65535).contains(&n) => n,
+        _ => {
+            tracing::warn!(setting = name, value = %text, "not a port offset (a whole number within ±65535): 0 is used");
+            0
+        }
+    }
+}
+
 impl KafkaOptions {
     /// The options the binary uses: the environment variables above, the HTTP host.
     pub fn from_env(state: &AppState) -> KafkaOptions {
@@ -85,7 +98,7 @@ impl KafkaOptions {
         KafkaOptions {
             enabled: !matches!(var("LOCALYUN_KAFKA").as_deref().map(str::trim), Some("off" | "0" | "false" | "no")),
             listen_host: state.config.host,
-            port_offset: var("LOCALYUN_KAFKA_PORT_OFFSET").and_then(|v| v.trim().parse().ok()).unwrap_or(0),
+            port_offset: port_offset(var("LOCALYUN_KAFKA_PORT_OFFSET"), "LOCALYUN_KAFKA_PORT_OFFSET"),
             ephemeral: false,
             advertised_host: var("LOCALYUN_KAFKA_ADVERTISED_HOST"),
         }
@@ -514,5 +527,19 @@ impl KafkaBroker {
             .find(|i| i.id == instance)
             .map(|i| i.vip)
             .unwrap_or_else(|| self.options.listen_host.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::port_offset;
+
+    #[test]
+    fn a_port_offset_is_a_whole_number_else_zero() {
+        assert_eq!(port_offset(None, "X"), 0);
+        assert_eq!(port_offset(Some(" 30000 ".into()), "X"), 30000);
+        assert_eq!(port_offset(Some("-100".into()), "X"), -100);
+        assert_eq!(port_offset(Some("abc".into()), "X"), 0, "a typo falls back to 0 (with a warning)");
+        assert_eq!(port_offset(Some("70000".into()), "X"), 0, "beyond any port");
     }
 }

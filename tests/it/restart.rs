@@ -442,6 +442,7 @@ fn idle_sockets_are_closed_and_capped_and_the_server_stays_reachable() {
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "a 408 answer: {answer:?}");
     assert!(answer.contains("did not arrive within 1s"), "the vendor's envelope says why: {answer:?}");
+    assert!(answer.contains(r#""code":4000"#) && answer.contains(r#""codeDesc":"InvalidParameter""#), "{answer:?}");
     assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer:?}");
     let _ = child.kill();
     let _ = child.wait();

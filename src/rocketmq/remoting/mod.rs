@@ -81,7 +81,10 @@ impl RemotingOptions {
         RemotingOptions {
             enabled: !matches!(var("LOCALYUN_ROCKETMQ").as_deref().map(str::trim), Some("off" | "0" | "false" | "no")),
             listen_host: state.config.host,
-            port_offset: var("LOCALYUN_ROCKETMQ_PORT_OFFSET").and_then(|v| v.trim().parse().ok()).unwrap_or(0),
+            port_offset: crate::kafka::port_offset(
+                var("LOCALYUN_ROCKETMQ_PORT_OFFSET"),
+                "LOCALYUN_ROCKETMQ_PORT_OFFSET",
+            ),
             ephemeral: false,
             retry_delay_ms: var("LOCALYUN_ROCKETMQ_RETRY_DELAY_MS").and_then(|v| v.trim().parse().ok()),
             check_ms: var("LOCALYUN_ROCKETMQ_CHECK_MS").and_then(|v| v.trim().parse().ok()).unwrap_or(6_000),

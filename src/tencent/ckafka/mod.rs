@@ -195,14 +195,25 @@ pub fn action_of(req: &ApiRequest) -> Option<String> {
     pairs.into_iter().find(|(k, _)| k == "Action").map(|(_, v)| v)
 }
 
-/// An error in this API's envelope with an arbitrary code (admin fault injection). Non-numeric codes
-/// become 6000 (internal error) with the code in the message.
+/// An error in this API's envelope with an arbitrary code (admin fault injection, refused bodies). Non-numeric
+/// codes become 6000 (internal error) with the code in the message. `codeDesc` is the seed's for the codes
+/// this API answers (4000 `InvalidParameter`, ...), else `InternalError`.
 pub fn error_response(code: &str, message: &str) -> Response {
     let (code, message) = match code.parse::<i64>() {
         Ok(c) => (c, message.to_string()),
         Err(_) => (6000, format!("({code}){message}")),
     };
-    let body = serde_json::json!({"code": code, "message": message, "codeDesc": "InjectedFault"});
+    let code_desc = match code {
+        4000 => "InvalidParameter",
+        4100 => "AuthFailure",
+        4104 => "SecretIdNotFound",
+        4500 => "RequestReplay",
+        5000 => "ResourceNotFound",
+        5100 => "OperationFailed",
+        6100 => "InvalidAction",
+        _ => "InternalError",
+    };
+    let body = serde_json::json!({"code": code, "message": message, "codeDesc": code_desc});
     let mut meta = RequestMeta::new(VENDOR);
     meta.error_code = Some(code.to_string());
     with_meta(wire::json_response(serde_json::to_vec(&body).unwrap_or_default()), meta)
