@@ -60,6 +60,12 @@ class Server:
         self.proc = localyun_server.launch(args, env, self.log.name, self.http_port, ports=[self.kafka_port], timeout=20)
         return self
 
+    def restarted(self):
+        """A new process on the same data folder and ports (after `kill9`): what a restart looks like."""
+        again = Server(data_dir=self.data_dir)
+        again.kafka_port, again.http_port = self.kafka_port, self.http_port
+        return again.start()
+
     def kill9(self):
         localyun_server.kill9(self.proc)
 

@@ -191,9 +191,7 @@ def test_acknowledged_records_survive_kill_9_with_a_data_dir(data_dir):
         c.close()
     finally:
         s.kill9()
-    s2 = Server(data_dir=data_dir)
-    s2.kafka_port, s2.http_port = s.kafka_port, s.http_port
-    s2.start()
+    s2 = s.restarted()
     try:
         c, got = consume_all(s2.bootstrap, "durable", 200)
         c.close()

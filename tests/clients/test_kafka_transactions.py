@@ -185,9 +185,7 @@ def test_transaction_outcomes_survive_kill_9_and_an_open_one_is_aborted_by_the_r
         assert p.flush(10) == 0
     finally:
         s.kill9()
-    s2 = Server(data_dir=data_dir)
-    s2.kafka_port, s2.http_port = s.kafka_port, s.http_port
-    s2.start()
+    s2 = s.restarted()
     try:
         assert read(s2.bootstrap, "txn-durable", "read_committed", 1) == ["kept"]
         assert read(s2.bootstrap, "txn-durable", "read_uncommitted", 3) == ["kept", "dropped", "in-flight"]

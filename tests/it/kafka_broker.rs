@@ -32,11 +32,7 @@ async fn setup() -> (TestServer, std::sync::Arc<KafkaBroker>, String, SocketAddr
 async fn api_versions_and_unsupported_requests() {
     let (_srv, broker, _id, addr) = setup().await;
     let mut c = Conn::open(addr).await;
-    let ResponseKind::ApiVersions(v) =
-        c.call(ApiKey::ApiVersions, 3, RequestKind::ApiVersions(ApiVersionsRequest::default())).await
-    else {
-        panic!()
-    };
+    let v = c.api_versions().await;
     assert_eq!(v.error_code, 0);
     let produce = v.api_keys.iter().find(|k| k.api_key == ApiKey::Produce as i16).unwrap();
     assert_eq!((produce.min_version, produce.max_version), (3, 9));

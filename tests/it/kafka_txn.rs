@@ -251,11 +251,7 @@ async fn stable_offset(c: &mut Conn, group: &str, partition: i32) -> (i16, i64) 
 async fn api_versions_and_find_coordinator_for_a_transactional_id() {
     let (_srv, broker, _id, addr) = setup().await;
     let mut c = Conn::open(addr).await;
-    let ResponseKind::ApiVersions(v) =
-        c.call(ApiKey::ApiVersions, 3, RequestKind::ApiVersions(ApiVersionsRequest::default())).await
-    else {
-        panic!()
-    };
+    let v = c.api_versions().await;
     for key in [ApiKey::AddPartitionsToTxn, ApiKey::AddOffsetsToTxn, ApiKey::EndTxn, ApiKey::TxnOffsetCommit] {
         let k = v.api_keys.iter().find(|k| k.api_key == key as i16).expect("transaction API advertised");
         assert_eq!((k.min_version, k.max_version), (0, 3), "{key:?}");

@@ -59,6 +59,14 @@ impl Conn {
         Some(Bytes::from(body))
     }
 
+    /// ApiVersions v3: what the broker advertises.
+    pub async fn api_versions(&mut self) -> ApiVersionsResponse {
+        match self.call(ApiKey::ApiVersions, 3, RequestKind::ApiVersions(ApiVersionsRequest::default())).await {
+            ResponseKind::ApiVersions(v) => v,
+            other => panic!("ApiVersions answered {other:?}"),
+        }
+    }
+
     pub async fn call(&mut self, key: ApiKey, version: i16, body: RequestKind) -> ResponseKind {
         let correlation = self.send_raw(key, version, &body).await;
         let mut frame = self.read_frame().await.expect("a response");
