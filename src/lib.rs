@@ -17,6 +17,7 @@ pub mod fuzzing;
 pub mod http;
 pub mod huawei;
 pub mod kafka;
+pub mod logging;
 pub mod paging;
 pub mod persist;
 pub mod registry;

@@ -1,5 +1,5 @@
 use clap::Parser;
-use localyun::config::{Command, Config, LogFormat};
+use localyun::config::{Command, Config};
 use localyun::credentials::{DEFAULT_KEY_ID, DEFAULT_SECRET};
 
 /// mimalloc instead of glibc malloc: a request allocates and frees a few dozen small blocks (parameters,
@@ -7,165 +7,6 @@ use localyun::credentials::{DEFAULT_KEY_ID, DEFAULT_SECRET};
 /// of a profiled Huawei read went to malloc/free, issue 16). Measured in BENCHMARKS.md.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// Logs go to stderr through a background writer, so a slow terminal or pipe never stalls a request;
-/// stdout carries only the start-up banner. The guard flushes the writer when dropped at exit.
-///
-/// A plain level (`info`, `debug`, ...) is a level filter; only directives with targets or fields build an
-/// `EnvFilter` (whose parser compiles regular expressions at start: start-up time and memory).
-fn init_logging(config: &Config) -> log_sink::Guard {
-    let (sink, guard) = log_sink::start();
-    match config.log_level.trim().parse::<tracing_subscriber::filter::LevelFilter>() {
-        Ok(level) => install_logging(level, sink, config.log_format),
-        Err(_) => install_logging(
-            tracing_subscriber::EnvFilter::try_new(&config.log_level)
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-            sink,
-            config.log_format,
-        ),
-    }
-    guard
-}
-
-fn install_logging<F>(filter: F, sink: log_sink::Sink, format: LogFormat)
-where
-    F: tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync + 'static,
-{
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
-    let fmt = tracing_subscriber::fmt::layer().with_target(false).with_writer(sink);
-    let registry = tracing_subscriber::registry().with(filter);
-    match format {
-        LogFormat::Json => registry.with(fmt.json().flatten_event(true)).init(),
-        LogFormat::Text => registry.with(fmt.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))).init(),
-    }
-}
-
-/// The log writer: formatted lines are appended to one shared buffer (a lock and a copy per line, no system
-/// call and no thread wake-up), and a background thread writes the buffer to stderr in one call per burst.
-///
-/// Why not tracing-appender's channel (issue 16): every line sent to its idle writer thread cost a futex
-/// wake-up and a context switch, and its bounded queue preallocated 4 MiB (128,000 slots), a quarter of the
-/// idle memory. Here the writer is woken once per burst (the first line into an empty buffer), waits
-/// [`BATCH_WINDOW`] for the rest of the burst, then writes everything at once. Lines therefore appear at
-/// most a few milliseconds late. Over [`MAX_PENDING`] bytes waiting (stderr blocked), lines are dropped
-/// rather than stalling requests, as before, and the number dropped is written when the writer catches up.
-mod log_sink {
-    use std::io::Write;
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use parking_lot::{Condvar, Mutex};
-
-    /// Most bytes waiting to be written.
-    const MAX_PENDING: usize = 1 << 20;
-    /// How long the writer gathers a burst after its first line.
-    const BATCH_WINDOW: Duration = Duration::from_millis(5);
-
-    #[derive(Default)]
-    struct Pending {
-        bytes: Vec<u8>,
-        dropped: u64,
-        closed: bool,
-    }
-
-    #[derive(Default)]
-    struct Shared {
-        pending: Mutex<Pending>,
-        ready: Condvar,
-    }
-
-    /// Where the formatter writes lines (cheap to clone).
-    #[derive(Clone)]
-    pub struct Sink(Arc<Shared>);
-
-    /// Writes what is pending and stops the writer thread when dropped.
-    pub struct Guard {
-        shared: Arc<Shared>,
-        /// Hears from the writer thread when it has written everything (or it is gone).
-        done: std::sync::mpsc::Receiver<()>,
-    }
-
-    /// Starts the writer thread. Should the thread not start, lines are still accepted (and dropped once
-    /// the buffer is full): logging must never stop the server.
-    pub fn start() -> (Sink, Guard) {
-        let shared = Arc::new(Shared::default());
-        let worker = shared.clone();
-        let (finished, done) = std::sync::mpsc::channel();
-        let _ = std::thread::Builder::new().name("localyun-log".into()).stack_size(256 * 1024).spawn(move || {
-            write_batches(&worker);
-            let _ = finished.send(());
-        });
-        (Sink(shared.clone()), Guard { shared, done })
-    }
-
-    fn write_batches(shared: &Shared) {
-        let mut out = std::io::stderr();
-        let mut batch = Vec::new();
-        loop {
-            let dropped = {
-                let mut pending = shared.pending.lock();
-                while pending.bytes.is_empty() && !pending.closed {
-                    shared.ready.wait(&mut pending);
-                }
-                if pending.bytes.is_empty() {
-                    return; // closed, nothing left
-                }
-                if !pending.closed {
-                    drop(pending);
-                    std::thread::sleep(BATCH_WINDOW);
-                    pending = shared.pending.lock();
-                }
-                std::mem::swap(&mut batch, &mut pending.bytes);
-                std::mem::take(&mut pending.dropped)
-            };
-            if dropped > 0 {
-                let _ = writeln!(batch, "localyun: {dropped} log lines dropped (stderr was not keeping up)");
-            }
-            let _ = out.write_all(&batch);
-            batch.clear();
-            if batch.capacity() > MAX_PENDING {
-                batch = Vec::new();
-            }
-        }
-    }
-
-    impl Write for &Sink {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            let mut pending = self.0.pending.lock();
-            if pending.bytes.len() + buf.len() > MAX_PENDING {
-                pending.dropped += 1;
-                return Ok(buf.len());
-            }
-            let first = pending.bytes.is_empty();
-            pending.bytes.extend_from_slice(buf);
-            drop(pending);
-            if first {
-                self.0.ready.notify_one();
-            }
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Sink {
-        type Writer = &'a Sink;
-        fn make_writer(&'a self) -> &'a Sink {
-            self
-        }
-    }
-
-    impl Drop for Guard {
-        fn drop(&mut self) {
-            self.shared.pending.lock().closed = true;
-            self.shared.ready.notify_one();
-            // A blocked stderr (a full pipe nobody reads) must not keep the process from exiting.
-            let _ = self.done.recv_timeout(Duration::from_secs(1));
-        }
-    }
-}
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -179,7 +20,8 @@ async fn main() -> std::process::ExitCode {
             }
         };
     }
-    let _log_guard = init_logging(&config);
+    // Logs go to stderr through a background writer (src/logging.rs); the guard flushes it at exit.
+    let _log_guard = localyun::logging::init(&config);
     // Many clients (or idle sockets) must not exhaust the usual 1,024 descriptors.
     let fd_limit = localyun::server::raise_fd_limit();
     tracing::debug!(fd_limit, "open file limit");
