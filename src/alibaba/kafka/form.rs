@@ -1,13 +1,13 @@
 //! `application/x-www-form-urlencoded` parameters of the Alibaba RPC (Kafka, ONS) and `/json` requests,
-//! decoded once by `form_urlencoded` (the WHATWG form parser `crate::http::form_pairs` uses) straight into
+//! decoded once (`crate::http::form_parse`, the WHATWG form rules `form_urlencoded` implements) straight into
 //! the caller's map or list: no intermediate list of pairs.
 
 use crate::http::ApiRequest;
 
-/// Calls `f` with each decoded (name, value) pair of `input`, in order (`form_urlencoded::parse`: `+` a
+/// Calls `f` with each decoded (name, value) pair of `input`, in order (as `form_urlencoded::parse`: `+` a
 /// space, `%XY` the byte XY, invalid UTF-8 replaced by U+FFFD).
 pub fn for_each_pair(input: &[u8], mut f: impl FnMut(String, String)) {
-    for (name, value) in form_urlencoded::parse(input) {
+    for (name, value) in crate::http::form_parse(input) {
         f(name.into_owned(), value.into_owned());
     }
 }

@@ -55,7 +55,7 @@ pub fn canonical_query(query: &str) -> String {
 
 fn canonical_query_into(out: &mut String, query: &str) {
     // Decoded pairs borrow from the query unless they hold escapes; `Cow<str>` sorts as `String` does.
-    let mut pairs: Vec<_> = form_urlencoded::parse(query.as_bytes()).collect();
+    let mut pairs: Vec<_> = crate::http::form_parse(query.as_bytes()).collect();
     pairs.sort();
     for (i, (k, v)) in pairs.iter().enumerate() {
         if i > 0 {

@@ -255,7 +255,7 @@ pub struct Query<'a>(pub Vec<(Cow<'a, str>, Cow<'a, str>)>);
 impl<'a> Query<'a> {
     /// The pairs of a query string, decoded as `ApiRequest::query_pairs` decodes them (`+` is a space).
     pub fn parse(query: &'a str) -> Query<'a> {
-        Query(form_urlencoded::parse(query.as_bytes()).collect())
+        Query(crate::http::form_parse(query.as_bytes()).collect())
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {

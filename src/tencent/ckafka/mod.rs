@@ -127,8 +127,8 @@ pub async fn handle(state: &AppState, req: ApiRequest) -> Response {
 fn process(state: &AppState, req: &ApiRequest, meta: &mut RequestMeta) -> Result<Reply, TencentError> {
     // GET reads the query string, POST the form body; the other source is ignored, never merged.
     let params = match req.method {
-        Method::GET => Params::from_pairs(form_urlencoded::parse(req.query().as_bytes())),
-        Method::POST => Params::from_pairs(form_urlencoded::parse(&req.body)),
+        Method::GET => Params::from_pairs(crate::http::form_parse(req.query().as_bytes())),
+        Method::POST => Params::from_pairs(crate::http::form_parse(&req.body)),
         _ => return Err(TencentError::InvalidParameter("method".into(), "only GET and POST are supported".into())),
     };
     params.check_no_repeats()?;
