@@ -512,9 +512,58 @@ impl Coordinator {
         }
     }
 
+    /// DeleteGroups' check and removal in one step (the map's lock is held, so no member can join in
+    /// between): a group with members answers NON_EMPTY_GROUP and stays; an empty one is forgotten.
+    /// Ok(true) when the coordinator knew the group.
+    pub fn remove_if_empty(&self, instance: &str, group: &str) -> Result<bool, i16> {
+        let mut groups = self.groups.lock();
+        let key = (instance.to_string(), group.to_string());
+        let Some(cell) = groups.get(&key).cloned() else { return Ok(false) };
+        if !cell.group.lock().members.is_empty() {
+            return Err(super::admin::admin_code::NON_EMPTY_GROUP);
+        }
+        groups.remove(&key);
+        drop(groups);
+        cell.notify();
+        Ok(true)
+    }
+
+    /// The topics a group's members are subscribed to (the consumer protocol's subscription in each
+    /// member's metadata for the chosen protocol); empty when the group has no members or does not use
+    /// the consumer protocol (OffsetDelete's GROUP_SUBSCRIBED_TO_TOPIC check, as Kafka's coordinator).
+    pub fn subscribed_topics(&self, instance: &str, group: &str) -> std::collections::HashSet<String> {
+        let mut out = std::collections::HashSet::new();
+        let Some(cell) = self.cell(instance, group, false) else { return out };
+        let g = cell.group.lock();
+        if g.protocol_type.as_deref() != Some("consumer") {
+            return out;
+        }
+        let protocol = g.protocol.clone().unwrap_or_default();
+        for m in g.members.values() {
+            out.extend(consumer_subscription(&m.metadata_for(&protocol)));
+        }
+        out
+    }
     /// Forgets every group of instances that no longer exist.
     pub fn retain_instances(&self, live: impl Fn(&str) -> bool) {
         self.groups.lock().retain(|(i, _), _| live(i));
+    }
+}
+
+/// The topics of a consumer protocol subscription (`ConsumerProtocolSubscription`: a version, then the
+/// topic names); none when it cannot be read. Versions above the crate's newest are read as the newest,
+/// as Kafka's consumer protocol is forward compatible.
+pub fn consumer_subscription(metadata: &Bytes) -> Vec<String> {
+    use kafka_protocol::messages::ConsumerProtocolSubscription;
+    use kafka_protocol::protocol::Decodable;
+    if metadata.len() < 2 {
+        return Vec::new();
+    }
+    let version = i16::from_be_bytes([metadata[0], metadata[1]]).clamp(0, 3);
+    let mut buf = metadata.slice(2..);
+    match ConsumerProtocolSubscription::decode(&mut buf, version) {
+        Ok(sub) => sub.topics.into_iter().map(|t| t.to_string()).collect(),
+        Err(_) => Vec::new(),
     }
 }
 
