@@ -153,6 +153,9 @@ def test_confluent_kafka_topic_configs_and_describe_cluster(server):
     (described,) = a.describe_configs([ConfigResource(ResourceType.TOPIC, "admin-ck-cfg")]).values()
     configs = described.result(15)
     assert (configs["retention.ms"].value, configs["cleanup.policy"].value) == ("7200000", "delete")
+    # The management API shows the topic's new retention.
+    r = mgmt.tencent(server.http_port, "GetTopicAttributes", instanceId=tencent_instance(server), topicName="admin-ck-cfg")
+    assert r["code"] == 0 and r.get("data", r)["config"]["retentionMs"] == 7200000, r
 
     cluster = a.describe_cluster(request_timeout=15).result(15)
     assert cluster.cluster_id == tencent_instance(server)
@@ -189,8 +192,13 @@ def test_kafka_python_admin_client(server):
         described = a.describe_configs([KpConfigResource(ConfigResourceType.TOPIC, "admin-kp")], config_filter="all")
         text = repr(described)
         assert "86400000" in text, text
+        # The log dir holds what is left of the partition: the batches from offset 4 on (one batch of six
+        # records here, as the producer sent them in one batch; so its size is the whole batch's).
         dirs = a.describe_log_dirs()
         assert "admin-kp" in repr(dirs), dirs
+        a.delete_records({KpTopicPartition("admin-kp", 0): -1})
+        dirs = a.describe_log_dirs()
+        assert "'partition_size': 0" in repr(dirs) or "partition_size=0" in repr(dirs), dirs
     finally:
         a.close()
 
