@@ -663,6 +663,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn consumer_subscriptions_are_read_and_garbage_names_no_topic() {
+        use super::super::group::consumer_subscription;
+        use bytes::{BufMut, Bytes, BytesMut};
+        use kafka_protocol::protocol::Encodable;
+        for version in [0i16, 1, 3] {
+            let mut meta = BytesMut::new();
+            meta.put_i16(version);
+            ConsumerProtocolSubscription::default()
+                .with_topics(vec![s("orders"), s("audit")])
+                .encode(&mut meta, version)
+                .unwrap();
+            assert_eq!(consumer_subscription(&meta.freeze()), ["orders", "audit"], "v{version}");
+        }
+        assert!(consumer_subscription(&Bytes::from_static(b"\0")).is_empty());
+        assert!(consumer_subscription(&Bytes::from_static(b"\0\0\x7f\xff\xff\xff")).is_empty());
+        assert!(consumer_subscription(&Bytes::from_static(b"opaque-subscription")).is_empty());
+    }
+
+    #[test]
     fn values_are_validated_per_config_and_unknown_names_refused() {
         let mut c = TopicConfig::default();
         apply(&mut c, "retention.ms", "60000").unwrap();

@@ -550,21 +550,36 @@ impl Coordinator {
     }
 }
 
-/// The topics of a consumer protocol subscription (`ConsumerProtocolSubscription`: a version, then the
-/// topic names); none when it cannot be read. Versions above the crate's newest are read as the newest,
-/// as Kafka's consumer protocol is forward compatible.
+/// The topics of a consumer protocol subscription (`ConsumerProtocolSubscription`, every version: an i16
+/// version, then an array of topic names as i32 count and i16-length strings; the rest is not needed);
+/// none when it cannot be read. Read by hand rather than with the crate's decoder, which allocates the
+/// array's claimed length up front: member metadata is any bytes a client sent.
 pub fn consumer_subscription(metadata: &Bytes) -> Vec<String> {
-    use kafka_protocol::messages::ConsumerProtocolSubscription;
-    use kafka_protocol::protocol::Decodable;
-    if metadata.len() < 2 {
-        return Vec::new();
+    fn read(mut b: &[u8]) -> Option<Vec<String>> {
+        let take = |b: &mut &[u8], n: usize| -> Option<Vec<u8>> {
+            let (head, tail) = (b.get(..n)?.to_vec(), b.get(n..)?);
+            *b = tail;
+            Some(head)
+        };
+        let version = take(&mut b, 2)?;
+        if i16::from_be_bytes([version[0], version[1]]) < 0 {
+            return None;
+        }
+        let count = take(&mut b, 4)?;
+        let count = usize::try_from(i32::from_be_bytes([count[0], count[1], count[2], count[3]])).ok()?;
+        // Each name takes at least its two length bytes.
+        if count > b.len() / 2 {
+            return None;
+        }
+        let mut topics = Vec::with_capacity(count);
+        for _ in 0..count {
+            let len = take(&mut b, 2)?;
+            let len = usize::try_from(i16::from_be_bytes([len[0], len[1]])).ok()?;
+            topics.push(String::from_utf8(take(&mut b, len)?).ok()?);
+        }
+        Some(topics)
     }
-    let version = i16::from_be_bytes([metadata[0], metadata[1]]).clamp(0, 3);
-    let mut buf = metadata.slice(2..);
-    match ConsumerProtocolSubscription::decode(&mut buf, version) {
-        Ok(sub) => sub.topics.into_iter().map(|t| t.to_string()).collect(),
-        Err(_) => Vec::new(),
-    }
+    read(metadata).unwrap_or_default()
 }
 
 #[cfg(test)]
