@@ -285,11 +285,11 @@ async fn alter_topic(broker: &KafkaBroker, origin: &Origin, a: &Alter, validate_
     }
     let mut config = current.clone();
     if a.replace {
+        // Every Kafka topic config returns to its default; settings the vendor APIs keep that are not
+        // Kafka configs (local storage) stay.
         for n in TOPIC_CONFIGS {
             reset(&mut config, n);
         }
-        // Names set through the vendor APIs that Kafka does not know are not Kafka's to reset.
-        config.other.retain(|k, _| !TOPIC_CONFIGS.contains(&k.as_str()));
     }
     for (n, op, value) in &a.ops {
         if kind(n).is_none() {
