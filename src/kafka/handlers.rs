@@ -1110,8 +1110,10 @@ async fn init_producer_id(
     InitProducerIdResponse::default().with_producer_id(ProducerId(id)).with_producer_epoch(0)
 }
 
-/// DescribeConfigs: a topic's retention, segment and replication settings as the model holds them;
-/// broker resources get the settings that matter to clients.
+/// DescribeConfigs: a topic's configs as the model holds them ([`super::admin::describe_topic`]: what the
+/// vendor APIs and AlterConfigs / IncrementalAlterConfigs set), alterable (read_only false; source 1
+/// DYNAMIC_TOPIC_CONFIG, or 5 DEFAULT_CONFIG); broker resources get the settings that matter to clients,
+/// all static (read_only; source 4 STATIC_BROKER_CONFIG or 5).
 fn describe_configs(broker: &KafkaBroker, origin: &Origin, r: DescribeConfigsRequest) -> DescribeConfigsResponse {
     // Topic configs can be altered (AlterConfigs); every broker config is static here.
     let entry = |name: &str, value: String, default: bool, read_only: bool| {
