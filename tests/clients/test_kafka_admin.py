@@ -203,13 +203,23 @@ def test_kafka_python_admin_client(server):
         a.close()
 
 
-def test_delete_records_survive_kill_9(data_dir):
+def test_delete_records_configs_and_group_deletions_survive_kill_9(data_dir):
     s = Server(data_dir=data_dir).start()
     try:
         produce(s.bootstrap, "admin-durable", [f"d{i}" for i in range(5)])
         a = admin(s)  # kept referenced: the futures of a collected client never complete
         (f,) = a.delete_records([TopicPartition("admin-durable", 0, 3)]).values()
         assert f.result(15).low_watermark == 3
+        # A config change and a group deletion are stored like any management change.
+        cfg = ConfigResource(ResourceType.TOPIC, "admin-durable", incremental_configs=[
+            ConfigEntry("retention.ms", "5400000", incremental_operation=AlterConfigOpType.SET)])
+        for f in a.incremental_alter_configs([cfg]).values():
+            f.result(15)
+        c = Consumer({"bootstrap.servers": s.bootstrap, "group.id": "durable-doomed", "enable.auto.commit": False})
+        c.commit(offsets=[TopicPartition("admin-durable", 0, 4)], asynchronous=False)
+        c.close()
+        (f,) = a.delete_consumer_groups(["durable-doomed"]).values()
+        assert error_code(f) is None
     finally:
         s.kill9()
     s2 = s.restarted()
@@ -218,6 +228,11 @@ def test_delete_records_survive_kill_9(data_dir):
         assert c.get_watermark_offsets(TopicPartition("admin-durable", 0), timeout=10) == (3, 5)
         c.close()
         assert from_beginning(s2.bootstrap, "admin-durable", 2) == [(3, "d3"), (4, "d4")]
+        a = admin(s2)
+        (described,) = a.describe_configs([ConfigResource(ResourceType.TOPIC, "admin-durable")]).values()
+        assert described.result(15)["retention.ms"].value == "5400000"
+        (f,) = a.delete_consumer_groups(["durable-doomed"]).values()
+        assert error_code(f) == KafkaError.GROUP_ID_NOT_FOUND, "the deletion survived the restart"
     finally:
         s2.stop()
 
