@@ -537,18 +537,22 @@ impl PartitionLog {
     /// The first record whose timestamp is at least `timestamp`: its (offset, timestamp). Batches are
     /// found by their max timestamp without decompression; only the one batch that holds the answer is
     /// decoded (any codec) to find the exact record.
+    /// Records below the log start (a DeleteRecords start inside a batch) are never answered.
     pub fn offset_for_timestamp(&self, timestamp: i64) -> Option<(i64, i64)> {
-        let batch = self.batches.iter().find(|b| b.max_timestamp >= timestamp)?;
-        let mut buf = batch.data.clone();
-        match kafka_protocol::records::RecordBatchDecoder::decode(&mut buf) {
-            Ok(set) => set
-                .records
-                .iter()
-                .find(|r| r.timestamp >= timestamp)
-                .map(|r| (r.offset, r.timestamp))
-                .or(Some((batch.base_offset, batch.max_timestamp))),
-            Err(_) => Some((batch.base_offset, batch.max_timestamp)),
+        for batch in self.batches.iter().filter(|b| b.max_timestamp >= timestamp) {
+            let mut buf = batch.data.clone();
+            let Ok(set) = kafka_protocol::records::RecordBatchDecoder::decode(&mut buf) else {
+                return Some((batch.base_offset.max(self.log_start), batch.max_timestamp));
+            };
+            let found = set.records.iter().find(|r| r.timestamp >= timestamp && r.offset >= self.log_start);
+            match found {
+                Some(r) => return Some((r.offset, r.timestamp)),
+                // Only records below the start matched here: the next batch may hold the answer.
+                None if batch.base_offset < self.log_start => continue,
+                None => return Some((batch.base_offset, batch.max_timestamp)),
+            }
         }
+        None
     }
 
     /// The record with the newest timestamp (ListOffsets' MAX_TIMESTAMP): offset of its batch's last
@@ -675,6 +679,11 @@ mod tests {
         assert!(log.read(3, 100).is_none(), "below the start is out of range");
         assert_eq!(log.read(4, 100).unwrap().len(), 1, "the batch holding the start is still read");
         assert_eq!(log.size_bytes(), log.read(4, 1 << 20).unwrap().iter().map(|b| b.len() as u64).sum::<u64>());
+        // A timestamp look-up never answers a record below the start (records are stamped 1000 + their
+        // index in the batch: offset 4 has 1001).
+        assert_eq!(log.offset_for_timestamp(0), Some((4, 1001)));
+        assert_eq!(log.offset_for_timestamp(1001), Some((4, 1001)));
+        assert_eq!(log.offset_for_timestamp(1002), None);
         // Retention never moves the start backwards to the first batch's base offset.
         log.enforce_retention(i64::MAX / 2, 2000).unwrap();
         assert_eq!(log.log_start_offset(), 4);
