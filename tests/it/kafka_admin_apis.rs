@@ -69,9 +69,16 @@ async fn delete_records(c: &mut Conn, version: i16, topic: &str, parts: &[(i32, 
 }
 
 async fn earliest(c: &mut Conn, topic: &str, partition: i32) -> i64 {
+    offset_for(c, topic, partition, -2).await
+}
+
+/// ListOffsets v7 for one partition: -2 earliest, -1 latest, else the first record at or after a time.
+async fn offset_for(c: &mut Conn, topic: &str, partition: i32, timestamp: i64) -> i64 {
     let req = ListOffsetsRequest::default().with_replica_id(BrokerId(-1)).with_topics(vec![
         list_offsets_request::ListOffsetsTopic::default().with_name(TopicName(s(topic))).with_partitions(vec![
-            list_offsets_request::ListOffsetsPartition::default().with_partition_index(partition).with_timestamp(-2),
+            list_offsets_request::ListOffsetsPartition::default()
+                .with_partition_index(partition)
+                .with_timestamp(timestamp),
         ]),
     ]);
     let ResponseKind::ListOffsets(r) = c.call(ApiKey::ListOffsets, 7, RequestKind::ListOffsets(req)).await else {
@@ -335,6 +342,7 @@ async fn delete_records_moves_the_log_start_everywhere() {
     let values: Vec<i64> = decode(&f.records).iter().map(|r| r.offset).filter(|o| *o >= 4).collect();
     assert_eq!(values, [4]);
     assert_eq!(earliest(&mut c, "orders", 0).await, 4);
+    assert_eq!(offset_for(&mut c, "orders", 0, 0).await, 4, "a time before every record: the log start");
     // The management API reports the new start.
     let status = alibaba(&srv, "GetTopicStatus", &[("InstanceId", &id), ("Topic", "orders")]).await;
     let table = &status["TopicStatus"]["OffsetTable"]["OffsetTable"];
