@@ -3,7 +3,7 @@
 //! the log offsets the management APIs report. Everything else in src/kafka works on the plain values
 //! returned here, so re-pointing the data plane at a reshaped engine means editing this file only.
 
-use crate::engine::kafka::{with_model, KafkaModel, Millis, OffsetCommit, Scope, Topic};
+use crate::engine::kafka::{with_model, KafkaModel, Millis, OffsetCommit, Scope, Topic, TopicConfig};
 use crate::engine::Cloud;
 use crate::state::AppState;
 
@@ -46,6 +46,10 @@ pub struct TopicInfo {
 impl TopicInfo {
     /// Effective retention in ms: the topic's own, else the instance's.
     pub fn effective_retention_ms(&self) -> i64 {
+        if self.retention_ms == Some(-1) {
+            // Kafka's "no time limit" (set through AlterConfigs).
+            return i64::MAX;
+        }
         self.retention_ms
             .filter(|r| *r > 0)
             .unwrap_or_else(|| i64::try_from(self.instance_retention_minutes).unwrap_or(i64::MAX / 60_000) * 60_000)
@@ -201,6 +205,34 @@ pub fn ensure_group(state: &AppState, instance: &str, group: &str) {
 /// The groups the model knows for an instance (created through the APIs or by clients), oldest first.
 pub fn group_names(state: &AppState, instance: &str) -> Vec<String> {
     read(state, instance, |i| i.groups_newest_first().rev().map(|g| g.name.clone()).collect()).unwrap_or_default()
+}
+
+/// A topic's Kafka configs as the model holds them, and its replica count; None when there is no such
+/// topic.
+pub fn topic_config(state: &AppState, instance: &str, name: &str) -> Option<(TopicConfig, u32)> {
+    read(state, instance, |i| i.topic(name).ok().map(|t| (t.config.clone(), t.replica_num))).flatten()
+}
+
+/// Replaces a topic's configs (AlterConfigs / IncrementalAlterConfigs). Err: the engine's message.
+pub fn set_topic_config(state: &AppState, instance: &str, name: &str, config: TopicConfig) -> Result<(), String> {
+    with_model(&state.store.kafka, |m| m.set_topic_config(Scope::ANY, instance, name, config))
+        .map_err(|e| e.to_string())
+}
+
+/// Whether the model knows a group of the instance (created through an API or by a client).
+pub fn group_exists(state: &AppState, instance: &str, group: &str) -> bool {
+    read(state, instance, |i| i.group(group).is_ok()).unwrap_or(false)
+}
+
+/// Deletes a group and its committed offsets from the model (DeleteGroups); false when it was not there.
+pub fn delete_group(state: &AppState, instance: &str, group: &str) -> bool {
+    with_model(&state.store.kafka, |m| m.delete_group(Scope::ANY, instance, group)).is_ok()
+}
+
+/// Removes a group's committed offsets for partitions of a topic (OffsetDelete): how many were removed;
+/// None when there is no such group.
+pub fn delete_offsets(state: &AppState, instance: &str, group: &str, topic: &str, partitions: &[u32]) -> Option<usize> {
+    with_model(&state.store.kafka, |m| m.delete_offsets(Scope::ANY, instance, group, topic, partitions)).ok()
 }
 
 /// Makes model changes durable with `--data-dir` (commits, groups created on the fly).

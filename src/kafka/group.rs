@@ -512,10 +512,74 @@ impl Coordinator {
         }
     }
 
+    /// DeleteGroups' check and removal in one step (the map's lock is held, so no member can join in
+    /// between): a group with members answers NON_EMPTY_GROUP and stays; an empty one is forgotten.
+    /// Ok(true) when the coordinator knew the group.
+    pub fn remove_if_empty(&self, instance: &str, group: &str) -> Result<bool, i16> {
+        let mut groups = self.groups.lock();
+        let key = (instance.to_string(), group.to_string());
+        let Some(cell) = groups.get(&key).cloned() else { return Ok(false) };
+        if !cell.group.lock().members.is_empty() {
+            return Err(super::admin::admin_code::NON_EMPTY_GROUP);
+        }
+        groups.remove(&key);
+        drop(groups);
+        cell.notify();
+        Ok(true)
+    }
+
+    /// The topics a group's members are subscribed to (the consumer protocol's subscription in each
+    /// member's metadata for the chosen protocol); empty when the group has no members or does not use
+    /// the consumer protocol (OffsetDelete's GROUP_SUBSCRIBED_TO_TOPIC check, as Kafka's coordinator).
+    pub fn subscribed_topics(&self, instance: &str, group: &str) -> std::collections::HashSet<String> {
+        let mut out = std::collections::HashSet::new();
+        let Some(cell) = self.cell(instance, group, false) else { return out };
+        let g = cell.group.lock();
+        if g.protocol_type.as_deref() != Some("consumer") {
+            return out;
+        }
+        let protocol = g.protocol.clone().unwrap_or_default();
+        for m in g.members.values() {
+            out.extend(consumer_subscription(&m.metadata_for(&protocol)));
+        }
+        out
+    }
     /// Forgets every group of instances that no longer exist.
     pub fn retain_instances(&self, live: impl Fn(&str) -> bool) {
         self.groups.lock().retain(|(i, _), _| live(i));
     }
+}
+
+/// The topics of a consumer protocol subscription (`ConsumerProtocolSubscription`, every version: an i16
+/// version, then an array of topic names as i32 count and i16-length strings; the rest is not needed);
+/// none when it cannot be read. Read by hand rather than with the crate's decoder, which allocates the
+/// array's claimed length up front: member metadata is any bytes a client sent.
+pub fn consumer_subscription(metadata: &Bytes) -> Vec<String> {
+    fn read(mut b: &[u8]) -> Option<Vec<String>> {
+        let take = |b: &mut &[u8], n: usize| -> Option<Vec<u8>> {
+            let (head, tail) = (b.get(..n)?.to_vec(), b.get(n..)?);
+            *b = tail;
+            Some(head)
+        };
+        let version = take(&mut b, 2)?;
+        if i16::from_be_bytes([version[0], version[1]]) < 0 {
+            return None;
+        }
+        let count = take(&mut b, 4)?;
+        let count = usize::try_from(i32::from_be_bytes([count[0], count[1], count[2], count[3]])).ok()?;
+        // Each name takes at least its two length bytes.
+        if count > b.len() / 2 {
+            return None;
+        }
+        let mut topics = Vec::with_capacity(count);
+        for _ in 0..count {
+            let len = take(&mut b, 2)?;
+            let len = usize::try_from(i16::from_be_bytes([len[0], len[1]])).ok()?;
+            topics.push(String::from_utf8(take(&mut b, len)?).ok()?);
+        }
+        Some(topics)
+    }
+    read(metadata).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -74,11 +74,19 @@ pub fn supported_versions(key: ApiKey) -> Option<(i16, i16)> {
         ApiKey::TxnOffsetCommit => (0, 3),
         ApiKey::DescribeTransactions => (0, 0),
         ApiKey::ListTransactions => (0, 1),
+        // Admin APIs (src/kafka/admin.rs); DescribeLogDirs v0 is not in the protocol crate (Kafka 4 dropped it).
+        ApiKey::DeleteRecords => (0, 2),
+        ApiKey::DeleteGroups => (0, 2),
+        ApiKey::OffsetDelete => (0, 0),
+        ApiKey::AlterConfigs => (0, 2),
+        ApiKey::IncrementalAlterConfigs => (0, 1),
+        ApiKey::DescribeCluster => (0, 2),
+        ApiKey::DescribeLogDirs => (1, 4),
         _ => return None,
     })
 }
 
-const ALL_KEYS: [ApiKey; 27] = [
+const ALL_KEYS: [ApiKey; 34] = [
     ApiKey::Produce,
     ApiKey::Fetch,
     ApiKey::ListOffsets,
@@ -106,11 +114,24 @@ const ALL_KEYS: [ApiKey; 27] = [
     ApiKey::TxnOffsetCommit,
     ApiKey::DescribeTransactions,
     ApiKey::ListTransactions,
+    ApiKey::DeleteRecords,
+    ApiKey::DeleteGroups,
+    ApiKey::OffsetDelete,
+    ApiKey::AlterConfigs,
+    ApiKey::IncrementalAlterConfigs,
+    ApiKey::DescribeCluster,
+    ApiKey::DescribeLogDirs,
 ];
 
 /// The instance's ACLs for the connection's SASL user (Kafka's authoriser); connections without one
 /// (the PLAINTEXT access point) are not subject to them.
-fn allowed(broker: &KafkaBroker, origin: &Origin, kind: AclResourceType, name: &str, op: AclOperation) -> bool {
+pub(super) fn allowed(
+    broker: &KafkaBroker,
+    origin: &Origin,
+    kind: AclResourceType,
+    name: &str,
+    op: AclOperation,
+) -> bool {
     match &origin.principal {
         None => true,
         Some(user) => {
@@ -127,7 +148,7 @@ fn group_allowed(broker: &KafkaBroker, origin: &Origin, name: &str, op: AclOpera
     allowed(broker, origin, AclResourceType::Group, name, op)
 }
 
-fn s(v: impl Into<String>) -> StrBytes {
+pub(super) fn s(v: impl Into<String>) -> StrBytes {
     StrBytes::from_string(v.into())
 }
 
@@ -183,6 +204,27 @@ pub async fn handle(
         RequestKind::CreateTopics(r) => ResponseKind::CreateTopics(create_topics(r)),
         RequestKind::DeleteTopics(r) => ResponseKind::DeleteTopics(delete_topics(r)),
         RequestKind::CreatePartitions(r) => ResponseKind::CreatePartitions(create_partitions(r)),
+        RequestKind::DeleteRecords(r) => {
+            ResponseKind::DeleteRecords(super::admin::delete_records(broker, origin, r).await)
+        }
+        RequestKind::DeleteGroups(r) => {
+            ResponseKind::DeleteGroups(super::admin::delete_groups(broker, origin, r).await)
+        }
+        RequestKind::OffsetDelete(r) => {
+            ResponseKind::OffsetDelete(super::admin::offset_delete(broker, origin, r).await)
+        }
+        RequestKind::AlterConfigs(r) => {
+            ResponseKind::AlterConfigs(super::admin::alter_configs(broker, origin, r).await)
+        }
+        RequestKind::IncrementalAlterConfigs(r) => {
+            ResponseKind::IncrementalAlterConfigs(super::admin::incremental_alter_configs(broker, origin, r).await)
+        }
+        RequestKind::DescribeCluster(r) => {
+            ResponseKind::DescribeCluster(super::admin::describe_cluster(broker, origin, version, r))
+        }
+        RequestKind::DescribeLogDirs(r) => {
+            ResponseKind::DescribeLogDirs(super::admin::describe_log_dirs(broker, origin, version, r))
+        }
         _ => return None,
     })
 }
@@ -199,7 +241,7 @@ pub fn api_versions(error: i16) -> ApiVersionsResponse {
     ApiVersionsResponse::default().with_error_code(error).with_api_keys(api_keys)
 }
 
-fn broker_port(broker: &KafkaBroker, origin: &Origin) -> i32 {
+pub(super) fn broker_port(broker: &KafkaBroker, origin: &Origin) -> i32 {
     let _ = broker;
     i32::from(origin.local_port)
 }
@@ -254,7 +296,7 @@ fn metadata(broker: &KafkaBroker, origin: &Origin, version: i16, r: MetadataRequ
         .with_topics(out)
 }
 
-fn part_key(origin: &Origin, t: &TopicInfo, partition: i32) -> PartKey {
+pub(super) fn part_key(origin: &Origin, t: &TopicInfo, partition: i32) -> PartKey {
     PartKey {
         instance: origin.instance.clone(),
         topic: t.name.clone(),
@@ -1068,15 +1110,24 @@ async fn init_producer_id(
     InitProducerIdResponse::default().with_producer_id(ProducerId(id)).with_producer_epoch(0)
 }
 
-/// DescribeConfigs: a topic's retention, segment and replication settings as the model holds them;
-/// broker resources get the settings that matter to clients.
+/// DescribeConfigs: a topic's configs as the model holds them ([`super::admin::describe_topic`]: what the
+/// vendor APIs and AlterConfigs / IncrementalAlterConfigs set), alterable (read_only false; source 1
+/// DYNAMIC_TOPIC_CONFIG, or 5 DEFAULT_CONFIG); broker resources get the settings that matter to clients,
+/// all static (read_only; source 4 STATIC_BROKER_CONFIG or 5).
 fn describe_configs(broker: &KafkaBroker, origin: &Origin, r: DescribeConfigsRequest) -> DescribeConfigsResponse {
-    let entry = |name: &str, value: String, default: bool| {
+    // Topic configs can be altered (AlterConfigs); every broker config is static here.
+    let entry = |name: &str, value: String, default: bool, read_only: bool| {
         describe_configs_response::DescribeConfigsResourceResult::default()
             .with_name(s(name))
             .with_value(Some(s(value)))
-            .with_read_only(true)
-            .with_config_source(if default { 5 } else { 1 })
+            .with_read_only(read_only)
+            .with_config_source(if default {
+                5
+            } else if read_only {
+                4
+            } else {
+                1
+            })
     };
     let results = r
         .resources
@@ -1086,15 +1137,13 @@ fn describe_configs(broker: &KafkaBroker, origin: &Origin, r: DescribeConfigsReq
                 .with_resource_type(res.resource_type)
                 .with_resource_name(res.resource_name.clone());
             let configs: Vec<describe_configs_response::DescribeConfigsResourceResult> = match res.resource_type {
-                2 => match cluster::topic(&broker.state, &origin.instance, &res.resource_name) {
-                    Some(t) => vec![
-                        entry("retention.ms", t.effective_retention_ms().to_string(), t.retention_ms.is_none()),
-                        entry("segment.ms", t.segment_ms.unwrap_or(604_800_000).to_string(), t.segment_ms.is_none()),
-                        entry("min.insync.replicas", t.min_insync_replicas.to_string(), false),
-                        entry("unclean.leader.election.enable", t.unclean_leader_election.to_string(), false),
-                        entry("cleanup.policy", "delete".into(), true),
-                        entry("max.message.bytes", "1048588".into(), true),
-                    ],
+                2 => match cluster::topic(&broker.state, &origin.instance, &res.resource_name)
+                    .zip(cluster::topic_config(&broker.state, &origin.instance, &res.resource_name))
+                {
+                    Some((t, (config, _))) => super::admin::describe_topic(&t, &config)
+                        .into_iter()
+                        .map(|(name, value, default)| entry(&name, value, default, false))
+                        .collect(),
                     None => {
                         return base
                             .with_error_code(code::UNKNOWN_TOPIC_OR_PARTITION)
@@ -1102,9 +1151,9 @@ fn describe_configs(broker: &KafkaBroker, origin: &Origin, r: DescribeConfigsReq
                     }
                 },
                 4 => vec![
-                    entry("auto.create.topics.enable", "false".into(), false),
-                    entry("num.partitions", "1".into(), true),
-                    entry("message.max.bytes", "1048588".into(), true),
+                    entry("auto.create.topics.enable", "false".into(), false, true),
+                    entry("num.partitions", "1".into(), true, true),
+                    entry("message.max.bytes", "1048588".into(), true, true),
                 ],
                 _ => {
                     return base

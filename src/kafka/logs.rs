@@ -187,6 +187,11 @@ impl Logs {
         Logs { root, parts: Mutex::new(HashMap::new()) }
     }
 
+    /// The folder the logs are stored under (`<data-dir>/logs`), None in memory.
+    pub fn root(&self) -> Option<&std::path::Path> {
+        self.root.as_deref()
+    }
+
     fn topic_dir(&self, instance: &str, topic: &str, created_ms: i64) -> Option<PathBuf> {
         self.root.as_ref().map(|r| r.join(escape(instance)).join(format!("{}~{created_ms}", escape(topic))))
     }

@@ -26,6 +26,8 @@
 //! - **Transactions** ([`txn`], KIP-98): this broker is the transaction coordinator of the instance's
 //!   transactional ids; markers are control batches in the partition logs, and read_committed fetches
 //!   stop at the last stable offset ([`logs::PartTxns`]).
+//! - **Admin APIs** ([`admin`]): DeleteRecords (a durable log start), DeleteGroups, OffsetDelete,
+//!   AlterConfigs / IncrementalAlterConfigs for topics, DescribeCluster, DescribeLogDirs.
 //! - **Access points** ([`Security`]): PLAINTEXT on the vport, SASL_SSL on vport + 1 (TLS with the HTTPS
 //!   listener's certificate) and SASL_PLAINTEXT on vport + 2. SASL ([`sasl`]: PLAIN, SCRAM-SHA-256/512)
 //!   checks the instance's users (Tencent CreateUser, Alibaba CreateSaslUser); a connection that has not
@@ -34,6 +36,7 @@
 //!   instance's ACLs (Tencent CreateAcl, Alibaba CreateAcl) apply to SASL users only; the PLAINTEXT access
 //!   point is the clouds' unauthenticated VPC one.
 
+pub mod admin;
 pub mod cluster;
 pub mod conn;
 pub mod group;

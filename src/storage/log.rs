@@ -29,6 +29,15 @@ pub const BATCH_HEADER_LEN: usize = 61;
 /// Default size at which a segment file is closed and a new one started.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
 
+/// The file beside a partition's segments that records a log start set by DeleteRecords (the offset in
+/// decimal). Its name does not end in `.log`, so it is never read as a segment.
+pub const START_CHECKPOINT: &str = "log-start-offset.checkpoint";
+
+/// The log start recorded in a partition directory, if any (an unreadable file counts as none).
+fn read_start_checkpoint(dir: &Path) -> Option<i64> {
+    std::fs::read_to_string(dir.join(START_CHECKPOINT)).ok()?.trim().parse::<i64>().ok().filter(|o| *o >= 0)
+}
+
 /// Why a produced batch was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LogError {
@@ -329,8 +338,59 @@ impl PartitionLog {
                 log.next_offset = s.base_offset;
             }
         }
+        // A DeleteRecords start recorded beside the segments (it may lie inside a batch or past every
+        // batch a segment still holds) wins over the first batch's offset.
+        if let Some(start) = read_start_checkpoint(dir) {
+            if log.batches.is_empty() {
+                log.next_offset = log.next_offset.max(start);
+            }
+            log.trim_front(start.min(log.next_offset));
+        }
         log.last_append_ms = log.batches.back().map_or(0, |b| b.max_timestamp.max(0));
         Ok(log)
+    }
+
+    /// Moves the log start forward to `offset` (Kafka's DeleteRecords, clamped to the end offset): records
+    /// below it are no longer read, whole batches below it are dropped from memory and closed segment
+    /// files wholly below it are removed. With a directory the new start is first written to
+    /// [`START_CHECKPOINT`] (written to a temporary file, fsynced and renamed, as Kafka's
+    /// `log-start-offset-checkpoint`), so it survives a `kill -9` even when it lies inside a batch.
+    /// Returns whether the start moved (an offset at or below the current start changes nothing).
+    pub fn advance_start(&mut self, offset: i64) -> std::io::Result<bool> {
+        let offset = offset.min(self.next_offset);
+        if offset <= self.log_start {
+            return Ok(false);
+        }
+        if let Some(dir) = &self.dir {
+            let tmp = dir.join(format!("{START_CHECKPOINT}.tmp"));
+            let mut f = File::create(&tmp)?;
+            f.write_all(offset.to_string().as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, dir.join(START_CHECKPOINT))?;
+            if let Ok(d) = File::open(dir) {
+                // The rename itself is durable once the directory is synced (not possible on every OS).
+                let _ = d.sync_all();
+            }
+        }
+        self.trim_front(offset);
+        while self.segments.len() > 1 && self.segments[1].base_offset <= self.log_start {
+            let s = self.segments.remove(0);
+            std::fs::remove_file(&s.path)?;
+        }
+        Ok(true)
+    }
+
+    /// Sets the log start (never backwards) and drops the batches wholly below it.
+    fn trim_front(&mut self, offset: i64) {
+        self.log_start = self.log_start.max(offset);
+        while self.batches.front().is_some_and(|b| b.last_offset < self.log_start) {
+            self.batches.pop_front();
+        }
+    }
+
+    /// Bytes of record batches the log holds (DescribeLogDirs' partition size).
+    pub fn size_bytes(&self) -> u64 {
+        self.batches.iter().map(|b| b.data.len() as u64).sum()
     }
 
     /// Sets the topic's `segment.ms` (None or 0: segments roll by size only).
@@ -477,18 +537,22 @@ impl PartitionLog {
     /// The first record whose timestamp is at least `timestamp`: its (offset, timestamp). Batches are
     /// found by their max timestamp without decompression; only the one batch that holds the answer is
     /// decoded (any codec) to find the exact record.
+    /// Records below the log start (a DeleteRecords start inside a batch) are never answered.
     pub fn offset_for_timestamp(&self, timestamp: i64) -> Option<(i64, i64)> {
-        let batch = self.batches.iter().find(|b| b.max_timestamp >= timestamp)?;
-        let mut buf = batch.data.clone();
-        match kafka_protocol::records::RecordBatchDecoder::decode(&mut buf) {
-            Ok(set) => set
-                .records
-                .iter()
-                .find(|r| r.timestamp >= timestamp)
-                .map(|r| (r.offset, r.timestamp))
-                .or(Some((batch.base_offset, batch.max_timestamp))),
-            Err(_) => Some((batch.base_offset, batch.max_timestamp)),
+        for batch in self.batches.iter().filter(|b| b.max_timestamp >= timestamp) {
+            let mut buf = batch.data.clone();
+            let Ok(set) = kafka_protocol::records::RecordBatchDecoder::decode(&mut buf) else {
+                return Some((batch.base_offset.max(self.log_start), batch.max_timestamp));
+            };
+            let found = set.records.iter().find(|r| r.timestamp >= timestamp && r.offset >= self.log_start);
+            match found {
+                Some(r) => return Some((r.offset, r.timestamp)),
+                // Only records below the start matched here: the next batch may hold the answer.
+                None if batch.base_offset < self.log_start => continue,
+                None => return Some((batch.base_offset, batch.max_timestamp)),
+            }
         }
+        None
     }
 
     /// The record with the newest timestamp (ListOffsets' MAX_TIMESTAMP): offset of its batch's last
@@ -536,7 +600,8 @@ impl PartitionLog {
             self.batches.pop_front();
         }
         if let Some(first) = self.batches.front() {
-            self.log_start = first.base_offset;
+            // Never backwards: a DeleteRecords start may lie inside the first batch kept.
+            self.log_start = self.log_start.max(first.base_offset);
         }
         // A segment can go when the next one starts at or before the new log start.
         while self.segments.len() > 1 && self.segments[1].base_offset <= self.log_start {
@@ -600,6 +665,40 @@ mod tests {
         assert_eq!(log.read(0, 1).unwrap().len(), 1);
         assert!(log.read(5, 100).is_none());
         assert_eq!(log.read(4, 100).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn advancing_the_start_inside_a_batch_survives_a_reopen_and_retention() {
+        let dir = std::env::temp_dir().join(format!("localyun-log-start-{}", uuid::Uuid::new_v4()));
+        let mut log = PartitionLog::open(&dir).unwrap();
+        append(&mut log, &batch(&["a", "b", "c"], 1000, Compression::None)); // 0..=2
+        append(&mut log, &batch(&["d", "e"], 1000, Compression::None)); // 3..=4
+        assert!(!log.advance_start(0).unwrap(), "the current start changes nothing");
+        assert!(log.advance_start(4).unwrap());
+        assert_eq!((log.log_start_offset(), log.end_offset()), (4, 5));
+        assert!(log.read(3, 100).is_none(), "below the start is out of range");
+        assert_eq!(log.read(4, 100).unwrap().len(), 1, "the batch holding the start is still read");
+        assert_eq!(log.size_bytes(), log.read(4, 1 << 20).unwrap().iter().map(|b| b.len() as u64).sum::<u64>());
+        // A timestamp look-up never answers a record below the start (records are stamped 1000 + their
+        // index in the batch: offset 4 has 1001).
+        assert_eq!(log.offset_for_timestamp(0), Some((4, 1001)));
+        assert_eq!(log.offset_for_timestamp(1001), Some((4, 1001)));
+        assert_eq!(log.offset_for_timestamp(1002), None);
+        // Retention never moves the start backwards to the first batch's base offset.
+        log.enforce_retention(i64::MAX / 2, 2000).unwrap();
+        assert_eq!(log.log_start_offset(), 4);
+        drop(log);
+        let mut log = PartitionLog::open(&dir).unwrap();
+        assert_eq!((log.log_start_offset(), log.end_offset()), (4, 5), "the start survives a reopen");
+        assert!(!log.advance_start(2).unwrap(), "never backwards");
+        assert!(log.advance_start(99).unwrap(), "clamped to the end");
+        assert_eq!((log.log_start_offset(), log.end_offset()), (5, 5));
+        assert_eq!(log.size_bytes(), 0);
+        drop(log);
+        let mut log = PartitionLog::open(&dir).unwrap();
+        assert_eq!((log.log_start_offset(), log.end_offset()), (5, 5));
+        assert_eq!(append(&mut log, &batch(&["f"], 1000, Compression::None)).base_offset, 5);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

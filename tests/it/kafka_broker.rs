@@ -42,9 +42,10 @@ async fn api_versions_and_unsupported_requests() {
     c.stream.write_all(&[0, 0, 0, 10, 0, 1, 0, 99, 0, 0, 0x30, 0x39, 0xff, 0xff]).await.unwrap();
     let mut frame = c.read_frame().await.unwrap();
     assert_eq!((frame.get_i32(), frame.get_i16()), (0x3039, 35));
-    // An API this broker does not serve (DeleteRecords): the same.
-    let correlation =
-        c.send_raw(ApiKey::DeleteRecords, 2, &RequestKind::DeleteRecords(DeleteRecordsRequest::default())).await;
+    // An API this broker does not serve (DescribeProducers): the same.
+    let correlation = c
+        .send_raw(ApiKey::DescribeProducers, 0, &RequestKind::DescribeProducers(DescribeProducersRequest::default()))
+        .await;
     let mut frame = c.read_frame().await.unwrap();
     assert_eq!((frame.get_i32(), frame.get_i16()), (correlation, 35));
     // ApiVersions at a future version answers v0 with the ranges (KIP-511).

@@ -34,6 +34,7 @@ mod huawei_eventgrid_secrets;
 mod huawei_eventgrid_wire;
 mod kafka_addresses;
 mod kafka_admin;
+mod kafka_admin_apis;
 mod kafka_broker;
 mod kafka_sasl;
 mod kafka_tencent;

@@ -548,6 +548,29 @@ impl KafkaModel {
         })
     }
 
+    /// Replaces a topic's Kafka configs at once (Kafka's AlterConfigs / IncrementalAlterConfigs, after the
+    /// broker validated each value). Errors: `TopicNotFound`, `MinInsyncAboveReplicas` (nothing changes
+    /// then).
+    pub fn set_topic_config(
+        &self,
+        scope: Scope<'_>,
+        instance: &str,
+        name: &str,
+        config: TopicConfig,
+    ) -> Result<(), KafkaError> {
+        self.update(scope, instance, |i| {
+            let topic = i.topics.get_mut(name).ok_or_else(|| KafkaError::TopicNotFound(name.to_string()))?;
+            if config.min_insync_replicas > topic.replica_num {
+                return Err(KafkaError::MinInsyncAboveReplicas {
+                    requested: config.min_insync_replicas,
+                    replicas: topic.replica_num,
+                });
+            }
+            topic.config = config;
+            Ok(((), vec![topic_key(instance, name)]))
+        })
+    }
+
     /// Starts forwarding a topic to a bucket (`Some`), or pauses an existing forward (`None`).
     pub fn set_forward(
         &self,
@@ -718,6 +741,29 @@ impl KafkaModel {
         self.update(scope, instance, |i| {
             i.groups.shift_remove(name).ok_or_else(|| KafkaError::GroupNotFound(name.to_string()))?;
             Ok(((), vec![group_key(instance, name)]))
+        })
+    }
+
+    /// Removes a group's committed offsets for some partitions of a topic (Kafka's OffsetDelete); a topic
+    /// left without offsets is forgotten by the group. Returns how many offsets were removed.
+    /// Errors: `GroupNotFound`.
+    pub fn delete_offsets(
+        &self,
+        scope: Scope<'_>,
+        instance: &str,
+        group: &str,
+        topic: &str,
+        partitions: &[u32],
+    ) -> Result<usize, KafkaError> {
+        self.update(scope, instance, |i| {
+            let g = i.groups.get_mut(group).ok_or_else(|| KafkaError::GroupNotFound(group.to_string()))?;
+            let Some(offsets) = g.offsets.get_mut(topic) else { return Ok((0, Vec::new())) };
+            let removed = partitions.iter().filter(|p| offsets.remove(p).is_some()).count();
+            if offsets.is_empty() {
+                g.offsets.remove(topic);
+            }
+            let dirty = if removed > 0 { vec![group_key(instance, group)] } else { Vec::new() };
+            Ok((removed, dirty))
         })
     }
 

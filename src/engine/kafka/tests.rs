@@ -222,3 +222,42 @@ fn instances_do_not_wait_on_each_other() {
     drop(guard);
     assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), ("held", true));
 }
+
+#[test]
+fn topic_configs_are_replaced_whole_and_refused_above_the_replicas() {
+    let m = model();
+    m.create_topic(scope(), I, new_topic("a", 1)).unwrap();
+    let before = m.changes();
+    let mut config = TopicConfig { retention_ms: Some(60_000), min_insync_replicas: 1, ..TopicConfig::default() };
+    config.other.insert("retention.bytes".into(), "1024".into());
+    m.set_topic_config(scope(), I, "a", config.clone()).unwrap();
+    assert!(m.changes() > before, "a change is reported to persistence");
+    assert_eq!(m.read_instance(scope(), I, |i| i.topic("a").unwrap().config.clone()).unwrap(), config);
+    let too_many = TopicConfig { min_insync_replicas: 2, ..config.clone() };
+    assert_eq!(
+        m.set_topic_config(scope(), I, "a", too_many).unwrap_err(),
+        KafkaError::MinInsyncAboveReplicas { requested: 2, replicas: 1 }
+    );
+    assert_eq!(m.read_instance(scope(), I, |i| i.topic("a").unwrap().config.clone()).unwrap(), config);
+    assert_eq!(m.set_topic_config(scope(), I, "b", config).unwrap_err(), KafkaError::TopicNotFound("b".into()));
+}
+
+#[test]
+fn offsets_are_deleted_per_partition_and_a_topic_without_any_is_forgotten() {
+    let m = model();
+    m.create_topic(scope(), I, new_topic("a", 2)).unwrap();
+    for p in [0, 1] {
+        let commit = OffsetCommit { group: "g", topic: "a", partition: p, offset: 5, produced_at: None };
+        m.commit_offset(scope(), I, commit).unwrap();
+    }
+    assert_eq!(m.delete_offsets(scope(), I, "g", "a", &[0, 7]).unwrap(), 1);
+    let topics = |m: &KafkaModel| m.read_instance(scope(), I, |i| i.group_topics("g").unwrap().len()).unwrap();
+    assert_eq!(topics(&m), 1);
+    assert_eq!(m.delete_offsets(scope(), I, "g", "a", &[1]).unwrap(), 1);
+    assert_eq!(topics(&m), 0, "a topic without offsets is forgotten by the group");
+    assert_eq!(m.delete_offsets(scope(), I, "g", "other", &[0]).unwrap(), 0);
+    assert_eq!(
+        m.delete_offsets(scope(), I, "nobody", "a", &[0]).unwrap_err(),
+        KafkaError::GroupNotFound("nobody".into())
+    );
+}
