@@ -82,7 +82,8 @@ pub struct Config {
     #[arg(long, env = "LOCALYUN_AUTH_WINDOWS")]
     pub auth_windows: Option<String>,
 
-    /// Most simultaneous client connections per listener; further ones are closed at once.
+    /// Most simultaneous HTTP/HTTPS connections per listener (the management APIs; not the Kafka or RocketMQ
+    /// ports); further ones are closed at once.
     #[arg(long, env = "LOCALYUN_MAX_CONNECTIONS", default_value_t = 4096)]
     pub max_connections: usize,
 

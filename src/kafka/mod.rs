@@ -471,7 +471,18 @@ impl KafkaBroker {
                     wanted.push((format!("{}#{}", i.id, security.name()), i.id.clone(), 0, security));
                     continue;
                 }
-                let Some(port) = self.options.listen_port(i.vport, security) else { continue };
+                let Some(port) = self.options.listen_port(i.vport, security) else {
+                    if self.failed.lock().insert(format!("range/{}/{}", i.id, security.name())) {
+                        tracing::warn!(
+                            instance = %i.id,
+                            vport = i.vport,
+                            protocol = security.name(),
+                            offset = self.options.port_offset,
+                            "the port offset moves this listener beyond 1-65535: it is not started"
+                        );
+                    }
+                    continue;
+                };
                 if taken.insert(port) {
                     wanted.push((port.to_string(), i.id.clone(), port, security));
                 } else if self.failed.lock().insert(format!("shared/{}/{}", i.id, security.name())) {
