@@ -286,27 +286,27 @@ pub fn describe_acls(broker: &KafkaBroker, origin: &Origin, r: DescribeAclsReque
     let Some(rules) = cluster::acl_rules(&broker.state, &origin.instance) else {
         return failed(UNKNOWN_SERVER_ERROR, format!("instance {} does not exist", origin.instance));
     };
+    // Grouped by resource pattern through an index (an instance may hold 10,000 rules).
     let mut resources: Vec<describe_acls_response::DescribeAclsResource> = Vec::new();
+    let mut index: std::collections::HashMap<(i8, &str, i8), usize> = std::collections::HashMap::new();
     for rule in rules.iter().filter(|rule| filter.matches(rule)) {
-        let (kind, name, pattern) =
-            (rule.resource_type.code() as i8, rule.resource_name.as_str(), pattern_code(rule.pattern_type));
+        let key = (rule.resource_type.code() as i8, rule.resource_name.as_str(), pattern_code(rule.pattern_type));
         let acl = describe_acls_response::AclDescription::default()
             .with_principal(s(rule.principal.as_str()))
             .with_host(s(rule.host.as_str()))
             .with_operation(rule.operation.code() as i8)
             .with_permission_type(rule.permission.code() as i8);
-        match resources
-            .iter_mut()
-            .find(|x| x.resource_type == kind && x.resource_name.as_str() == name && x.pattern_type == pattern)
-        {
-            Some(existing) => existing.acls.push(acl),
-            None => resources.push(
+        let at = *index.entry(key).or_insert_with(|| {
+            resources.push(
                 describe_acls_response::DescribeAclsResource::default()
-                    .with_resource_type(kind)
-                    .with_resource_name(s(name))
-                    .with_pattern_type(pattern)
-                    .with_acls(vec![acl]),
-            ),
+                    .with_resource_type(key.0)
+                    .with_resource_name(s(key.1))
+                    .with_pattern_type(key.2),
+            );
+            resources.len() - 1
+        });
+        if let Some(resource) = resources.get_mut(at) {
+            resource.acls.push(acl);
         }
     }
     DescribeAclsResponse::default().with_resources(resources)

@@ -534,3 +534,27 @@ async fn kafka_created_rules_survive_a_restart_with_a_data_dir() {
     broker.shutdown().await;
     broker2.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_instance_acl_limit_answers_policy_violation_and_adds_nothing() {
+    const POLICY_VIOLATION: i16 = 44;
+    let max = localyun::engine::kafka::security::MAX_ACLS;
+    let (_srv, broker, _id, addr) = orders_setup().await;
+    let mut c = Conn::open(addr).await;
+    let rules: Vec<Acl> =
+        (0..=max).map(|n| acl(TOPIC, &format!("t{n}"), LITERAL, "User:alice", "*", READ, ALLOW)).collect();
+    // One more than the limit in one request: every valid creation fails, the invalid one says why.
+    let mut over = rules.clone();
+    over.push(acl(TOPIC, "", LITERAL, "User:alice", "*", READ, ALLOW));
+    let results = create(&mut c, 3, &over).await;
+    assert_eq!(results.len(), max + 2);
+    assert!(results[..=max].iter().all(|(code, m)| *code == POLICY_VIOLATION && m.is_some()), "{:?}", results[0]);
+    assert_eq!(results[max + 1].0, INVALID_REQUEST);
+    assert!(describe(&mut c, 3, EVERYTHING).await.is_empty(), "nothing was added");
+    // Up to the limit: made; one more: refused; an existing rule again: still fine (nothing is added).
+    assert!(create(&mut c, 3, &rules[..max]).await.iter().all(|(code, _)| *code == NONE));
+    assert_eq!(create(&mut c, 3, &rules[max..]).await[0].0, POLICY_VIOLATION);
+    assert_eq!(create(&mut c, 3, &rules[..1]).await, [(NONE, None)]);
+    assert_eq!(describe(&mut c, 3, EVERYTHING).await.len(), max);
+    broker.shutdown().await;
+}
