@@ -242,7 +242,9 @@ pub async fn persist(state: &AppState) {
     }
 }
 
-pub use crate::engine::kafka::security::{AclOperation, AclResourceType};
+pub use crate::engine::kafka::security::{
+    AclOperation, AclPatternType, AclPermission, AclResourceType, AclRule, SecurityError,
+};
 
 /// The stored password of one of an instance's SASL users (Tencent CreateUser, Alibaba CreateSaslUser),
 /// for the SASL exchanges of [`super::sasl`]; None when there is no such user or instance.
@@ -262,6 +264,26 @@ pub fn acl_allows(
     operation: AclOperation,
 ) -> bool {
     state.store.kafka.read().acl_allows(instance, user, host, kind, name, operation)
+}
+
+/// The instance's ACL rules in creation order (DescribeAcls); None when the instance no longer exists.
+pub fn acl_rules(state: &AppState, instance: &str) -> Option<Vec<AclRule>> {
+    read(state, instance, |i| i.acls().values().cloned().collect())
+}
+
+/// Adds ACL rules to the instance (CreateAcls; an equal rule is kept once). Err: the engine's reason
+/// (instance gone, quota reached: nothing added).
+pub fn create_acl_rules(state: &AppState, instance: &str, rules: Vec<AclRule>) -> Result<(), SecurityError> {
+    with_model(&state.store.kafka, |m| m.create_acls(Scope::ANY, instance, rules)).map(|_| ())
+}
+
+/// Removes the rules `claim` assigns to a filter (DeleteAcls): `(filter index, rule)` pairs.
+pub fn remove_acl_rules(
+    state: &AppState,
+    instance: &str,
+    claim: impl Fn(&AclRule) -> Option<usize>,
+) -> Result<Vec<(usize, AclRule)>, SecurityError> {
+    with_model(&state.store.kafka, |m| m.remove_acls_claimed(Scope::ANY, instance, claim))
 }
 
 /// Instances that share a vport (state files from before vports were allocated) get their own; the one

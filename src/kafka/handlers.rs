@@ -82,11 +82,15 @@ pub fn supported_versions(key: ApiKey) -> Option<(i16, i16)> {
         ApiKey::IncrementalAlterConfigs => (0, 1),
         ApiKey::DescribeCluster => (0, 2),
         ApiKey::DescribeLogDirs => (1, 4),
+        // ACL APIs (src/kafka/acls.rs); v0 is not in the protocol crate (Kafka 4 dropped it).
+        ApiKey::DescribeAcls => (1, 3),
+        ApiKey::CreateAcls => (1, 3),
+        ApiKey::DeleteAcls => (1, 3),
         _ => return None,
     })
 }
 
-const ALL_KEYS: [ApiKey; 34] = [
+const ALL_KEYS: [ApiKey; 37] = [
     ApiKey::Produce,
     ApiKey::Fetch,
     ApiKey::ListOffsets,
@@ -121,6 +125,9 @@ const ALL_KEYS: [ApiKey; 34] = [
     ApiKey::IncrementalAlterConfigs,
     ApiKey::DescribeCluster,
     ApiKey::DescribeLogDirs,
+    ApiKey::DescribeAcls,
+    ApiKey::CreateAcls,
+    ApiKey::DeleteAcls,
 ];
 
 /// The instance's ACLs for the connection's SASL user (Kafka's authoriser); connections without one
@@ -225,6 +232,9 @@ pub async fn handle(
         RequestKind::DescribeLogDirs(r) => {
             ResponseKind::DescribeLogDirs(super::admin::describe_log_dirs(broker, origin, version, r))
         }
+        RequestKind::DescribeAcls(r) => ResponseKind::DescribeAcls(super::acls::describe_acls(broker, origin, r)),
+        RequestKind::CreateAcls(r) => ResponseKind::CreateAcls(super::acls::create_acls(broker, origin, r).await),
+        RequestKind::DeleteAcls(r) => ResponseKind::DeleteAcls(super::acls::delete_acls(broker, origin, r).await),
         _ => return None,
     })
 }

@@ -36,6 +36,7 @@
 //!   instance's ACLs (Tencent CreateAcl, Alibaba CreateAcl) apply to SASL users only; the PLAINTEXT access
 //!   point is the clouds' unauthenticated VPC one.
 
+pub mod acls;
 pub mod admin;
 pub mod cluster;
 pub mod conn;

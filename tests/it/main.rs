@@ -32,6 +32,7 @@ mod huawei_eventgrid_matrix;
 mod huawei_eventgrid_more;
 mod huawei_eventgrid_secrets;
 mod huawei_eventgrid_wire;
+mod kafka_acl_apis;
 mod kafka_addresses;
 mod kafka_admin;
 mod kafka_admin_apis;

@@ -198,7 +198,17 @@ fn operation(v: &str) -> Result<AclOperation, AlibabaError> {
 }
 
 fn operation_name(o: AclOperation) -> &'static str {
-    OPERATION_NAMES.iter().find(|(_, x)| *x == o).map_or("All", |(n, _)| n)
+    // Rules created over the Kafka protocol (src/kafka/acls.rs) may hold operations Alibaba's CreateAcl
+    // does not take; they are shown under Kafka's names rather than as another operation.
+    match o {
+        AclOperation::Create => "Create",
+        AclOperation::Delete => "Delete",
+        AclOperation::Alter => "Alter",
+        AclOperation::ClusterAction => "ClusterAction",
+        AclOperation::DescribeConfigs => "DescribeConfigs",
+        AclOperation::AlterConfigs => "AlterConfigs",
+        _ => OPERATION_NAMES.iter().find(|(_, x)| *x == o).map_or("All", |(n, _)| n),
+    }
 }
 
 fn permission(v: Option<&str>) -> Result<AclPermission, AlibabaError> {

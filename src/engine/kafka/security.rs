@@ -405,6 +405,31 @@ impl KafkaModel {
         })
     }
 
+    /// Kafka's DeleteAcls: removes every rule that `claim` assigns to a filter (its index; None keeps the
+    /// rule) in one write, so a rule two filters match is deleted once and reported under the first, as
+    /// Kafka's authoriser does. Returns `(filter index, rule)` pairs in rule order; matching nothing is not
+    /// an error here (Kafka answers an empty match list). Errors: `InstanceNotFound`.
+    pub fn remove_acls_claimed(
+        &self,
+        scope: Scope<'_>,
+        instance: &str,
+        claim: impl Fn(&AclRule) -> Option<usize>,
+    ) -> Result<Vec<(usize, AclRule)>, SecurityError> {
+        self.secure(scope, instance, |i| {
+            let claimed: Vec<(String, usize)> =
+                i.acls.iter().filter_map(|(id, r)| claim(r).map(|n| (id.clone(), n))).collect();
+            let mut removed = Vec::with_capacity(claimed.len());
+            let mut keys = Vec::with_capacity(claimed.len());
+            for (id, n) in claimed {
+                if let Some(rule) = i.acls.shift_remove(&id) {
+                    removed.push((n, rule));
+                    keys.push(acl_key(instance, &id));
+                }
+            }
+            Ok((removed, keys))
+        })
+    }
+
     /// Adds (`add`) or removes allow-list entries of one access point; returns the entries changed.
     /// Adding an existing entry or removing a missing one changes nothing. Errors: `InstanceNotFound`,
     /// `QuotaExceeded`.
@@ -626,6 +651,38 @@ mod tests {
         }
         assert_eq!(serde_json::to_value(&replica).unwrap(), serde_json::to_value(&m).unwrap());
         assert!(replica.acl_allows("ckafka-one", "bob", "h", AclResourceType::Topic, "t", AclOperation::Write));
+    }
+
+    #[test]
+    fn claimed_rules_go_once_under_their_first_filter_and_journal() {
+        let m = KafkaModel::default();
+        m.add_instance(meta("ckafka-one")).unwrap();
+        m.create_acls(
+            scope(),
+            "ckafka-one",
+            vec![
+                rule("a", "User:bob", AclOperation::Read, AclPermission::Allow),
+                rule("b", "User:bob", AclOperation::Read, AclPermission::Deny),
+                rule("c", "User:eve", AclOperation::Read, AclPermission::Allow),
+            ],
+        )
+        .unwrap();
+        m.take_dirty();
+        let claim = |r: &AclRule| match (r.principal.as_str(), r.resource_name.as_str()) {
+            ("User:bob", _) => Some(0),
+            (_, "c") => Some(1),
+            _ => None,
+        };
+        let removed = m.remove_acls_claimed(scope(), "ckafka-one", claim).unwrap();
+        let names: Vec<(usize, &str)> = removed.iter().map(|(n, r)| (*n, r.resource_name.as_str())).collect();
+        assert_eq!(names, [(0, "a"), (0, "b"), (1, "c")]);
+        assert_eq!(m.take_dirty().unwrap().len(), 3);
+        assert!(m.remove_acls_claimed(scope(), "ckafka-one", claim).unwrap().is_empty(), "nothing left: no error");
+        assert_eq!(m.take_dirty().unwrap(), Vec::<String>::new());
+        assert_eq!(
+            m.remove_acls_claimed(scope(), "nope", claim).map(|v| v.len()),
+            Err(SecurityError::InstanceNotFound("nope".into()))
+        );
     }
 
     #[test]
