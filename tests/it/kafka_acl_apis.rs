@@ -8,14 +8,11 @@ use crate::common;
 use crate::kafka_support;
 
 use std::path::Path;
-use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::Encodable;
 use kafka_protocol::records::Compression;
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use common::ACCOUNT;
 use kafka_support::{alibaba, batch, now_ms, orders_setup, record, s, Conn};
@@ -469,25 +466,8 @@ async fn sasl_users_need_cluster_rights_and_a_kafka_created_deny_is_enforced() {
 async fn a_malformed_acl_frame_closes_only_its_connection() {
     let (_srv, broker, _id, addr) = orders_setup().await;
     let mut other = Conn::open(addr).await;
-    let mut bad = tokio::net::TcpStream::connect(addr).await.unwrap();
     // A CreateAcls v3 header, then a creations array that claims more bytes than the frame has.
-    let mut frame = BytesMut::new();
-    RequestHeader::default()
-        .with_request_api_key(ApiKey::CreateAcls as i16)
-        .with_request_api_version(3)
-        .with_correlation_id(1)
-        .with_client_id(Some(s("bad")))
-        .encode(&mut frame, ApiKey::CreateAcls.request_header_version(3))
-        .unwrap();
-    frame.put_u8(0x7f);
-    frame.put_u8(0x02);
-    let mut out = BytesMut::new();
-    out.put_u32(frame.len() as u32);
-    out.extend_from_slice(&frame);
-    bad.write_all(&out).await.unwrap();
-    let mut buf = [0u8; 1];
-    let n = tokio::time::timeout(Duration::from_secs(5), bad.read(&mut buf)).await.unwrap();
-    assert!(matches!(n, Ok(0) | Err(_)), "the malformed connection stays open: {n:?}");
+    kafka_support::assert_malformed_request_closes(addr, ApiKey::CreateAcls, 3, &[0x7f, 0x02]).await;
     let rule = acl(TOPIC, "orders", LITERAL, "User:alice", "*", READ, ALLOW);
     assert_eq!(create(&mut other, 3, std::slice::from_ref(&rule)).await, [(NONE, None)]);
     assert_eq!(describe(&mut other, 3, EVERYTHING).await, [rule]);

@@ -13,7 +13,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::Encodable;
 use kafka_protocol::records::Compression;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use common::ACCOUNT;
 use kafka_support::{alibaba, batch, decode, now_ms, orders_setup, record, s, Conn};
@@ -661,20 +660,19 @@ async fn login(broker: &KafkaBroker, id: &str, user: &str, password: &str) -> Co
 async fn acls_apply_to_the_admin_apis_of_sasl_users() {
     let (srv, broker, id, addr) = orders_setup().await;
     create_topic(&srv, &id, "scratch", "1").await;
-    let call = |action: &'static str, params: Vec<(&'static str, &'static str)>| {
-        let (srv, id) = (&srv, id.clone());
-        async move {
-            let mut all = vec![("InstanceId", id.as_str()), ("RegionId", REGION)];
-            all.extend(params);
-            let r = alibaba(srv, action, &all).await;
-            assert_eq!(r["Success"], true, "{r}");
-        }
-    };
-    call("CreateSaslUser", vec![("Username", "alice"), ("Password", "alice-pw"), ("Type", "plain")]).await;
+    kafka_support::alibaba_ok(
+        &srv,
+        &id,
+        "CreateSaslUser",
+        &[("Username", "alice"), ("Password", "alice-pw"), ("Type", "plain")],
+    )
+    .await;
     for (kind, name, op) in [("Topic", "orders", "Write"), ("Topic", "scratch", "All"), ("Group", "readers", "Read")] {
-        call(
+        kafka_support::alibaba_ok(
+            &srv,
+            &id,
             "CreateAcl",
-            vec![
+            &[
                 ("Username", "alice"),
                 ("AclResourceType", kind),
                 ("AclResourceName", name),
@@ -719,25 +717,8 @@ async fn acls_apply_to_the_admin_apis_of_sasl_users() {
 async fn a_malformed_admin_frame_closes_only_its_connection() {
     let (_srv, broker, _id, addr) = orders_setup().await;
     let mut other = Conn::open(addr).await;
-    let mut bad = tokio::net::TcpStream::connect(addr).await.unwrap();
     // A DeleteRecords v2 header, then a topic array that claims more bytes than the frame has.
-    let mut frame = BytesMut::new();
-    RequestHeader::default()
-        .with_request_api_key(ApiKey::DeleteRecords as i16)
-        .with_request_api_version(2)
-        .with_correlation_id(1)
-        .with_client_id(Some(s("bad")))
-        .encode(&mut frame, ApiKey::DeleteRecords.request_header_version(2))
-        .unwrap();
-    frame.put_u8(0x7f); // 126 topics (compact array length + 1)
-    frame.put_u8(0x05);
-    let mut out = BytesMut::new();
-    out.put_u32(frame.len() as u32);
-    out.extend_from_slice(&frame);
-    bad.write_all(&out).await.unwrap();
-    let mut buf = [0u8; 1];
-    let n = tokio::time::timeout(Duration::from_secs(5), bad.read(&mut buf)).await.unwrap();
-    assert!(matches!(n, Ok(0) | Err(_)), "the malformed connection stays open: {n:?}");
+    kafka_support::assert_malformed_request_closes(addr, ApiKey::DeleteRecords, 2, &[0x7f, 0x05]).await;
     // The other connection still works.
     assert_eq!(delete_records(&mut other, 2, "orders", &[(0, -1)]).await, vec![(0, 0, NONE)]);
     broker.shutdown().await;

@@ -15,9 +15,7 @@ use localyun::kafka::KafkaBroker;
 use tokio::io::AsyncWriteExt;
 
 use common::TestServer;
-use kafka_support::{alibaba, batch, decode, now_ms, record, s, Conn};
-
-const REGION: &str = "cn-hangzhou";
+use kafka_support::{batch, decode, now_ms, record, s, Conn};
 
 // Kafka error codes these tests expect (the protocol guide's table).
 const NONE: i16 = 0;
@@ -544,20 +542,19 @@ async fn transactional_id_acls_apply_to_sasl_users() {
     const GROUP_AUTHORIZATION_FAILED: i16 = 30;
     const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
     let (srv, broker, id, _) = setup().await;
-    let call = |action: &'static str, params: Vec<(&'static str, &'static str)>| {
-        let (srv, id) = (&srv, id.clone());
-        async move {
-            let mut all = vec![("InstanceId", id.as_str()), ("RegionId", REGION)];
-            all.extend(params);
-            let r = alibaba(srv, action, &all).await;
-            assert_eq!(r["Success"], true, "{r}");
-        }
-    };
-    call("CreateSaslUser", vec![("Username", "alice"), ("Password", "alice-pw"), ("Type", "plain")]).await;
+    kafka_support::alibaba_ok(
+        &srv,
+        &id,
+        "CreateSaslUser",
+        &[("Username", "alice"), ("Password", "alice-pw"), ("Type", "plain")],
+    )
+    .await;
     for (kind, name) in [("Topic", "orders"), ("TransactionalId", "tx-ok")] {
-        call(
+        kafka_support::alibaba_ok(
+            &srv,
+            &id,
             "CreateAcl",
-            vec![
+            &[
                 ("Username", "alice"),
                 ("AclResourceType", kind),
                 ("AclResourceName", name),

@@ -218,3 +218,34 @@ pub async fn orders_setup() -> (TestServer, std::sync::Arc<localyun::kafka::Kafk
     let addr = broker.address_of(&id).expect("the instance has a listener");
     (srv, broker, id, addr)
 }
+
+/// Sends a request of `api_key` `version` whose body is `junk` (e.g. an array length claiming more bytes
+/// than the frame has) and asserts the broker closes that connection; the caller then checks that another
+/// connection still works.
+pub async fn assert_malformed_request_closes(addr: SocketAddr, api_key: ApiKey, version: i16, junk: &[u8]) {
+    let mut bad = TcpStream::connect(addr).await.unwrap();
+    let mut frame = BytesMut::new();
+    RequestHeader::default()
+        .with_request_api_key(api_key as i16)
+        .with_request_api_version(version)
+        .with_correlation_id(1)
+        .with_client_id(Some(s("bad")))
+        .encode(&mut frame, api_key.request_header_version(version))
+        .unwrap();
+    frame.extend_from_slice(junk);
+    let mut out = BytesMut::new();
+    out.put_u32(frame.len() as u32);
+    out.extend_from_slice(&frame);
+    bad.write_all(&out).await.unwrap();
+    let mut buf = [0u8; 1];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), bad.read(&mut buf)).await.unwrap();
+    assert!(matches!(n, Ok(0) | Err(_)), "the malformed connection stays open: {n:?}");
+}
+
+/// A signed Alibaba Kafka call on `instance` (its `InstanceId` and `RegionId` added) that must succeed.
+pub async fn alibaba_ok(srv: &TestServer, instance: &str, action: &str, params: &[(&str, &str)]) {
+    let mut all = vec![("InstanceId", instance), ("RegionId", "cn-hangzhou")];
+    all.extend_from_slice(params);
+    let r = alibaba(srv, action, &all).await;
+    assert_eq!(r["Success"], true, "{action}: {r}");
+}
