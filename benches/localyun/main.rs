@@ -132,6 +132,13 @@ struct Server {
     started_in: Duration,
 }
 
+impl Server {
+    /// The process id (for its CPU time).
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();

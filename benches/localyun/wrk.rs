@@ -36,7 +36,24 @@ struct WrkResult {
     socket_errors: u64,
     /// Size of an answer body (the largest one wrk's threads saw last): the bytes both sides move per request.
     body_bytes: u64,
+    /// The server's CPU time (user + system, all threads) per request during the run, in µs; 0 when unknown.
+    cpu_us: f64,
 }
+
+/// CPU time a process has used (user + system, all threads), in clock ticks (`/proc/<pid>/stat` fields 14
+/// and 15; Linux only).
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split(' ').skip(11); // field 14 is the 12th after the name
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(user + system)
+}
+
+/// Clock ticks per second of `/proc/<pid>/stat` (`USER_HZ`: 100 on Linux, whatever the kernel's own HZ).
+const TICKS_PER_SECOND: f64 = 100.0;
 
 /// Where wrk is, if installed.
 fn wrk_path() -> Option<PathBuf> {
@@ -45,7 +62,12 @@ fn wrk_path() -> Option<PathBuf> {
 
 /// Runs wrk against `http://127.0.0.1:{port}{path}` (the path matters only without a request `prefix`: the
 /// baseline's `/pad/N`).
-fn run_wrk(lua: &Path, port: u16, seconds: u64, prefix: Option<&Path>, path: &str) -> WrkResult {
+///
+/// `pid` is the server's process: its CPU time over the run, per request, is `cpu_us`. On a machine where
+/// wrk shares the cores with the server, req/s also depends on how the scheduler splits them; CPU per
+/// request is the server's own cost.
+fn run_wrk(lua: &Path, port: u16, pid: u32, seconds: u64, prefix: Option<&Path>, path: &str) -> WrkResult {
+    let ticks_before = cpu_ticks(pid);
     let mut cmd = Command::new("wrk");
     cmd.args(["-t", &THREADS.to_string(), "-c", &CONNECTIONS.to_string(), "-d", &format!("{seconds}s")])
         .args(["--timeout", "5s", "-s"])
@@ -79,6 +101,12 @@ fn run_wrk(lua: &Path, port: u16, seconds: u64, prefix: Option<&Path>, path: &st
     }
     if r.rps == 0.0 {
         eprintln!("  wrk printed no result: {text}");
+    }
+    if let (Some(before), Some(after)) = (ticks_before, cpu_ticks(pid)) {
+        let requests = r.rps * seconds as f64;
+        if requests > 0.0 {
+            r.cpu_us = (after.saturating_sub(before)) as f64 / TICKS_PER_SECOND * 1e6 / requests;
+        }
     }
     r
 }
@@ -178,6 +206,9 @@ impl Measured {
     fn body_bytes(&self) -> u64 {
         self.results.iter().map(|r| r.body_bytes).max().unwrap_or(0)
     }
+    fn cpu_us(&self) -> f64 {
+        median_f(self.results.iter().map(|r| r.cpu_us).collect())
+    }
     fn exhausted(&self) -> bool {
         self.results.iter().any(|r| r.exhausted > 0)
     }
@@ -236,7 +267,8 @@ pub async fn run(quick: bool) -> String {
     // ---- throughput: a baseline run, then each localyun run followed by a baseline run.
     let baseline = start_baseline(&client).await;
     eprintln!("baseline...");
-    let mut last_base = run_wrk(&lua, baseline.port, seconds, None, "/");
+    let mut last_base = run_wrk(&lua, baseline.port, baseline.pid(), seconds, None, "/");
+    let mut base_cpu = vec![last_base.cpu_us];
     let mut base_all = vec![last_base.rps];
     // Indexes into `scenarios` followed by `extra_scenarios`: each vendor API's read and write in memory
     // mode, then the durable writes.
@@ -267,16 +299,18 @@ pub async fn run(quick: bool) -> String {
                 eprintln!("{name} (run {}/{runs}, {})...", run + 1, bin.display());
                 let prefix = tmp.join("requests");
                 write_requests(&client, &t, &scenario, PREPARED_PER_SECOND * seconds as usize, &prefix).await;
-                let r = run_wrk(&lua, server.port, seconds, Some(&prefix), "/");
+                let r = run_wrk(&lua, server.port, server.pid(), seconds, Some(&prefix), "/");
                 remove_requests(&prefix);
                 drop(server);
                 let _ = std::fs::remove_dir_all(&data_dir);
-                let next_base = run_wrk(&lua, baseline.port, seconds, None, "/");
+                let next_base = run_wrk(&lua, baseline.port, baseline.pid(), seconds, None, "/");
                 base_all.push(next_base.rps);
+                base_cpu.push(next_base.cpu_us);
                 measured[b].ratios.push(r.rps / ((last_base.rps + next_base.rps) / 2.0));
                 // The same baseline answering a body of this scenario's answer size: what is left of the gap
                 // is the API's own work (parsing, signature, state, answer building), not the bytes moved.
-                let sized = run_wrk(&lua, baseline.port, seconds, None, &format!("/pad/{}", r.body_bytes));
+                let sized =
+                    run_wrk(&lua, baseline.port, baseline.pid(), seconds, None, &format!("/pad/{}", r.body_bytes));
                 if sized.rps > 0.0 {
                     measured[b].sized_ratios.push(r.rps / sized.rps);
                 }
@@ -296,16 +330,22 @@ pub async fn run(quick: bool) -> String {
         };
         let mut row = format!("| {name} |");
         if before.is_some() {
-            row.push_str(&format!(" {:.0} | {:.2} |", measured[0].rps(), measured[0].ratio()));
+            row.push_str(&format!(
+                " {:.0} | {:.2} | {:.1} µs |",
+                measured[0].rps(),
+                measured[0].ratio(),
+                measured[0].cpu_us()
+            ));
         }
         row.push_str(&format!(
-            " {:.0} | {:.2} | {goal} | {:.0} µs | {:.0} µs | {} | {:.2} | {}{} |\n",
+            " {:.0} | {:.2} | {goal} | {:.0} µs | {:.0} µs | {} | {:.2} | {:.1} µs | {}{} |\n",
             after.rps(),
             after.ratio(),
             after.p50(),
             after.p99(),
             after.body_bytes(),
             after.sized_ratio(),
+            after.cpu_us(),
             measured.iter().map(Measured::failed).sum::<u64>(),
             if measured.iter().any(Measured::exhausted) { " (ran out of prepared requests: lower bound)" } else { "" }
         ));
@@ -320,18 +360,22 @@ pub async fn run(quick: bool) -> String {
         "Baseline (bare axum, fixed body): median {base_rps:.0} req/s over {} runs (min {bmin:.0}, max {bmax:.0}). \
          Ratio: a localyun run's req/s over the mean of the baseline runs just before and after it (the target's \
          measure). Ratio to same-size baseline: over the same baseline answering a body as long as the scenario's \
-         answers (`/pad/N`), run right after it: the share of the gap that is the API's own work.\n\n",
-        base_all.len()
+         answers (`/pad/N`), run right after it: the share of the gap that is the API's own work. Server CPU: \
+         the server process's CPU time (all threads, user + system) per request during the run; the baseline's is \
+         {:.1} µs (median over its runs).\n\n",
+        base_all.len(),
+        median_f(base_cpu.clone())
     ));
     if before.is_some() {
         out.push_str(
-            "| API / action | before req/s | before ratio | req/s | ratio | target | p50 | p99 | answer bytes | ratio to \
-             same-size baseline | failed answers |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+            "| API / action | before req/s | before ratio | before server CPU | req/s | ratio | target | p50 | p99 | \
+             answer bytes | ratio to same-size baseline | server CPU | failed answers |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
         );
     } else {
         out.push_str(
-            "| API / action | req/s | ratio | target | p50 | p99 | answer bytes | ratio to same-size baseline | failed \
-             answers |\n|---|---|---|---|---|---|---|---|---|\n",
+            "| API / action | req/s | ratio | target | p50 | p99 | answer bytes | ratio to same-size baseline | server \
+             CPU | failed answers |\n|---|---|---|---|---|---|---|---|---|---|\n",
         );
     }
     for row in rows {
